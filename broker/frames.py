@@ -1,0 +1,79 @@
+"""Parsing and checking client frames, and the frames the broker sends back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .limits import Limits
+
+
+class FrameError(ValueError):
+    """A client frame the broker will not act on; ``code`` goes into the error frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    topic: str
+    raw: str  # forwarded to subscribers exactly as received
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+Command = Subscribe | Unsubscribe | Publish | Ping
+
+PONG = '{"type":"pong"}'
+
+
+def error_frame(code: str, message: str) -> str:
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+def parse_frame(frame: str | bytes, limits: Limits) -> Command:
+    if len(frame) > limits.max_frame_bytes:
+        raise FrameError(
+            "frame-too-large", f"frame of {len(frame)} bytes exceeds {limits.max_frame_bytes}"
+        )
+    try:
+        text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
+        wire = json.loads(text)
+    except ValueError as error:  # UnicodeDecodeError is a ValueError
+        raise FrameError("malformed", f"frame is not JSON: {error}") from None
+    if not isinstance(wire, dict):
+        raise FrameError("malformed", "frame is not a JSON object")
+    kind = wire.get("type")
+    if kind == "publish":
+        topic = wire.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise FrameError("bad-topic", "publish needs a non-empty string 'topic'")
+        return Publish(topic, text)
+    if kind in ("subscribe", "unsubscribe"):
+        topics = wire.get("topics")
+        if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
+            raise FrameError("bad-topic", f"{kind} needs 'topics': a list of non-empty strings")
+        for topic in topics:
+            if len(topic) > limits.max_topic_length:
+                raise FrameError(
+                    "bad-topic", f"topic longer than {limits.max_topic_length} characters"
+                )
+        return (Subscribe if kind == "subscribe" else Unsubscribe)(tuple(topics))
+    if kind == "ping":
+        return Ping()
+    raise FrameError("unknown-type", f"unknown frame type {kind!r}")

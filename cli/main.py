@@ -1,0 +1,153 @@
+"""The ``meshchat`` command line: a thin layer over ``meshchat.mesh`` and ``meshchat.broker``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import click
+from meshchat.broker import Limits, serve
+from meshchat.mesh import IceConfig
+
+from meshchat import __version__
+
+from .join import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, run_join
+
+DEFAULT_LIMITS = Limits()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="meshchat")
+@click.option("-v", "--verbose", count=True, help="Log more to stderr (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Anonymous group chat over a full mesh of WebRTC data channels.
+
+    Chat text travels only peer to peer; a pub/sub broker only introduces peers.
+    """
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        # aioice and aiortc log every connectivity check at INFO.
+        for noisy in ("aioice", "aiortc"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@main.command()
+@click.argument("room")
+@click.option(
+    "--nick",
+    default="anon",
+    envvar="MESHCHAT_NICK",
+    show_default=True,
+    help="Your display name in the room (env MESHCHAT_NICK).",
+)
+@click.option(
+    "--broker",
+    "broker_url",
+    envvar="MESHCHAT_BROKER",
+    metavar="URL",
+    help="Signalling broker, e.g. ws://host:8765 (env MESHCHAT_BROKER). Default: "
+    f"{DEFAULT_BROKER_URL}, started inside this process if nothing listens there.",
+)
+@click.option(
+    "--json",
+    "json_mode",
+    is_flag=True,
+    help="Machine mode: one JSON event per line on stdout; each stdin line is sent.",
+)
+@click.option(
+    "--ice-server",
+    "ice_servers",
+    multiple=True,
+    metavar="URL",
+    help="STUN/TURN server (stun:host:port, turn:host:port?transport=tcp); "
+    "repeatable (env MESHCHAT_ICE_SERVERS, comma-separated). Default: none.",
+)
+@click.option("--ice-username", metavar="NAME", help="TURN username (env MESHCHAT_ICE_USERNAME).")
+@click.option(
+    "--ice-credential", metavar="SECRET", help="TURN credential (env MESHCHAT_ICE_CREDENTIAL)."
+)
+@click.option(
+    "--host-address",
+    "host_addresses",
+    multiple=True,
+    metavar="IP",
+    help="Offer host candidates only on this local address (127.0.0.1 allowed); "
+    "repeatable (env MESHCHAT_HOST_ADDRESSES). Default: every non-loopback one.",
+)
+def join(
+    room: str,
+    nick: str,
+    broker_url: str | None,
+    json_mode: bool,
+    ice_servers: tuple[str, ...],
+    ice_username: str | None,
+    ice_credential: str | None,
+    host_addresses: tuple[str, ...],
+) -> None:
+    """Join ROOM and chat: typed lines are sent, messages, joins and leaves are shown.
+
+    Leave with /quit, Ctrl-D or Ctrl-C.
+    """
+    try:
+        ice = IceConfig.from_options(ice_servers, ice_username, ice_credential, host_addresses)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    asyncio.run(run_join(room, nick, broker_url, json_mode, ice))
+
+
+@main.command()
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    envvar="MESHCHAT_BROKER_HOST",
+    help="Address to listen on (0.0.0.0 for every interface).",
+)
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="MESHCHAT_BROKER_PORT",
+    help="TCP port (0 picks a free one).",
+)
+@click.option(
+    "--max-frame-bytes",
+    default=DEFAULT_LIMITS.max_frame_bytes,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest frame accepted; bigger earns an error.",
+)
+@click.option(
+    "--max-topics",
+    default=DEFAULT_LIMITS.max_topics_per_connection,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Topics one connection may subscribe to.",
+)
+def broker(host: str, port: int, max_frame_bytes: int, max_topics: int) -> None:
+    """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
+
+    GET /healthz answers with a JSON status.
+    """
+    limits = Limits(
+        max_frame_bytes=max_frame_bytes,
+        max_frame_bytes_hard=max(max_frame_bytes, DEFAULT_LIMITS.max_frame_bytes_hard),
+        max_topics_per_connection=max_topics,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run_broker(host, port, limits))
+
+
+async def _run_broker(host: str, port: int, limits: Limits) -> None:
+    try:
+        _, server = await serve(host, port, limits)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    for sock in server.sockets:
+        address = sock.getsockname()
+        # Tests and scripts read this line to learn the port when --port 0 is used.
+        click.echo(f"meshchat broker listening on ws://{address[0]}:{address[1]}", err=True)
+    await server.serve_forever()

@@ -1,0 +1,34 @@
+"""The protocol core, the transports and the ``Room`` API."""
+
+from .chat import MAX_TEXT_BYTES, ChatMessage, MessageTooLarge
+from .ice import IceConfig, IceServer
+from .room import (
+    MessageReceived,
+    PeerJoined,
+    PeerLeft,
+    Room,
+    RoomEvent,
+    SentMessage,
+    SignallingLost,
+)
+from .transport import Transport, TransportError, TransportMessage
+from .websocket_transport import WebSocketTransport
+
+__all__ = [
+    "MAX_TEXT_BYTES",
+    "ChatMessage",
+    "IceConfig",
+    "IceServer",
+    "MessageReceived",
+    "MessageTooLarge",
+    "PeerJoined",
+    "PeerLeft",
+    "Room",
+    "RoomEvent",
+    "SentMessage",
+    "SignallingLost",
+    "Transport",
+    "TransportError",
+    "TransportMessage",
+    "WebSocketTransport",
+]

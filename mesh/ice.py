@@ -1,0 +1,104 @@
+"""ICE configuration: which STUN/TURN servers to use and which local addresses to offer.
+
+Two aiortc behaviours make explicit configuration necessary:
+
+* with ``iceServers`` left unset, aiortc contacts Google's public STUN server, so we
+  always pass a list, empty by default: no server is contacted unless configured;
+* aioice gathers host candidates on every interface except loopback, so a loopback-only
+  setup (tests, benchmarks, a room on one machine) needs gathering restricted here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer
+
+_original_get_host_addresses = aioice.ice.get_host_addresses
+_allowed_host_addresses: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IceServer:
+    """A STUN or TURN server, as in the browser's ``RTCIceServer``."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IceConfig:
+    servers: tuple[IceServer, ...] = ()
+    # None: every non-loopback interface (aioice's default). Otherwise only these.
+    host_addresses: tuple[str, ...] | None = None
+
+    def rtc_configuration(self) -> RTCConfiguration:
+        return RTCConfiguration(
+            iceServers=[
+                RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+                for s in self.servers
+            ]
+        )
+
+    @classmethod
+    def from_options(
+        cls,
+        server_urls: Sequence[str] = (),
+        username: str | None = None,
+        credential: str | None = None,
+        host_addresses: Sequence[str] = (),
+        environ: Mapping[str, str] = os.environ,
+    ) -> IceConfig:
+        """Options win over the environment (``MESHCHAT_ICE_SERVERS``, comma-separated,
+        ``MESHCHAT_ICE_USERNAME``, ``MESHCHAT_ICE_CREDENTIAL``, ``MESHCHAT_HOST_ADDRESSES``)."""
+        urls = list(server_urls) or _split(environ.get("MESHCHAT_ICE_SERVERS", ""))
+        username = username or environ.get("MESHCHAT_ICE_USERNAME") or None
+        credential = credential or environ.get("MESHCHAT_ICE_CREDENTIAL") or None
+        addresses = list(host_addresses) or _split(environ.get("MESHCHAT_HOST_ADDRESSES", ""))
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"invalid ICE server URL {url!r}: expected stun: or turn:")
+        for address in addresses:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"invalid host address {address!r}: expected an IP") from None
+        servers: list[IceServer] = []
+        for url in urls:
+            is_turn = url.startswith("turn")
+            servers.append(
+                IceServer((url,), username if is_turn else None, credential if is_turn else None)
+            )
+        return cls(tuple(servers), tuple(addresses) or None)
+
+
+def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
+    """Gather host candidates only on ``addresses`` (loopback allowed), process-wide.
+
+    aioice looks its address list up through a module-level function at gathering time,
+    so swapping that function is the one seam it offers. ``None`` restores the default.
+    """
+    global _allowed_host_addresses
+    _allowed_host_addresses = tuple(addresses) if addresses is not None else None
+    if _allowed_host_addresses is None:
+        aioice.ice.get_host_addresses = _original_get_host_addresses
+    else:
+        aioice.ice.get_host_addresses = _restricted_host_addresses
+
+
+def _restricted_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    assert _allowed_host_addresses is not None
+    return [
+        address
+        for address in _allowed_host_addresses
+        if (use_ipv4 if ipaddress.ip_address(address).version == 4 else use_ipv6)
+    ]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,516 @@
+"""The sans-I/O signalling state machine for one client in one room.
+
+Events go in as method calls (a pub/sub message arrived, a peer connection changed
+state, a data channel opened, time passed); every method returns the list of actions
+the caller must carry out, in order. Nothing here touches a socket, asyncio or aiortc,
+so every path, including glare, loss, reordering and garbage, is tested with plain
+unit tests. The driver in ``room.py`` does the I/O.
+
+Rules (see ``docs/protocol.md``):
+
+* The peer with the smaller id is the *caller*: it creates the data channel and the
+  offer. The other is the *callee*. If offers cross anyway, the caller's offer wins:
+  the callee discards its own connection and answers on a fresh one.
+* A broadcast ``hello`` from an unknown peer makes the caller offer, and makes the
+  callee reply with a ``hello`` addressed to the caller (which then offers).
+* A ``hello`` addressed to us means "I have no connection with you and want one".
+* Every actions for one peer connection must be executed in the order returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .messages import (
+    Answer,
+    Bye,
+    Candidate,
+    Hello,
+    IceCandidate,
+    Offer,
+    ProtocolError,
+    SignalMessage,
+    client_topic,
+    decode,
+    encode,
+    global_topic,
+)
+
+log = logging.getLogger(__name__)
+
+
+# --- actions: what the driver must do ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    topic: str
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePeerConnection:
+    """Create a peer connection; a caller also creates the data channel and an offer,
+    then reports it with :meth:`MeshProtocol.local_description`."""
+
+    pc_id: int
+    peer_id: str
+    caller: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetRemoteDescription:
+    """Apply the remote SDP; for an offer, also create and set the answer and report it."""
+
+    pc_id: int
+    sdp_type: str
+    sdp: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddRemoteCandidate:
+    """Add a trickled candidate; ``None`` is end-of-candidates."""
+
+    pc_id: int
+    candidate: IceCandidate | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePeerConnection:
+    pc_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendHeartbeat:
+    pc_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerJoined:
+    """For the application: a data channel to this peer is open."""
+
+    peer_id: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLeft:
+    """For the application: the peer is gone (said bye, or its connection was lost)."""
+
+    peer_id: str
+    nick: str
+    reason: str
+
+
+Action = (
+    Subscribe
+    | Publish
+    | CreatePeerConnection
+    | SetRemoteDescription
+    | AddRemoteCandidate
+    | ClosePeerConnection
+    | SendHeartbeat
+    | PeerJoined
+    | PeerLeft
+)
+
+
+# --- settings and per-peer state -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Every delay the protocol uses, in seconds."""
+
+    hello_initial: float = 1.0
+    hello_max: float = 30.0
+    hello_jitter: float = 0.25  # each interval is scaled by 1 +/- this
+    connect_timeout: float = 20.0  # from first contact to an open data channel
+    heartbeat_interval: float = 1.0
+    heartbeat_timeout: float = 5.0
+
+
+MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
+MAX_EARLY_CANDIDATES = 64  # per peer, across sessions
+
+
+class Phase(Enum):
+    IDLE = "idle"  # known, no peer connection
+    OFFERING = "offering"  # caller: offer being made or waiting for the answer
+    ANSWERING = "answering"  # callee: remote offer applied, answer being made
+    CONNECTING = "connecting"  # descriptions exchanged, waiting for the data channel
+    OPEN = "open"
+
+
+@dataclass
+class _Peer:
+    peer_id: str
+    nick: str
+    phase: Phase = Phase.IDLE
+    pc_id: int | None = None
+    session: str | None = None
+    remote_described: bool = False
+    # Candidates that arrived before the description they belong to, by session.
+    early_candidates: dict[str, list[IceCandidate | None]] = field(default_factory=dict)
+    joined: bool = False
+    attempt_started: float = 0.0
+    last_activity: float = 0.0
+
+
+# --- the state machine ---------------------------------------------------------------
+
+
+class MeshProtocol:
+    """Signalling state for client ``client_id`` in ``room``."""
+
+    def __init__(
+        self,
+        room: str,
+        client_id: str,
+        nick: str,
+        *,
+        timing: Timing | None = None,
+        rng: random.Random | None = None,
+        new_session: Callable[[], str] | None = None,
+    ) -> None:
+        self.room = room
+        self.client_id = client_id
+        self.nick = nick
+        self.timing = timing or Timing()
+        self._rng = rng or random.Random()
+        self._new_session = new_session or (lambda: secrets.token_hex(8))
+        self._peers: dict[str, _Peer] = {}
+        self._by_pc: dict[int, _Peer] = {}
+        self._next_pc_id = 1
+        self._subscribed = False
+        self._left = False
+        self._hello_interval = self.timing.hello_initial
+        self._next_hello: float | None = None
+        self._next_heartbeat = 0.0
+        self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
+
+    # -- queries --
+
+    @property
+    def global_topic(self) -> str:
+        return global_topic(self.room)
+
+    @property
+    def own_topic(self) -> str:
+        return client_topic(self.room, self.client_id)
+
+    def is_caller_towards(self, peer_id: str) -> bool:
+        return self.client_id < peer_id
+
+    def open_peers(self) -> dict[str, str]:
+        """Peers with an open data channel: id -> nickname."""
+        return {p.peer_id: p.nick for p in self._peers.values() if p.phase is Phase.OPEN}
+
+    def peer_for(self, pc_id: int) -> str | None:
+        peer = self._by_pc.get(pc_id)
+        return peer.peer_id if peer else None
+
+    def phase_of(self, peer_id: str) -> Phase | None:
+        peer = self._peers.get(peer_id)
+        return peer.phase if peer else None
+
+    # -- lifecycle --
+
+    def start(self) -> list[Action]:
+        """First step: subscribe to our own channel and the room's global channel."""
+        return [Subscribe((self.own_topic, self.global_topic))]
+
+    def subscribed(self, now: float) -> list[Action]:
+        """Both subscriptions are active: announce ourselves."""
+        self._subscribed = True
+        self._hello_interval = self.timing.hello_initial
+        return self._broadcast_hello(now)
+
+    def leave(self) -> list[Action]:
+        """Say bye and close every peer connection."""
+        if self._left:
+            return []
+        self._left = True
+        actions: list[Action] = [Publish(self.global_topic, self._wire(Bye(self.client_id)))]
+        for peer in list(self._peers.values()):
+            actions += self._drop(peer, "we left", announce=False)
+        return actions
+
+    # -- pub/sub input --
+
+    def receive(self, topic: str, data: object, now: float) -> list[Action]:
+        """A message arrived on ``topic``. Invalid ones are logged and dropped."""
+        if self._left:
+            return []
+        if topic not in (self.global_topic, self.own_topic):
+            return self._reject(f"message on unexpected topic {topic!r}")
+        try:
+            message = decode(data, room=self.room)
+        except ProtocolError as error:
+            return self._reject(str(error))
+        if message.sender == self.client_id:
+            return []  # our own broadcast echoed back by the pub/sub layer
+        to = getattr(message, "to", None)
+        if to is not None and to != self.client_id:
+            return self._reject(f"message addressed to {to}, not us")
+        if topic == self.global_topic and to is not None:
+            return self._reject("directed message on the global channel")
+        match message:
+            case Hello():
+                return self._on_hello(message, now)
+            case Offer():
+                return self._on_offer(message, now)
+            case Answer():
+                return self._on_answer(message)
+            case Candidate():
+                return self._on_candidate(message, now)
+            case Bye():
+                peer = self._peers.get(message.sender)
+                return self._drop(peer, "said bye") if peer else []
+
+    # -- peer connection input --
+
+    def local_description(self, pc_id: int, sdp_type: str, sdp: str) -> list[Action]:
+        """The driver created and set our offer or answer; send it to the peer."""
+        peer = self._by_pc.get(pc_id)
+        if peer is None or peer.session is None:
+            return []  # that connection was replaced meanwhile
+        kind = Offer if sdp_type == "offer" else Answer
+        if peer.phase is Phase.ANSWERING:
+            peer.phase = Phase.CONNECTING
+        message = kind(self.client_id, peer.peer_id, peer.session, sdp, self.nick)
+        return [self._send(peer.peer_id, message)]
+
+    def connection_state(self, pc_id: int, state: str) -> list[Action]:
+        """aiortc's ``connectionState`` changed."""
+        peer = self._by_pc.get(pc_id)
+        if peer is None or state not in ("failed", "closed"):
+            return []
+        return self._lost(peer, f"connection {state}")
+
+    def peer_connection_error(self, pc_id: int, reason: str) -> list[Action]:
+        """The driver could not apply a description or candidate."""
+        peer = self._by_pc.get(pc_id)
+        if peer is None:
+            return []
+        log.warning("peer %s: %s", peer.peer_id, reason)
+        return self._lost(peer, reason)
+
+    def channel_open(self, pc_id: int, now: float) -> list[Action]:
+        peer = self._by_pc.get(pc_id)
+        if peer is None or peer.phase is Phase.OPEN:
+            return []
+        peer.phase = Phase.OPEN
+        peer.last_activity = now
+        if peer.joined:
+            return []
+        peer.joined = True
+        return [PeerJoined(peer.peer_id, peer.nick)]
+
+    def channel_activity(self, pc_id: int, now: float) -> None:
+        """Anything arrived on the data channel: the peer is alive."""
+        peer = self._by_pc.get(pc_id)
+        if peer is not None:
+            peer.last_activity = now
+
+    def channel_closed(self, pc_id: int) -> list[Action]:
+        peer = self._by_pc.get(pc_id)
+        return self._lost(peer, "data channel closed") if peer else []
+
+    def channel_bye(self, pc_id: int) -> list[Action]:
+        """The peer said bye on the data channel (faster than via the broker)."""
+        peer = self._by_pc.get(pc_id)
+        return self._drop(peer, "said bye") if peer else []
+
+    # -- time --
+
+    def tick(self, now: float) -> list[Action]:
+        """Call often (every ~0.25 s): re-announce, send heartbeats, expire the silent."""
+        if self._left or not self._subscribed:
+            return []
+        actions: list[Action] = []
+        known = len(self._peers)
+        for peer in list(self._peers.values()):
+            if peer.phase is Phase.OPEN:
+                if now - peer.last_activity > self.timing.heartbeat_timeout:
+                    actions += self._lost(peer, "heartbeat timed out")
+            elif now - peer.attempt_started > self.timing.connect_timeout:
+                # Covers a callee waiting for an offer that never came, too.
+                actions += self._lost(peer, "connection attempt timed out", recontact=False)
+        if len(self._peers) < known and self._next_hello is not None:
+            # Someone was lost: look for them (and anyone else) again soon.
+            self._next_hello = min(self._next_hello, now + self.timing.hello_initial)
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.timing.heartbeat_interval
+            actions += [
+                SendHeartbeat(p.pc_id)
+                for p in self._peers.values()
+                if p.phase is Phase.OPEN and p.pc_id is not None
+            ]
+        if self._next_hello is not None and now >= self._next_hello:
+            if any(p.phase is not Phase.OPEN for p in self._peers.values()):
+                self._hello_interval = self.timing.hello_initial  # mesh incomplete: hurry
+            actions += self._broadcast_hello(now)
+        return actions
+
+    # -- message handlers --
+
+    def _on_hello(self, hello: Hello, now: float) -> list[Action]:
+        peer = self._peers.get(hello.sender)
+        if peer is None:
+            peer = self._add_peer(hello.sender, hello.nick, now)
+            if peer is None:
+                return []
+        peer.nick = hello.nick
+        directed = hello.to is not None
+        if peer.pc_id is not None:
+            if not directed:
+                return []  # a periodic announcement from a peer we already handle
+            if peer.phase is Phase.OPEN:
+                if now - peer.last_activity < 2 * self.timing.heartbeat_interval:
+                    return []  # stale: the peer was heartbeating us just now
+            elif peer.phase is Phase.OFFERING or not self.is_caller_towards(peer.peer_id):
+                return []  # our offer (or theirs) is already on its way
+        if self.is_caller_towards(peer.peer_id):
+            return self._call(peer, now)
+        actions = self._close_pc(peer)
+        peer.attempt_started = now  # now waiting for the caller's offer
+        return [*actions, self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id))]
+
+    def _on_offer(self, offer: Offer, now: float) -> list[Action]:
+        peer = self._peers.get(offer.sender) or self._add_peer(offer.sender, offer.nick, now)
+        if peer is None:
+            return []
+        peer.nick = offer.nick
+        if peer.session == offer.session:
+            return []  # duplicate
+        if peer.phase is Phase.OFFERING and self.is_caller_towards(peer.peer_id):
+            log.info("offers crossed with %s: ours wins, theirs ignored", peer.peer_id)
+            return []
+        actions = self._close_pc(peer)
+        pc_id = self._open_pc(peer, offer.session, Phase.ANSWERING, now)
+        actions.append(CreatePeerConnection(pc_id, peer.peer_id, caller=False))
+        actions.append(SetRemoteDescription(pc_id, "offer", offer.sdp))
+        actions += self._apply_early_candidates(peer)
+        return actions
+
+    def _on_answer(self, answer: Answer) -> list[Action]:
+        peer = self._peers.get(answer.sender)
+        if (
+            peer is None
+            or peer.pc_id is None
+            or peer.phase is not Phase.OFFERING
+            or peer.session != answer.session
+        ):
+            return self._reject(f"unexpected or stale answer from {answer.sender}")
+        peer.nick = answer.nick
+        peer.phase = Phase.CONNECTING
+        actions: list[Action] = [SetRemoteDescription(peer.pc_id, "answer", answer.sdp)]
+        return actions + self._apply_early_candidates(peer)
+
+    def _on_candidate(self, message: Candidate, now: float) -> list[Action]:
+        # For an unknown sender, the offer it belongs to may still be on its way.
+        peer = self._peers.get(message.sender) or self._add_peer(message.sender, "anon", now)
+        if peer is None:
+            return []
+        if peer.session == message.session and peer.remote_described and peer.pc_id is not None:
+            return [AddRemoteCandidate(peer.pc_id, message.candidate)]
+        if peer.session != message.session and self.is_caller_towards(peer.peer_id):
+            # Only a callee can receive candidates for an offer it has not seen yet.
+            return self._reject(f"candidate for unknown session from {peer.peer_id}")
+        buffered = sum(len(c) for c in peer.early_candidates.values())
+        if buffered >= MAX_EARLY_CANDIDATES:
+            return self._reject(f"too many early candidates from {peer.peer_id}")
+        peer.early_candidates.setdefault(message.session, []).append(message.candidate)
+        return []
+
+    # -- helpers --
+
+    def _add_peer(self, peer_id: str, nick: str, now: float) -> _Peer | None:
+        if len(self._peers) >= MAX_PEERS:
+            self._reject(f"peer limit {MAX_PEERS} reached, ignoring {peer_id}")
+            return None
+        peer = _Peer(peer_id, nick, attempt_started=now)
+        self._peers[peer_id] = peer
+        return peer
+
+    def _call(self, peer: _Peer, now: float) -> list[Action]:
+        actions = self._close_pc(peer)
+        pc_id = self._open_pc(peer, self._new_session(), Phase.OFFERING, now)
+        actions.append(CreatePeerConnection(pc_id, peer.peer_id, caller=True))
+        return actions
+
+    def _open_pc(self, peer: _Peer, session: str, phase: Phase, now: float) -> int:
+        pc_id = self._next_pc_id
+        self._next_pc_id += 1
+        peer.pc_id = pc_id
+        peer.session = session
+        peer.phase = phase
+        peer.remote_described = phase is Phase.ANSWERING
+        peer.attempt_started = now
+        self._by_pc[pc_id] = peer
+        return pc_id
+
+    def _apply_early_candidates(self, peer: _Peer) -> list[Action]:
+        """The remote description is now set: flush what was buffered for it."""
+        assert peer.pc_id is not None and peer.session is not None
+        peer.remote_described = True
+        early = peer.early_candidates.pop(peer.session, [])
+        peer.early_candidates.clear()  # other sessions are stale now
+        return [AddRemoteCandidate(peer.pc_id, c) for c in early]
+
+    def _close_pc(self, peer: _Peer) -> list[Action]:
+        if peer.pc_id is None:
+            return []
+        pc_id = peer.pc_id
+        del self._by_pc[pc_id]
+        peer.pc_id = None
+        peer.session = None
+        peer.remote_described = False
+        peer.phase = Phase.IDLE
+        return [ClosePeerConnection(pc_id)]
+
+    def _lost(self, peer: _Peer, reason: str, *, recontact: bool = True) -> list[Action]:
+        """The connection died without a bye: drop it and ask the peer for a new one."""
+        actions = self._drop(peer, reason)
+        self._hello_interval = self.timing.hello_initial  # the mesh is incomplete again
+        if recontact and not self._left:
+            # If the peer is alive it reconnects; if it is gone, this is harmless.
+            actions.append(self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id)))
+        return actions
+
+    def _drop(self, peer: _Peer, reason: str, *, announce: bool = True) -> list[Action]:
+        actions = self._close_pc(peer)
+        del self._peers[peer.peer_id]
+        if peer.joined and announce:
+            actions.append(PeerLeft(peer.peer_id, peer.nick, reason))
+        log.info("peer %s dropped: %s", peer.peer_id, reason)
+        return actions
+
+    def _broadcast_hello(self, now: float) -> list[Action]:
+        jitter = self._rng.uniform(-self.timing.hello_jitter, self.timing.hello_jitter)
+        self._next_hello = now + self._hello_interval * (1 + jitter)
+        self._hello_interval = min(self._hello_interval * 2, self.timing.hello_max)
+        return [Publish(self.global_topic, self._wire(Hello(self.client_id, self.nick)))]
+
+    def _send(self, peer_id: str, message: SignalMessage) -> Publish:
+        return Publish(client_topic(self.room, peer_id), self._wire(message))
+
+    def _wire(self, message: SignalMessage) -> dict[str, Any]:
+        return encode(message, self.room)
+
+    def _reject(self, reason: str) -> list[Action]:
+        self.dropped += 1
+        log.warning("dropped signalling message: %s", reason)
+        return []

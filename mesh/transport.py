@@ -1,0 +1,57 @@
+"""The pub/sub transport interface the mesh depends on, and nothing else.
+
+A transport connects to a pub/sub service, subscribes to channels (topics), publishes
+JSON objects to a channel and yields what is published on the channels it subscribed
+to. Each backend (the bundled broker, Ably, ...) is one small module implementing it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+
+class TransportError(Exception):
+    """The pub/sub service cannot be reached or refused us; the text says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransportMessage:
+    topic: str
+    data: object  # the published JSON value, not yet validated
+
+
+class Transport(ABC):
+    """A connection to a pub/sub service."""
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the connection; raise :class:`TransportError` if that fails."""
+
+    @abstractmethod
+    async def subscribe(self, topics: Sequence[str]) -> None:
+        """Subscribe to ``topics``. Once this returns, a message this transport publishes
+        afterwards is ordered after the subscription, so replies to it are not missed."""
+
+    @abstractmethod
+    async def unsubscribe(self, topics: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    async def publish(self, topic: str, data: dict[str, Any]) -> None:
+        """Publish ``data`` to every subscriber of ``topic`` (possibly including us)."""
+
+    @abstractmethod
+    def messages(self) -> AsyncIterator[TransportMessage]:
+        """What arrives on our subscriptions; ends when the connection is lost or closed."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
