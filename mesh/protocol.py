@@ -137,6 +137,7 @@ class Timing:
     hello_max: float = 30.0
     hello_jitter: float = 0.25  # each interval is scaled by 1 +/- this
     connect_timeout: float = 20.0  # from first contact to an open data channel
+    retransmit_interval: float = 2.0  # an unanswered offer is sent again this often
     heartbeat_interval: float = 1.0
     heartbeat_timeout: float = 5.0
 
@@ -164,6 +165,9 @@ class _Peer:
     # Candidates that arrived before the description they belong to, by session.
     early_candidates: dict[str, list[IceCandidate | None]] = field(default_factory=dict)
     joined: bool = False
+    # Our offer or answer for the current session, kept to send again if it was lost.
+    description: Publish | None = None
+    description_sent_at: float = 0.0
     attempt_started: float = 0.0
     last_activity: float = 0.0
 
@@ -197,6 +201,7 @@ class MeshProtocol:
         self._left = False
         self._hello_interval = self.timing.hello_initial
         self._next_hello: float | None = None
+        self._hurry_hello = False
         self._next_heartbeat = 0.0
         self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
 
@@ -281,7 +286,7 @@ class MeshProtocol:
 
     # -- peer connection input --
 
-    def local_description(self, pc_id: int, sdp_type: str, sdp: str) -> list[Action]:
+    def local_description(self, pc_id: int, sdp_type: str, sdp: str, now: float) -> list[Action]:
         """The driver created and set our offer or answer; send it to the peer."""
         peer = self._by_pc.get(pc_id)
         if peer is None or peer.session is None:
@@ -290,7 +295,9 @@ class MeshProtocol:
         if peer.phase is Phase.ANSWERING:
             peer.phase = Phase.CONNECTING
         message = kind(self.client_id, peer.peer_id, peer.session, sdp, self.nick)
-        return [self._send(peer.peer_id, message)]
+        peer.description = self._send(peer.peer_id, message)
+        peer.description_sent_at = now
+        return [peer.description]
 
     def connection_state(self, pc_id: int, state: str) -> list[Action]:
         """aiortc's ``connectionState`` changed."""
@@ -340,7 +347,6 @@ class MeshProtocol:
         if self._left or not self._subscribed:
             return []
         actions: list[Action] = []
-        known = len(self._peers)
         for peer in list(self._peers.values()):
             if peer.phase is Phase.OPEN:
                 if now - peer.last_activity > self.timing.heartbeat_timeout:
@@ -348,9 +354,15 @@ class MeshProtocol:
             elif now - peer.attempt_started > self.timing.connect_timeout:
                 # Covers a callee waiting for an offer that never came, too.
                 actions += self._lost(peer, "connection attempt timed out", recontact=False)
-        if len(self._peers) < known and self._next_hello is not None:
+            elif (
+                peer.phase is Phase.OFFERING
+                and now - peer.description_sent_at >= self.timing.retransmit_interval
+            ):
+                actions += self._resend_description(peer, now)
+        if self._hurry_hello and self._next_hello is not None:
             # Someone was lost: look for them (and anyone else) again soon.
             self._next_hello = min(self._next_hello, now + self.timing.hello_initial)
+            self._hurry_hello = False
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.timing.heartbeat_interval
             actions += [
@@ -380,8 +392,10 @@ class MeshProtocol:
             if peer.phase is Phase.OPEN:
                 if now - peer.last_activity < 2 * self.timing.heartbeat_interval:
                     return []  # stale: the peer was heartbeating us just now
-            elif peer.phase is Phase.OFFERING or not self.is_caller_towards(peer.peer_id):
-                return []  # our offer (or theirs) is already on its way
+            elif peer.phase is Phase.OFFERING:
+                return self._resend_description(peer, now)  # they never got our offer
+            elif not self.is_caller_towards(peer.peer_id):
+                return []  # their offer is already on its way
         if self.is_caller_towards(peer.peer_id):
             return self._call(peer, now)
         actions = self._close_pc(peer)
@@ -394,7 +408,8 @@ class MeshProtocol:
             return []
         peer.nick = offer.nick
         if peer.session == offer.session:
-            return []  # duplicate
+            # A duplicate, or a retransmission because our answer was lost.
+            return self._resend_description(peer, now)
         if peer.phase is Phase.OFFERING and self.is_caller_towards(peer.peer_id):
             log.info("offers crossed with %s: ours wins, theirs ignored", peer.peer_id)
             return []
@@ -462,6 +477,12 @@ class MeshProtocol:
         self._by_pc[pc_id] = peer
         return pc_id
 
+    def _resend_description(self, peer: _Peer, now: float) -> list[Action]:
+        if peer.description is None:
+            return []  # not made yet: it goes out once the driver reports it
+        peer.description_sent_at = now
+        return [peer.description]
+
     def _apply_early_candidates(self, peer: _Peer) -> list[Action]:
         """The remote description is now set: flush what was buffered for it."""
         assert peer.pc_id is not None and peer.session is not None
@@ -477,6 +498,7 @@ class MeshProtocol:
         del self._by_pc[pc_id]
         peer.pc_id = None
         peer.session = None
+        peer.description = None
         peer.remote_described = False
         peer.phase = Phase.IDLE
         return [ClosePeerConnection(pc_id)]
@@ -485,6 +507,7 @@ class MeshProtocol:
         """The connection died without a bye: drop it and ask the peer for a new one."""
         actions = self._drop(peer, reason)
         self._hello_interval = self.timing.hello_initial  # the mesh is incomplete again
+        self._hurry_hello = True
         if recontact and not self._left:
             # If the peer is alive it reconnects; if it is gone, this is harmless.
             actions.append(self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id)))

@@ -321,7 +321,11 @@ class Room:
     async def _make_offer(self, pc_id: int, pc: RTCPeerConnection) -> None:
         await pc.setLocalDescription(await pc.createOffer())
         # aiortc has gathered every local candidate by now: they are all in the SDP.
-        self._apply(self._protocol.local_description(pc_id, "offer", pc.localDescription.sdp))
+        self._apply(
+            self._protocol.local_description(
+                pc_id, "offer", pc.localDescription.sdp, time.monotonic()
+            )
+        )
 
     async def _set_remote(self, action: p.SetRemoteDescription) -> None:
         pc = self._connections[action.pc_id].pc
@@ -329,7 +333,9 @@ class Room:
         if action.sdp_type == "offer":
             await pc.setLocalDescription(await pc.createAnswer())
             sdp = pc.localDescription.sdp
-            self._apply(self._protocol.local_description(action.pc_id, "answer", sdp))
+            self._apply(
+                self._protocol.local_description(action.pc_id, "answer", sdp, time.monotonic())
+            )
 
     async def _add_candidate(self, action: p.AddRemoteCandidate) -> None:
         pc = self._connections[action.pc_id].pc

@@ -1,0 +1,184 @@
+"""A deterministic in-memory world for the sans-I/O protocol: a pub/sub network that can
+lose, duplicate and reorder messages, and peer connections that open when both sides
+hold each other's descriptions. No I/O: this exercises the state machine alone."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshchat.mesh import protocol as p
+
+
+@dataclass
+class SimPeerConnection:
+    owner: str
+    pc_id: int
+    peer_id: str
+    remote: tuple[str, int] | None = None  # (client, pc_id) whose description we applied
+    closed: bool = False
+    open: bool = False
+
+    def tag(self, sdp_type: str) -> str:
+        return f"v=0 {sdp_type} {self.owner} {self.pc_id}"
+
+
+@dataclass
+class SimClient:
+    proto: p.MeshProtocol
+    pcs: dict[int, SimPeerConnection] = field(default_factory=dict)
+    joined: list[str] = field(default_factory=list)
+    left: list[tuple[str, str]] = field(default_factory=list)
+    offers_made: int = 0
+
+
+class SimNetwork:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        max_delay: float = 0.0,
+        room: str = "lobby",
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.loss = loss
+        self.duplicate = duplicate
+        self.max_delay = max_delay
+        self.room = room
+        self.now = 0.0
+        self.clients: dict[str, SimClient] = {}
+        self.subscriptions: dict[str, set[str]] = {}
+        self.in_flight: list[tuple[float, int, str, dict[str, Any]]] = []
+        self._sequence = 0
+        self.published = 0
+
+    def add_client(self, client_id: str, *, timing: p.Timing | None = None) -> SimClient:
+        proto = p.MeshProtocol(
+            self.room,
+            client_id,
+            f"nick-{client_id}",
+            timing=timing,
+            rng=random.Random(self.rng.random()),
+            new_session=lambda: f"s{self.rng.getrandbits(32):08x}",
+        )
+        client = SimClient(proto)
+        self.clients[client_id] = client
+        self.apply(client_id, proto.start())
+        self.apply(client_id, proto.subscribed(self.now))
+        return client
+
+    def kill(self, client_id: str) -> None:
+        """The client vanishes without a word: its connections die silently."""
+        client = self.clients.pop(client_id)
+        for topics in self.subscriptions.values():
+            topics.discard(client_id)
+        for pc in client.pcs.values():
+            pc.closed = True
+
+    def apply(self, client_id: str, actions: list[p.Action]) -> None:
+        client = self.clients.get(client_id)
+        if client is None:
+            return
+        for action in actions:
+            match action:
+                case p.Subscribe(topics=topics):
+                    for topic in topics:
+                        self.subscriptions.setdefault(topic, set()).add(client_id)
+                case p.Publish(topic=topic, message=message):
+                    self._publish(topic, message)
+                case p.CreatePeerConnection(pc_id=pc_id, peer_id=peer_id, caller=caller):
+                    pc = SimPeerConnection(client_id, pc_id, peer_id)
+                    client.pcs[pc_id] = pc
+                    if caller:
+                        client.offers_made += 1
+                        self.apply(
+                            client_id,
+                            client.proto.local_description(
+                                pc_id, "offer", pc.tag("offer"), self.now
+                            ),
+                        )
+                case p.SetRemoteDescription(pc_id=pc_id, sdp_type=sdp_type, sdp=sdp):
+                    pc = client.pcs[pc_id]
+                    _, _, owner, remote_pc = sdp.split()
+                    pc.remote = (owner, int(remote_pc))
+                    if sdp_type == "offer":
+                        self.apply(
+                            client_id,
+                            client.proto.local_description(
+                                pc_id, "answer", pc.tag("answer"), self.now
+                            ),
+                        )
+                    self._maybe_open(client_id, pc)
+                case p.AddRemoteCandidate(pc_id=pc_id):
+                    assert client.pcs[pc_id].remote is not None, "candidate before description"
+                case p.ClosePeerConnection(pc_id=pc_id):
+                    client.pcs[pc_id].closed = True
+                case p.PeerJoined(peer_id=peer_id):
+                    client.joined.append(peer_id)
+                case p.PeerLeft(peer_id=peer_id, reason=reason):
+                    client.left.append((peer_id, reason))
+                case p.SendHeartbeat(pc_id=pc_id):
+                    self._heartbeat(client_id, client.pcs[pc_id])
+
+    def _maybe_open(self, client_id: str, pc: SimPeerConnection) -> None:
+        if pc.remote is None or pc.closed:
+            return
+        other_id, other_pc_id = pc.remote
+        other = self.clients.get(other_id)
+        if other is None:
+            return
+        other_pc = other.pcs.get(other_pc_id)
+        if other_pc is None or other_pc.closed or other_pc.remote != (client_id, pc.pc_id):
+            return
+        for owner, connection in ((client_id, pc), (other_id, other_pc)):
+            if not connection.open:
+                connection.open = True
+                proto = self.clients[owner].proto
+                self.apply(owner, proto.channel_open(connection.pc_id, self.now))
+
+    def _heartbeat(self, sender: str, pc: SimPeerConnection) -> None:
+        if pc.closed or pc.remote is None:
+            return
+        other = self.clients.get(pc.remote[0])
+        if other is not None and not other.pcs[pc.remote[1]].closed:
+            other.proto.channel_activity(pc.remote[1], self.now)
+
+    def _publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.published += 1
+        copies = 0 if self.rng.random() < self.loss else 1
+        if copies and self.rng.random() < self.duplicate:
+            copies = 2
+        for _ in range(copies):
+            self._sequence += 1
+            delay = self.rng.uniform(0, self.max_delay)
+            self.in_flight.append((self.now + delay, self._sequence, topic, message))
+
+    def run(self, seconds: float, step: float = 0.05) -> None:
+        """Advance time, delivering messages and ticking every client."""
+        end = self.now + seconds
+        while self.now < end:
+            self.now += step
+            due = sorted(m for m in self.in_flight if m[0] <= self.now)
+            self.in_flight = [m for m in self.in_flight if m[0] > self.now]
+            for _, _, topic, message in due:
+                for client_id in sorted(self.subscriptions.get(topic, ())):
+                    client = self.clients.get(client_id)
+                    if client is not None:
+                        self.apply(client_id, client.proto.receive(topic, message, self.now))
+            for client_id in sorted(self.clients):
+                client = self.clients.get(client_id)
+                if client is not None:
+                    self.apply(client_id, client.proto.tick(self.now))
+
+    def mesh_complete(self) -> bool:
+        ids = set(self.clients)
+        return all(
+            set(client.proto.open_peers()) == ids - {client_id}
+            for client_id, client in self.clients.items()
+        )
+
+    def open_connection_count(self) -> int:
+        return sum(1 for c in self.clients.values() for pc in c.pcs.values() if not pc.closed)

@@ -1,0 +1,79 @@
+"""Chat envelopes on the data channel: round trip, limits, garbage, duplicates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from meshchat.mesh.chat import (
+    BYE_FRAME,
+    HEARTBEAT_FRAME,
+    MAX_TEXT_BYTES,
+    ChannelBye,
+    Heartbeat,
+    MessageTooLarge,
+    RecentIds,
+    decode_channel_message,
+    encode_chat,
+    new_chat_message,
+)
+from meshchat.mesh.messages import ProtocolError
+
+
+def test_a_chat_message_survives_the_round_trip() -> None:
+    message = new_chat_message("abc", "ana", "héllo <b>", 1_700_000_000_000)
+    assert decode_channel_message(encode_chat(message)) == message
+    assert decode_channel_message(encode_chat(message).encode()) == message
+
+
+def test_each_message_gets_its_own_id() -> None:
+    assert new_chat_message("a", "n", "x", 0).id != new_chat_message("a", "n", "x", 0).id
+
+
+def test_text_at_the_limit_is_accepted_and_one_byte_more_is_refused_clearly() -> None:
+    new_chat_message("a", "n", "x" * MAX_TEXT_BYTES, 0)
+    with pytest.raises(MessageTooLarge, match=f"limit is {MAX_TEXT_BYTES} bytes"):
+        new_chat_message("a", "n", "é" * (MAX_TEXT_BYTES // 2 + 1), 0)
+
+
+def test_heartbeat_and_bye_frames() -> None:
+    assert decode_channel_message(HEARTBEAT_FRAME) == Heartbeat()
+    assert decode_channel_message(BYE_FRAME) == ChannelBye()
+
+
+def chat(**override: object) -> str:
+    fields = {"type": "chat", "id": "m1", "from": "abc", "nick": "n", "ts": 1, "text": "t"}
+    fields.update(override)
+    return json.dumps({k: v for k, v in fields.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json",
+        b"\xff\xfe",
+        "[]",
+        '{"type":"dance"}',
+        chat(id=...),
+        chat(id=""),
+        chat(**{"from": "bad sender!"}),
+        chat(nick=None),
+        chat(ts="yesterday"),
+        chat(ts=True),
+        chat(text=5),
+        chat(text="x" * (MAX_TEXT_BYTES + 1)),
+        "x" * 70_000,
+    ],
+)
+def test_invalid_frames_raise_protocol_error(frame: str | bytes) -> None:
+    with pytest.raises(ProtocolError):
+        decode_channel_message(frame)
+
+
+def test_recent_ids_drops_duplicates_and_forgets_the_oldest() -> None:
+    recent = RecentIds(capacity=2)
+    assert recent.seen("a") is False
+    assert recent.seen("a") is True
+    recent.seen("b")
+    recent.seen("c")  # evicts "a"
+    assert recent.seen("a") is False
