@@ -128,6 +128,7 @@ class Room:
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
         self._joined = False
         self._closed = False
+        self._signalling_lost = False
 
     # --- public API ---
 
@@ -355,6 +356,7 @@ class Room:
     async def _read_transport(self) -> None:
         async for message in self._transport.messages():
             self._apply(self._protocol.receive(message.topic, message.data, time.monotonic()))
+        self._signalling_lost = True
         if not self._closed:
             self._events.put_nowait(SignallingLost("the signalling connection was closed"))
 
@@ -363,7 +365,10 @@ class Room:
             try:
                 await self._transport.publish(action.topic, action.message)
             except TransportError as error:
-                log.warning("could not publish to %s: %s", action.topic, error)
+                # Once the broker is gone every publish fails the same way: say it once.
+                level = logging.DEBUG if self._signalling_lost else logging.WARNING
+                log.log(level, "could not publish to %s: %s", action.topic, error)
+                self._signalling_lost = True
 
     async def _tick(self) -> None:
         while True:

@@ -1,0 +1,187 @@
+"""Real processes for integration tests: brokers and ``meshchat join --json`` peers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+MESHCHAT = [sys.executable, "-m", "meshchat"]
+Y_WEBRTC_SIGNALING = REPO / "tests" / "node" / "node_modules" / "y-webrtc" / "bin" / "server.js"
+
+# Generous bounds for things to *happen*; they are liveness limits, not performance
+# targets (those live in bench/). Two busy cores can be slow.
+EVENT_TIMEOUT = 45.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Broker:
+    process: asyncio.subprocess.Process
+    url: str
+    kind: str
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 5)
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+
+
+async def start_meshchat_broker(*extra: str) -> Broker:
+    process = await asyncio.create_subprocess_exec(
+        *MESHCHAT,
+        "broker",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *extra,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    line = (await asyncio.wait_for(process.stderr.readline(), EVENT_TIMEOUT)).decode()
+    match = re.search(r"(ws://\S+)", line)
+    assert match, f"broker did not report its address: {line!r}"
+    return Broker(process, match.group(1), "meshchat")
+
+
+def y_webrtc_available() -> bool:
+    return Y_WEBRTC_SIGNALING.exists() and shutil.which("node") is not None
+
+
+async def start_y_webrtc_broker() -> Broker:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(Y_WEBRTC_SIGNALING),
+        env={**os.environ, "PORT": str(port)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), EVENT_TIMEOUT)
+    assert b"running" in line, line
+    return Broker(process, f"ws://127.0.0.1:{port}", "y-webrtc")
+
+
+@dataclass
+class Peer:
+    """A ``meshchat join --json`` process, with its events collected as they arrive."""
+
+    nick: str
+    process: asyncio.subprocess.Process
+    events: list[dict[str, Any]] = field(default_factory=list)
+    id: str = ""
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _reader: asyncio.Task[None] | None = None
+    # A file, not a pipe: a pipe nobody reads would block a chatty process.
+    stderr_path: Path | None = None
+
+    @classmethod
+    async def start(cls, broker_url: str | None, room: str, nick: str, *extra: str) -> Peer:
+        args = [*MESHCHAT, "join", room, "--json", "--nick", nick, "--host-address", "127.0.0.1"]
+        if broker_url is not None:
+            args += ["--broker", broker_url]
+        with tempfile.NamedTemporaryFile(prefix=f"meshchat-{nick}-", delete=False) as log:
+            process = await asyncio.create_subprocess_exec(
+                *args,
+                *extra,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
+        peer = cls(nick, process, stderr_path=Path(log.name))
+        peer._reader = asyncio.create_task(peer._read())
+        ready = await peer.wait_for(lambda e: e["event"] == "ready")
+        peer.id = ready["id"]
+        return peer
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            self.events.append(json.loads(line))
+            self._changed.set()
+        self._changed.set()
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], within: float = EVENT_TIMEOUT
+    ) -> dict[str, Any]:
+        """The first event (already seen or yet to come) that matches ``predicate``."""
+        async with asyncio.timeout(within):
+            while True:
+                for event in self.events:
+                    if predicate(event):
+                        return event
+                if self.process.stdout is not None and self.process.stdout.at_eof():
+                    raise AssertionError(f"{self.nick} exited: {self.stderr()}")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_for_peers(self, peer_ids: set[str], within: float = EVENT_TIMEOUT) -> None:
+        async with asyncio.timeout(within):
+            while not peer_ids <= self.connected_peers():
+                self._changed.clear()
+                await self._changed.wait()
+
+    def connected_peers(self) -> set[str]:
+        connected: set[str] = set()
+        for event in self.events:
+            if event["event"] == "joined":
+                connected.add(event["peer"])
+            elif event["event"] == "left":
+                connected.discard(event["peer"])
+        return connected
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["event"] == "message"]
+
+    async def send(self, text: str) -> dict[str, Any]:
+        """Send a line and return the matching ``sent`` event."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(text.encode() + b"\n")
+        await self.process.stdin.drain()
+        return await self.wait_for(lambda e: e["event"] == "sent" and e["text"] == text)
+
+    async def quit(self) -> int:
+        """Close stdin: the peer says bye and exits."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        return await asyncio.wait_for(self.process.wait(), EVENT_TIMEOUT)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+
+    def stderr(self) -> str:
+        if self.stderr_path is None or not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(errors="replace")[-3000:]
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+        if self.stderr_path is not None:
+            self.stderr_path.unlink(missing_ok=True)
