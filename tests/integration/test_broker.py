@@ -1,0 +1,190 @@
+"""The bundled broker, as a real subprocess, against real websocket clients: the protocol,
+its limits, and hostile input that must not disturb anyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import urllib.request
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .processes import Broker
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def client(meshchat_broker: Broker) -> AsyncIterator[ClientConnection]:
+    async with connect(meshchat_broker.url) as ws:
+        yield ws
+
+
+async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:
+    await ws.send(json.dumps(frame))
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    return frame
+
+
+async def subscribed_pair(url: str, topic: str) -> tuple[ClientConnection, ClientConnection]:
+    """A publisher and a subscriber of ``topic``, with the subscription known active."""
+    subscriber = await connect(url)
+    await send(subscriber, {"type": "subscribe", "topics": [topic]})
+    await send(subscriber, {"type": "ping"})
+    assert await receive(subscriber) == {"type": "pong"}  # frames are handled in order
+    publisher = await connect(url)
+    return publisher, subscriber
+
+
+async def assert_still_delivers(url: str) -> None:
+    publisher, subscriber = await subscribed_pair(url, "canary")
+    await send(publisher, {"type": "publish", "topic": "canary", "data": {"n": 1}})
+    assert await receive(subscriber) == {"type": "publish", "topic": "canary", "data": {"n": 1}}
+    await publisher.close()
+    await subscriber.close()
+
+
+async def test_publish_reaches_every_subscriber_including_the_sender(
+    meshchat_broker: Broker,
+) -> None:
+    url = meshchat_broker.url
+    a, b = await subscribed_pair(url, "t")
+    await send(a, {"type": "subscribe", "topics": ["t"]})
+    frame = {"type": "publish", "topic": "t", "data": {"sdp": "v=0"}, "extra": [1, 2]}
+    await send(a, frame)
+    assert await receive(a) == frame  # forwarded unchanged, y-webrtc style
+    assert await receive(b) == frame
+    await send(b, {"type": "unsubscribe", "topics": ["t"]})
+    await send(b, {"type": "ping"})
+    assert await receive(b) == {"type": "pong"}
+    await send(a, {"type": "publish", "topic": "t", "data": 2})
+    assert (await receive(a))["data"] == 2
+    await send(b, {"type": "ping"})
+    assert await receive(b) == {"type": "pong"}, "unsubscribed client still got a publish"
+
+
+async def test_binary_json_frames_are_accepted_like_text(client: ClientConnection) -> None:
+    await client.send(json.dumps({"type": "ping"}).encode())
+    assert await receive(client) == {"type": "pong"}
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "malformed"),
+        ("[1, 2]", "malformed"),
+        ('{"type": "dance"}', "unknown-type"),
+        ('{"no": "type"}', "unknown-type"),
+        ('{"type": "publish"}', "bad-topic"),
+        ('{"type": "publish", "topic": 7}', "bad-topic"),
+        ('{"type": "subscribe", "topics": "t"}', "bad-topic"),
+        ('{"type": "subscribe", "topics": [""]}', "bad-topic"),
+        ('{"type": "subscribe", "topics": ["' + "t" * 300 + '"]}', "bad-topic"),
+        (b"\xff\xfe\x00", "malformed"),
+    ],
+)
+async def test_bad_frames_get_an_error_frame_and_the_connection_stays_usable(
+    meshchat_broker: Broker, client: ClientConnection, frame: str | bytes, code: str
+) -> None:
+    await client.send(frame)
+    error = await receive(client)
+    assert error["type"] == "error" and error["code"] == code and error["message"]
+    await send(client, {"type": "ping"})
+    assert await receive(client) == {"type": "pong"}
+    await assert_still_delivers(meshchat_broker.url)
+
+
+async def test_an_oversize_frame_is_refused_but_the_connection_stays(
+    meshchat_broker: Broker, client: ClientConnection
+) -> None:
+    await send(client, {"type": "publish", "topic": "t", "data": "x" * 70_000})
+    error = await receive(client)
+    assert error["code"] == "frame-too-large" and "65536" in error["message"]
+    await send(client, {"type": "ping"})
+    assert await receive(client) == {"type": "pong"}
+
+
+async def test_a_frame_over_the_hard_limit_closes_only_that_connection(
+    meshchat_broker: Broker,
+) -> None:
+    async with connect(meshchat_broker.url, max_size=None) as ws:
+        await ws.send("x" * (2 * 1024 * 1024))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    await assert_still_delivers(meshchat_broker.url)
+
+
+async def test_too_many_topics_is_refused(
+    meshchat_broker: Broker, client: ClientConnection
+) -> None:
+    await send(client, {"type": "subscribe", "topics": [f"t{i}" for i in range(60)]})
+    await send(client, {"type": "subscribe", "topics": [f"u{i}" for i in range(10)]})
+    error = await receive(client)
+    assert error["code"] == "too-many-topics" and "64" in error["message"]
+    await send(client, {"type": "subscribe", "topics": ["t1", "t2"]})  # already held: fine
+    await send(client, {"type": "ping"})
+    assert await receive(client) == {"type": "pong"}
+
+
+async def test_a_client_vanishing_mid_frame_disturbs_no_one(meshchat_broker: Broker) -> None:
+    publisher, subscriber = await subscribed_pair(meshchat_broker.url, "room")
+    port = int(meshchat_broker.url.rsplit(":", 1)[1])
+    for _ in range(5):
+        # A raw websocket handshake, then half a frame, then the socket is dropped.
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\n\r\n"
+            )
+            assert b"101" in raw.recv(4096).split(b"\r\n", 1)[0]
+            # A masked text frame announcing 126 -> 1000 bytes, of which 10 arrive.
+            raw.sendall(b"\x81\xfe\x03\xe8" + os.urandom(4) + b"0123456789")
+    await send(publisher, {"type": "publish", "topic": "room", "data": "after"})
+    assert (await receive(subscriber))["data"] == "after"
+    await publisher.close()
+    await subscriber.close()
+
+
+async def test_a_flood_of_garbage_from_one_client_loses_nothing_for_others(
+    meshchat_broker: Broker,
+) -> None:
+    publisher, subscriber = await subscribed_pair(meshchat_broker.url, "room")
+    async with connect(meshchat_broker.url) as vandal:
+
+        async def vandalise() -> None:
+            for i in range(500):
+                await vandal.send(["{", "[]", '{"type":"x"}', "null"][i % 4])
+
+        async def drain_errors() -> None:
+            for _ in range(500):
+                await vandal.recv()
+
+        async def chat() -> None:
+            for i in range(200):
+                await send(publisher, {"type": "publish", "topic": "room", "data": i})
+
+        await asyncio.gather(vandalise(), drain_errors(), chat())
+    received = [(await receive(subscriber))["data"] for _ in range(200)]
+    assert received == list(range(200))  # all of them, in order
+
+
+async def test_health_endpoint_reports_ok_with_counters(meshchat_broker: Broker) -> None:
+    publisher, subscriber = await subscribed_pair(meshchat_broker.url, "room")
+    http_url = meshchat_broker.url.replace("ws://", "http://") + "/healthz"
+    body = await asyncio.to_thread(lambda: urllib.request.urlopen(http_url, timeout=5).read())
+    health = json.loads(body)
+    assert health["status"] == "ok"
+    assert health["connections"] == 2 and health["topics"] == 1
+    await publisher.close()
+    await subscriber.close()
