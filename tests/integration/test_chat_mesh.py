@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
+from typing import Any
 
 import pytest
 
@@ -30,11 +32,15 @@ async def everyone_says_something(peers: list[Peer], tag: str) -> dict[str, str]
     return sent
 
 
+def is_message(text: str, event: dict[str, Any]) -> bool:
+    return bool(event["event"] == "message" and event["text"] == text)
+
+
 async def assert_delivered_exactly_once(peers: list[Peer], sent: dict[str, str]) -> None:
     for peer in peers:
         expected = {text for text, sender in sent.items() if sender != peer.id}
         for text in expected:
-            await peer.wait_for(lambda e, t=text: e["event"] == "message" and e["text"] == t)
+            await peer.wait_for(functools.partial(is_message, text))
         counts = collections.Counter(m["text"] for m in peer.messages() if m["text"] in sent)
         assert set(counts) == expected, f"{peer.nick} got {counts}"
         assert all(n == 1 for n in counts.values()), f"{peer.nick} got duplicates: {counts}"
