@@ -1,0 +1,198 @@
+"""Mesh set-up time and chat latency for N peer processes on loopback, with the lower bound
+measured in the same run: the same N-peer mesh in one process, SDP handed over directly.
+
+    python -m bench.mesh --sizes 2 4 8 --rounds 3
+
+Prints a Markdown table (for docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from meshchat.mesh import IceConfig
+from meshchat.mesh.ice import restrict_host_addresses
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT = 120.0
+
+
+async def start_broker() -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "meshchat",
+        "broker",
+        "--port",
+        "0",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    line = (await process.stderr.readline()).decode()
+    return process, line.rsplit(" ", 1)[1].strip()
+
+
+class Worker:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), TIMEOUT)
+        if not line:
+            raise RuntimeError("benchmark peer exited")
+        report: dict[str, Any] = json.loads(line)
+        return report
+
+    async def command(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text.encode() + b"\n")
+        await self.process.stdin.drain()
+
+
+async def processes_round(size: int, messages: int) -> tuple[float, list[float]]:
+    """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds."""
+    broker, url = await start_broker()
+    room = f"bench{time.monotonic_ns()}"
+    workers = [
+        Worker(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.peer_worker",
+                url,
+                room,
+                str(size - 1),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                cwd=REPO,
+            )
+        )
+        for _ in range(size)
+    ]
+    try:
+        for worker in workers:
+            assert (await worker.read())["event"] == "ready"
+        start = time.monotonic()
+        await asyncio.gather(*(w.command("go") for w in workers))
+        meshes = await asyncio.gather(*(w.read() for w in workers))
+        setup = max(m["at"] for m in meshes) - start
+        # Everyone chats at once, a message every 50 ms.
+        await asyncio.gather(*(w.command(f"chat {messages} 0.05") for w in workers))
+        for worker in workers:
+            assert (await worker.read())["event"] == "sent"
+        await asyncio.sleep(1.0)
+        latencies: list[float] = []
+        for worker in workers:
+            await worker.command("latencies")
+            latencies += (await worker.read())["values"]
+        expected = size * (size - 1) * messages
+        if len(latencies) != expected:
+            raise RuntimeError(f"{len(latencies)} of {expected} messages arrived")
+        return setup, latencies
+    finally:
+        for worker in workers:
+            worker.process.kill()
+            await worker.process.wait()
+        broker.kill()
+        await broker.wait()
+
+
+async def direct_round(size: int, messages: int) -> tuple[float, list[float]]:
+    """The lower bound: one process, no signalling, SDP passed by function call."""
+    restrict_host_addresses(("127.0.0.1",))
+    config = IceConfig().rtc_configuration()
+    pcs: list[RTCPeerConnection] = []
+    channels: list[RTCDataChannel] = []
+    latencies: list[float] = []
+    opened: list[asyncio.Future[None]] = []
+    loop = asyncio.get_running_loop()
+
+    def track(channel: RTCDataChannel) -> None:
+        channel.on("message", lambda text: latencies.append(time.monotonic() - float(text)))
+        channels.append(channel)
+
+    start = time.monotonic()
+
+    async def connect(_a: int, _b: int) -> None:
+        caller, callee = RTCPeerConnection(config), RTCPeerConnection(config)
+        pcs.extend((caller, callee))
+        channel = caller.createDataChannel("chat")
+        track(channel)
+        both_open: asyncio.Future[None] = loop.create_future()
+        opened.append(both_open)
+
+        @callee.on("datachannel")
+        def on_channel(remote: RTCDataChannel) -> None:
+            track(remote)
+            if not both_open.done():
+                both_open.set_result(None)
+
+        await caller.setLocalDescription(await caller.createOffer())
+        await callee.setRemoteDescription(caller.localDescription)
+        await callee.setLocalDescription(await callee.createAnswer())
+        await caller.setRemoteDescription(callee.localDescription)
+
+    await asyncio.gather(*(connect(a, b) for a, b in itertools.combinations(range(size), 2)))
+    await asyncio.wait_for(asyncio.gather(*opened), TIMEOUT)
+    while not all(c.readyState == "open" for c in channels):
+        await asyncio.sleep(0.001)
+    setup = time.monotonic() - start
+    for _ in range(messages):
+        for channel in channels:  # each channel end is one directed peer pair
+            channel.send(repr(time.monotonic()))
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    await asyncio.gather(*(pc.close() for pc in pcs))
+    return setup, latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=20, help="per peer per round")
+    args = parser.parse_args()
+    print(
+        "| N | mesh set-up, processes + broker (median s) | lower bound, one process "
+        "(median s) | ratio | latency median (ms) | latency p99 (ms) "
+        "| lower-bound latency median / p99 (ms) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        setups, direct_setups, latencies, direct_latencies = [], [], [], []
+        for _ in range(args.rounds):
+            # Interleave the two so that machine noise hits both alike.
+            setup, lat = await processes_round(size, args.messages)
+            setups.append(setup)
+            latencies += lat
+            setup, lat = await direct_round(size, args.messages)
+            direct_setups.append(setup)
+            direct_latencies += lat
+        s, d = statistics.median(setups), statistics.median(direct_setups)
+        print(
+            f"| {size} | {s:.3f} | {d:.3f} | {s / d:.1f}x "
+            f"| {statistics.median(latencies) * 1000:.2f} | {percentile(latencies, 0.99) * 1000:.2f} "
+            f"| {statistics.median(direct_latencies) * 1000:.2f} / "
+            f"{percentile(direct_latencies, 0.99) * 1000:.2f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

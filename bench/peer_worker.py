@@ -1,0 +1,60 @@
+"""One benchmark peer process, driven over stdin/stdout by ``bench/mesh.py``.
+
+It imports everything and connects nothing until told ``go``, so that the orchestrator
+measures from "all processes ready" rather than from interpreter start-up.
+Commands on stdin: ``go``, ``chat COUNT INTERVAL``, ``quit``. Reports on stdout (JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, Room, WebSocketTransport
+
+
+def report(**fields: object) -> None:
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    report(event="ready")
+    assert (await reader.readline()).strip() == b"go"
+    ice = IceConfig(host_addresses=("127.0.0.1",))
+    room = Room(WebSocketTransport(broker_url), room_name, nick="bench", ice=ice)
+    await room.join()
+    latencies: list[float] = []
+
+    async def watch() -> None:
+        async for event in room.events():
+            if isinstance(event, PeerJoined) and len(room.peers) == expected_peers:
+                report(event="mesh", at=time.monotonic())
+            elif isinstance(event, MessageReceived):
+                # CLOCK_MONOTONIC is shared by every process on the machine.
+                sent_at = float(event.message.text.split()[0])
+                latencies.append(time.monotonic() - sent_at)
+
+    watcher = asyncio.create_task(watch())
+    while line := (await reader.readline()).decode().split():
+        if line[0] == "chat":
+            count, interval = int(line[1]), float(line[2])
+            for _ in range(count):
+                await room.send(f"{time.monotonic()!r} benchmark message")
+                await asyncio.sleep(interval)
+            report(event="sent", count=count)
+        elif line[0] == "latencies":
+            report(event="latencies", values=latencies)
+        elif line[0] == "quit":
+            break
+    watcher.cancel()
+    await room.leave()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
