@@ -90,7 +90,8 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float]]
         # Everyone chats at once, a message every 50 ms.
         await asyncio.gather(*(w.command(f"chat {messages} 0.05") for w in workers))
         for worker in workers:
-            assert (await worker.read())["event"] == "sent"
+            report = await worker.read()
+            assert report["event"] == "sent", report
         await asyncio.sleep(1.0)
         latencies: list[float] = []
         for worker in workers:

@@ -12,7 +12,7 @@ import json
 import sys
 import time
 
-from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, Room, WebSocketTransport
+from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, PeerLeft, Room, WebSocketTransport
 
 
 def report(**fields: object) -> None:
@@ -32,9 +32,14 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
     latencies: list[float] = []
 
     async def watch() -> None:
+        reported = False
         async for event in room.events():
-            if isinstance(event, PeerJoined) and len(room.peers) == expected_peers:
+            # Events queue up: room.peers may be complete before the last PeerJoined is read.
+            if isinstance(event, PeerJoined) and not reported and len(room.peers) == expected_peers:
+                reported = True
                 report(event="mesh", at=time.monotonic())
+            elif isinstance(event, PeerLeft):
+                print(f"peer {event.peer_id} left: {event.reason}", file=sys.stderr)
             elif isinstance(event, MessageReceived):
                 # CLOCK_MONOTONIC is shared by every process on the machine.
                 sent_at = float(event.message.text.split()[0])

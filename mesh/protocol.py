@@ -393,6 +393,8 @@ class MeshProtocol:
                 if now - peer.last_activity < 2 * self.timing.heartbeat_interval:
                     return []  # stale: the peer was heartbeating us just now
             elif peer.phase is Phase.OFFERING:
+                if now - peer.description_sent_at < self.timing.retransmit_interval / 2:
+                    return []  # they sent this before our fresh offer reached them
                 return self._resend_description(peer, now)  # they never got our offer
             elif not self.is_caller_towards(peer.peer_id):
                 return []  # their offer is already on its way
@@ -422,6 +424,8 @@ class MeshProtocol:
 
     def _on_answer(self, answer: Answer) -> list[Action]:
         peer = self._peers.get(answer.sender)
+        if peer is not None and peer.session == answer.session and peer.remote_described:
+            return []  # a duplicate of the answer we already applied
         if (
             peer is None
             or peer.pc_id is None

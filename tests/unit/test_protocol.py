@@ -467,3 +467,19 @@ def test_an_unanswered_offer_is_sent_again_and_a_repeated_offer_gets_the_answer_
     answer = of_type(callee.local_description(callee_pc, "answer", "v=0 a", 1.0), p.Publish)[0]
     # The answer was lost, so the caller repeats its offer: answer again, no new connection.
     assert callee.receive(OWN, wire(Offer(SMALL, ME, "s1", "v=0 o", "small")), 3.0) == [answer]
+
+
+def test_a_reply_hello_crossing_our_fresh_offer_does_not_duplicate_it() -> None:
+    proto = make(p.Timing(retransmit_interval=2.0))
+    actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
+    offer = of_type(proto.local_description(pc_id, "offer", "v=0 o", 1.0), p.Publish)[0]
+    # BIG answered our global hello before our offer reached it: nothing to do.
+    assert proto.receive(OWN, wire(Hello(BIG, "big", to=ME)), 1.2) == []
+    # Much later, BIG still asks: our offer must have been lost, so it goes again.
+    assert proto.receive(OWN, wire(Hello(BIG, "big", to=ME)), 2.5) == [offer]
+    session = offer.message["session"]
+    proto.receive(OWN, wire(Answer(BIG, ME, session, "v=0 a", "big")), 2.6)
+    dropped = proto.dropped
+    assert proto.receive(OWN, wire(Answer(BIG, ME, session, "v=0 a", "big")), 2.7) == []
+    assert proto.dropped == dropped, "a duplicate answer is normal, not an error"
