@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection
-
 from meshchat.mesh import IceConfig
 from meshchat.mesh.ice import restrict_host_addresses
 
@@ -130,14 +129,15 @@ async def direct_round(size: int, messages: int) -> tuple[float, list[float]]:
         pcs.extend((caller, callee))
         channel = caller.createDataChannel("chat")
         track(channel)
-        both_open: asyncio.Future[None] = loop.create_future()
-        opened.append(both_open)
+        caller_open: asyncio.Future[None] = loop.create_future()
+        callee_open: asyncio.Future[None] = loop.create_future()
+        opened.extend((caller_open, callee_open))
+        channel.on("open", lambda: caller_open.set_result(None))
 
         @callee.on("datachannel")
         def on_channel(remote: RTCDataChannel) -> None:
-            track(remote)
-            if not both_open.done():
-                both_open.set_result(None)
+            track(remote)  # aiortc hands it over already open
+            callee_open.set_result(None)
 
         await caller.setLocalDescription(await caller.createOffer())
         await callee.setRemoteDescription(caller.localDescription)
@@ -146,8 +146,6 @@ async def direct_round(size: int, messages: int) -> tuple[float, list[float]]:
 
     await asyncio.gather(*(connect(a, b) for a, b in itertools.combinations(range(size), 2)))
     await asyncio.wait_for(asyncio.gather(*opened), TIMEOUT)
-    while not all(c.readyState == "open" for c in channels):
-        await asyncio.sleep(0.001)
     setup = time.monotonic() - start
     for _ in range(messages):
         for channel in channels:  # each channel end is one directed peer pair
@@ -188,7 +186,8 @@ async def main() -> None:
         s, d = statistics.median(setups), statistics.median(direct_setups)
         print(
             f"| {size} | {s:.3f} | {d:.3f} | {s / d:.1f}x "
-            f"| {statistics.median(latencies) * 1000:.2f} | {percentile(latencies, 0.99) * 1000:.2f} "
+            f"| {statistics.median(latencies) * 1000:.2f} "
+            f"| {percentile(latencies, 0.99) * 1000:.2f} "
             f"| {statistics.median(direct_latencies) * 1000:.2f} / "
             f"{percentile(direct_latencies, 0.99) * 1000:.2f} |",
             flush=True,
