@@ -141,7 +141,8 @@ async def one_round(kind: str, port: int, subs: int, pubs: int, messages: int) -
             p.stdin.write(b"go\n")
             await p.stdin.drain()
         result = json.loads(await asyncio.wait_for(sub.stdout.readline(), 300))
-        return expected * subs / (result["last"] - start)
+        elapsed: float = result["last"] - start
+        return expected * subs / elapsed
     finally:
         for process in (sub, *pub_processes, broker):
             if process.returncode is None:
