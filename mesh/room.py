@@ -195,8 +195,10 @@ class Room:
             self._outbox.put_nowait(None)  # drain what is queued (the bye), then stop
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._tasks[1]), timeout=2.0)
+        connections = list(self._connections.values())
+        self._connections.clear()
         await asyncio.gather(
-            *(self._close_connection(pc_id) for pc_id in list(self._connections)),
+            *(self._shut_down(connection) for connection in connections),
             *self._closing,
             return_exceptions=True,
         )
@@ -221,7 +223,9 @@ class Room:
                 case p.AddRemoteCandidate(pc_id=pc_id):
                     self._enqueue(pc_id, functools.partial(self._add_candidate, action))
                 case p.ClosePeerConnection(pc_id=pc_id):
-                    self._spawn(self._close_connection(pc_id))
+                    # Detach at once, so nothing is sent on it any more; close in the background.
+                    if (connection := self._connections.pop(pc_id, None)) is not None:
+                        self._spawn(self._shut_down(connection))
                 case p.SendHeartbeat(pc_id=pc_id):
                     self._send_on_channel(pc_id, HEARTBEAT_FRAME)
                 case p.PeerJoined(peer_id=peer_id, nick=nick):
@@ -342,10 +346,7 @@ class Room:
         pc = self._connections[action.pc_id].pc
         await pc.addIceCandidate(_to_rtc_candidate(action.candidate))
 
-    async def _close_connection(self, pc_id: int) -> None:
-        connection = self._connections.pop(pc_id, None)
-        if connection is None:
-            return
+    async def _shut_down(self, connection: _Connection) -> None:
         connection.operations.put_nowait(None)
         if connection.worker is not None:
             connection.worker.cancel()

@@ -1,0 +1,72 @@
+"""The Python API against a real broker process, with real aiortc connections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from meshchat.mesh import (
+    IceConfig,
+    MessageReceived,
+    MessageTooLarge,
+    PeerJoined,
+    PeerLeft,
+    Room,
+    RoomEvent,
+    WebSocketTransport,
+)
+
+from .processes import EVENT_TIMEOUT, Broker
+
+pytestmark = pytest.mark.integration
+LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
+
+
+@pytest.fixture
+async def rooms(meshchat_broker: Broker) -> AsyncIterator[list[Room]]:
+    made = [
+        Room(WebSocketTransport(meshchat_broker.url), "api", nick=nick, ice=LOOPBACK)
+        for nick in ("ana", "bo")
+    ]
+    yield made
+    for room in made:
+        await room.leave()
+
+
+async def next_event(room: Room, kind: type[RoomEvent]) -> RoomEvent:
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        async for event in room.events():
+            if isinstance(event, kind):
+                return event
+    raise AssertionError("the room closed first")
+
+
+async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Room]) -> None:
+    ana, bo = rooms
+    await ana.join()
+    alone = await ana.send("anyone?")
+    assert alone.delivered_to == ()
+    await bo.join()
+    joined = await next_event(ana, PeerJoined)
+    assert joined == PeerJoined(bo.id, "bo")
+    await next_event(bo, PeerJoined)
+    assert ana.peers == {bo.id: "bo"} and bo.peers == {ana.id: "ana"}
+
+    sent = await ana.send("hi bo")
+    assert sent.delivered_to == (bo.id,)
+    received = await next_event(bo, MessageReceived)
+    assert isinstance(received, MessageReceived)
+    assert received.message == sent.message
+
+    with pytest.raises(MessageTooLarge):
+        await ana.send("x" * 20_000)
+
+    await bo.leave()
+    left = await next_event(ana, PeerLeft)
+    assert left == PeerLeft(bo.id, "bo", "said bye")
+    assert ana.peers == {}
+    # White-box: the peer connection was detached and closed, not leaked.
+    assert ana._connections == {} and bo._connections == {}
+    closing = list(ana._closing)
+    await asyncio.wait_for(asyncio.gather(*closing), EVENT_TIMEOUT)
