@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection
+
 from meshchat.mesh import IceConfig
 from meshchat.mesh.ice import restrict_host_addresses
 

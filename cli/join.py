@@ -9,12 +9,14 @@ import sys
 import threading
 
 import click
-from meshchat.broker import serve
-from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError, WebSocketTransport
-from meshchat.mesh.websocket_transport import broker_is_listening
 from websockets.asyncio.server import Server
 
+from meshchat.broker import serve
+from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError
+from meshchat.mesh.websocket_transport import broker_is_listening
+
 from .output import Printer
+from .transports import make_transport
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -22,19 +24,27 @@ DEFAULT_BROKER_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
 async def run_join(
-    room_name: str, nick: str, broker_url: str | None, json_mode: bool, ice: IceConfig
+    room_name: str,
+    nick: str,
+    json_mode: bool,
+    ice: IceConfig,
+    *,
+    transport_kind: str = "broker",
+    broker_url: str | None = None,
+    ably_endpoint: str | None = None,
 ) -> None:
     printer = Printer(json_mode)
     url = broker_url or DEFAULT_BROKER_URL
     embedded = None
-    if broker_url is None and not await broker_is_listening(url):
+    if transport_kind == "broker" and broker_url is None and not await broker_is_listening(url):
         embedded = await _start_embedded_broker()
     try:
-        room = Room(WebSocketTransport(url), room_name, nick=nick, ice=ice)
+        transport, where = make_transport(transport_kind, url, ably_endpoint)
+        room = Room(transport, room_name, nick=nick, ice=ice)
         await room.join()
     except (TransportError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    printer.ready(room.name, room.id, room.nick, url, embedded is not None)
+    printer.ready(room.name, room.id, room.nick, where, embedded is not None)
     try:
         await _chat(room, printer)
     finally:

@@ -7,12 +7,13 @@ import contextlib
 import logging
 
 import click
+
+from meshchat import __version__
 from meshchat.broker import Limits, serve
 from meshchat.mesh import IceConfig
 
-from meshchat import __version__
-
 from .join import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, run_join
+from .transports import TRANSPORTS
 
 DEFAULT_LIMITS = Limits()
 
@@ -35,6 +36,24 @@ def main(verbose: int) -> None:
 
 @main.command()
 @click.argument("room")
+@click.option(
+    "--transport",
+    "transport_kind",
+    type=click.Choice(TRANSPORTS),
+    default="broker",
+    show_default=True,
+    envvar="MESHCHAT_TRANSPORT",
+    help="Signalling over a meshchat/y-webrtc broker, or over Ably "
+    "(env MESHCHAT_TRANSPORT). Ably reads its credentials from ABLY_API_KEY, "
+    "ABLY_TOKEN or ABLY_AUTH_URL.",
+)
+@click.option(
+    "--ably-endpoint",
+    envvar="MESHCHAT_ABLY_ENDPOINT",
+    metavar="HOST",
+    help="Ably endpoint (env MESHCHAT_ABLY_ENDPOINT); ws://host:port for a local "
+    "test endpoint without TLS. Default: Ably's main endpoint.",
+)
 @click.option(
     "--nick",
     default="anon",
@@ -78,6 +97,8 @@ def main(verbose: int) -> None:
 )
 def join(
     room: str,
+    transport_kind: str,
+    ably_endpoint: str | None,
     nick: str,
     broker_url: str | None,
     json_mode: bool,
@@ -94,7 +115,17 @@ def join(
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential, host_addresses)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    asyncio.run(run_join(room, nick, broker_url, json_mode, ice))
+    asyncio.run(
+        run_join(
+            room,
+            nick,
+            json_mode,
+            ice,
+            transport_kind=transport_kind,
+            broker_url=broker_url,
+            ably_endpoint=ably_endpoint,
+        )
+    )
 
 
 @main.command()

@@ -4,23 +4,67 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import pytest
+
+from meshchat.cli.transports import ably_config
+from meshchat.mesh import Transport
+from meshchat.mesh.ably_transport import AblyTransport
+from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 
 from .processes import (
     Broker,
     Peer,
+    Signalling,
     start_meshchat_broker,
     start_y_webrtc_broker,
     y_webrtc_available,
 )
 
-BROKER_KINDS = ["meshchat", "y-webrtc"]
+SIGNALLING_KINDS = ["meshchat", "y-webrtc", "ably-local", "ably-real"]
+TEST_KEY = ApiKey(
+    "meshchatTest.key1", "local-test-secret", {"meshchat:*": ["publish", "subscribe"]}
+)
 
 
-@pytest.fixture(params=BROKER_KINDS)
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    """The bundled broker, and the stock y-webrtc signalling server in its place."""
+@dataclass
+class AblySignalling(Signalling):
+    endpoint: AblyEndpoint | None = None
+
+    async def stop(self) -> None:
+        if self.endpoint is not None:
+            await self.endpoint.stop()
+
+    def transport(self) -> Transport:
+        endpoint = f"ws://{self.endpoint.endpoint}" if self.endpoint is not None else None
+        return AblyTransport(ably_config(endpoint, environ=self.env))
+
+
+async def start_ably_local() -> AblySignalling:
+    endpoint = AblyEndpoint([TEST_KEY])
+    await endpoint.start()
+    return AblySignalling(
+        "ably-local",
+        ["--transport", "ably", "--ably-endpoint", f"ws://{endpoint.endpoint}"],
+        {"ABLY_API_KEY": TEST_KEY.key},
+        endpoint=endpoint,
+    )
+
+
+def real_ably() -> AblySignalling:
+    key = os.environ.get("ABLY_API_KEY")
+    if not key:
+        print("ably-real: skipped, ABLY_API_KEY is not set")  # shown with pytest -s / -rs
+        pytest.skip("real Ably not tested: set ABLY_API_KEY to a key with meshchat:* rights")
+    return AblySignalling("ably-real", ["--transport", "ably"], {"ABLY_API_KEY": key})
+
+
+@pytest.fixture(params=SIGNALLING_KINDS)
+async def signalling(request: pytest.FixtureRequest) -> AsyncIterator[Signalling]:
+    """Every signalling service the chat must work over: the bundled broker, the stock
+    y-webrtc server in its place, Ably's protocol from a local endpoint, real Ably."""
+    started: Signalling
     if request.param == "y-webrtc":
         if not y_webrtc_available():
             message = "y-webrtc-signaling not installed: run `npm ci --prefix tests/node`"
@@ -28,6 +72,10 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
                 pytest.fail(message)  # CI installs it; missing there is a broken setup
             pytest.skip(message)
         started = await start_y_webrtc_broker()
+    elif request.param == "ably-local":
+        started = await start_ably_local()
+    elif request.param == "ably-real":
+        started = real_ably()
     else:
         started = await start_meshchat_broker()
     yield started
@@ -49,8 +97,8 @@ async def spawn_peer() -> AsyncIterator[PeerFactory]:
     """Start ``meshchat join --json`` processes; all are killed at the end of the test."""
     peers: list[Peer] = []
 
-    async def spawn(broker_url: str | None, room: str, nick: str, *extra: str) -> Peer:
-        peer = await Peer.start(broker_url, room, nick, *extra)
+    async def spawn(signalling: Signalling | None, room: str, nick: str, *extra: str) -> Peer:
+        peer = await Peer.start(signalling, room, nick, *extra)
         peers.append(peer)
         return peer
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meshchat.mesh import Transport, WebSocketTransport
+
 REPO = Path(__file__).resolve().parents[2]
 MESHCHAT = [sys.executable, "-m", "meshchat"]
 Y_WEBRTC_SIGNALING = REPO / "tests" / "node" / "node_modules" / "y-webrtc" / "bin" / "server.js"
@@ -34,13 +36,31 @@ def free_port() -> int:
 
 
 @dataclass
-class Broker:
-    process: asyncio.subprocess.Process
-    url: str
+class Signalling:
+    """A signalling service under test, and how ``meshchat join`` is pointed at it."""
+
     kind: str
+    join_args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
+        pass
+
+    def transport(self) -> Transport:
+        """An in-process transport to the same service, for the Python API."""
+        raise NotImplementedError
+
+
+@dataclass
+class Broker(Signalling):
+    process: asyncio.subprocess.Process | None = None
+    url: str = ""
+
+    def transport(self) -> Transport:
+        return WebSocketTransport(self.url)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
             self.process.terminate()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.process.wait(), 5)
@@ -64,7 +84,8 @@ async def start_meshchat_broker(*extra: str) -> Broker:
     line = (await asyncio.wait_for(process.stderr.readline(), EVENT_TIMEOUT)).decode()
     match = re.search(r"(ws://\S+)", line)
     assert match, f"broker did not report its address: {line!r}"
-    return Broker(process, match.group(1), "meshchat")
+    url = match.group(1)
+    return Broker("meshchat", ["--broker", url], process=process, url=url)
 
 
 def y_webrtc_available() -> bool:
@@ -82,7 +103,8 @@ async def start_y_webrtc_broker() -> Broker:
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), EVENT_TIMEOUT)
     assert b"running" in line, line
-    return Broker(process, f"ws://127.0.0.1:{port}", "y-webrtc")
+    url = f"ws://127.0.0.1:{port}"
+    return Broker("y-webrtc", ["--broker", url], process=process, url=url)
 
 
 @dataclass
@@ -99,14 +121,18 @@ class Peer:
     stderr_path: Path | None = None
 
     @classmethod
-    async def start(cls, broker_url: str | None, room: str, nick: str, *extra: str) -> Peer:
+    async def start(cls, signalling: Signalling | None, room: str, nick: str, *extra: str) -> Peer:
+        """Join ``room`` through ``signalling`` (None: the default, embedded broker)."""
         args = [*MESHCHAT, "join", room, "--json", "--nick", nick, "--host-address", "127.0.0.1"]
-        if broker_url is not None:
-            args += ["--broker", broker_url]
+        env = dict(os.environ)
+        if signalling is not None:
+            args += signalling.join_args
+            env.update(signalling.env)
         with tempfile.NamedTemporaryFile(prefix=f"meshchat-{nick}-", delete=False) as log:
             process = await asyncio.create_subprocess_exec(
                 *args,
                 *extra,
+                env=env,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from .conftest import PeerFactory
-from .processes import Broker, Peer
+from .processes import Peer, Signalling
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +50,9 @@ async def assert_delivered_exactly_once(peers: list[Peer], sent: dict[str, str])
 
 
 async def test_four_peers_chat_survive_a_crash_and_welcome_a_latecomer(
-    broker: Broker, spawn_peer: PeerFactory
+    signalling: Signalling, spawn_peer: PeerFactory
 ) -> None:
-    peers = [await spawn_peer(broker.url, "lobby", nick) for nick in ("ana", "bo", "cy", "di")]
+    peers = [await spawn_peer(signalling, "lobby", nick) for nick in ("ana", "bo", "cy", "di")]
     await form_mesh(peers)
     nicknames = {e["peer"]: e["nick"] for p in peers for e in p.events if e["event"] == "joined"}
     assert nicknames == {p.id: p.nick for p in peers}
@@ -70,7 +70,7 @@ async def test_four_peers_chat_survive_a_crash_and_welcome_a_latecomer(
     await assert_delivered_exactly_once(peers, second)
 
     # A latecomer joins and chats with everyone still here.
-    late = await spawn_peer(broker.url, "lobby", "eve")
+    late = await spawn_peer(signalling, "lobby", "eve")
     peers.append(late)
     await form_mesh(peers)
     third = await everyone_says_something(peers, "with eve")
@@ -79,10 +79,10 @@ async def test_four_peers_chat_survive_a_crash_and_welcome_a_latecomer(
 
 
 async def test_a_graceful_leave_is_reported_with_its_reason(
-    meshchat_broker: Broker, spawn_peer: PeerFactory
+    signalling: Signalling, spawn_peer: PeerFactory
 ) -> None:
-    ana = await spawn_peer(meshchat_broker.url, "lobby", "ana")
-    bo = await spawn_peer(meshchat_broker.url, "lobby", "bo")
+    ana = await spawn_peer(signalling, "lobby", "ana")
+    bo = await spawn_peer(signalling, "lobby", "bo")
     await form_mesh([ana, bo])
     assert await bo.quit() == 0
     left = await ana.wait_for(lambda e: e["event"] == "left")
@@ -90,10 +90,10 @@ async def test_a_graceful_leave_is_reported_with_its_reason(
 
 
 async def test_rooms_on_one_broker_are_separate(
-    meshchat_broker: Broker, spawn_peer: PeerFactory
+    signalling: Signalling, spawn_peer: PeerFactory
 ) -> None:
-    red = [await spawn_peer(meshchat_broker.url, "red", n) for n in ("r1", "r2")]
-    blue = [await spawn_peer(meshchat_broker.url, "blue", n) for n in ("b1", "b2")]
+    red = [await spawn_peer(signalling, "red", n) for n in ("r1", "r2")]
+    blue = [await spawn_peer(signalling, "blue", n) for n in ("b1", "b2")]
     await form_mesh(red)
     await form_mesh(blue)
     await red[0].send("only for red")
@@ -107,10 +107,10 @@ async def test_rooms_on_one_broker_are_separate(
 
 
 async def test_a_message_over_the_size_limit_is_refused_with_a_clear_error(
-    meshchat_broker: Broker, spawn_peer: PeerFactory
+    signalling: Signalling, spawn_peer: PeerFactory
 ) -> None:
-    ana = await spawn_peer(meshchat_broker.url, "lobby", "ana")
-    bo = await spawn_peer(meshchat_broker.url, "lobby", "bo")
+    ana = await spawn_peer(signalling, "lobby", "ana")
+    bo = await spawn_peer(signalling, "lobby", "bo")
     await form_mesh([ana, bo])
     assert ana.process.stdin is not None
     ana.process.stdin.write(b"x" * 20_000 + b"\n")

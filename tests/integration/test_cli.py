@@ -77,7 +77,7 @@ def test_help_explains_every_option() -> None:
 async def test_interactive_mode_shows_people_and_messages_as_text(
     meshchat_broker: Broker, spawn_peer: PeerFactory
 ) -> None:
-    bo = await spawn_peer(meshchat_broker.url, "lobby", "bo")
+    bo = await spawn_peer(meshchat_broker, "lobby", "bo")
     process = await asyncio.create_subprocess_exec(
         *MESHCHAT,
         "join",

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+
 from meshchat.mesh import (
     IceConfig,
     MessageReceived,
@@ -14,21 +15,17 @@ from meshchat.mesh import (
     PeerLeft,
     Room,
     RoomEvent,
-    WebSocketTransport,
 )
 
-from .processes import EVENT_TIMEOUT, Broker
+from .processes import EVENT_TIMEOUT, Signalling
 
 pytestmark = pytest.mark.integration
 LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
 
 
 @pytest.fixture
-async def rooms(meshchat_broker: Broker) -> AsyncIterator[list[Room]]:
-    made = [
-        Room(WebSocketTransport(meshchat_broker.url), "api", nick=nick, ice=LOOPBACK)
-        for nick in ("ana", "bo")
-    ]
+async def rooms(signalling: Signalling) -> AsyncIterator[list[Room]]:
+    made = [Room(signalling.transport(), "api", nick=nick, ice=LOOPBACK) for nick in ("ana", "bo")]
     yield made
     for room in made:
         await room.leave()

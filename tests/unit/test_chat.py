@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from meshchat.mesh.chat import (
     BYE_FRAME,
     HEARTBEAT_FRAME,

@@ -6,6 +6,7 @@ import random
 from typing import Any, TypeVar
 
 import pytest
+
 from meshchat.mesh import protocol as p
 from meshchat.mesh.messages import (
     Answer,

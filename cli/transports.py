@@ -1,0 +1,41 @@
+"""Choosing and building the signalling transport from options and environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from meshchat.mesh import Transport, WebSocketTransport
+from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
+
+TRANSPORTS = ("broker", "ably")
+
+
+def ably_config(endpoint: str | None, environ: Mapping[str, str] = os.environ) -> AblyConfig:
+    """Credentials come from the environment only, so they never show in ``ps``.
+
+    ``endpoint`` is Ably's endpoint option, optionally as ``ws://host:port`` (plain, for a
+    local test endpoint) or ``wss://host:port``.
+    """
+    tls = True
+    if endpoint is not None:
+        scheme, sep, rest = endpoint.partition("://")
+        if sep:
+            if scheme not in ("ws", "wss"):
+                raise ValueError(f"invalid Ably endpoint {endpoint!r}: use host, ws:// or wss://")
+            endpoint, tls = rest.rstrip("/"), scheme == "wss"
+    return AblyConfig(
+        key=environ.get("ABLY_API_KEY") or None,
+        token=environ.get("ABLY_TOKEN") or None,
+        auth_url=environ.get("ABLY_AUTH_URL") or None,
+        endpoint=endpoint,
+        tls=tls,
+    )
+
+
+def make_transport(kind: str, broker_url: str, ably_endpoint: str | None) -> tuple[Transport, str]:
+    """The transport, and where it goes, in words for the user."""
+    if kind == "ably":
+        config = ably_config(ably_endpoint)
+        return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"
+    return WebSocketTransport(broker_url), broker_url

@@ -1,0 +1,204 @@
+"""Transport over Ably's hosted pub/sub, with the ``ably`` SDK's realtime client.
+
+One realtime connection per client. meshchat topics map one-to-one onto Ably channel
+names in the ``meshchat`` namespace (``meshchat/lobby/global`` -> ``meshchat:lobby:global``),
+so a key's capability can be limited to ``meshchat:*``. Messages are published with the
+name ``signal`` and the signalling object as JSON data.
+
+Ably's limits that matter here (free plans): 64 KiB per message, and about 50 publishes
+per second per connection. Publishes are paced below that rate by a token bucket, so a
+newcomer's burst of offers to a large room is delayed, not rejected; a message over the
+size limit is refused here with a clear error instead of being sent to be rejected.
+
+Connection drops are the SDK's business: it reconnects and resumes, keeping channel
+attachments, and messages published meanwhile are queued by it (ours) or by Ably
+(theirs). Peers already connected keep chatting over their data channels throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ably import AblyRealtime
+from ably.types.connectionstate import ConnectionState
+from ably.util.exceptions import AblyException
+
+from .transport import Transport, TransportError, TransportMessage
+
+log = logging.getLogger(__name__)
+
+MESSAGE_NAME = "signal"
+MAX_MESSAGE_BYTES = 64 * 1024
+PUBLISH_RATE = 40.0  # per second: below Ably's 50, leaving room for the SDK's own traffic
+PUBLISH_BURST = 20.0
+CONNECT_TIMEOUT = 15.0
+
+
+def ably_channel_name(topic: str) -> str:
+    """``meshchat/<room>/<channel>`` -> ``meshchat:<room>:<channel>``."""
+    return topic.replace("/", ":")
+
+
+@dataclass(frozen=True, slots=True)
+class AblyConfig:
+    """How to reach and authenticate with Ably. Exactly one credential is needed."""
+
+    key: str | None = None  # "appId.keyId:secret", full access per the key's capability
+    token: str | None = None  # a token issued by your server: no key on the client
+    auth_url: str | None = None  # an URL that returns tokens (the SDK calls it as needed)
+    # For self-hosted or test endpoints: "host:port"; with tls=False, plain ws://.
+    endpoint: str | None = None
+    tls: bool = True
+    use_binary_protocol: bool = True
+    extra_options: dict[str, Any] = field(default_factory=dict)
+
+    def client_options(self) -> dict[str, Any]:
+        credentials = [c for c in (self.key, self.token, self.auth_url) if c]
+        if len(credentials) != 1:
+            raise TransportError(
+                "Ably needs exactly one of: an API key (ABLY_API_KEY), a token "
+                "(ABLY_TOKEN) or an auth URL (ABLY_AUTH_URL)"
+            )
+        options: dict[str, Any] = {
+            "tls": self.tls,
+            "use_binary_protocol": self.use_binary_protocol,
+            # Our own publishes are of no use to us; the protocol drops them anyway.
+            "transport_params": {"echo": "false"},
+            "auto_connect": False,
+            **self.extra_options,
+        }
+        if self.key:
+            options["key"] = self.key
+        elif self.token:
+            options["auth_token"] = self.token
+        else:
+            options["auth_url"] = self.auth_url
+        if self.endpoint:
+            options["endpoint"] = self.endpoint
+        return options
+
+
+class _TokenBucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self._rate, self._burst = rate, burst
+        self._tokens, self._stamp = burst, time.monotonic()
+
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            await asyncio.sleep((1 - self._tokens) / self._rate)
+
+
+class AblyTransport(Transport):
+    def __init__(self, config: AblyConfig) -> None:
+        self._config = config
+        self._client: AblyRealtime | None = None
+        self._queue: asyncio.Queue[TransportMessage | None] = asyncio.Queue()
+        self._bucket = _TokenBucket(PUBLISH_RATE, PUBLISH_BURST)
+        self._publish_lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        try:
+            self._client = AblyRealtime(**self._config.client_options())
+        except (ValueError, AblyException) as error:
+            raise TransportError(f"invalid Ably configuration: {error}") from None
+        connection = self._client.connection
+        connection.on(self._on_connection_state)
+        self._client.connect()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                while connection.state is not ConnectionState.CONNECTED:
+                    change = await connection.once_async()
+                    if change.current in (ConnectionState.FAILED, ConnectionState.SUSPENDED):
+                        raise TransportError(
+                            f"Ably refused the connection: {_reason(change.reason)}"
+                        )
+        except TimeoutError:
+            reason = _reason(connection.error_reason)
+            await self.close()
+            raise TransportError(
+                f"cannot reach Ably within {CONNECT_TIMEOUT:.0f} s: {reason}"
+            ) from None
+        except TransportError:
+            await self.close()
+            raise
+
+    async def subscribe(self, topics: Sequence[str]) -> None:
+        client = self._require()
+        for topic in topics:
+            channel = client.channels.get(ably_channel_name(topic))
+
+            def deliver(message: Any, topic: str = topic) -> None:
+                self._queue.put_nowait(TransportMessage(topic, message.data))
+
+            try:
+                # Resolves once the channel is attached: later publishes cannot outrun it.
+                await channel.subscribe(MESSAGE_NAME, deliver)
+            except AblyException as error:
+                raise TransportError(f"cannot subscribe to {topic} on Ably: {error}") from None
+
+    async def unsubscribe(self, topics: Sequence[str]) -> None:
+        client = self._require()
+        for topic in topics:
+            channel = client.channels.get(ably_channel_name(topic))
+            channel.unsubscribe()
+            await channel.detach()
+
+    async def publish(self, topic: str, data: dict[str, Any]) -> None:
+        size = len(json.dumps(data, separators=(",", ":")).encode())
+        if size > MAX_MESSAGE_BYTES:
+            raise TransportError(
+                f"signalling message of {size} bytes exceeds Ably's {MAX_MESSAGE_BYTES}-byte limit"
+            )
+        channel = self._require().channels.get(ably_channel_name(topic))
+        async with self._publish_lock:  # keep order, and pace the whole connection
+            await self._bucket.take()
+            try:
+                await channel.publish(MESSAGE_NAME, data)
+            except AblyException as error:
+                raise TransportError(f"Ably rejected a publish to {topic}: {error}") from None
+
+    async def messages(self) -> AsyncIterator[TransportMessage]:
+        while (message := await self._queue.get()) is not None:
+            yield message
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            if client.connection.state in (ConnectionState.FAILED, ConnectionState.CLOSED):
+                self._queue.put_nowait(None)
+                return  # nothing to close; the SDK would fail trying
+            try:
+                await asyncio.wait_for(client.close(), 5)
+            except (AblyException, TimeoutError) as error:
+                log.debug("closing the Ably connection: %s", error)
+        self._queue.put_nowait(None)
+
+    def _on_connection_state(self, change: Any) -> None:
+        log.info("Ably connection %s -> %s", change.previous, change.current)
+        if change.current is ConnectionState.FAILED:
+            # Unrecoverable (e.g. the key was revoked): end messages(), the room is told.
+            log.warning("Ably connection failed: %s", _reason(change.reason))
+            self._queue.put_nowait(None)
+
+    def _require(self) -> AblyRealtime:
+        if self._client is None:
+            raise TransportError("Ably transport is not connected")
+        return self._client
+
+
+def _reason(error: AblyException | None) -> str:
+    if error is None:
+        return "no reason given"
+    return f"{error.message} (code {error.code})"
