@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 import click
 
@@ -12,6 +13,7 @@ from meshchat import __version__
 from meshchat.broker import Limits, serve
 from meshchat.mesh import IceConfig
 
+from .config import ConfigError, default_path, load_defaults
 from .join import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, run_join
 from .transports import TRANSPORTS
 
@@ -21,11 +23,26 @@ DEFAULT_LIMITS = Limits()
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="meshchat")
 @click.option("-v", "--verbose", count=True, help="Log more to stderr (-v info, -vv debug).")
-def main(verbose: int) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESHCHAT_CONFIG",
+    help="TOML file with option defaults (env MESHCHAT_CONFIG; default "
+    "~/.config/meshchat/config.toml if it exists).",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     """Anonymous group chat over a full mesh of WebRTC data channels.
 
     Chat text travels only peer to peer; a pub/sub broker only introduces peers.
     """
+    path = config_path or default_path()
+    if config_path is not None or path.exists():
+        try:
+            ctx.default_map = load_defaults(path)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,36 @@ async def test_with_no_broker_given_the_first_peer_embeds_one(spawn_peer: PeerFa
     await second.wait_for_peers({first.id})
     await first.send("works out of the box")
     await second.wait_for(lambda e: e.get("text") == "works out of the box")
+
+
+def test_a_config_file_sets_defaults_and_options_override_it(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[join]\ntransport = "ably"\nably_endpoint = "ws://127.0.0.1:9"\n')
+    env = {"PATH": "/usr/bin:/bin", "MESHCHAT_CONFIG": str(config)}
+    chose_ably = subprocess.run(
+        [*MESHCHAT, "join", "lobby"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert_one_clear_error(chose_ably, "Ably needs exactly one of")
+    port = free_port()
+    overridden = subprocess.run(
+        [*MESHCHAT, "join", "lobby", "--transport", "broker", "--broker", f"ws://127.0.0.1:{port}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_clear_error(overridden, f"cannot reach broker at ws://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[join]\ncolour = "red"\n', "unknown key 'colour' in [join]"),
+        ("[party]\n", "unknown section [party]"),
+        ("[join\n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_config_file_is_explained(tmp_path: Path, text: str, expected: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    assert_one_clear_error(run("--config", str(config), "join", "lobby"), expected)
