@@ -14,6 +14,7 @@ from meshchat.mesh import (
     RoomEvent,
     SentMessage,
     SignallingLost,
+    SignallingRestored,
 )
 
 
@@ -62,13 +63,20 @@ class Printer:
                 else:
                     clock = time.strftime("%H:%M", time.localtime(m.timestamp_ms / 1000))
                     self._line(f"{clock} <{m.nick}> {m.text}")
-            case SignallingLost(reason=reason):
+            case SignallingLost(reason=reason, final=final):
                 if self.json_mode:
-                    self._json(event="signalling-lost", reason=reason)
+                    self._json(event="signalling-lost", reason=reason, final=final)
                 else:
+                    retry = "" if final else "; reconnecting"
                     self._line(
-                        f"* signalling lost ({reason}); open chats continue, no one new can join"
+                        f"* signalling lost ({reason}){retry}. Open chats continue; "
+                        "no one new can join meanwhile"
                     )
+            case SignallingRestored():
+                if self.json_mode:
+                    self._json(event="signalling-restored")
+                else:
+                    self._line("* signalling restored")
 
     def sent(self, sent: SentMessage) -> None:
         if self.json_mode:

@@ -10,6 +10,7 @@ from .room import (
     RoomEvent,
     SentMessage,
     SignallingLost,
+    SignallingRestored,
 )
 from .transport import Transport, TransportError, TransportMessage
 from .websocket_transport import WebSocketTransport
@@ -27,6 +28,7 @@ __all__ = [
     "RoomEvent",
     "SentMessage",
     "SignallingLost",
+    "SignallingRestored",
     "Transport",
     "TransportError",
     "TransportMessage",

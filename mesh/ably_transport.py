@@ -29,7 +29,14 @@ from ably import AblyRealtime
 from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
-from .transport import Transport, TransportError, TransportMessage
+from .transport import (
+    ConnectionLost,
+    ConnectionRestored,
+    Transport,
+    TransportError,
+    TransportEvent,
+    TransportMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +111,9 @@ class AblyTransport(Transport):
     def __init__(self, config: AblyConfig) -> None:
         self._config = config
         self._client: AblyRealtime | None = None
-        self._queue: asyncio.Queue[TransportMessage | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[TransportEvent | None] = asyncio.Queue()
+        self._connection_id: str | None = None
+        self._away = False
         self._bucket = _TokenBucket(PUBLISH_RATE, PUBLISH_BURST)
         self._publish_lock = asyncio.Lock()
 
@@ -169,7 +178,7 @@ class AblyTransport(Transport):
             except AblyException as error:
                 raise TransportError(f"Ably rejected a publish to {topic}: {error}") from None
 
-    async def messages(self) -> AsyncIterator[TransportMessage]:
+    async def messages(self) -> AsyncIterator[TransportEvent]:
         while (message := await self._queue.get()) is not None:
             yield message
 
@@ -187,7 +196,22 @@ class AblyTransport(Transport):
 
     def _on_connection_state(self, change: Any) -> None:
         log.info("Ably connection %s -> %s", change.previous, change.current)
-        if change.current is ConnectionState.FAILED:
+        current = change.current
+        if current is ConnectionState.CONNECTED and self._client is not None:
+            connection_id = self._client.connection.connection_manager.connection_id
+            if self._away:
+                # Same connection id: Ably resumed it and replays what we missed.
+                self._queue.put_nowait(ConnectionRestored(connection_id == self._connection_id))
+            self._away = False
+            self._connection_id = connection_id
+        elif (
+            current in (ConnectionState.DISCONNECTED, ConnectionState.SUSPENDED)
+            and self._connection_id is not None
+            and not self._away
+        ):
+            self._away = True
+            self._queue.put_nowait(ConnectionLost(_reason(change.reason)))
+        if current is ConnectionState.FAILED:
             # Unrecoverable (e.g. the key was revoked): end messages(), the room is told.
             log.warning("Ably connection failed: %s", _reason(change.reason))
             self._queue.put_nowait(None)
@@ -198,7 +222,10 @@ class AblyTransport(Transport):
         return self._client
 
 
-def _reason(error: AblyException | None) -> str:
+def _reason(error: BaseException | None) -> str:
+    """SDK state changes carry an AblyException, or sometimes the transport's own error."""
     if error is None:
         return "no reason given"
-    return f"{error.message} (code {error.code})"
+    if isinstance(error, AblyException):
+        return f"{error.message} (code {error.code})"
+    return str(error) or type(error).__name__

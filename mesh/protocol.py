@@ -242,6 +242,14 @@ class MeshProtocol:
         self._hello_interval = self.timing.hello_initial
         return self._broadcast_hello(now)
 
+    def reannounce(self, now: float) -> list[Action]:
+        """The pub/sub connection came back without its history: say hello again soon
+        and often, as on joining."""
+        if self._left or not self._subscribed:
+            return []
+        self._hello_interval = self.timing.hello_initial
+        return self._broadcast_hello(now)
+
     def leave(self) -> list[Action]:
         """Say bye and close every peer connection."""
         if self._left:

@@ -40,7 +40,13 @@ from .chat import (
 )
 from .ice import IceConfig, restrict_host_addresses
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_client_id, validate_room
-from .transport import Transport, TransportError
+from .transport import (
+    ConnectionLost,
+    ConnectionRestored,
+    Transport,
+    TransportError,
+    TransportMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +77,18 @@ class MessageReceived:
 @dataclass(frozen=True, slots=True)
 class SignallingLost:
     """The pub/sub connection is gone: open peer connections keep working, but no new
-    peer can join until it is back."""
+    peer can join until it is back (the transport keeps trying, unless ``final``)."""
 
     reason: str
+    final: bool = False
 
 
-RoomEvent = PeerJoined | PeerLeft | MessageReceived | SignallingLost
+@dataclass(frozen=True, slots=True)
+class SignallingRestored:
+    """The pub/sub connection is back; we have announced ourselves again."""
+
+
+RoomEvent = PeerJoined | PeerLeft | MessageReceived | SignallingLost | SignallingRestored
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,11 +367,22 @@ class Room:
     # --- background tasks ---
 
     async def _read_transport(self) -> None:
-        async for message in self._transport.messages():
-            self._apply(self._protocol.receive(message.topic, message.data, time.monotonic()))
+        async for event in self._transport.messages():
+            now = time.monotonic()
+            match event:
+                case TransportMessage(topic=topic, data=data):
+                    self._apply(self._protocol.receive(topic, data, now))
+                case ConnectionLost(reason=reason):
+                    self._signalling_lost = True
+                    self._events.put_nowait(SignallingLost(reason))
+                case ConnectionRestored(resumed=resumed):
+                    self._signalling_lost = False
+                    self._events.put_nowait(SignallingRestored())
+                    if not resumed:  # what was said meanwhile is lost: announce again
+                        self._apply(self._protocol.reannounce(now))
         self._signalling_lost = True
         if not self._closed:
-            self._events.put_nowait(SignallingLost("the signalling connection was closed"))
+            self._events.put_nowait(SignallingLost("the signalling connection was closed", True))
 
     async def _publish_outbox(self) -> None:
         while (action := await self._outbox.get()) is not None:

@@ -23,6 +23,24 @@ class TransportMessage:
     data: object  # the published JSON value, not yet validated
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionLost:
+    """The service went away; the transport is trying to get it back."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRestored:
+    """Connected and subscribed again. ``resumed``: the service kept our state and
+    delivered what we missed; otherwise messages published meanwhile are lost."""
+
+    resumed: bool
+
+
+TransportEvent = TransportMessage | ConnectionLost | ConnectionRestored
+
+
 class Transport(ABC):
     """A connection to a pub/sub service."""
 
@@ -43,8 +61,9 @@ class Transport(ABC):
         """Publish ``data`` to every subscriber of ``topic`` (possibly including us)."""
 
     @abstractmethod
-    def messages(self) -> AsyncIterator[TransportMessage]:
-        """What arrives on our subscriptions; ends when the connection is lost or closed."""
+    def messages(self) -> AsyncIterator[TransportEvent]:
+        """What arrives on our subscriptions, and losses and recoveries of the connection;
+        ends when the transport is closed or can never recover."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -3,6 +3,9 @@
 Wire frames (JSON text): ``{"type":"subscribe","topics":[...]}``, ``unsubscribe`` alike,
 ``{"type":"publish","topic":T,"data":D}`` (delivered to every subscriber of T as is),
 ``ping``/``pong``; the bundled broker may also send ``{"type":"error",...}``.
+
+A lost connection (the broker restarted, the network dropped) is re-established with
+exponential backoff and jitter, and the subscriptions are renewed.
 """
 
 from __future__ import annotations
@@ -10,17 +13,30 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from .transport import Transport, TransportError, TransportMessage
+from .transport import (
+    ConnectionLost,
+    ConnectionRestored,
+    Transport,
+    TransportError,
+    TransportEvent,
+    TransportMessage,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_INCOMING_FRAME = 1024 * 1024
+# A broker that stops answering pings for this long is taken for dead.
+PING_INTERVAL = 5.0
+PING_TIMEOUT = 10.0
+RECONNECT_INITIAL = 0.25
+RECONNECT_MAX = 10.0
 
 
 class WebSocketTransport(Transport):
@@ -28,6 +44,9 @@ class WebSocketTransport(Transport):
         self.url = url
         self._open_timeout = open_timeout
         self._ws: ClientConnection | None = None
+        self._topics: list[str] = []
+        self._closing = False
+        self._rng = random.Random()
 
     async def connect(self) -> None:
         try:
@@ -36,6 +55,8 @@ class WebSocketTransport(Transport):
                 open_timeout=self._open_timeout,
                 max_size=MAX_INCOMING_FRAME,
                 compression=None,  # SDP is small; deflate costs more CPU than it saves
+                ping_interval=PING_INTERVAL,
+                ping_timeout=PING_TIMEOUT,
             )
         except InvalidURI as error:
             raise TransportError(f"invalid broker URL {self.url!r}: {error}") from None
@@ -44,25 +65,52 @@ class WebSocketTransport(Transport):
             raise TransportError(f"cannot reach broker at {self.url}: {reason}") from None
 
     async def subscribe(self, topics: Sequence[str]) -> None:
+        self._topics += [t for t in topics if t not in self._topics]
         await self._send({"type": "subscribe", "topics": list(topics)})
 
     async def unsubscribe(self, topics: Sequence[str]) -> None:
+        self._topics = [t for t in self._topics if t not in topics]
         await self._send({"type": "unsubscribe", "topics": list(topics)})
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         await self._send({"type": "publish", "topic": topic, "data": data})
 
-    async def messages(self) -> AsyncIterator[TransportMessage]:
-        ws = self._require()
-        try:
-            async for frame in ws:
-                message = _parse(frame)
-                if message is not None:
-                    yield message
-        except ConnectionClosed as closed:
-            log.warning("broker connection lost: %s", closed)
+    async def messages(self) -> AsyncIterator[TransportEvent]:
+        while not self._closing:
+            reason = "the broker closed the connection"
+            try:
+                async for frame in self._require():
+                    message = _parse(frame)
+                    if message is not None:
+                        yield message
+            except ConnectionClosed as closed:
+                reason = str(closed)
+            if self._closing:
+                return
+            log.warning("broker connection lost (%s); reconnecting", reason)
+            yield ConnectionLost(reason)
+            await self._reconnect()
+            if self._closing:
+                return
+            yield ConnectionRestored(resumed=False)  # the broker keeps no state for us
+
+    async def _reconnect(self) -> None:
+        delay = RECONNECT_INITIAL
+        while not self._closing:
+            # Jitter spreads a whole room's reconnections after a broker restart.
+            await asyncio.sleep(delay * self._rng.uniform(0.5, 1.5))
+            try:
+                await self.connect()
+                if self._topics:
+                    await self._send({"type": "subscribe", "topics": self._topics})
+                log.info("broker connection restored")
+                return
+            except TransportError as error:
+                log.debug("reconnect failed: %s", error)
+                delay = min(delay * 2, RECONNECT_MAX)
 
     async def close(self) -> None:
+        self._closing = True
         if self._ws is not None:
             await self._ws.close()
 

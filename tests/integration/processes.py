@@ -69,14 +69,14 @@ class Broker(Signalling):
                 await self.process.wait()
 
 
-async def start_meshchat_broker(*extra: str) -> Broker:
+async def start_meshchat_broker(*extra: str, port: int = 0) -> Broker:
     process = await asyncio.create_subprocess_exec(
         *MESHCHAT,
         "broker",
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(port),
         *extra,
         stderr=asyncio.subprocess.PIPE,
     )
