@@ -30,6 +30,7 @@ KEYS: dict[str, dict[str, str]] = {
         "ice_username": "ice_username",
         "ice_credential": "ice_credential",
         "host_addresses": "host_addresses",
+        "secret": "secret",
     },
     "broker": {
         "host": "host",

@@ -32,6 +32,7 @@ async def run_join(
     transport_kind: str = "broker",
     broker_url: str | None = None,
     ably_endpoint: str | None = None,
+    secret: str | None = None,
 ) -> None:
     printer = Printer(json_mode)
     url = broker_url or DEFAULT_BROKER_URL
@@ -40,7 +41,7 @@ async def run_join(
         embedded = await _start_embedded_broker()
     try:
         transport, where = make_transport(transport_kind, url, ably_endpoint)
-        room = Room(transport, room_name, nick=nick, ice=ice)
+        room = Room(transport, room_name, nick=nick, ice=ice, secret=secret)
         await room.join()
     except (TransportError, ValueError) as error:
         raise click.ClickException(str(error)) from None

@@ -87,6 +87,13 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     f"{DEFAULT_BROKER_URL}, started inside this process if nothing listens there.",
 )
 @click.option(
+    "--secret",
+    envvar="MESHCHAT_ROOM_SECRET",
+    metavar="TEXT",
+    help="Room secret (env MESHCHAT_ROOM_SECRET): only peers with the same secret meet, "
+    "and the broker or Ably sees only sealed signalling.",
+)
+@click.option(
     "--json",
     "json_mode",
     is_flag=True,
@@ -118,6 +125,7 @@ def join(
     ably_endpoint: str | None,
     nick: str,
     broker_url: str | None,
+    secret: str | None,
     json_mode: bool,
     ice_servers: tuple[str, ...],
     ice_username: str | None,
@@ -141,6 +149,7 @@ def join(
             transport_kind=transport_kind,
             broker_url=broker_url,
             ably_endpoint=ably_endpoint,
+            secret=secret,
         )
     )
 

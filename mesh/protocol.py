@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .codec import SignalCodec
+from .identity import Identity
 from .messages import (
     Answer,
     Bye,
@@ -37,10 +39,9 @@ from .messages import (
     ProtocolError,
     SignalMessage,
     client_topic,
-    decode,
-    encode,
     global_topic,
 )
+from .sealing import RoomSeal
 
 log = logging.getLogger(__name__)
 
@@ -176,21 +177,27 @@ class _Peer:
 
 
 class MeshProtocol:
-    """Signalling state for client ``client_id`` in ``room``."""
+    """Signalling state for the client with ``identity`` in ``room``.
+
+    With a ``seal`` (the room secret), everything published is sealed and only sealed
+    messages are accepted.
+    """
 
     def __init__(
         self,
         room: str,
-        client_id: str,
+        identity: Identity,
         nick: str,
         *,
+        seal: RoomSeal | None = None,
         timing: Timing | None = None,
         rng: random.Random | None = None,
         new_session: Callable[[], str] | None = None,
     ) -> None:
         self.room = room
-        self.client_id = client_id
+        self.client_id = identity.client_id
         self.nick = nick
+        self._codec = SignalCodec(room, identity, seal)
         self.timing = timing or Timing()
         self._rng = rng or random.Random()
         self._new_session = new_session or (lambda: secrets.token_hex(8))
@@ -209,11 +216,11 @@ class MeshProtocol:
 
     @property
     def global_topic(self) -> str:
-        return global_topic(self.room)
+        return global_topic(self._codec.topic_room)
 
     @property
     def own_topic(self) -> str:
-        return client_topic(self.room, self.client_id)
+        return client_topic(self._codec.topic_room, self.client_id)
 
     def is_caller_towards(self, peer_id: str) -> bool:
         return self.client_id < peer_id
@@ -269,7 +276,7 @@ class MeshProtocol:
         if topic not in (self.global_topic, self.own_topic):
             return self._reject(f"message on unexpected topic {topic!r}")
         try:
-            message = decode(data, room=self.room)
+            message = self._codec.decode(data)
         except ProtocolError as error:
             return self._reject(str(error))
         if message.sender == self.client_id:
@@ -540,10 +547,10 @@ class MeshProtocol:
         return [Publish(self.global_topic, self._wire(Hello(self.client_id, self.nick)))]
 
     def _send(self, peer_id: str, message: SignalMessage) -> Publish:
-        return Publish(client_topic(self.room, peer_id), self._wire(message))
+        return Publish(client_topic(self._codec.topic_room, peer_id), self._wire(message))
 
     def _wire(self, message: SignalMessage) -> dict[str, Any]:
-        return encode(message, self.room)
+        return self._codec.encode(message)
 
     def _reject(self, reason: str) -> list[Action]:
         self.dropped += 1

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +38,9 @@ from .chat import (
     new_chat_message,
 )
 from .ice import IceConfig, restrict_host_addresses
-from .messages import IceCandidate, ProtocolError, clean_nick, validate_client_id, validate_room
+from .identity import Identity
+from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
+from .sealing import RoomSeal
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
@@ -123,15 +124,20 @@ class Room:
         *,
         nick: str = "anon",
         ice: IceConfig | None = None,
-        client_id: str | None = None,
+        identity: Identity | None = None,
+        secret: str | None = None,
         timing: p.Timing | None = None,
     ) -> None:
+        """``secret``: only holders of the same secret can join, and the signalling
+        service sees nothing but sealed messages (see docs/security.md)."""
         self.name = validate_room(room)
-        self.id = validate_client_id(client_id or secrets.token_hex(8))
+        identity = identity or Identity()
+        self.id = identity.client_id
         self.nick = clean_nick(nick)
         self._transport = transport
         self._ice = ice or IceConfig()
-        self._protocol = p.MeshProtocol(self.name, self.id, self.nick, timing=timing)
+        seal = RoomSeal(self.name, secret) if secret else None
+        self._protocol = p.MeshProtocol(self.name, identity, self.nick, seal=seal, timing=timing)
         self._connections: dict[int, _Connection] = {}
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()

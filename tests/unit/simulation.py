@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshchat.mesh import protocol as p
+from meshchat.mesh.identity import Identity
 
 
 @dataclass
@@ -27,6 +28,11 @@ class SimPeerConnection:
 @dataclass
 class SimClient:
     proto: p.MeshProtocol
+
+    @property
+    def id(self) -> str:
+        return self.proto.client_id
+
     pcs: dict[int, SimPeerConnection] = field(default_factory=dict)
     joined: list[str] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
@@ -55,16 +61,17 @@ class SimNetwork:
         self._sequence = 0
         self.published = 0
 
-    def add_client(self, client_id: str, *, timing: p.Timing | None = None) -> SimClient:
+    def add_client(self, nick: str, *, timing: p.Timing | None = None) -> SimClient:
         proto = p.MeshProtocol(
             self.room,
-            client_id,
-            f"nick-{client_id}",
+            Identity(),
+            nick,
             timing=timing,
             rng=random.Random(self.rng.random()),
             new_session=lambda: f"s{self.rng.getrandbits(32):08x}",
         )
         client = SimClient(proto)
+        client_id = proto.client_id
         self.clients[client_id] = client
         self.apply(client_id, proto.start())
         self.apply(client_id, proto.subscribed(self.now))

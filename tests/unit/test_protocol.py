@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 import pytest
 
 from meshchat.mesh import protocol as p
+from meshchat.mesh.codec import SignalCodec
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import (
     Answer,
     Bye,
@@ -16,13 +18,15 @@ from meshchat.mesh.messages import (
     IceCandidate,
     Offer,
     SignalMessage,
-    encode,
 )
 
 from .simulation import SimNetwork
 
 ROOM = "lobby"
-SMALL, ME, BIG = "aaaa", "mmmm", "zzzz"  # SMALL < ME < BIG: SMALL calls ME, ME calls BIG
+# Three clients, ordered by id: SMALL calls ME, ME calls BIG.
+IDENTITIES = sorted((Identity() for _ in range(3)), key=lambda i: i.client_id)
+SMALL, ME, BIG = (identity.client_id for identity in IDENTITIES)
+CODECS = {identity.client_id: SignalCodec(ROOM, identity) for identity in IDENTITIES}
 OWN = f"meshchat/{ROOM}/client-{ME}"
 GLOBAL = f"meshchat/{ROOM}/global"
 CAND = IceCandidate("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host", "0", 0)
@@ -31,7 +35,7 @@ CAND = IceCandidate("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host", "0",
 def make(timing: p.Timing | None = None) -> p.MeshProtocol:
     proto = p.MeshProtocol(
         ROOM,
-        ME,
+        IDENTITIES[1],
         "me",
         timing=timing,
         rng=random.Random(1),
@@ -43,7 +47,8 @@ def make(timing: p.Timing | None = None) -> p.MeshProtocol:
 
 
 def wire(message: SignalMessage) -> dict[str, Any]:
-    return encode(message, ROOM)
+    """As the sender would publish it: signed with the sender's key."""
+    return CODECS[message.sender].encode(message)
 
 
 T = TypeVar("T")
@@ -71,7 +76,7 @@ def open_as_caller(proto: p.MeshProtocol, peer: str = BIG) -> int:
 
 
 def test_announces_only_after_subscribing() -> None:
-    proto = p.MeshProtocol(ROOM, ME, "me")
+    proto = p.MeshProtocol(ROOM, IDENTITIES[1], "me")
     assert proto.start() == [p.Subscribe((OWN, GLOBAL))]
     assert proto.tick(5.0) == []  # nothing before the subscriptions are confirmed
     assert published(proto.subscribed(0.0)) == [(GLOBAL, "hello")]
@@ -115,11 +120,12 @@ def test_callee_answers_an_offer_and_the_channel_opening_means_joined() -> None:
 
 def test_two_clients_joining_at_once_make_exactly_one_offer() -> None:
     net = SimNetwork(seed=3, max_delay=0.2)
-    a, b = net.add_client("a1"), net.add_client("b2")  # both hello before either hears
+    a, b = net.add_client("a"), net.add_client("b")  # both hello before either hears
     net.run(3.0)
     assert net.mesh_complete()
-    assert (a.offers_made, b.offers_made) == (1, 0)
-    assert a.joined == ["b2"] and b.joined == ["a1"]
+    caller, callee = sorted((a, b), key=lambda client: client.id)
+    assert (caller.offers_made, callee.offers_made) == (1, 0)
+    assert a.joined == [b.id] and b.joined == [a.id]
 
 
 @pytest.mark.parametrize("size", [3, 6])
@@ -433,15 +439,14 @@ def test_a_lost_peer_makes_the_hello_hurry_again() -> None:
 
 def test_a_killed_peer_is_reported_left_by_everyone_else() -> None:
     net = SimNetwork(seed=11, max_delay=0.1)
-    for i in range(4):
-        net.add_client(f"p{i}")
+    victim = [net.add_client(f"p{i}") for i in range(4)][2]
     net.run(3.0)
     assert net.mesh_complete()
-    net.kill("p2")
+    net.kill(victim.id)
     net.run(7.0)
     assert net.mesh_complete()
     for client in net.clients.values():
-        assert [peer for peer, _ in client.left] == ["p2"]
+        assert [peer for peer, _ in client.left] == [victim.id]
 
 
 def test_leave_says_bye_and_closes_everything_without_reporting_departures() -> None:

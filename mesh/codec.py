@@ -1,0 +1,66 @@
+"""Signalling messages as they go over pub/sub: serialised, signed, optionally sealed.
+
+``messages.py`` knows the fields; this adds who vouches for them. Signing covers the
+canonical JSON of the whole message (keys sorted, no spaces, UTF-8), so every field,
+``room`` and ``to`` included, is bound to the sender's key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .identity import BadSignature, Identity, verify
+from .messages import PROTOCOL_VERSION, ProtocolError, SignalMessage, decode, encode
+from .sealing import RoomSeal, WrongSecret
+
+
+def canonical(wire: dict[str, Any]) -> bytes:
+    return json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class SignalCodec:
+    def __init__(self, room: str, identity: Identity, seal: RoomSeal | None = None) -> None:
+        self.room = room
+        self.identity = identity
+        self.seal = seal
+
+    @property
+    def topic_room(self) -> str:
+        """The room as it appears in topic names: hidden behind a tag when sealed."""
+        return self.seal.topic_tag if self.seal is not None else self.room
+
+    def encode(self, message: SignalMessage) -> dict[str, Any]:
+        wire = encode(message, self.room)
+        wire["pk"] = self.identity.public_key_b64
+        wire["sig"] = self.identity.sign(canonical(wire))
+        if self.seal is None:
+            return wire
+        return {"v": PROTOCOL_VERSION, "sealed": self.seal.seal(canonical(wire))}
+
+    def decode(self, data: object) -> SignalMessage:
+        """Open, check and verify; raise :class:`ProtocolError` for anything wrong."""
+        wire = self._open(data) if self.seal is not None else data
+        message = decode(wire, room=self.room)
+        assert isinstance(wire, dict)  # decode() checked it
+        public_key, signature = wire.get("pk"), wire.get("sig")
+        if not isinstance(public_key, str) or not isinstance(signature, str):
+            raise ProtocolError("unsigned message")
+        signed = {k: v for k, v in wire.items() if k != "sig"}
+        try:
+            verify(message.sender, public_key, signature, canonical(signed))
+        except BadSignature as error:
+            raise ProtocolError(f"forged or altered message: {error}") from None
+        return message
+
+    def _open(self, data: object) -> object:
+        assert self.seal is not None
+        if not isinstance(data, dict) or not isinstance(data.get("sealed"), str):
+            raise ProtocolError("unsealed message in a room with a secret")
+        try:
+            opened: object = json.loads(self.seal.open(data["sealed"]))
+        except WrongSecret as error:
+            raise ProtocolError(str(error)) from None
+        except ValueError:
+            raise ProtocolError("sealed message does not hold JSON") from None
+        return opened

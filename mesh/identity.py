@@ -1,0 +1,64 @@
+"""Who a client is: an Ed25519 key pair, and a client id derived from its public key.
+
+Every signalling message is signed, so no one (another peer, the broker, Ably) can
+speak in a client's name or alter what it said, including the DTLS fingerprint in its
+SDP. A client id is the first 16 bytes of SHA-256 over the raw public key, in hex.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+
+class BadSignature(ValueError):
+    """A signature or key does not check out."""
+
+
+def b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise BadSignature("not base64url") from None
+
+
+def client_id_for(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:32]
+
+
+class Identity:
+    """A client's key pair. A fresh one per run keeps a client anonymous across rooms."""
+
+    def __init__(self, private_key: Ed25519PrivateKey | None = None) -> None:
+        self._private_key = private_key or Ed25519PrivateKey.generate()
+        self.public_key = self._private_key.public_key().public_bytes(
+            Encoding.Raw, PublicFormat.Raw
+        )
+        self.public_key_b64 = b64encode(self.public_key)
+        self.client_id = client_id_for(self.public_key)
+
+    def sign(self, payload: bytes) -> str:
+        return b64encode(self._private_key.sign(payload))
+
+
+def verify(claimed_id: str, public_key_b64: str, signature_b64: str, payload: bytes) -> None:
+    """Raise :class:`BadSignature` unless ``public_key`` belongs to ``claimed_id`` and
+    signed ``payload``."""
+    public_key = b64decode(public_key_b64)
+    if len(public_key) != 32:
+        raise BadSignature("public key is not 32 bytes")
+    if client_id_for(public_key) != claimed_id:
+        raise BadSignature(f"key does not belong to {claimed_id}")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(b64decode(signature_b64), payload)
+    except InvalidSignature:
+        raise BadSignature(f"signature does not match sender {claimed_id}") from None

@@ -1,0 +1,49 @@
+"""Sealed rooms and signed signalling with real processes and a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+
+from meshchat.mesh.sealing import RoomSeal
+
+from .conftest import PeerFactory
+from .processes import Broker
+from .test_chat_mesh import form_mesh
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_sealed_room_chats_and_the_broker_sees_no_sdp_and_no_names(
+    meshchat_broker: Broker, spawn_peer: PeerFactory
+) -> None:
+    secret = "correct horse battery staple"
+    tag = RoomSeal("plans", secret).topic_tag
+    ana = await spawn_peer(meshchat_broker, "plans", "ana", "--secret", secret)
+    seen: list[str] = []
+    async with connect(meshchat_broker.url) as eavesdropper:
+        # Someone at the broker watches the room's topics (it can see topic names).
+        topics = [f"meshchat/{tag}/global", f"meshchat/{tag}/client-{ana.id}"]
+        await eavesdropper.send(json.dumps({"type": "subscribe", "topics": topics}))
+        await eavesdropper.send(json.dumps({"type": "ping"}))
+        assert json.loads(await eavesdropper.recv()) == {"type": "pong"}
+        bo = await spawn_peer(meshchat_broker, "plans", "bo", "--secret", secret)
+        outsider = await spawn_peer(meshchat_broker, "plans", "eve", "--secret", "guess")
+        await form_mesh([ana, bo])
+        await ana.send("for bo only")
+        await bo.wait_for(lambda e: e["event"] == "message" and e["text"] == "for bo only")
+        try:
+            async with asyncio.timeout(1):
+                while True:
+                    seen.append(str(await eavesdropper.recv()))
+        except TimeoutError:
+            pass
+    assert seen, "the eavesdropper saw the signalling go by"
+    for frame in seen:
+        assert "v=0" not in frame and "ana" not in frame and "bo" not in frame
+        assert "plans" not in frame
+    assert outsider.connected_peers() == set(), "the wrong secret met no one"
+    assert ana.connected_peers() == {bo.id}
