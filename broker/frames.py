@@ -19,6 +19,7 @@ class FrameError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Subscribe:
     topics: tuple[str, ...]
+    proof: object = None  # needed for client topics; see ownership.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,9 @@ def parse_frame(frame: str | bytes, limits: Limits) -> Command:
                 raise FrameError(
                     "bad-topic", f"topic longer than {limits.max_topic_length} characters"
                 )
-        return (Subscribe if kind == "subscribe" else Unsubscribe)(tuple(topics))
+        if kind == "subscribe":
+            return Subscribe(tuple(topics), wire.get("proof"))
+        return Unsubscribe(tuple(topics))
     if kind == "ping":
         return Ping()
     raise FrameError("unknown-type", f"unknown frame type {kind!r}")

@@ -1,4 +1,5 @@
-"""The broker's limits, each with its default. Exceeding one earns an error frame."""
+"""The broker's limits, each with its default. Exceeding one earns an error frame (or,
+for connection limits, an HTTP refusal of the handshake)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ class Limits:
     max_frame_bytes_hard: int = 1024 * 1024
     max_topics_per_connection: int = 64
     max_topic_length: int = 256
+    # Publishes per second per connection (token bucket), with this much burst.
+    publish_rate: float = 50.0
+    publish_burst: float = 100.0
+    max_connections_per_ip: int = 64
+    max_connections: int = 10_000
     # A subscriber whose unsent data exceeds this is too slow and is disconnected,
     # so one stalled reader cannot make the broker's memory grow without bound.
     max_write_buffer_bytes: int = 4 * 1024 * 1024

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+import secrets
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from meshchat.mesh.identity import CHALLENGE_HEADER
 
 from .frames import (
     PONG,
@@ -23,6 +28,7 @@ from .frames import (
     parse_frame,
 )
 from .limits import Limits
+from .ownership import check_proof, new_challenge, owned_ids
 from .registry import TopicRegistry
 
 log = logging.getLogger(__name__)
@@ -34,58 +40,148 @@ class Stats:
     messages_in: int = 0
     messages_out: int = 0
     errors: int = 0
+    rate_limited: int = 0
+    refused_connections: int = 0
     slow_consumers_closed: int = 0
 
 
-class Broker:
-    """Topic registry plus the per-connection frame loop."""
+@dataclass
+class _Client:
+    """What the broker knows about one connection."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    connection: ServerConnection
+    challenge: str
+    topics: set[str] = field(default_factory=set)
+    tokens: float = 0.0
+    refilled_at: float = field(default_factory=time.monotonic)
+
+    def take_publish_token(self, limits: Limits) -> bool:
+        now = time.monotonic()
+        elapsed = now - self.refilled_at
+        self.tokens = min(limits.publish_burst, self.tokens + elapsed * limits.publish_rate)
+        self.refilled_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Broker:
+    """Topic registry, access control and the per-connection frame loop."""
+
+    def __init__(self, limits: Limits | None = None, *, access_token: str | None = None) -> None:
         self.limits = limits or Limits()
+        self.access_token = access_token
         self.registry: TopicRegistry[ServerConnection] = TopicRegistry()
         self.stats = Stats()
+        self._per_ip: dict[str, int] = {}
+
+    # --- the handshake ---
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Health checks, and refusals before a websocket is ever opened."""
+        url = urllib.parse.urlsplit(request.path)
+        if url.path == "/healthz":
+            body = json.dumps({"status": "ok", **asdict(self.stats), "topics": len(self.registry)})
+            response = connection.respond(HTTPStatus.OK, body + "\n")
+            response.headers["Content-Type"] = "application/json"
+            return response
+        refusal = self._refusal(connection, request, url.query)
+        if refusal is not None:
+            self.stats.refused_connections += 1
+            status, reason = refusal
+            log.info("refused %s: %s", connection.remote_address, reason)
+            return connection.respond(status, reason + "\n")
+        return None
+
+    def _refusal(
+        self, connection: ServerConnection, request: Request, query: str
+    ) -> tuple[HTTPStatus, str] | None:
+        if self.access_token is not None:
+            offered = dict(urllib.parse.parse_qsl(query)).get("token", "")
+            bearer = request.headers.get("Authorization", "")
+            if bearer.startswith("Bearer "):
+                offered = bearer.removeprefix("Bearer ")
+            if not secrets.compare_digest(offered.encode(), self.access_token.encode()):
+                return HTTPStatus.UNAUTHORIZED, "this broker needs an access token (?token=...)"
+        if self.stats.connections >= self.limits.max_connections:
+            return HTTPStatus.SERVICE_UNAVAILABLE, "the broker is full; try again later"
+        ip = _ip(connection)
+        if self._per_ip.get(ip, 0) >= self.limits.max_connections_per_ip:
+            limit = self.limits.max_connections_per_ip
+            return HTTPStatus.TOO_MANY_REQUESTS, f"at most {limit} connections per address"
+        return None
+
+    def process_response(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> None:
+        if response.status_code == HTTPStatus.SWITCHING_PROTOCOLS:
+            response.headers[CHALLENGE_HEADER] = new_challenge()
+
+    # --- an open connection ---
 
     async def handle(self, connection: ServerConnection) -> None:
-        topics: set[str] = set()
+        assert connection.response is not None
+        client = _Client(
+            connection,
+            connection.response.headers[CHALLENGE_HEADER],
+            tokens=self.limits.publish_burst,
+        )
+        ip = _ip(connection)
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self.stats.connections += 1
         try:
             async for frame in connection:
-                await self._handle_frame(connection, topics, frame)
+                await self._handle_frame(client, frame)
         except ConnectionClosed:
             pass  # includes 1009 for a frame over the hard limit
         finally:
-            self.registry.unsubscribe_all(connection, topics)
+            self.registry.unsubscribe_all(connection, client.topics)
             self.stats.connections -= 1
+            self._per_ip[ip] -= 1
+            if not self._per_ip[ip]:
+                del self._per_ip[ip]
 
-    async def _handle_frame(
-        self, connection: ServerConnection, topics: set[str], frame: str | bytes
-    ) -> None:
+    async def _handle_frame(self, client: _Client, frame: str | bytes) -> None:
         self.stats.messages_in += 1
         try:
             command = parse_frame(frame, self.limits)
         except FrameError as error:
-            await self._reject(connection, error)
+            await self._reject(client, error)
             return
         match command:
             case Publish(topic=topic, raw=raw):
-                self._fan_out(topic, raw)
-            case Subscribe(topics=wanted):
-                new = set(wanted) - topics
-                if len(topics) + len(new) > self.limits.max_topics_per_connection:
-                    limit = self.limits.max_topics_per_connection
-                    message = f"subscribing would exceed {limit} topics per connection"
-                    await self._reject(connection, FrameError("too-many-topics", message))
+                if not client.take_publish_token(self.limits):
+                    self.stats.rate_limited += 1
+                    rate = self.limits.publish_rate
+                    message = f"over {rate:g} publishes per second; message dropped"
+                    await self._reject(client, FrameError("rate-limited", message))
                     return
-                for topic in new:
-                    self.registry.subscribe(connection, topic)
-                topics |= new
+                self._fan_out(topic, raw)
+            case Subscribe(topics=wanted, proof=proof):
+                await self._subscribe(client, wanted, proof)
             case Unsubscribe(topics=unwanted):
                 for topic in unwanted:
-                    if topic in topics:
-                        self.registry.unsubscribe(connection, topic)
-                        topics.discard(topic)
+                    if topic in client.topics:
+                        self.registry.unsubscribe(client.connection, topic)
+                        client.topics.discard(topic)
             case Ping():
-                await connection.send(PONG)
+                await client.connection.send(PONG)
+
+    async def _subscribe(self, client: _Client, wanted: tuple[str, ...], proof: object) -> None:
+        refusal = check_proof(owned_ids(wanted), proof, client.challenge)
+        if refusal is not None:
+            await self._reject(client, FrameError("not-owner", refusal))
+            return
+        new = set(wanted) - client.topics
+        if len(client.topics) + len(new) > self.limits.max_topics_per_connection:
+            limit = self.limits.max_topics_per_connection
+            message = f"subscribing would exceed {limit} topics per connection"
+            await self._reject(client, FrameError("too-many-topics", message))
+            return
+        for topic in new:
+            self.registry.subscribe(client.connection, topic)
+        client.topics |= new
 
     def _fan_out(self, topic: str, raw: str) -> None:
         receivers = []
@@ -99,32 +195,31 @@ class Broker:
         broadcast(receivers, raw)
         self.stats.messages_out += len(receivers)
 
-    async def _reject(self, connection: ServerConnection, error: FrameError) -> None:
+    async def _reject(self, client: _Client, error: FrameError) -> None:
         self.stats.errors += 1
-        log.info("rejected frame from %s: %s", connection.remote_address, error)
-        await connection.send(error_frame(error.code, str(error)))
-
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Plain HTTP requests: a health check; everything else goes on to the handshake."""
-        path = request.path.split("?", 1)[0]
-        if path == "/healthz":
-            body = json.dumps({"status": "ok", **asdict(self.stats), "topics": len(self.registry)})
-            response = connection.respond(HTTPStatus.OK, body + "\n")
-            response.headers["Content-Type"] = "application/json"
-            return response
-        return None
+        log.info("rejected frame from %s: %s", client.connection.remote_address, error)
+        await client.connection.send(error_frame(error.code, str(error)))
 
 
-async def serve(host: str, port: int, limits: Limits | None = None) -> tuple[Broker, Server]:
+def _ip(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return str(address[0]) if address else "unknown"
+
+
+async def serve(
+    host: str, port: int, limits: Limits | None = None, *, access_token: str | None = None
+) -> tuple[Broker, Server]:
     """Start a broker on ``host:port`` (port 0 picks a free one)."""
-    broker = Broker(limits)
+    broker = Broker(limits, access_token=access_token)
     server = await ws_serve(
         broker.handle,
         host,
         port,
         process_request=broker.process_request,
+        process_response=broker.process_response,
         max_size=broker.limits.max_frame_bytes_hard,
         compression=None,
+        # Dead connections (no pong within 20 s) are closed and their topics freed.
         ping_interval=20,
         ping_timeout=20,
     )

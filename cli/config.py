@@ -37,6 +37,10 @@ KEYS: dict[str, dict[str, str]] = {
         "port": "port",
         "max_frame_bytes": "max_frame_bytes",
         "max_topics": "max_topics",
+        "max_publish_rate": "max_publish_rate",
+        "max_connections_per_ip": "max_connections_per_ip",
+        "max_connections": "max_connections",
+        "token": "token",
     },
 }
 

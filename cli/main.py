@@ -184,23 +184,65 @@ def join(
     type=click.IntRange(1),
     help="Topics one connection may subscribe to.",
 )
-def broker(host: str, port: int, max_frame_bytes: int, max_topics: int) -> None:
+@click.option(
+    "--max-publish-rate",
+    default=DEFAULT_LIMITS.publish_rate,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Publishes per second one connection may make (bursts of twice that).",
+)
+@click.option(
+    "--max-connections-per-ip",
+    default=DEFAULT_LIMITS.max_connections_per_ip,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections from one address.",
+)
+@click.option(
+    "--max-connections",
+    default=DEFAULT_LIMITS.max_connections,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections in all.",
+)
+@click.option(
+    "--token",
+    envvar="MESHCHAT_BROKER_TOKEN",
+    metavar="SECRET",
+    help="Only clients that present this token may connect (env MESHCHAT_BROKER_TOKEN); "
+    "they add ?token=SECRET to the broker URL.",
+)
+def broker(
+    host: str,
+    port: int,
+    max_frame_bytes: int,
+    max_topics: int,
+    max_publish_rate: float,
+    max_connections_per_ip: int,
+    max_connections: int,
+    token: str | None,
+) -> None:
     """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
 
-    GET /healthz answers with a JSON status.
+    GET /healthz answers with a JSON status. Limits and their error frames are listed
+    in docs/protocol.md.
     """
     limits = Limits(
         max_frame_bytes=max_frame_bytes,
         max_frame_bytes_hard=max(max_frame_bytes, DEFAULT_LIMITS.max_frame_bytes_hard),
         max_topics_per_connection=max_topics,
+        publish_rate=max_publish_rate,
+        publish_burst=2 * max_publish_rate,
+        max_connections_per_ip=max_connections_per_ip,
+        max_connections=max_connections,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_broker(host, port, limits))
+        asyncio.run(_run_broker(host, port, limits, token))
 
 
-async def _run_broker(host: str, port: int, limits: Limits) -> None:
+async def _run_broker(host: str, port: int, limits: Limits, token: str | None) -> None:
     try:
-        _, server = await serve(host, port, limits)
+        _, server = await serve(host, port, limits, access_token=token)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     for sock in server.sockets:

@@ -31,6 +31,15 @@ def b64decode(text: str) -> bytes:
         raise BadSignature("not base64url") from None
 
 
+# The bundled broker lets only a client id's owner subscribe to its private topic: it
+# sends a challenge in this handshake header, and wants it signed (``subscribe_proof``).
+CHALLENGE_HEADER = "X-Meshchat-Challenge"
+
+
+def subscribe_proof_payload(challenge: str) -> bytes:
+    return f"meshchat-subscribe:{challenge}".encode()
+
+
 def client_id_for(public_key: bytes) -> str:
     return hashlib.sha256(public_key).hexdigest()[:32]
 
@@ -48,6 +57,9 @@ class Identity:
 
     def sign(self, payload: bytes) -> str:
         return b64encode(self._private_key.sign(payload))
+
+    def subscribe_proof(self, challenge: str) -> dict[str, str]:
+        return {"pk": self.public_key_b64, "sig": self.sign(subscribe_proof_payload(challenge))}
 
 
 def verify(claimed_id: str, public_key_b64: str, signature_b64: str, payload: bytes) -> None:

@@ -135,6 +135,7 @@ class Room:
         self.id = identity.client_id
         self.nick = clean_nick(nick)
         self._transport = transport
+        transport.bind_identity(identity)
         self._ice = ice or IceConfig()
         seal = RoomSeal(self.name, secret) if secret else None
         self._protocol = p.MeshProtocol(self.name, identity, self.nick, seal=seal, timing=timing)

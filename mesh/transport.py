@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
+from .identity import Identity
+
 
 class TransportError(Exception):
     """The pub/sub service cannot be reached or refused us; the text says why."""
@@ -67,6 +69,10 @@ class Transport(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    def bind_identity(self, identity: Identity) -> None:  # noqa: B027 (optional hook)
+        """The client's identity, for services that check who may subscribe to a
+        client's private topic. Default: not needed."""
 
     async def __aenter__(self) -> Self:
         await self.connect()

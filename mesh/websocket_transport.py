@@ -18,8 +18,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from .identity import CHALLENGE_HEADER, Identity
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
@@ -45,6 +46,8 @@ class WebSocketTransport(Transport):
         self._open_timeout = open_timeout
         self._ws: ClientConnection | None = None
         self._topics: list[str] = []
+        self._identity: Identity | None = None
+        self._challenge: str | None = None
         self._closing = False
         self._rng = random.Random()
 
@@ -58,15 +61,33 @@ class WebSocketTransport(Transport):
                 ping_interval=PING_INTERVAL,
                 ping_timeout=PING_TIMEOUT,
             )
+            assert self._ws.response is not None
+            self._challenge = self._ws.response.headers.get(CHALLENGE_HEADER)
         except InvalidURI as error:
             raise TransportError(f"invalid broker URL {self.url!r}: {error}") from None
+        except InvalidStatus as error:
+            status = error.response.status_code
+            body = (
+                error.response.body.decode(errors="replace").strip() if error.response.body else ""
+            )
+            raise TransportError(f"broker at {self.url} refused us ({status}): {body}") from None
         except (OSError, InvalidHandshake, TimeoutError) as error:
             reason = str(error) or type(error).__name__
             raise TransportError(f"cannot reach broker at {self.url}: {reason}") from None
 
+    def bind_identity(self, identity: Identity) -> None:
+        self._identity = identity
+
     async def subscribe(self, topics: Sequence[str]) -> None:
         self._topics += [t for t in topics if t not in self._topics]
-        await self._send({"type": "subscribe", "topics": list(topics)})
+        await self._send(self._subscribe_frame(list(topics)))
+
+    def _subscribe_frame(self, topics: list[str]) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "subscribe", "topics": topics}
+        # The bundled broker challenges us; a stock y-webrtc server does not.
+        if self._challenge is not None and self._identity is not None:
+            frame["proof"] = self._identity.subscribe_proof(self._challenge)
+        return frame
 
     async def unsubscribe(self, topics: Sequence[str]) -> None:
         self._topics = [t for t in self._topics if t not in topics]
@@ -102,7 +123,7 @@ class WebSocketTransport(Transport):
             try:
                 await self.connect()
                 if self._topics:
-                    await self._send({"type": "subscribe", "topics": self._topics})
+                    await self._send(self._subscribe_frame(self._topics))
                 log.info("broker connection restored")
                 return
             except TransportError as error:

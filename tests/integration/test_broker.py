@@ -15,7 +15,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .processes import Broker
+from meshchat.mesh import TransportError, WebSocketTransport
+from meshchat.mesh.identity import CHALLENGE_HEADER, Identity
+
+from .processes import Broker, start_meshchat_broker
 
 pytestmark = pytest.mark.integration
 
@@ -171,12 +174,12 @@ async def test_a_flood_of_garbage_from_one_client_loses_nothing_for_others(
                 await vandal.recv()
 
         async def chat() -> None:
-            for i in range(200):
+            for i in range(80):  # within the publish burst allowance
                 await send(publisher, {"type": "publish", "topic": "room", "data": i})
 
         await asyncio.gather(vandalise(), drain_errors(), chat())
-    received = [(await receive(subscriber))["data"] for _ in range(200)]
-    assert received == list(range(200))  # all of them, in order
+    received = [(await receive(subscriber))["data"] for _ in range(80)]
+    assert received == list(range(80))  # all of them, in order
 
 
 async def test_health_endpoint_reports_ok_with_counters(meshchat_broker: Broker) -> None:
@@ -188,3 +191,70 @@ async def test_health_endpoint_reports_ok_with_counters(meshchat_broker: Broker)
     assert health["connections"] == 2 and health["topics"] == 1
     await publisher.close()
     await subscriber.close()
+
+
+async def test_a_publisher_over_the_rate_limit_is_told_and_the_rest_still_flows(
+    meshchat_broker: Broker,
+) -> None:
+    publisher, subscriber = await subscribed_pair(meshchat_broker.url, "room")
+    for i in range(150):  # far beyond the burst of 100, faster than 50 per second
+        await send(publisher, {"type": "publish", "topic": "room", "data": i})
+    await send(publisher, {"type": "ping"})
+    replies = []
+    while (reply := await receive(publisher)) != {"type": "pong"}:
+        replies.append(reply)
+    refused = len(replies)
+    assert refused > 0 and all(r["code"] == "rate-limited" for r in replies)
+    delivered = [(await receive(subscriber))["data"] for _ in range(150 - refused)]
+    assert delivered == sorted(delivered) and len(set(delivered)) == 150 - refused
+    await asyncio.sleep(1.0)  # the bucket refills
+    await send(publisher, {"type": "publish", "topic": "room", "data": "later"})
+    assert (await receive(subscriber))["data"] == "later"
+
+
+async def test_only_the_owner_may_subscribe_to_a_client_topic(meshchat_broker: Broker) -> None:
+    owner, impostor = Identity(), Identity()
+    topic = f"meshchat/lobby/client-{owner.client_id}"
+    async with connect(meshchat_broker.url) as ws:
+        assert ws.response is not None
+        challenge = ws.response.headers[CHALLENGE_HEADER]
+        await send(ws, {"type": "subscribe", "topics": [topic]})
+        assert (await receive(ws))["code"] == "not-owner"
+        wrong = impostor.subscribe_proof(challenge)
+        await send(ws, {"type": "subscribe", "topics": [topic], "proof": wrong})
+        assert (await receive(ws))["code"] == "not-owner"
+        stale = owner.subscribe_proof("another connection's challenge")
+        await send(ws, {"type": "subscribe", "topics": [topic], "proof": stale})
+        assert (await receive(ws))["code"] == "not-owner"
+        # Anyone may still publish to it, and the rightful owner may subscribe.
+        good = owner.subscribe_proof(challenge)
+        await send(ws, {"type": "subscribe", "topics": [topic], "proof": good})
+        await send(ws, {"type": "publish", "topic": topic, "data": "for the owner"})
+        assert (await receive(ws))["data"] == "for the owner"
+
+
+async def test_a_broker_with_a_token_refuses_clients_without_it() -> None:
+    broker = await start_meshchat_broker("--token", "s3cret")
+    try:
+        with pytest.raises(TransportError, match=r"refused us \(401\): .*access token"):
+            await WebSocketTransport(broker.url).connect()
+        allowed = WebSocketTransport(broker.url + "/?token=s3cret")
+        await allowed.connect()
+        await allowed.close()
+    finally:
+        await broker.stop()
+
+
+async def test_connections_per_address_are_limited_with_a_clear_refusal() -> None:
+    broker = await start_meshchat_broker("--max-connections-per-ip", "3")
+    try:
+        held = [await connect(broker.url) for _ in range(3)]
+        with pytest.raises(TransportError, match=r"\(429\): at most 3 connections per address"):
+            await WebSocketTransport(broker.url).connect()
+        await held[0].close()
+        await asyncio.sleep(0.2)
+        another = await connect(broker.url)  # a slot was freed
+        for ws in (*held[1:], another):
+            await ws.close()
+    finally:
+        await broker.stop()
