@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from meshchat.mesh import (
     MessageReceived,
+    MessageUndelivered,
     PeerJoined,
     PeerLeft,
     RoomEvent,
@@ -72,6 +73,12 @@ class Printer:
                         f"* signalling lost ({reason}){retry}. Open chats continue; "
                         "no one new can join meanwhile"
                     )
+            case MessageUndelivered(message=m, peer_id=peer, reason=reason):
+                if self.json_mode:
+                    self._json(event="undelivered", id=m.id, peer=peer, reason=reason)
+                else:
+                    preview = m.text if len(m.text) <= 30 else m.text[:29] + "…"
+                    self._line(f"! {preview!r} did not reach {peer}: {reason}")
             case SignallingRestored():
                 if self.json_mode:
                     self._json(event="signalling-restored")
@@ -82,9 +89,14 @@ class Printer:
         if self.json_mode:
             m = sent.message
             self._json(
-                event="sent", id=m.id, text=m.text, ts=m.timestamp_ms, to=list(sent.delivered_to)
+                event="sent",
+                id=m.id,
+                text=m.text,
+                ts=m.timestamp_ms,
+                to=list(sent.delivered_to),
+                queued_for=list(sent.queued_for),
             )
-        elif not sent.delivered_to:
+        elif not sent.delivered_to and not sent.queued_for:
             self._line("* nobody is here yet; the message was not delivered")
 
     def peers(self, peers: dict[str, str]) -> None:

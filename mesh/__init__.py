@@ -4,6 +4,7 @@ from .chat import MAX_TEXT_BYTES, ChatMessage, MessageTooLarge
 from .ice import IceConfig, IceServer
 from .room import (
     MessageReceived,
+    MessageUndelivered,
     PeerJoined,
     PeerLeft,
     Room,
@@ -22,6 +23,7 @@ __all__ = [
     "IceServer",
     "MessageReceived",
     "MessageTooLarge",
+    "MessageUndelivered",
     "PeerJoined",
     "PeerLeft",
     "Room",

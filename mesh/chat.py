@@ -46,10 +46,21 @@ class ChannelBye:
     pass
 
 
-ChannelMessage = ChatMessage | Heartbeat | ChannelBye
+@dataclass(frozen=True, slots=True)
+class ChannelAck:
+    """The receiver got chat message ``message_id`` (sent for duplicates too)."""
+
+    message_id: str
+
+
+ChannelMessage = ChatMessage | Heartbeat | ChannelBye | ChannelAck
 
 HEARTBEAT_FRAME = '{"type":"heartbeat"}'
 BYE_FRAME = '{"type":"bye"}'
+
+
+def ack_frame(message_id: str) -> str:
+    return json.dumps({"type": "ack", "id": message_id}, separators=(",", ":"))
 
 
 def new_chat_message(sender: str, nick: str, text: str, timestamp_ms: int) -> ChatMessage:
@@ -91,6 +102,11 @@ def decode_channel_message(frame: str | bytes) -> ChannelMessage:
         return Heartbeat()
     if kind == "bye":
         return ChannelBye()
+    if kind == "ack":
+        acked = wire.get("id")
+        if not isinstance(acked, str) or not 1 <= len(acked) <= 64:
+            raise ProtocolError("ack without a valid 'id'")
+        return ChannelAck(acked)
     if kind != "chat":
         raise ProtocolError(f"unknown data channel message type {kind!r}")
     message_id, sender, nick, ts, text = (wire.get(k) for k in ("id", "from", "nick", "ts", "text"))

@@ -143,6 +143,7 @@ class Timing:
     heartbeat_timeout: float = 5.0
 
 
+SAID_BYE = "said bye"  # the PeerLeft reason for a deliberate leave
 MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
 MAX_EARLY_CANDIDATES = 64  # per peer, across sessions
 
@@ -297,7 +298,7 @@ class MeshProtocol:
                 return self._on_candidate(message, now)
             case Bye():
                 peer = self._peers.get(message.sender)
-                return self._drop(peer, "said bye") if peer else []
+                return self._drop(peer, SAID_BYE) if peer else []
 
     # -- peer connection input --
 
@@ -353,7 +354,7 @@ class MeshProtocol:
     def channel_bye(self, pc_id: int) -> list[Action]:
         """The peer said bye on the data channel (faster than via the broker)."""
         peer = self._by_pc.get(pc_id)
-        return self._drop(peer, "said bye") if peer else []
+        return self._drop(peer, SAID_BYE) if peer else []
 
     # -- time --
 

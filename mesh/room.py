@@ -29,14 +29,17 @@ from .chat import (
     BYE_FRAME,
     CHANNEL_LABEL,
     HEARTBEAT_FRAME,
+    ChannelAck,
     ChannelBye,
     ChatMessage,
     Heartbeat,
     RecentIds,
+    ack_frame,
     decode_channel_message,
     encode_chat,
     new_chat_message,
 )
+from .delivery import DeliveryTracker, Undelivered
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
@@ -85,17 +88,35 @@ class SignallingLost:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageUndelivered:
+    """A message we sent did not reach ``peer_id`` (see ``delivery.py``)."""
+
+    message: ChatMessage
+    peer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SignallingRestored:
     """The pub/sub connection is back; we have announced ourselves again."""
 
 
-RoomEvent = PeerJoined | PeerLeft | MessageReceived | SignallingLost | SignallingRestored
+RoomEvent = (
+    PeerJoined
+    | PeerLeft
+    | MessageReceived
+    | MessageUndelivered
+    | SignallingLost
+    | SignallingRestored
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
     message: ChatMessage
     delivered_to: tuple[str, ...]  # peer ids whose data channel took the message
+    # Peers whose connection was lost moments ago: sent to them when they are back.
+    queued_for: tuple[str, ...] = ()
 
 
 # --- one peer connection ---------------------------------------------------------------
@@ -143,6 +164,7 @@ class Room:
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
         self._recent = RecentIds()
+        self._delivery = DeliveryTracker()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
         self._joined = False
@@ -194,7 +216,9 @@ class Room:
             if channel is not None and channel.readyState == "open":
                 channel.send(frame)
                 delivered.append(connection.peer_id)
-        return SentMessage(message, tuple(delivered))
+        queued = [p for p in self._delivery.away_peers() if p not in delivered]
+        self._delivery.sent(message, delivered + queued, time.monotonic())
+        return SentMessage(message, tuple(delivered), tuple(queued))
 
     async def events(self) -> AsyncIterator[RoomEvent]:
         """Peer joined, message received, peer left...; ends when the room is left."""
@@ -251,6 +275,11 @@ class Room:
                     self._events.put_nowait(PeerJoined(peer_id, nick))
                 case p.PeerLeft(peer_id=peer_id, nick=nick, reason=reason):
                     self._events.put_nowait(PeerLeft(peer_id, nick, reason))
+                    if reason == p.SAID_BYE:
+                        for lost in self._delivery.peer_gone(peer_id, "the peer left"):
+                            self._report_undelivered(lost)
+                    else:
+                        self._delivery.peer_lost(peer_id, time.monotonic())
                 case p.Subscribe():
                     raise AssertionError("subscriptions happen only in join()")
 
@@ -286,7 +315,11 @@ class Room:
         connection.channel = channel
 
         def on_open() -> None:
-            self._apply(self._protocol.channel_open(pc_id, time.monotonic()))
+            now = time.monotonic()
+            self._apply(self._protocol.channel_open(pc_id, now))
+            # Whatever this peer has not acknowledged yet goes again on the new channel.
+            for message in self._delivery.peer_back(connection.peer_id, now):
+                channel.send(encode_chat(message))
 
         @channel.on("message")
         def on_message(frame: str | bytes) -> None:
@@ -316,10 +349,14 @@ class Room:
                 pass
             case ChannelBye():
                 self._apply(self._protocol.channel_bye(pc_id))
+            case ChannelAck(message_id=message_id):
+                self._delivery.acked(peer_id, message_id)
             case ChatMessage():
                 if message.sender != peer_id:
                     log.warning("peer %s sent a message claiming to be %s", peer_id, message.sender)
-                elif not self._recent.seen(message.id):
+                    return
+                self._send_on_channel(pc_id, ack_frame(message.id))
+                if not self._recent.seen(message.id):
                     self._events.put_nowait(MessageReceived(message))
 
     def _send_on_channel(self, pc_id: int, frame: str) -> None:
@@ -404,7 +441,13 @@ class Room:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
-            self._apply(self._protocol.tick(time.monotonic()))
+            now = time.monotonic()
+            self._apply(self._protocol.tick(now))
+            for lost in self._delivery.tick(now):
+                self._report_undelivered(lost)
+
+    def _report_undelivered(self, lost: Undelivered) -> None:
+        self._events.put_nowait(MessageUndelivered(lost.message, lost.peer_id, lost.reason))
 
 
 def _to_rtc_candidate(candidate: IceCandidate | None) -> Any:

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 
 import pytest
 
+from meshchat.mesh import (
+    IceConfig,
+    MessageReceived,
+    MessageUndelivered,
+    PeerJoined,
+    PeerLeft,
+    Room,
+    RoomEvent,
+)
+
 from .conftest import PeerFactory
-from .processes import start_meshchat_broker
+from .processes import EVENT_TIMEOUT, Broker, start_meshchat_broker
 from .test_chat_mesh import assert_delivered_exactly_once, everyone_says_something, form_mesh
 
 pytestmark = pytest.mark.integration
+LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
 
 
 async def test_a_broker_restart_loses_no_chat_and_newcomers_join_after(
@@ -43,3 +55,51 @@ async def test_a_broker_restart_loses_no_chat_and_newcomers_join_after(
             assert not any(e["event"] == "left" for e in peer.events), "nobody left"
     finally:
         await broker.stop()
+
+
+async def test_a_failed_peer_connection_is_rebuilt_and_messages_sent_meanwhile_arrive(
+    meshchat_broker: Broker,
+) -> None:
+    """Break one side's peer connection under the protocol's feet (as a dying network
+    path would): both sides rebuild it without help, and nothing said meanwhile is lost."""
+    ana = Room(meshchat_broker.transport(), "faults", nick="ana", ice=LOOPBACK)
+    bo = Room(meshchat_broker.transport(), "faults", nick="bo", ice=LOOPBACK)
+    received: list[str] = []
+    undelivered: list[MessageUndelivered] = []
+    seen_by_ana: list[RoomEvent] = []
+    try:
+        await ana.join()
+        await bo.join()
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while bo.id not in ana.peers or ana.id not in bo.peers:
+                await asyncio.sleep(0.05)
+
+        async def collect(room: Room) -> None:
+            async for event in room.events():
+                if isinstance(event, MessageReceived):
+                    received.append(event.message.text)
+                elif isinstance(event, MessageUndelivered):
+                    undelivered.append(event)
+                if room is ana:
+                    seen_by_ana.append(event)
+
+        watchers = [asyncio.create_task(collect(bo)), asyncio.create_task(collect(ana))]
+        (connection,) = bo._connections.values()  # white-box: the one to break
+        await connection.pc.close()
+        texts = [f"meanwhile {i}" for i in range(5)]
+        for text in texts:
+            await ana.send(text)
+            await asyncio.sleep(0.2)
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while sorted(received) != sorted(texts):
+                await asyncio.sleep(0.05)
+        assert undelivered == []
+        assert bo.id in ana.peers and ana.id in bo.peers
+        # It really was lost and rebuilt, not just slow.
+        kinds = [type(e).__name__ for e in seen_by_ana if isinstance(e, PeerLeft | PeerJoined)]
+        assert kinds == ["PeerJoined", "PeerLeft", "PeerJoined"], kinds
+        for watcher in watchers:
+            watcher.cancel()
+    finally:
+        await ana.leave()
+        await bo.leave()
