@@ -1,0 +1,139 @@
+"""How long the mesh takes to notice and recover from each fault, with real processes.
+
+    python -m bench.recovery --rounds 5
+
+Each figure is the median over the rounds; a graceful leave, measured in the same run,
+is the floor a crash is compared with in docs/reliability.md. Prints a Markdown table.
+Uses the integration tests' process harness, so it measures exactly what they exercise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+from meshchat.mesh import IceConfig, PeerJoined, PeerLeft, Room
+from tests.integration.processes import Peer, Signalling, start_meshchat_broker
+
+LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
+
+
+async def three_peers(broker: Signalling) -> list[Peer]:
+    peers = [await Peer.start(broker, "bench", n) for n in ("a", "b", "c")]
+    ids = {p.id for p in peers}
+    await asyncio.gather(*(p.wait_for_peers(ids - {p.id}) for p in peers))
+    return peers
+
+
+async def time_leave(crash: bool) -> float:
+    """Seconds from one peer's end (SIGKILL or bye) to every other reporting it left."""
+    broker = await start_meshchat_broker()
+    peers = await three_peers(broker)
+    try:
+        victim, survivors = peers[0], peers[1:]
+        start = time.monotonic()
+        if crash:
+            victim.kill()
+        else:
+            assert victim.process.stdin is not None
+            victim.process.stdin.close()
+        await asyncio.gather(
+            *(
+                s.wait_for(lambda e: e["event"] == "left" and e["peer"] == victim.id)
+                for s in survivors
+            )
+        )
+        return time.monotonic() - start
+    finally:
+        for peer in peers:
+            await peer.stop()
+        await broker.stop()
+
+
+async def time_broker_restart() -> tuple[float, float]:
+    """Seconds from the broker's restart to all peers re-subscribed, and to a newcomer
+    having a full mesh with them."""
+    broker = await start_meshchat_broker()
+    port = int(broker.url.rsplit(":", 1)[1])
+    peers = await three_peers(broker)
+    try:
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGKILL)
+        await broker.process.wait()
+        await asyncio.gather(
+            *(p.wait_for(lambda e: e["event"] == "signalling-lost") for p in peers)
+        )
+        await asyncio.sleep(1.0)  # an outage, not a blip
+        broker = await start_meshchat_broker(port=port)
+        start = time.monotonic()
+        await asyncio.gather(
+            *(p.wait_for(lambda e: e["event"] == "signalling-restored") for p in peers)
+        )
+        restored = time.monotonic() - start
+        late = await Peer.start(broker, "bench", "late")
+        peers.append(late)
+        await late.wait_for_peers({p.id for p in peers[:3]})
+        return restored, time.monotonic() - start
+    finally:
+        for peer in peers:
+            await peer.stop()
+        await broker.stop()
+
+
+async def time_connection_rebuild() -> float:
+    """Seconds from one side's peer connection breaking to both having a new one."""
+    broker = await start_meshchat_broker()
+    ana = Room(broker.transport(), "bench", nick="ana", ice=LOOPBACK)
+    bo = Room(broker.transport(), "bench", nick="bo", ice=LOOPBACK)
+    try:
+        await ana.join()
+        await bo.join()
+        await wait_for_room(ana, lambda e: isinstance(e, PeerJoined))
+        (connection,) = bo._connections.values()
+        start = time.monotonic()
+        await connection.pc.close()
+        await wait_for_room(ana, lambda e: isinstance(e, PeerLeft))
+        await wait_for_room(ana, lambda e: isinstance(e, PeerJoined))
+        return time.monotonic() - start
+    finally:
+        await ana.leave()
+        await bo.leave()
+        await broker.stop()
+
+
+async def wait_for_room(room: Room, predicate: Callable[[object], bool]) -> None:
+    async with asyncio.timeout(60):
+        async for event in room.events():
+            if predicate(event):
+                return
+
+
+async def median_of(rounds: int, measure: Callable[[], Awaitable[float]]) -> float:
+    return statistics.median([await measure() for _ in range(rounds)])
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    graceful = await median_of(args.rounds, lambda: time_leave(crash=False))
+    crash = await median_of(args.rounds, lambda: time_leave(crash=True))
+    restarts = [await time_broker_restart() for _ in range(args.rounds)]
+    rebuild = await median_of(args.rounds, time_connection_rebuild)
+    restored = statistics.median(r[0] for r in restarts)
+    newcomer = statistics.median(r[1] for r in restarts)
+    print("| fault | time to notice or recover (median s) |")
+    print("|---|---|")
+    print(f"| peer leaves with bye: others report it | {graceful:.3f} |")
+    print(f"| peer killed (SIGKILL): others report it | {crash:.3f} |")
+    print(f"| broker restarted: every peer re-subscribed | {restored:.3f} |")
+    print(f"| broker restarted: a newcomer meshed with all | {newcomer:.3f} |")
+    print(f"| peer connection broken: rebuilt | {rebuild:.3f} |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
