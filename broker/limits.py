@@ -22,6 +22,9 @@ class Limits:
     # A subscriber whose unsent data exceeds this is too slow and is disconnected,
     # so one stalled reader cannot make the broker's memory grow without bound.
     max_write_buffer_bytes: int = 4 * 1024 * 1024
+    # Each connection is pinged this often; one that has not answered within the same
+    # time again is dead: it is closed and its topics are freed.
+    ping_interval: float = 20.0
 
     def __post_init__(self) -> None:
         if self.max_frame_bytes > self.max_frame_bytes_hard:

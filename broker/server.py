@@ -219,8 +219,10 @@ async def serve(
         process_response=broker.process_response,
         max_size=broker.limits.max_frame_bytes_hard,
         compression=None,
-        # Dead connections (no pong within 20 s) are closed and their topics freed.
-        ping_interval=20,
-        ping_timeout=20,
+        # Dead connections (no pong in time) are closed and their topics freed.
+        ping_interval=broker.limits.ping_interval,
+        ping_timeout=broker.limits.ping_interval,
+        # A dead peer will not finish a closing handshake either: do not wait long.
+        close_timeout=min(10.0, broker.limits.ping_interval),
     )
     return broker, server

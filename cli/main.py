@@ -206,6 +206,13 @@ def join(
     help="Open connections in all.",
 )
 @click.option(
+    "--ping-interval",
+    default=DEFAULT_LIMITS.ping_interval,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between pings; a connection silent for two intervals is closed.",
+)
+@click.option(
     "--token",
     envvar="MESHCHAT_BROKER_TOKEN",
     metavar="SECRET",
@@ -220,6 +227,7 @@ def broker(
     max_publish_rate: float,
     max_connections_per_ip: int,
     max_connections: int,
+    ping_interval: float,
     token: str | None,
 ) -> None:
     """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
@@ -235,6 +243,7 @@ def broker(
         publish_burst=2 * max_publish_rate,
         max_connections_per_ip=max_connections_per_ip,
         max_connections=max_connections,
+        ping_interval=ping_interval,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run_broker(host, port, limits, token))

@@ -258,3 +258,37 @@ async def test_connections_per_address_are_limited_with_a_clear_refusal() -> Non
             await ws.close()
     finally:
         await broker.stop()
+
+
+async def test_dead_connections_are_reaped_and_their_topics_freed() -> None:
+    broker = await start_meshchat_broker("--ping-interval", "0.5")
+    health_url = broker.url.replace("ws://", "http://") + "/healthz"
+
+    def health() -> dict[str, Any]:
+        body = urllib.request.urlopen(health_url, timeout=5).read()
+        reply: dict[str, Any] = json.loads(body)
+        return reply
+
+    try:
+        port = int(broker.url.rsplit(":", 1)[1])
+        # A client that completes the handshake, subscribes, then never reads again:
+        # it cannot answer pings, like a machine that dropped off the network.
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\n\r\n"
+            )
+            raw.recv(4096)
+            payload = json.dumps({"type": "subscribe", "topics": ["t"]}).encode()
+            mask = os.urandom(4)
+            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            raw.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+            await asyncio.sleep(0.3)
+            assert (await asyncio.to_thread(health))["topics"] == 1
+            async with asyncio.timeout(10):
+                while (await asyncio.to_thread(health))["connections"] > 0:
+                    await asyncio.sleep(0.2)
+            assert (await asyncio.to_thread(health))["topics"] == 0
+    finally:
+        await broker.stop()

@@ -16,6 +16,8 @@ from meshchat.mesh import (
     Room,
     RoomEvent,
 )
+from meshchat.mesh.chat import encode_chat, new_chat_message
+from meshchat.mesh.identity import Identity
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, Broker, start_meshchat_broker
@@ -100,6 +102,55 @@ async def test_a_failed_peer_connection_is_rebuilt_and_messages_sent_meanwhile_a
         assert kinds == ["PeerJoined", "PeerLeft", "PeerJoined"], kinds
         for watcher in watchers:
             watcher.cancel()
+    finally:
+        await ana.leave()
+        await bo.leave()
+
+
+async def test_a_broker_that_hangs_is_noticed_and_left_behind_when_it_resumes(
+    spawn_peer: PeerFactory,
+) -> None:
+    """A stopped (not killed) broker keeps the TCP connection open but answers nothing:
+    only the client's pings can tell. The client gives up on it and reconnects."""
+    broker = await start_meshchat_broker()
+    try:
+        ana = await spawn_peer(broker, "lobby", "ana")
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGSTOP)
+        lost = await ana.wait_for(lambda e: e["event"] == "signalling-lost")
+        assert lost["final"] is False
+        broker.process.send_signal(signal.SIGCONT)
+        await ana.wait_for(lambda e: e["event"] == "signalling-restored")
+        bo = await spawn_peer(broker, "lobby", "bo")
+        await bo.wait_for_peers({ana.id})
+    finally:
+        if broker.process is not None and broker.process.returncode is None:
+            broker.process.send_signal(signal.SIGCONT)
+        await broker.stop()
+
+
+async def test_a_peer_cannot_post_in_another_ones_name_on_the_data_channel(
+    meshchat_broker: Broker,
+) -> None:
+    ana = Room(meshchat_broker.transport(), "forgery", nick="ana", ice=LOOPBACK)
+    bo = Room(meshchat_broker.transport(), "forgery", nick="bo", ice=LOOPBACK)
+    try:
+        await ana.join()
+        await bo.join()
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while bo.id not in ana.peers or ana.id not in bo.peers:
+                await asyncio.sleep(0.05)
+        (connection,) = ana._connections.values()  # white-box: ana misbehaves
+        assert connection.channel is not None
+        forged = new_chat_message(Identity().client_id, "someone else", "forged", 0)
+        connection.channel.send(encode_chat(forged))
+        await ana.send("genuine")
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            async for event in bo.events():
+                if isinstance(event, MessageReceived):
+                    assert event.message.text == "genuine", "the forged message got through"
+                    assert event.message.sender == ana.id
+                    break
     finally:
         await ana.leave()
         await bo.leave()
