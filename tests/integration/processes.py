@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,9 +121,19 @@ class Peer:
     stderr_path: Path | None = None
 
     @classmethod
-    async def start(cls, signalling: Signalling | None, room: str, nick: str, *extra: str) -> Peer:
-        """Join ``room`` through ``signalling`` (None: the default, embedded broker)."""
-        args = [*MESHCHAT, "join", room, "--json", "--nick", nick, "--host-address", "127.0.0.1"]
+    async def start(
+        cls,
+        signalling: Signalling | None,
+        room: str,
+        nick: str,
+        *extra: str,
+        host_address: str = "127.0.0.1",
+        launcher: Sequence[str] = (),
+    ) -> Peer:
+        """Join ``room`` through ``signalling`` (None: the default, embedded broker).
+        ``launcher`` prefixes the command, e.g. ``ip netns exec NAME``."""
+        args = [*launcher, *MESHCHAT, "join", room, "--json", "--nick", nick]
+        args += ["--host-address", host_address]
         env = dict(os.environ)
         if signalling is not None:
             args += signalling.join_args

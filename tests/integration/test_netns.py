@@ -1,0 +1,81 @@
+"""A peer connection whose network path dies and comes back, across a real link between
+network namespaces the test creates (root needed; traffic stays on that private link)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from .processes import EVENT_TIMEOUT, Broker, Peer, start_meshchat_broker
+
+pytestmark = pytest.mark.integration
+
+HOST_SIDE, NS_SIDE = "10.201.0.1", "10.201.0.2"  # a /30 on the test's own veth pair
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def namespace() -> Iterator[tuple[str, str]]:
+    """A namespace joined to this one by a veth pair: (namespace, host-side device)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        reason = "needs root and iproute2 to create a network namespace"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    tag = uuid.uuid4().hex[:6]
+    name, host_dev, ns_dev = f"mc-{tag}", f"mch{tag}", f"mcn{tag}"
+    ip("netns", "add", name)
+    try:
+        ip("link", "add", host_dev, "type", "veth", "peer", "name", ns_dev)
+        ip("link", "set", ns_dev, "netns", name)
+        ip("addr", "add", f"{HOST_SIDE}/30", "dev", host_dev)
+        ip("link", "set", host_dev, "up")
+        ip("netns", "exec", name, "ip", "addr", "add", f"{NS_SIDE}/30", "dev", ns_dev)
+        ip("netns", "exec", name, "ip", "link", "set", ns_dev, "up")
+        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+        yield name, host_dev
+    finally:
+        subprocess.run(["ip", "link", "del", host_dev], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
+async def test_a_dead_network_path_is_noticed_retried_and_nothing_sent_is_lost(
+    namespace: tuple[str, str],
+) -> None:
+    name, host_dev = namespace
+    broker: Broker = await start_meshchat_broker("--host", HOST_SIDE)
+    peers: list[Peer] = []
+    try:
+        ana = await Peer.start(broker, "path", "ana", host_address=HOST_SIDE)
+        bo = await Peer.start(
+            broker, "path", "bo", host_address=NS_SIDE, launcher=["ip", "netns", "exec", name]
+        )
+        peers += [ana, bo]
+        await ana.wait_for_peers({bo.id})
+        await bo.wait_for_peers({ana.id})
+
+        ip("link", "set", host_dev, "down")  # the only path between them dies
+        left = await ana.wait_for(lambda e: e["event"] == "left" and e["peer"] == bo.id)
+        assert left["reason"] != "said bye"
+        sent = await ana.send("said while the path was down")
+        assert sent["queued_for"] == [bo.id], "kept for bo, who may come back"
+
+        ip("link", "set", host_dev, "up")
+        await asyncio.sleep(0.5)  # the kernel needs a moment to bring the address back
+        await ana.wait_for(lambda e: e["event"] == "joined" and e["peer"] == bo.id)
+        got = await bo.wait_for(lambda e: e["event"] == "message", within=EVENT_TIMEOUT)
+        assert got["text"] == "said while the path was down"
+        assert not any(e["event"] == "undelivered" for e in ana.events)
+    finally:
+        for peer in peers:
+            await peer.stop()
+        await broker.stop()
