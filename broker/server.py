@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from meshchat.mesh.identity import CHALLENGE_HEADER
+from meshchat.mesh.ratelimit import TokenBucket
 
 from .frames import (
     PONG,
@@ -51,19 +52,8 @@ class _Client:
 
     connection: ServerConnection
     challenge: str
+    publishes: TokenBucket
     topics: set[str] = field(default_factory=set)
-    tokens: float = 0.0
-    refilled_at: float = field(default_factory=time.monotonic)
-
-    def take_publish_token(self, limits: Limits) -> bool:
-        now = time.monotonic()
-        elapsed = now - self.refilled_at
-        self.tokens = min(limits.publish_burst, self.tokens + elapsed * limits.publish_rate)
-        self.refilled_at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class Broker:
@@ -125,7 +115,7 @@ class Broker:
         client = _Client(
             connection,
             connection.response.headers[CHALLENGE_HEADER],
-            tokens=self.limits.publish_burst,
+            TokenBucket(self.limits.publish_rate, self.limits.publish_burst, time.monotonic()),
         )
         ip = _ip(connection)
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
@@ -151,7 +141,7 @@ class Broker:
             return
         match command:
             case Publish(topic=topic, raw=raw):
-                if not client.take_publish_token(self.limits):
+                if not client.publishes.take(time.monotonic()):
                     self.stats.rate_limited += 1
                     rate = self.limits.publish_rate
                     message = f"over {rate:g} publishes per second; message dropped"

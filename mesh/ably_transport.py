@@ -29,6 +29,7 @@ from ably import AblyRealtime
 from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
+from .ratelimit import TokenBucket
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
@@ -91,22 +92,6 @@ class AblyConfig:
         return options
 
 
-class _TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self._rate, self._burst = rate, burst
-        self._tokens, self._stamp = burst, time.monotonic()
-
-    async def take(self) -> None:
-        while True:
-            now = time.monotonic()
-            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return
-            await asyncio.sleep((1 - self._tokens) / self._rate)
-
-
 class AblyTransport(Transport):
     def __init__(self, config: AblyConfig) -> None:
         self._config = config
@@ -114,7 +99,7 @@ class AblyTransport(Transport):
         self._queue: asyncio.Queue[TransportEvent | None] = asyncio.Queue()
         self._connection_id: str | None = None
         self._away = False
-        self._bucket = _TokenBucket(PUBLISH_RATE, PUBLISH_BURST)
+        self._bucket = TokenBucket(PUBLISH_RATE, PUBLISH_BURST, time.monotonic())
         self._publish_lock = asyncio.Lock()
 
     async def connect(self) -> None:
@@ -172,7 +157,7 @@ class AblyTransport(Transport):
             )
         channel = self._require().channels.get(ably_channel_name(topic))
         async with self._publish_lock:  # keep order, and pace the whole connection
-            await self._bucket.take()
+            await asyncio.sleep(self._bucket.reserve(time.monotonic()))
             try:
                 await channel.publish(MESSAGE_NAME, data)
             except AblyException as error:

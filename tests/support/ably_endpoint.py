@@ -41,6 +41,8 @@ import msgpack
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from meshchat.mesh.ratelimit import TokenBucket
+
 HEARTBEAT, ACK, NACK, CONNECT, CONNECTED = 0, 1, 2, 3, 4
 DISCONNECT, DISCONNECTED, CLOSE, CLOSED, ERROR = 5, 6, 7, 8, 9
 ATTACH, ATTACHED, DETACH, DETACHED, MESSAGE = 10, 11, 12, 13, 15
@@ -94,8 +96,9 @@ class Session:
     outbox: deque[bytes | str] = field(default_factory=lambda: deque(maxlen=QUEUE_LIMIT))
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     disconnected_at: float | None = None
-    tokens: float = PUBLISH_RATE
-    refilled_at: float = field(default_factory=time.monotonic)
+    publishes: TokenBucket = field(
+        default_factory=lambda: TokenBucket(PUBLISH_RATE, PUBLISH_RATE, time.monotonic())
+    )
 
     def encode(self, message: dict[str, Any]) -> bytes | str:
         return msgpack.packb(message, use_bin_type=True) if self.binary else json.dumps(message)
@@ -118,15 +121,6 @@ class Session:
             msgpack.unpackb(frame, raw=False) if isinstance(frame, bytes) else json.loads(frame)
         )
         return decoded
-
-    def take_publish_token(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(PUBLISH_RATE, self.tokens + (now - self.refilled_at) * PUBLISH_RATE)
-        self.refilled_at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 @dataclass
@@ -324,7 +318,7 @@ class AblyEndpoint:
                 f"Maximum size of messages that can be published at once exceeded "
                 f"(was {size} bytes; limit is {MAX_MESSAGE_SIZE} bytes)",
             )
-        elif not session.take_publish_token():
+        elif not session.publishes.take(time.monotonic()):
             reason = error(42910, 429, "Rate limit exceeded; request rejected")
         if reason is not None:
             self.stats.nacked += 1
