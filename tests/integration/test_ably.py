@@ -14,16 +14,16 @@ from ably import AblyRealtime
 from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
-from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, Room, RoomEvent
+from meshchat.mesh import MessageReceived, PeerJoined, Room
 from meshchat.mesh.ably_transport import AblyConfig, AblyTransport, ably_channel_name
 from meshchat.mesh.transport import TransportError, TransportMessage
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 
 from .conftest import TEST_KEY
 from .processes import EVENT_TIMEOUT, MESHCHAT
+from .rooms import LOOPBACK, full_mesh, next_event
 
 pytestmark = pytest.mark.integration
-LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
 FAST_RETRY = {"disconnected_retry_timeout": 200}  # ms; Ably's default waits 15 s
 
 
@@ -173,14 +173,6 @@ async def test_a_wrong_key_is_one_clear_error(endpoint: AblyEndpoint) -> None:
 # --- rooms over Ably ------------------------------------------------------------------
 
 
-async def wait_for_event(room: Room, kind: type[RoomEvent]) -> RoomEvent:
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        async for event in room.events():
-            if isinstance(event, kind):
-                return event
-    raise AssertionError("room closed")
-
-
 async def test_peers_keep_chatting_while_ably_is_away_and_newcomers_join_after(
     endpoint: AblyEndpoint,
 ) -> None:
@@ -190,21 +182,19 @@ async def test_peers_keep_chatting_while_ably_is_away_and_newcomers_join_after(
     try:
         await ana.join()
         await bo.join()
-        await wait_for_event(ana, PeerJoined)
-        await wait_for_event(bo, PeerJoined)
+        await next_event(ana, PeerJoined)
+        await next_event(bo, PeerJoined)
 
         port = await endpoint.outage()
         sent = await ana.send("while Ably is away")
         assert sent.delivered_to == (bo.id,)
-        received = await wait_for_event(bo, MessageReceived)
+        received = await next_event(bo, MessageReceived)
         assert isinstance(received, MessageReceived)
         assert received.message.text == "while Ably is away"
 
         await endpoint.start(port)
         await cy.join()
-        async with asyncio.timeout(EVENT_TIMEOUT):
-            while set(cy.peers) != {ana.id, bo.id} or cy.id not in ana.peers:
-                await asyncio.sleep(0.1)
+        await full_mesh(ana, bo, cy)
         assert endpoint.stats.resumed >= 2, "ana and bo resumed their Ably connections"
     finally:
         for room in (ana, bo, cy):

@@ -8,7 +8,6 @@ import signal
 import pytest
 
 from meshchat.mesh import (
-    IceConfig,
     MessageReceived,
     MessageUndelivered,
     PeerJoined,
@@ -21,10 +20,10 @@ from meshchat.mesh.identity import Identity
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, Broker, start_meshchat_broker
+from .rooms import LOOPBACK, full_mesh
 from .test_chat_mesh import assert_delivered_exactly_once, everyone_says_something, form_mesh
 
 pytestmark = pytest.mark.integration
-LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
 
 
 async def test_a_broker_restart_loses_no_chat_and_newcomers_join_after(
@@ -72,9 +71,7 @@ async def test_a_failed_peer_connection_is_rebuilt_and_messages_sent_meanwhile_a
     try:
         await ana.join()
         await bo.join()
-        async with asyncio.timeout(EVENT_TIMEOUT):
-            while bo.id not in ana.peers or ana.id not in bo.peers:
-                await asyncio.sleep(0.05)
+        await full_mesh(ana, bo)
 
         async def collect(room: Room) -> None:
             async for event in room.events():
@@ -137,9 +134,7 @@ async def test_a_peer_cannot_post_in_another_ones_name_on_the_data_channel(
     try:
         await ana.join()
         await bo.join()
-        async with asyncio.timeout(EVENT_TIMEOUT):
-            while bo.id not in ana.peers or ana.id not in bo.peers:
-                await asyncio.sleep(0.05)
+        await full_mesh(ana, bo)
         (connection,) = ana._connections.values()  # white-box: ana misbehaves
         assert connection.channel is not None
         forged = new_chat_message(Identity().client_id, "someone else", "forged", 0)

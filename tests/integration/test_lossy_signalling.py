@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from meshchat.mesh import IceConfig, Room, Transport
+from meshchat.mesh import Room, Transport
 from meshchat.mesh.transport import TransportEvent, TransportMessage
 
 from .processes import EVENT_TIMEOUT, Broker
+from .rooms import LOOPBACK, full_mesh
 
 pytestmark = pytest.mark.integration
 
@@ -84,17 +85,11 @@ async def test_a_mesh_completes_despite_lost_duplicated_and_reordered_signalling
         LossyTransport(meshchat_broker.transport(), rng, loss=0.25, duplicate=0.25, max_delay=0.3)
         for _ in range(4)
     ]
-    rooms = [
-        Room(t, "lossy", nick=f"p{i}", ice=IceConfig(host_addresses=("127.0.0.1",)))
-        for i, t in enumerate(transports)
-    ]
+    rooms = [Room(t, "lossy", nick=f"p{i}", ice=LOOPBACK) for i, t in enumerate(transports)]
     try:
         for room in rooms:
             await room.join()
-        ids = {room.id for room in rooms}
-        async with asyncio.timeout(EVENT_TIMEOUT * 2):
-            while any(set(room.peers) != ids - {room.id} for room in rooms):
-                await asyncio.sleep(0.1)
+        await full_mesh(*rooms, within=EVENT_TIMEOUT * 2)
         assert sum(t.dropped for t in transports) > 0, "the damage really happened"
         assert sum(t.duplicated for t in transports) > 0
     finally:

@@ -8,19 +8,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from meshchat.mesh import (
-    IceConfig,
     MessageReceived,
     MessageTooLarge,
     PeerJoined,
     PeerLeft,
     Room,
-    RoomEvent,
 )
 
 from .processes import EVENT_TIMEOUT, Signalling
+from .rooms import LOOPBACK, next_event
 
 pytestmark = pytest.mark.integration
-LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
 
 
 @pytest.fixture
@@ -29,14 +27,6 @@ async def rooms(signalling: Signalling) -> AsyncIterator[list[Room]]:
     yield made
     for room in made:
         await room.leave()
-
-
-async def next_event(room: Room, kind: type[RoomEvent]) -> RoomEvent:
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        async for event in room.events():
-            if isinstance(event, kind):
-                return event
-    raise AssertionError("the room closed first")
 
 
 async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Room]) -> None:
