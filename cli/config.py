@@ -40,6 +40,7 @@ KEYS: dict[str, dict[str, str]] = {
         "max_publish_rate": "max_publish_rate",
         "max_connections_per_ip": "max_connections_per_ip",
         "max_connections": "max_connections",
+        "max_buffer_bytes": "max_buffer_bytes",
         "ping_interval": "ping_interval",
         "token": "token",
     },

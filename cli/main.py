@@ -206,6 +206,13 @@ def join(
     help="Open connections in all.",
 )
 @click.option(
+    "--max-buffer-bytes",
+    default=DEFAULT_LIMITS.max_write_buffer_bytes,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Unsent data one subscriber may have queued before it is dropped as too slow.",
+)
+@click.option(
     "--ping-interval",
     default=DEFAULT_LIMITS.ping_interval,
     show_default=True,
@@ -227,6 +234,7 @@ def broker(
     max_publish_rate: float,
     max_connections_per_ip: int,
     max_connections: int,
+    max_buffer_bytes: int,
     ping_interval: float,
     token: str | None,
 ) -> None:
@@ -243,6 +251,7 @@ def broker(
         publish_burst=2 * max_publish_rate,
         max_connections_per_ip=max_connections_per_ip,
         max_connections=max_connections,
+        max_write_buffer_bytes=max_buffer_bytes,
         ping_interval=ping_interval,
     )
     with contextlib.suppress(KeyboardInterrupt):

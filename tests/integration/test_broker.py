@@ -292,3 +292,58 @@ async def test_dead_connections_are_reaped_and_their_topics_freed() -> None:
             assert (await asyncio.to_thread(health))["topics"] == 0
     finally:
         await broker.stop()
+
+
+async def test_the_total_number_of_connections_is_capped() -> None:
+    broker = await start_meshchat_broker("--max-connections", "2")
+    try:
+        held = [await connect(broker.url) for _ in range(2)]
+        with pytest.raises(TransportError, match=r"\(503\): the broker is full"):
+            await WebSocketTransport(broker.url).connect()
+        for ws in held:
+            await ws.close()
+    finally:
+        await broker.stop()
+
+
+async def test_a_subscriber_that_stops_reading_is_dropped_and_others_get_everything() -> None:
+    broker = await start_meshchat_broker(
+        "--max-buffer-bytes", "1048576", "--max-publish-rate", "100000"
+    )
+    try:
+        publisher, reader = await subscribed_pair(broker.url, "room")
+        port = int(broker.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as stalled:
+            # Handshake, subscribe, then never read: the broker's buffer for it fills up.
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.sendall(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\n\r\n"
+            )
+            stalled.recv(4096)
+            payload = json.dumps({"type": "subscribe", "topics": ["room"]}).encode()
+            mask = os.urandom(4)
+            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            stalled.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+            await asyncio.sleep(0.3)
+            big = "x" * 60_000
+            count = 300  # 18 MB in all: far more than the kernel and the limit hold
+
+            async def publish() -> None:
+                for i in range(count):
+                    await send(publisher, {"type": "publish", "topic": "room", "data": [i, big]})
+                    await asyncio.sleep(0.005)  # a pace the well-behaved reader keeps up with
+
+            async def read() -> list[int]:
+                return [(await receive(reader))["data"][0] for _ in range(count)]
+
+            _, received = await asyncio.gather(publish(), read())
+            assert received == list(range(count))
+            health_url = broker.url.replace("ws://", "http://") + "/healthz"
+            body = await asyncio.to_thread(
+                lambda: urllib.request.urlopen(health_url, timeout=5).read()
+            )
+            assert json.loads(body)["slow_consumers_closed"] >= 1
+    finally:
+        await broker.stop()
