@@ -18,6 +18,7 @@ from websockets.http11 import Request, Response
 from meshchat.mesh.identity import CHALLENGE_HEADER
 from meshchat.mesh.ratelimit import TokenBucket
 
+from .backplane import RedisBackplane
 from .frames import (
     PONG,
     FrameError,
@@ -29,6 +30,7 @@ from .frames import (
     parse_frame,
 )
 from .limits import Limits
+from .metrics import render_metrics
 from .ownership import check_proof, new_challenge, owned_ids
 from .registry import TopicRegistry
 
@@ -59,12 +61,19 @@ class _Client:
 class Broker:
     """Topic registry, access control and the per-connection frame loop."""
 
-    def __init__(self, limits: Limits | None = None, *, access_token: str | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        access_token: str | None = None,
+        redis_url: str | None = None,
+    ) -> None:
         self.limits = limits or Limits()
         self.access_token = access_token
         self.registry: TopicRegistry[ServerConnection] = TopicRegistry()
         self.stats = Stats()
         self._per_ip: dict[str, int] = {}
+        self.backplane = RedisBackplane(redis_url, self._fan_out) if redis_url else None
 
     # --- the handshake ---
 
@@ -76,6 +85,10 @@ class Broker:
             response = connection.respond(HTTPStatus.OK, body + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
+        if url.path == "/metrics":
+            response = connection.respond(HTTPStatus.OK, render_metrics(self.metric_values()))
+            response.headers["Content-Type"] = "text/plain; version=0.0.4"
+            return response
         refusal = self._refusal(connection, request, url.query)
         if refusal is not None:
             self.stats.refused_connections += 1
@@ -83,6 +96,21 @@ class Broker:
             log.info("refused %s: %s", connection.remote_address, reason)
             return connection.respond(status, reason + "\n")
         return None
+
+    def metric_values(self) -> dict[str, int]:
+        stats, backplane = self.stats, self.backplane
+        return {
+            "connections": stats.connections,
+            "topics": len(self.registry),
+            "messages_in_total": stats.messages_in,
+            "messages_out_total": stats.messages_out,
+            "errors_total": stats.errors,
+            "dropped_total": stats.rate_limited,
+            "refused_connections_total": stats.refused_connections,
+            "slow_consumers_closed_total": stats.slow_consumers_closed,
+            "backplane_published_total": backplane.published if backplane else 0,
+            "backplane_received_total": backplane.received if backplane else 0,
+        }
 
     def _refusal(
         self, connection: ServerConnection, request: Request, query: str
@@ -126,8 +154,11 @@ class Broker:
         except ConnectionClosed:
             pass  # includes 1009 for a frame over the hard limit
         finally:
-            self.registry.unsubscribe_all(connection, client.topics)
+            emptied = self.registry.unsubscribe_all(connection, client.topics)
             self.stats.connections -= 1
+            if self.backplane is not None:
+                for topic in emptied:
+                    await self.backplane.unsubscribe(topic)
             self._per_ip[ip] -= 1
             if not self._per_ip[ip]:
                 del self._per_ip[ip]
@@ -148,13 +179,17 @@ class Broker:
                     await self._reject(client, FrameError("rate-limited", message))
                     return
                 self._fan_out(topic, raw)
+                if self.backplane is not None:
+                    await self.backplane.publish(topic, raw)
             case Subscribe(topics=wanted, proof=proof):
                 await self._subscribe(client, wanted, proof)
             case Unsubscribe(topics=unwanted):
                 for topic in unwanted:
                     if topic in client.topics:
-                        self.registry.unsubscribe(client.connection, topic)
                         client.topics.discard(topic)
+                        emptied = self.registry.unsubscribe(client.connection, topic)
+                        if emptied and self.backplane is not None:
+                            await self.backplane.unsubscribe(topic)
             case Ping():
                 await client.connection.send(PONG)
 
@@ -169,9 +204,13 @@ class Broker:
             message = f"subscribing would exceed {limit} topics per connection"
             await self._reject(client, FrameError("too-many-topics", message))
             return
-        for topic in new:
-            self.registry.subscribe(client.connection, topic)
         client.topics |= new
+        for topic in new:
+            created = self.registry.subscribe(client.connection, topic)
+            if created and self.backplane is not None:
+                # Awaited before the next frame is read: a reply to what this client
+                # publishes next, from a client on another broker, cannot be missed.
+                await self.backplane.subscribe(topic)
 
     def _fan_out(self, topic: str, raw: str) -> None:
         receivers = []
@@ -197,10 +236,18 @@ def _ip(connection: ServerConnection) -> str:
 
 
 async def serve(
-    host: str, port: int, limits: Limits | None = None, *, access_token: str | None = None
+    host: str,
+    port: int,
+    limits: Limits | None = None,
+    *,
+    access_token: str | None = None,
+    redis_url: str | None = None,
 ) -> tuple[Broker, Server]:
-    """Start a broker on ``host:port`` (port 0 picks a free one)."""
-    broker = Broker(limits, access_token=access_token)
+    """Start a broker on ``host:port`` (port 0 picks a free one); with ``redis_url``,
+    share topics with the other brokers on that Redis."""
+    broker = Broker(limits, access_token=access_token, redis_url=redis_url)
+    if broker.backplane is not None:
+        await broker.backplane.start()
     server = await ws_serve(
         broker.handle,
         host,

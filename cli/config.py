@@ -43,6 +43,7 @@ KEYS: dict[str, dict[str, str]] = {
         "max_buffer_bytes": "max_buffer_bytes",
         "ping_interval": "ping_interval",
         "token": "token",
+        "redis": "redis_url",
     },
 }
 

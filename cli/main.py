@@ -11,6 +11,7 @@ import click
 
 from meshchat import __version__
 from meshchat.broker import Limits, serve
+from meshchat.broker.backplane import BackplaneError
 from meshchat.mesh import IceConfig
 
 from .config import ConfigError, default_path, load_defaults
@@ -220,6 +221,14 @@ def join(
     help="Seconds between pings; a connection silent for two intervals is closed.",
 )
 @click.option(
+    "--redis",
+    "redis_url",
+    envvar="MESHCHAT_BROKER_REDIS",
+    metavar="URL",
+    help="Share topics with other brokers through this Redis (redis://host:6379/0; env "
+    "MESHCHAT_BROKER_REDIS), so clients on different brokers form one mesh.",
+)
+@click.option(
     "--token",
     envvar="MESHCHAT_BROKER_TOKEN",
     metavar="SECRET",
@@ -236,6 +245,7 @@ def broker(
     max_connections: int,
     max_buffer_bytes: int,
     ping_interval: float,
+    redis_url: str | None,
     token: str | None,
 ) -> None:
     """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
@@ -255,14 +265,18 @@ def broker(
         ping_interval=ping_interval,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_broker(host, port, limits, token))
+        asyncio.run(_run_broker(host, port, limits, token, redis_url))
 
 
-async def _run_broker(host: str, port: int, limits: Limits, token: str | None) -> None:
+async def _run_broker(
+    host: str, port: int, limits: Limits, token: str | None, redis_url: str | None
+) -> None:
     try:
-        _, server = await serve(host, port, limits, access_token=token)
+        _, server = await serve(host, port, limits, access_token=token, redis_url=redis_url)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    except BackplaneError as error:
+        raise click.ClickException(str(error)) from None
     for sock in server.sockets:
         address = sock.getsockname()
         # Tests and scripts read this line to learn the port when --port 0 is used.
