@@ -67,9 +67,13 @@ class Broker:
         *,
         access_token: str | None = None,
         redis_url: str | None = None,
+        trust_proxy: bool = False,
     ) -> None:
         self.limits = limits or Limits()
         self.access_token = access_token
+        # Behind a reverse proxy every connection comes from the proxy's address: then
+        # the client's own address is the last one the proxy put in X-Forwarded-For.
+        self.trust_proxy = trust_proxy
         self.registry: TopicRegistry[ServerConnection] = TopicRegistry()
         self.stats = Stats()
         self._per_ip: dict[str, int] = {}
@@ -124,7 +128,7 @@ class Broker:
                 return HTTPStatus.UNAUTHORIZED, "this broker needs an access token (?token=...)"
         if self.stats.connections >= self.limits.max_connections:
             return HTTPStatus.SERVICE_UNAVAILABLE, "the broker is full; try again later"
-        ip = _ip(connection)
+        ip = self._ip(connection, request)
         if self._per_ip.get(ip, 0) >= self.limits.max_connections_per_ip:
             limit = self.limits.max_connections_per_ip
             return HTTPStatus.TOO_MANY_REQUESTS, f"at most {limit} connections per address"
@@ -145,7 +149,8 @@ class Broker:
             connection.response.headers[CHALLENGE_HEADER],
             TokenBucket(self.limits.publish_rate, self.limits.publish_burst, time.monotonic()),
         )
-        ip = _ip(connection)
+        assert connection.request is not None
+        ip = self._ip(connection, connection.request)
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self.stats.connections += 1
         try:
@@ -224,15 +229,17 @@ class Broker:
         broadcast(receivers, raw)
         self.stats.messages_out += len(receivers)
 
+    def _ip(self, connection: ServerConnection, request: Request) -> str:
+        forwarded = request.headers.get("X-Forwarded-For")
+        if self.trust_proxy and forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()
+        address = connection.remote_address
+        return str(address[0]) if address else "unknown"
+
     async def _reject(self, client: _Client, error: FrameError) -> None:
         self.stats.errors += 1
         log.info("rejected frame from %s: %s", client.connection.remote_address, error)
         await client.connection.send(error_frame(error.code, str(error)))
-
-
-def _ip(connection: ServerConnection) -> str:
-    address = connection.remote_address
-    return str(address[0]) if address else "unknown"
 
 
 async def serve(
@@ -242,10 +249,11 @@ async def serve(
     *,
     access_token: str | None = None,
     redis_url: str | None = None,
+    trust_proxy: bool = False,
 ) -> tuple[Broker, Server]:
     """Start a broker on ``host:port`` (port 0 picks a free one); with ``redis_url``,
     share topics with the other brokers on that Redis."""
-    broker = Broker(limits, access_token=access_token, redis_url=redis_url)
+    broker = Broker(limits, access_token=access_token, redis_url=redis_url, trust_proxy=trust_proxy)
     if broker.backplane is not None:
         await broker.backplane.start()
     server = await ws_serve(

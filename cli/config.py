@@ -44,6 +44,7 @@ KEYS: dict[str, dict[str, str]] = {
         "ping_interval": "ping_interval",
         "token": "token",
         "redis": "redis_url",
+        "trust_proxy": "trust_proxy",
     },
 }
 

@@ -229,6 +229,13 @@ def join(
     "MESHCHAT_BROKER_REDIS), so clients on different brokers form one mesh.",
 )
 @click.option(
+    "--trust-proxy",
+    is_flag=True,
+    envvar="MESHCHAT_BROKER_TRUST_PROXY",
+    help="Behind a reverse proxy: take each client's address from X-Forwarded-For "
+    "(env MESHCHAT_BROKER_TRUST_PROXY=1). Only when clients cannot reach the broker directly.",
+)
+@click.option(
     "--token",
     envvar="MESHCHAT_BROKER_TOKEN",
     metavar="SECRET",
@@ -246,6 +253,7 @@ def broker(
     max_buffer_bytes: int,
     ping_interval: float,
     redis_url: str | None,
+    trust_proxy: bool,
     token: str | None,
 ) -> None:
     """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
@@ -265,14 +273,22 @@ def broker(
         ping_interval=ping_interval,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_broker(host, port, limits, token, redis_url))
+        # An empty value (as compose passes an unset variable) means "not set".
+        asyncio.run(_run_broker(host, port, limits, token or None, redis_url or None, trust_proxy))
 
 
 async def _run_broker(
-    host: str, port: int, limits: Limits, token: str | None, redis_url: str | None
+    host: str,
+    port: int,
+    limits: Limits,
+    token: str | None,
+    redis_url: str | None,
+    trust_proxy: bool,
 ) -> None:
     try:
-        _, server = await serve(host, port, limits, access_token=token, redis_url=redis_url)
+        _, server = await serve(
+            host, port, limits, access_token=token, redis_url=redis_url, trust_proxy=trust_proxy
+        )
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     except BackplaneError as error:
