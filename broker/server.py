@@ -29,6 +29,7 @@ from .frames import (
     error_frame,
     parse_frame,
 )
+from .ice import ICE_SERVERS_HEADER, IceServerOffer
 from .limits import Limits
 from .metrics import render_metrics
 from .ownership import check_proof, new_challenge, owned_ids
@@ -68,8 +69,10 @@ class Broker:
         access_token: str | None = None,
         redis_url: str | None = None,
         trust_proxy: bool = False,
+        ice: IceServerOffer | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.ice = ice or IceServerOffer()
         self.access_token = access_token
         # Behind a reverse proxy every connection comes from the proxy's address: then
         # the client's own address is the last one the proxy put in X-Forwarded-For.
@@ -139,6 +142,9 @@ class Broker:
     ) -> None:
         if response.status_code == HTTPStatus.SWITCHING_PROTOCOLS:
             response.headers[CHALLENGE_HEADER] = new_challenge()
+            ice_servers = self.ice.header(time.time())
+            if ice_servers is not None:
+                response.headers[ICE_SERVERS_HEADER] = ice_servers
 
     # --- an open connection ---
 
@@ -250,10 +256,13 @@ async def serve(
     access_token: str | None = None,
     redis_url: str | None = None,
     trust_proxy: bool = False,
+    ice: IceServerOffer | None = None,
 ) -> tuple[Broker, Server]:
     """Start a broker on ``host:port`` (port 0 picks a free one); with ``redis_url``,
     share topics with the other brokers on that Redis."""
-    broker = Broker(limits, access_token=access_token, redis_url=redis_url, trust_proxy=trust_proxy)
+    broker = Broker(
+        limits, access_token=access_token, redis_url=redis_url, trust_proxy=trust_proxy, ice=ice
+    )
     if broker.backplane is not None:
         await broker.backplane.start()
     server = await ws_serve(

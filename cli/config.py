@@ -45,6 +45,9 @@ KEYS: dict[str, dict[str, str]] = {
         "token": "token",
         "redis": "redis_url",
         "trust_proxy": "trust_proxy",
+        "ice_servers": "ice_servers",
+        "turn_secret": "turn_secret",
+        "turn_ttl": "turn_ttl",
     },
 }
 

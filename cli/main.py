@@ -12,6 +12,7 @@ import click
 from meshchat import __version__
 from meshchat.broker import Limits, serve
 from meshchat.broker.backplane import BackplaneError
+from meshchat.broker.ice import IceServerOffer, validate_urls
 from meshchat.mesh import IceConfig
 
 from .config import ConfigError, default_path, load_defaults
@@ -229,6 +230,29 @@ def join(
     "MESHCHAT_BROKER_REDIS), so clients on different brokers form one mesh.",
 )
 @click.option(
+    "--ice-server",
+    "ice_servers",
+    multiple=True,
+    envvar="MESHCHAT_BROKER_ICE_SERVERS",
+    metavar="URL",
+    help="STUN/TURN server to hand every client (repeatable; env MESHCHAT_BROKER_ICE_SERVERS, "
+    "space-separated). TURN ones need --turn-secret.",
+)
+@click.option(
+    "--turn-secret",
+    envvar="MESHCHAT_TURN_SECRET",
+    metavar="SECRET",
+    help="coturn's --static-auth-secret (env MESHCHAT_TURN_SECRET): clients get short-lived "
+    "TURN credentials made from it, never the secret.",
+)
+@click.option(
+    "--turn-ttl",
+    default=12 * 3600,
+    show_default=True,
+    type=click.IntRange(60),
+    help="Seconds the TURN credentials handed out stay valid.",
+)
+@click.option(
     "--trust-proxy",
     is_flag=True,
     envvar="MESHCHAT_BROKER_TRUST_PROXY",
@@ -253,6 +277,9 @@ def broker(
     max_buffer_bytes: int,
     ping_interval: float,
     redis_url: str | None,
+    ice_servers: tuple[str, ...],
+    turn_secret: str | None,
+    turn_ttl: int,
     trust_proxy: bool,
     token: str | None,
 ) -> None:
@@ -272,9 +299,16 @@ def broker(
         max_write_buffer_bytes=max_buffer_bytes,
         ping_interval=ping_interval,
     )
+    try:
+        validate_urls(ice_servers)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    ice = IceServerOffer(tuple(ice_servers), turn_secret or None, turn_ttl)
     with contextlib.suppress(KeyboardInterrupt):
         # An empty value (as compose passes an unset variable) means "not set".
-        asyncio.run(_run_broker(host, port, limits, token or None, redis_url or None, trust_proxy))
+        asyncio.run(
+            _run_broker(host, port, limits, token or None, redis_url or None, trust_proxy, ice)
+        )
 
 
 async def _run_broker(
@@ -284,10 +318,17 @@ async def _run_broker(
     token: str | None,
     redis_url: str | None,
     trust_proxy: bool,
+    ice: IceServerOffer,
 ) -> None:
     try:
         _, server = await serve(
-            host, port, limits, access_token=token, redis_url=redis_url, trust_proxy=trust_proxy
+            host,
+            port,
+            limits,
+            access_token=token,
+            redis_url=redis_url,
+            trust_proxy=trust_proxy,
+            ice=ice,
         )
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None

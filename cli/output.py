@@ -41,9 +41,9 @@ class Printer:
 
     def event(self, event: RoomEvent) -> None:
         match event:
-            case PeerJoined(peer_id=peer, nick=nick):
+            case PeerJoined(peer_id=peer, nick=nick, route=route):
                 if self.json_mode:
-                    self._json(event="joined", peer=peer, nick=nick)
+                    self._json(event="joined", peer=peer, nick=nick, route=route)
                 else:
                     self._line(f"* {nick} ({peer}) joined")
             case PeerLeft(peer_id=peer, nick=nick, reason=reason):

@@ -19,6 +19,7 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
+ICE_SERVERS_HEADER = "X-Meshchat-Ice-Servers"  # how the bundled broker offers servers
 _allowed_host_addresses: tuple[str, ...] | None = None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -64,6 +65,8 @@ TICK_SECONDS = 0.25
 class PeerJoined:
     peer_id: str
     nick: str
+    # The candidate types of the pair ICE chose, ours/theirs: "host/host", "relay/host"...
+    route: str = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,9 @@ class Room:
         if self._ice.host_addresses is not None:
             restrict_host_addresses(self._ice.host_addresses)
         await self._transport.connect()
+        if not self._ice.servers and self._transport.ice_servers():
+            # Nothing configured here: use what the broker offers (STUN, TURN).
+            self._ice = dataclasses.replace(self._ice, servers=self._transport.ice_servers())
         # Subscribe first, then start reading, then say hello: a reply cannot be missed.
         for action in self._protocol.start():
             assert isinstance(action, p.Subscribe)
@@ -272,7 +278,7 @@ class Room:
                 case p.SendHeartbeat(pc_id=pc_id):
                     self._send_on_channel(pc_id, HEARTBEAT_FRAME)
                 case p.PeerJoined(peer_id=peer_id, nick=nick):
-                    self._events.put_nowait(PeerJoined(peer_id, nick))
+                    self._events.put_nowait(PeerJoined(peer_id, nick, self._route_to(peer_id)))
                 case p.PeerLeft(peer_id=peer_id, nick=nick, reason=reason):
                     self._events.put_nowait(PeerLeft(peer_id, nick, reason))
                     if reason == p.SAID_BYE:
@@ -358,6 +364,12 @@ class Room:
                 self._send_on_channel(pc_id, ack_frame(message.id))
                 if not self._recent.seen(message.id):
                     self._events.put_nowait(MessageReceived(message))
+
+    def _route_to(self, peer_id: str) -> str:
+        for connection in self._connections.values():
+            if connection.peer_id == peer_id:
+                return _selected_route(connection.pc)
+        return "unknown"
 
     def _send_on_channel(self, pc_id: int, frame: str) -> None:
         connection = self._connections.get(pc_id)
@@ -448,6 +460,20 @@ class Room:
 
     def _report_undelivered(self, lost: Undelivered) -> None:
         self._events.put_nowait(MessageUndelivered(lost.message, lost.peer_id, lost.reason))
+
+
+def _selected_route(pc: RTCPeerConnection) -> str:
+    """The candidate types of the nominated pair. aiortc has no public getter for the
+    selected pair (getSelectedCandidatePair), so this reads aioice's connection state;
+    it is for display and diagnostics only."""
+    if pc.sctp is None:
+        return "unknown"
+    try:
+        pairs = pc.sctp.transport.transport._connection._nominated
+        pair = pairs[min(pairs)]
+        return f"{pair.local_candidate.type}/{pair.remote_candidate.type}"
+    except (AttributeError, KeyError, ValueError):
+        return "unknown"
 
 
 def _to_rtc_candidate(candidate: IceCandidate | None) -> Any:

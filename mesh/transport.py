@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
+from .ice import IceServer
 from .identity import Identity
 
 
@@ -69,6 +70,11 @@ class Transport(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    def ice_servers(self) -> tuple[IceServer, ...]:
+        """ICE servers the signalling service offered (the bundled broker can hand out
+        STUN and short-lived TURN credentials). Default: none."""
+        return ()
 
     def bind_identity(self, identity: Identity) -> None:  # noqa: B027 (optional hook)
         """The client's identity, for services that check who may subscribe to a

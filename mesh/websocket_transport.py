@@ -20,6 +20,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from .ice import ICE_SERVERS_HEADER, IceServer
 from .identity import CHALLENGE_HEADER, Identity
 from .transport import (
     ConnectionLost,
@@ -48,6 +49,7 @@ class WebSocketTransport(Transport):
         self._topics: list[str] = []
         self._identity: Identity | None = None
         self._challenge: str | None = None
+        self._ice_servers: tuple[IceServer, ...] = ()
         self._closing = False
         self._rng = random.Random()
 
@@ -63,6 +65,9 @@ class WebSocketTransport(Transport):
             )
             assert self._ws.response is not None
             self._challenge = self._ws.response.headers.get(CHALLENGE_HEADER)
+            self._ice_servers = _parse_ice_servers(
+                self._ws.response.headers.get(ICE_SERVERS_HEADER)
+            )
         except InvalidURI as error:
             raise TransportError(f"invalid broker URL {self.url!r}: {error}") from None
         except InvalidStatus as error:
@@ -77,6 +82,9 @@ class WebSocketTransport(Transport):
 
     def bind_identity(self, identity: Identity) -> None:
         self._identity = identity
+
+    def ice_servers(self) -> tuple[IceServer, ...]:
+        return self._ice_servers
 
     async def subscribe(self, topics: Sequence[str]) -> None:
         self._topics += [t for t in topics if t not in self._topics]
@@ -145,6 +153,20 @@ class WebSocketTransport(Transport):
         if self._ws is None:
             raise TransportError("transport is not connected")
         return self._ws
+
+
+def _parse_ice_servers(header: str | None) -> tuple[IceServer, ...]:
+    """The broker's offer of ICE servers; anything malformed is ignored with a log line."""
+    if not header:
+        return ()
+    try:
+        offered = json.loads(header)
+        return tuple(
+            IceServer(tuple(s["urls"]), s.get("username"), s.get("credential")) for s in offered
+        )
+    except (ValueError, TypeError, KeyError) as error:
+        log.warning("broker offered unreadable ICE servers (%s); ignored", error)
+        return ()
 
 
 def _parse(frame: str | bytes) -> TransportMessage | None:

@@ -4,14 +4,11 @@ network namespaces the test creates (root needed; traffic stays on that private 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from .netns import ip, namespace_link
 from .processes import EVENT_TIMEOUT, Broker, Peer, start_meshchat_broker
 
 pytestmark = pytest.mark.integration
@@ -19,33 +16,10 @@ pytestmark = pytest.mark.integration
 HOST_SIDE, NS_SIDE = "10.201.0.1", "10.201.0.2"  # a /30 on the test's own veth pair
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture
 def namespace() -> Iterator[tuple[str, str]]:
-    """A namespace joined to this one by a veth pair: (namespace, host-side device)."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        reason = "needs root and iproute2 to create a network namespace"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    tag = uuid.uuid4().hex[:6]
-    name, host_dev, ns_dev = f"mc-{tag}", f"mch{tag}", f"mcn{tag}"
-    ip("netns", "add", name)
-    try:
-        ip("link", "add", host_dev, "type", "veth", "peer", "name", ns_dev)
-        ip("link", "set", ns_dev, "netns", name)
-        ip("addr", "add", f"{HOST_SIDE}/30", "dev", host_dev)
-        ip("link", "set", host_dev, "up")
-        ip("netns", "exec", name, "ip", "addr", "add", f"{NS_SIDE}/30", "dev", ns_dev)
-        ip("netns", "exec", name, "ip", "link", "set", ns_dev, "up")
-        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
-        yield name, host_dev
-    finally:
-        subprocess.run(["ip", "link", "del", host_dev], capture_output=True, timeout=10)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+    with namespace_link(HOST_SIDE, NS_SIDE) as link:
+        yield link
 
 
 async def test_a_dead_network_path_is_noticed_retried_and_nothing_sent_is_lost(
