@@ -16,6 +16,7 @@ from meshchat.broker.ice import IceServerOffer, validate_urls
 from meshchat.mesh import IceConfig
 
 from .config import ConfigError, default_path, load_defaults
+from .doctor import diagnose
 from .join import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, run_join
 from .transports import TRANSPORTS
 
@@ -154,6 +155,44 @@ def join(
             secret=secret,
         )
     )
+
+
+@main.command()
+@click.option(
+    "--broker",
+    "broker_url",
+    envvar="MESHCHAT_BROKER",
+    default=DEFAULT_BROKER_URL,
+    show_default=True,
+    metavar="URL",
+    help="The broker to check (env MESHCHAT_BROKER).",
+)
+@click.option(
+    "--ice-server",
+    "ice_servers",
+    multiple=True,
+    metavar="URL",
+    help="STUN/TURN server to check (repeatable; env MESHCHAT_ICE_SERVERS). "
+    "Default: the ones the broker offers.",
+)
+@click.option("--ice-username", metavar="NAME", help="TURN username.")
+@click.option("--ice-credential", metavar="SECRET", help="TURN credential.")
+def doctor(
+    broker_url: str,
+    ice_servers: tuple[str, ...],
+    ice_username: str | None,
+    ice_credential: str | None,
+) -> None:
+    """Check from here that the broker, STUN and TURN work, and say what that means."""
+    try:
+        ice = IceConfig.from_options(ice_servers, ice_username, ice_credential)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    findings = asyncio.run(diagnose(broker_url, ice.servers))
+    for finding in findings:
+        click.echo(("ok    " if finding.ok else "FAIL  ") + finding.text)
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
 
 
 @main.command()

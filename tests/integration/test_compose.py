@@ -72,7 +72,7 @@ def service(name: str, env: Mapping[str, str]) -> dict[str, Any]:
 
 def test_docker_compose_accepts_the_file_and_insists_on_a_turn_secret(tmp_path: Path) -> None:
     require("docker-compose")
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MESHCHAT_PUBLIC_HOST": "chat.test"}
     ok = subprocess.run(
         ["docker-compose", "-f", str(COMPOSE), "config"],
         env={**env, "MESHCHAT_TURN_SECRET": TURN_SECRET},
@@ -82,6 +82,7 @@ def test_docker_compose_accepts_the_file_and_insists_on_a_turn_secret(tmp_path: 
     )
     assert ok.returncode == 0, ok.stderr
     assert f"--static-auth-secret={TURN_SECRET}" in ok.stdout
+    assert "turn:chat.test:3478" in ok.stdout
     refused = subprocess.run(
         ["docker-compose", "-f", str(COMPOSE), "config"],
         env=env,
@@ -166,8 +167,9 @@ def stun_binding_succeeds(port: int) -> bool:
 @pytest.fixture
 async def deployment(tmp_path: Path) -> AsyncIterator[Signalling]:
     require("redis-server", "turnserver", "nginx")
-    env = {"MESHCHAT_TURN_SECRET": TURN_SECRET}
+    env = {"MESHCHAT_TURN_SECRET": TURN_SECRET, "MESHCHAT_PUBLIC_HOST": "127.0.0.1"}
     services = Services(tmp_path)
+    turn_port = free_port()
     try:
         # redis
         redis = service("redis", env)
@@ -179,10 +181,14 @@ async def deployment(tmp_path: Path) -> AsyncIterator[Signalling]:
 
         # broker replicas, with redis's service name resolved to where it runs here
         broker = service("broker", env)
+        # Service names and published ports resolved to where things run here.
         broker_env = {
-            key: str(value).replace("redis:6379", f"127.0.0.1:{redis_port}")
+            key: str(value)
+            .replace("redis:6379", f"127.0.0.1:{redis_port}")
+            .replace(":3478", f":{turn_port}")
             for key, value in broker["environment"].items()
         }
+        assert broker_env["MESHCHAT_TURN_SECRET"] == TURN_SECRET
         broker_ports = []
         for replica in range(int(broker["deploy"]["replicas"])):
             port = free_port()
@@ -224,7 +230,6 @@ async def deployment(tmp_path: Path) -> AsyncIterator[Signalling]:
 
         # coturn, with the file's command, on loopback
         turn = service("turn", env)
-        turn_port = free_port()
         command = replace_option(turn["command"], "--listening-port", str(turn_port))
         command = [*command, "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1"]
         command = replace_option(command, "--log-file", str(tmp_path / "turn.log"))

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 
 import pytest
 
 from .netns import ip, local_address, namespace_link, require_netns
-from .processes import Broker, Peer, start_meshchat_broker
+from .processes import MESHCHAT, Broker, Peer, start_meshchat_broker
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +121,33 @@ async def test_a_direct_path_is_preferred_over_the_relay(
     finally:
         await ana.stop()
         await bo.stop()
+
+
+def doctor(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MESHCHAT, "doctor", *args], capture_output=True, text=True, timeout=60)
+
+
+async def test_doctor_reports_what_works_and_what_does_not(
+    network: tuple[str, str, Broker],
+) -> None:
+    _, _, broker = network
+    healthy = await asyncio.to_thread(doctor, "--broker", broker.url)
+    assert healthy.returncode == 0, healthy.stdout
+    lines = healthy.stdout.splitlines()
+    assert lines[0].startswith("ok    broker reachable") and "offers 2 ICE server(s)" in lines[0]
+    assert any(line.startswith(f"ok    STUN stun:{SERVICES}:3478 works") for line in lines)
+    assert any(line.startswith(f"ok    TURN turn:{SERVICES}:3478 works") for line in lines)
+
+    refused = await asyncio.to_thread(
+        doctor,
+        "--broker",
+        broker.url,
+        "--ice-server",
+        f"turn:{SERVICES}:3478",
+        "--ice-username",
+        "1:someone",
+        "--ice-credential",
+        "wrong",
+    )
+    assert refused.returncode == 1
+    assert "peers behind symmetric NAT or strict firewalls will not connect" in refused.stdout
