@@ -36,7 +36,7 @@ async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Ro
     assert alone.delivered_to == ()
     await bo.join()
     joined = await next_event(ana, PeerJoined)
-    assert joined == PeerJoined(bo.id, "bo")
+    assert joined == PeerJoined(bo.id, "bo", route="host/host")  # loopback: direct
     await next_event(bo, PeerJoined)
     assert ana.peers == {bo.id: "bo"} and bo.peers == {ana.id: "ana"}
 
