@@ -209,7 +209,8 @@ class Room:
         self._apply(self._protocol.subscribed(time.monotonic()))
 
     async def send(self, text: str) -> SentMessage:
-        """Send ``text`` to every peer with an open data channel.
+        """Send ``text`` to every peer with an open data channel, and keep it for peers
+        whose connection was lost moments ago (sent when they are back; see delivery.py).
 
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
