@@ -22,24 +22,10 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 
 from meshchat.mesh import IceConfig
 from meshchat.mesh.ice import restrict_host_addresses
+from tests.integration.processes import start_meshchat_broker
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
-
-
-async def start_broker() -> tuple[asyncio.subprocess.Process, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "meshchat",
-        "broker",
-        "--port",
-        "0",
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    line = (await process.stderr.readline()).decode()
-    return process, line.rsplit(" ", 1)[1].strip()
 
 
 class Worker:
@@ -62,7 +48,8 @@ class Worker:
 
 async def processes_round(size: int, messages: int) -> tuple[float, list[float]]:
     """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds."""
-    broker, url = await start_broker()
+    broker = await start_meshchat_broker()
+    url = broker.url
     room = f"bench{time.monotonic_ns()}"
     workers = [
         Worker(
@@ -105,8 +92,7 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float]]
         for worker in workers:
             worker.process.kill()
             await worker.process.wait()
-        broker.kill()
-        await broker.wait()
+        await broker.stop()
 
 
 async def direct_round(size: int, messages: int) -> tuple[float, list[float]]:

@@ -4,11 +4,12 @@ its limits, and hostile input that must not disturb anyone else."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -46,6 +47,30 @@ async def subscribed_pair(url: str, topic: str) -> tuple[ClientConnection, Clien
     assert await receive(subscriber) == {"type": "pong"}  # frames are handled in order
     publisher = await connect(url)
     return publisher, subscriber
+
+
+@contextlib.contextmanager
+def raw_websocket(port: int, receive_buffer: int | None = None) -> Iterator[socket.socket]:
+    """A websocket opened by hand, for clients that misbehave below the library's level."""
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        if receive_buffer is not None:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        raw.sendall(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert b" 101 " in raw.recv(4096).split(b"\r\n", 1)[0]
+        yield raw
+
+
+def masked_text_frame(message: dict[str, Any]) -> bytes:
+    """One small client-to-server text frame (RFC 6455: clients must mask)."""
+    payload = json.dumps(message).encode()
+    assert len(payload) < 126
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
 
 
 async def assert_still_delivers(url: str) -> None:
@@ -144,13 +169,7 @@ async def test_a_client_vanishing_mid_frame_disturbs_no_one(meshchat_broker: Bro
     port = int(meshchat_broker.url.rsplit(":", 1)[1])
     for _ in range(5):
         # A raw websocket handshake, then half a frame, then the socket is dropped.
-        with socket.create_connection(("127.0.0.1", port)) as raw:
-            raw.sendall(
-                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                b"Sec-WebSocket-Version: 13\r\n\r\n"
-            )
-            assert b"101" in raw.recv(4096).split(b"\r\n", 1)[0]
+        with raw_websocket(port) as raw:
             # A masked text frame announcing 126 -> 1000 bytes, of which 10 arrive.
             raw.sendall(b"\x81\xfe\x03\xe8" + os.urandom(4) + b"0123456789")
     await send(publisher, {"type": "publish", "topic": "room", "data": "after"})
@@ -273,17 +292,8 @@ async def test_dead_connections_are_reaped_and_their_topics_freed() -> None:
         port = int(broker.url.rsplit(":", 1)[1])
         # A client that completes the handshake, subscribes, then never reads again:
         # it cannot answer pings, like a machine that dropped off the network.
-        with socket.create_connection(("127.0.0.1", port)) as raw:
-            raw.sendall(
-                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                b"Sec-WebSocket-Version: 13\r\n\r\n"
-            )
-            raw.recv(4096)
-            payload = json.dumps({"type": "subscribe", "topics": ["t"]}).encode()
-            mask = os.urandom(4)
-            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-            raw.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+        with raw_websocket(port) as raw:
+            raw.sendall(masked_text_frame({"type": "subscribe", "topics": ["t"]}))
             await asyncio.sleep(0.3)
             assert (await asyncio.to_thread(health))["topics"] == 1
             async with asyncio.timeout(10):
@@ -313,19 +323,9 @@ async def test_a_subscriber_that_stops_reading_is_dropped_and_others_get_everyth
     try:
         publisher, reader = await subscribed_pair(broker.url, "room")
         port = int(broker.url.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port)) as stalled:
-            # Handshake, subscribe, then never read: the broker's buffer for it fills up.
-            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            stalled.sendall(
-                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                b"Sec-WebSocket-Version: 13\r\n\r\n"
-            )
-            stalled.recv(4096)
-            payload = json.dumps({"type": "subscribe", "topics": ["room"]}).encode()
-            mask = os.urandom(4)
-            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-            stalled.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+        with raw_websocket(port, receive_buffer=4096) as stalled:
+            # Subscribe, then never read: the broker's buffer for it fills up.
+            stalled.sendall(masked_text_frame({"type": "subscribe", "topics": ["room"]}))
             await asyncio.sleep(0.3)
             big = "x" * 60_000
             count = 300  # 18 MB in all: far more than the kernel and the limit hold
