@@ -38,7 +38,12 @@ class Ping:
     pass
 
 
-Command = Subscribe | Unsubscribe | Publish | Ping
+@dataclass(frozen=True, slots=True)
+class ChallengeRequest:
+    """Browsers cannot read handshake headers: they ask for the challenge in a frame."""
+
+
+Command = Subscribe | Unsubscribe | Publish | Ping | ChallengeRequest
 
 PONG = '{"type":"pong"}'
 
@@ -79,4 +84,6 @@ def parse_frame(frame: str | bytes, limits: Limits) -> Command:
         return Unsubscribe(tuple(topics))
     if kind == "ping":
         return Ping()
+    if kind == "challenge":
+        return ChallengeRequest()
     raise FrameError("unknown-type", f"unknown frame type {kind!r}")

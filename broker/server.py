@@ -9,9 +9,11 @@ import time
 import urllib.parse
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -21,6 +23,7 @@ from meshchat.mesh.ratelimit import TokenBucket
 from .backplane import RedisBackplane
 from .frames import (
     PONG,
+    ChallengeRequest,
     FrameError,
     Ping,
     Publish,
@@ -36,6 +39,15 @@ from .ownership import check_proof, new_challenge, owned_ids
 from .registry import TopicRegistry
 
 log = logging.getLogger(__name__)
+
+# The browser client, served at the broker's root (no build step: plain files).
+WEB_ROOT = Path(__file__).parent / "web"
+WEB_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/meshchat.js": ("meshchat.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
 
 
 @dataclass
@@ -92,6 +104,24 @@ class Broker:
             response = connection.respond(HTTPStatus.OK, body + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
+        if url.path in WEB_FILES and request.headers.get("Upgrade", "").lower() != "websocket":
+            name, content_type = WEB_FILES[url.path]
+            page = (WEB_ROOT / name).read_bytes()
+            headers = Headers(
+                [
+                    ("Content-Type", content_type),
+                    ("Content-Length", str(len(page))),
+                    ("Connection", "close"),
+                    # The page renders peers' text as text; forbid what it does not need.
+                    (
+                        "Content-Security-Policy",
+                        "default-src 'self'; connect-src 'self' ws: wss:; object-src 'none'",
+                    ),
+                ]
+            )
+            return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, page)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
         if url.path == "/metrics":
             response = connection.respond(HTTPStatus.OK, render_metrics(self.metric_values()))
             response.headers["Content-Type"] = "text/plain; version=0.0.4"
@@ -203,6 +233,13 @@ class Broker:
                             await self.backplane.unsubscribe(topic)
             case Ping():
                 await client.connection.send(PONG)
+            case ChallengeRequest():
+                reply = {
+                    "type": "challenge",
+                    "nonce": client.challenge,
+                    "iceServers": self.ice.servers(time.time()),
+                }
+                await client.connection.send(json.dumps(reply))
 
     async def _subscribe(self, client: _Client, wanted: tuple[str, ...], proof: object) -> None:
         refusal = check_proof(owned_ids(wanted), proof, client.challenge)

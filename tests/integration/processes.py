@@ -69,8 +69,9 @@ class Broker(Signalling):
                 await self.process.wait()
 
 
-async def start_meshchat_broker(*extra: str, port: int = 0) -> Broker:
+async def start_meshchat_broker(*extra: str, port: int = 0, launcher: Sequence[str] = ()) -> Broker:
     process = await asyncio.create_subprocess_exec(
+        *launcher,
         *MESHCHAT,
         "broker",
         "--host",

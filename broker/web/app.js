@@ -1,0 +1,94 @@
+// The chat page: a thin view over Room (meshchat.js). Text from peers is only ever
+// put into the page as text nodes, never as HTML.
+import { Room } from "/meshchat.js";
+
+const params = new URLSearchParams(location.search);
+const roomName = params.get("room") || location.hash.slice(1) || "lobby";
+const $ = (id) => document.getElementById(id);
+$("room-name").textContent = roomName;
+$("nick").value = params.get("nick") || localStorage.getItem("meshchat-nick") || "";
+
+let room = null;
+const names = new Map();
+
+function line(parts, className) {
+  const item = document.createElement("li");
+  if (className) item.className = className;
+  for (const [text, partClass] of parts) {
+    const span = document.createElement("span");
+    if (partClass) span.className = partClass;
+    span.textContent = text;
+    item.append(span);
+  }
+  const list = $("messages");
+  list.append(item);
+  list.scrollTop = list.scrollHeight;
+}
+
+const clock = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+function renderPeers() {
+  const list = $("peers");
+  list.replaceChildren(...[...names].map(([id, nick]) => {
+    const item = document.createElement("li");
+    item.textContent = nick;
+    item.title = id;
+    return item;
+  }));
+}
+
+async function join(nick) {
+  localStorage.setItem("meshchat-nick", nick);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  $("status").textContent = "connecting…";
+  room = await Room.join(`${scheme}://${location.host}/`, roomName, nick);
+  window.meshchatRoom = room; // for tests and the curious
+  $("status").textContent = `you are ${nick}`;
+  $("join").hidden = true;
+  document.querySelector("main").hidden = false;
+  $("text").focus();
+  room.addEventListener("joined", ({ detail }) => {
+    names.set(detail.id, detail.nick);
+    renderPeers();
+    line([[`${detail.nick} joined`]], "notice");
+  });
+  room.addEventListener("left", ({ detail }) => {
+    names.delete(detail.id);
+    renderPeers();
+    line([[`${detail.nick} left (${detail.reason})`]], "notice");
+  });
+  room.addEventListener("message", ({ detail }) => {
+    line([[clock(detail.ts), "time"], [detail.nick, "nick"], [detail.text, "text"]]);
+  });
+  room.addEventListener("undelivered", ({ detail }) => {
+    line([[`a message did not reach ${names.get(detail.peer) || detail.peer}: ${detail.reason}`]],
+      "notice");
+  });
+  room.addEventListener("signalling-lost", () => { $("status").textContent = "reconnecting…"; });
+  room.addEventListener("signalling-restored", () => { $("status").textContent = `you are ${nick}`; });
+}
+
+$("join").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const nick = $("nick").value.trim();
+  if (nick) join(nick).catch((error) => { $("status").textContent = error.message; });
+});
+
+$("compose").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("text").value;
+  if (!text.trim() || !room) return;
+  try {
+    const { message } = room.send(text);
+    line([[clock(message.ts), "time"], [room.nick, "nick"], [text, "text"]], "mine");
+    $("text").value = "";
+  } catch (error) {
+    line([[error.message]], "notice");
+  }
+});
+
+addEventListener("beforeunload", () => room && room.leave());
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && room) room.wake();
+});
+if (params.get("nick")) join(params.get("nick"));

@@ -1,0 +1,522 @@
+// meshchat in the browser: the protocol of docs/protocol.md over the bundled broker (or
+// any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
+// No build step: an ES module the broker serves as is.
+
+const PROTOCOL_VERSION = 1;
+const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
+const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
+const HEARTBEAT_INTERVAL = 1000, HEARTBEAT_TIMEOUT = 5000;
+const ACK_TIMEOUT = 15000, RECONNECT_GRACE = 30000;
+const MAX_TEXT_BYTES = 16 * 1024;
+const encoder = new TextEncoder();
+
+// --- encodings ------------------------------------------------------------------------
+
+export function b64url(bytes) {
+  let text = "";
+  for (const byte of new Uint8Array(bytes)) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unb64url(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+function hex(buffer) {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Keys sorted at every level, no whitespace: the bytes every signature covers.
+export function canonical(value) {
+  if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+  if (value !== null && typeof value === "object") {
+    return "{" + Object.keys(value).sort()
+      .map((key) => JSON.stringify(key) + ":" + canonical(value[key])).join(",") + "}";
+  }
+  return JSON.stringify(value);
+}
+
+function randomHex(bytes) {
+  return hex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+// --- identity -------------------------------------------------------------------------
+
+export class Identity {
+  static async create() {
+    const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const raw = await crypto.subtle.exportKey("raw", keys.publicKey);
+    const id = hex(await crypto.subtle.digest("SHA-256", raw)).slice(0, 32);
+    return new Identity(keys.privateKey, b64url(raw), id);
+  }
+
+  constructor(privateKey, publicKeyB64, id) {
+    this.privateKey = privateKey;
+    this.publicKey = publicKeyB64;
+    this.id = id;
+  }
+
+  async sign(text) {
+    const signature = await crypto.subtle.sign("Ed25519", this.privateKey, encoder.encode(text));
+    return b64url(signature);
+  }
+}
+
+async function verified(wire) {
+  if (typeof wire.pk !== "string" || typeof wire.sig !== "string") return false;
+  const raw = unb64url(wire.pk);
+  if (raw.length !== 32) return false;
+  const id = hex(await crypto.subtle.digest("SHA-256", raw)).slice(0, 32);
+  if (id !== wire.from) return false;
+  const { sig, ...signed } = wire;
+  const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+  return crypto.subtle.verify("Ed25519", key, unb64url(sig), encoder.encode(canonical(signed)));
+}
+
+// --- the broker connection ------------------------------------------------------------
+
+class BrokerConnection {
+  constructor(url, onMessage, onState) {
+    this.url = url;
+    this.onMessage = onMessage;
+    this.onState = onState;
+    this.topics = [];
+    this.identity = null;
+    this.iceServers = [];
+    this.delay = 250;
+    this.closed = false;
+  }
+
+  async open() {
+    this.ws = await new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url);
+      ws.onopen = () => resolve(ws);
+      ws.onerror = () => reject(new Error(`cannot reach broker at ${this.url}`));
+    });
+    // The bundled broker answers with a challenge (to prove we own our topic) and the
+    // ICE servers it offers; a y-webrtc server says nothing.
+    const challenge = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), 800);
+      this.ws.onmessage = (event) => {
+        const frame = JSON.parse(event.data);
+        if (frame.type === "challenge") {
+          clearTimeout(timer);
+          resolve(frame);
+        }
+      };
+      this.ws.send(JSON.stringify({ type: "challenge" }));
+    });
+    this.challenge = challenge ? challenge.nonce : null;
+    if (challenge && Array.isArray(challenge.iceServers)) this.iceServers = challenge.iceServers;
+    this.ws.onmessage = (event) => this.receive(event.data);
+    this.ws.onclose = () => this.lost();
+    if (this.topics.length) await this.sendSubscribe(this.topics);
+  }
+
+  async subscribe(topics) {
+    this.topics.push(...topics);
+    await this.sendSubscribe(topics);
+  }
+
+  async sendSubscribe(topics) {
+    const frame = { type: "subscribe", topics };
+    if (this.challenge && this.identity) {
+      frame.proof = {
+        pk: this.identity.publicKey,
+        sig: await this.identity.sign(`meshchat-subscribe:${this.challenge}`),
+      };
+    }
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  publish(topic, data) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type: "publish", topic, data }));
+    }
+  }
+
+  receive(text) {
+    let frame;
+    try { frame = JSON.parse(text); } catch { return; }
+    if (frame && frame.type === "publish" && typeof frame.topic === "string") {
+      this.onMessage(frame.topic, frame.data);
+    }
+  }
+
+  lost() {
+    if (this.closed) return;
+    this.onState("lost");
+    const retry = async () => {
+      try {
+        await this.open();
+        this.delay = 250;
+        this.onState("restored");
+      } catch {
+        this.delay = Math.min(this.delay * 2, 10000);
+        setTimeout(retry, this.delay * (0.5 + Math.random()));
+      }
+    };
+    setTimeout(retry, this.delay * (0.5 + Math.random()));
+  }
+
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close();
+  }
+}
+
+// --- the room ----------------------------------------------------------------------------
+
+export class Room extends EventTarget {
+  static async join(brokerUrl, roomName, nick) {
+    const room = new Room(roomName, nick, await Identity.create());
+    await room.start(brokerUrl);
+    return room;
+  }
+
+  constructor(name, nick, identity) {
+    super();
+    this.name = name;
+    this.nick = nick;
+    this.identity = identity;
+    this.id = identity.id;
+    this.peers = new Map(); // id -> peer state
+    this.seen = new Set();
+    this.pending = new Map(); // peer id -> Map(message id -> [message, sentAt])
+    this.away = new Map(); // peer id -> since
+    this.helloInterval = HELLO_INITIAL;
+    this.nextHello = 0;
+    this.nextHeartbeat = 0;
+    this.left = false;
+  }
+
+  get globalTopic() { return `meshchat/${this.name}/global`; }
+  topicOf(id) { return `meshchat/${this.name}/client-${id}`; }
+
+  async start(brokerUrl) {
+    this.broker = new BrokerConnection(brokerUrl,
+      (topic, data) => this.onSignal(topic, data).catch((e) => console.warn(e)),
+      (state) => this.onBrokerState(state));
+    this.broker.identity = this.identity;
+    await this.broker.open();
+    await this.broker.subscribe([this.topicOf(this.id), this.globalTopic]);
+    this.timer = setInterval(() => this.tick(), 250);
+    await this.hello();
+  }
+
+  emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  onBrokerState(state) {
+    this.emit(state === "lost" ? "signalling-lost" : "signalling-restored", {});
+    if (state === "restored") { this.helloInterval = HELLO_INITIAL; this.hello(); }
+  }
+
+  // -- signalling out --
+
+  async signal(topic, type, fields) {
+    const wire = { v: PROTOCOL_VERSION, room: this.name, from: this.id, type, ...fields,
+      pk: this.identity.publicKey };
+    wire.sig = await this.identity.sign(canonical(wire));
+    this.broker.publish(topic, wire);
+  }
+
+  async hello(to) {
+    if (to) return this.signal(this.topicOf(to), "hello", { nick: this.nick, to });
+    const jitter = 1 + (Math.random() * 2 - 1) * HELLO_JITTER;
+    this.nextHello = Date.now() + this.helloInterval * jitter;
+    this.helloInterval = Math.min(this.helloInterval * 2, HELLO_MAX);
+    return this.signal(this.globalTopic, "hello", { nick: this.nick });
+  }
+
+  // -- signalling in --
+
+  async onSignal(topic, wire) {
+    if (this.left || !wire || typeof wire !== "object") return;
+    if (wire.v !== PROTOCOL_VERSION || wire.room !== this.name || wire.from === this.id) return;
+    if (wire.to !== undefined && wire.to !== this.id) return;
+    if (!(await verified(wire))) { console.warn("dropped a forged or altered message"); return; }
+    const from = wire.from;
+    const caller = this.id < from;
+    let peer = this.peers.get(from);
+    switch (wire.type) {
+      case "hello": {
+        if (!peer) peer = this.addPeer(from, wire.nick);
+        peer.nick = String(wire.nick).slice(0, 64);
+        const directed = wire.to !== undefined;
+        if (peer.pc) {
+          if (!directed) return;
+          if (peer.phase === "open" && Date.now() - peer.lastSeen < 2 * HEARTBEAT_INTERVAL) return;
+          if (peer.phase === "offering") {
+            if (Date.now() - peer.sentAt >= RETRANSMIT / 2) this.resend(peer);
+            return;
+          }
+          if (!caller) return;
+        }
+        if (caller) return this.call(peer);
+        this.closePc(peer);
+        peer.started = Date.now();
+        return this.hello(from);
+      }
+      case "offer": {
+        if (!peer) peer = this.addPeer(from, wire.nick);
+        peer.nick = String(wire.nick).slice(0, 64);
+        if (peer.session === wire.session) return this.resend(peer);
+        if (peer.phase === "offering" && caller) return; // crossed offers: ours wins
+        this.closePc(peer);
+        this.openPc(peer, wire.session, "answering");
+        await peer.pc.setRemoteDescription({ type: "offer", sdp: wire.sdp });
+        peer.remoteSet = true;
+        await this.flushEarly(peer);
+        await peer.pc.setLocalDescription(await peer.pc.createAnswer());
+        peer.phase = "connecting";
+        return this.sendDescription(peer, "answer");
+      }
+      case "answer": {
+        if (!peer || peer.phase !== "offering" || peer.session !== wire.session) return;
+        peer.nick = String(wire.nick).slice(0, 64);
+        peer.phase = "connecting";
+        await peer.pc.setRemoteDescription({ type: "answer", sdp: wire.sdp });
+        peer.remoteSet = true;
+        return this.flushEarly(peer);
+      }
+      case "candidate": {
+        if (!peer) peer = this.addPeer(from, "anon");
+        if (peer.session === wire.session && peer.remoteSet) {
+          return this.addCandidate(peer, wire.candidate);
+        }
+        const early = peer.early.get(wire.session) || [];
+        if (early.length < 64) peer.early.set(wire.session, [...early, wire.candidate]);
+        return;
+      }
+      case "bye":
+        if (peer) this.drop(peer, "said bye");
+    }
+  }
+
+  addPeer(id, nick) {
+    const peer = { id, nick: String(nick).slice(0, 64), pc: null, channel: null, session: null,
+      phase: "idle", remoteSet: false, early: new Map(), joined: false, started: Date.now(),
+      lastSeen: 0, description: null, sentAt: 0 };
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  openPc(peer, session, phase) {
+    const pc = new RTCPeerConnection({ iceServers: this.broker.iceServers });
+    Object.assign(peer, { pc, session, phase, remoteSet: false, started: Date.now() });
+    pc.onicecandidate = (event) => {
+      if (peer.pc !== pc) return;
+      // Browsers trickle; null marks end-of-candidates, which aiortc waits for.
+      const candidate = event.candidate && event.candidate.candidate
+        ? { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid,
+            sdpMLineIndex: event.candidate.sdpMLineIndex }
+        : null;
+      this.signal(this.topicOf(peer.id), "candidate",
+        { to: peer.id, session, candidate });
+    };
+    pc.onconnectionstatechange = () => {
+      if (peer.pc === pc && ["failed", "closed"].includes(pc.connectionState)) {
+        this.lost(peer, `connection ${pc.connectionState}`);
+      }
+    };
+    pc.ondatachannel = (event) => this.attach(peer, pc, event.channel);
+    return pc;
+  }
+
+  async call(peer) {
+    this.closePc(peer);
+    const pc = this.openPc(peer, randomHex(8), "offering");
+    this.attach(peer, pc, pc.createDataChannel("chat"));
+    await pc.setLocalDescription(await pc.createOffer());
+    if (peer.pc === pc) return this.sendDescription(peer, "offer");
+  }
+
+  async sendDescription(peer, type) {
+    peer.description = { type, sdp: peer.pc.localDescription.sdp, session: peer.session };
+    peer.sentAt = Date.now();
+    return this.signal(this.topicOf(peer.id), type,
+      { to: peer.id, session: peer.session, sdp: peer.description.sdp, nick: this.nick });
+  }
+
+  resend(peer) {
+    if (!peer.description || peer.description.session !== peer.session) return;
+    peer.sentAt = Date.now();
+    return this.signal(this.topicOf(peer.id), peer.description.type,
+      { to: peer.id, session: peer.session, sdp: peer.description.sdp, nick: this.nick });
+  }
+
+  async flushEarly(peer) {
+    const early = peer.early.get(peer.session) || [];
+    peer.early.clear();
+    for (const candidate of early) await this.addCandidate(peer, candidate);
+  }
+
+  async addCandidate(peer, candidate) {
+    try {
+      await peer.pc.addIceCandidate(candidate === null ? undefined : candidate);
+    } catch (error) {
+      console.warn("bad candidate from", peer.id, error);
+    }
+  }
+
+  attach(peer, pc, channel) {
+    if (channel.label !== "chat") return;
+    const opened = () => {
+      if (peer.pc !== pc) return;
+      peer.channel = channel;
+      peer.phase = "open";
+      peer.lastSeen = Date.now();
+      this.away.delete(peer.id);
+      for (const [message] of (this.pending.get(peer.id) || new Map()).values()) {
+        channel.send(JSON.stringify(message));
+      }
+      if (!peer.joined) {
+        peer.joined = true;
+        this.emit("joined", { id: peer.id, nick: peer.nick });
+      }
+    };
+    channel.onopen = opened;
+    if (channel.readyState === "open") opened();
+    channel.onmessage = (event) => this.onChannel(peer, pc, event.data);
+    channel.onclose = () => { if (peer.pc === pc) this.lost(peer, "data channel closed"); };
+  }
+
+  onChannel(peer, pc, text) {
+    if (peer.pc !== pc) return;
+    peer.lastSeen = Date.now();
+    let frame;
+    try { frame = JSON.parse(text); } catch { return; }
+    if (!frame || typeof frame !== "object") return;
+    if (frame.type === "bye") return this.drop(peer, "said bye");
+    if (frame.type === "ack") {
+      const pending = this.pending.get(peer.id);
+      if (pending) pending.delete(frame.id);
+      return;
+    }
+    if (frame.type !== "chat") return;
+    if (frame.from !== peer.id) { console.warn("message claiming another sender dropped"); return; }
+    if (typeof frame.id !== "string" || typeof frame.text !== "string") return;
+    peer.channel.send(JSON.stringify({ type: "ack", id: frame.id }));
+    if (this.seen.has(frame.id)) return;
+    this.seen.add(frame.id);
+    this.emit("message", { id: frame.id, from: frame.from, nick: String(frame.nick).slice(0, 64),
+      ts: frame.ts, text: frame.text });
+  }
+
+  // -- sending chat --
+
+  send(text) {
+    if (encoder.encode(text).length > MAX_TEXT_BYTES) {
+      throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
+    }
+    const message = { type: "chat", id: randomHex(16), from: this.id, nick: this.nick,
+      ts: Date.now(), text };
+    this.seen.add(message.id);
+    const delivered = [];
+    for (const peer of this.peers.values()) {
+      if (peer.phase === "open" && peer.channel && peer.channel.readyState === "open") {
+        peer.channel.send(JSON.stringify(message));
+        delivered.push(peer.id);
+      }
+    }
+    for (const id of [...delivered, ...this.away.keys()]) {
+      if (!this.pending.has(id)) this.pending.set(id, new Map());
+      this.pending.get(id).set(message.id, [message, Date.now()]);
+    }
+    return { message, delivered };
+  }
+
+  // -- losing peers --
+
+  closePc(peer) {
+    if (!peer.pc) return;
+    const pc = peer.pc;
+    Object.assign(peer, { pc: null, channel: null, session: null, phase: "idle",
+      remoteSet: false, description: null });
+    pc.close();
+  }
+
+  drop(peer, reason) {
+    this.closePc(peer);
+    this.peers.delete(peer.id);
+    if (reason === "said bye") {
+      for (const [message] of (this.pending.get(peer.id) || new Map()).values()) {
+        this.emit("undelivered", { id: message.id, peer: peer.id, reason: "the peer left" });
+      }
+      this.pending.delete(peer.id);
+    } else {
+      this.away.set(peer.id, Date.now());
+    }
+    if (peer.joined) this.emit("left", { id: peer.id, nick: peer.nick, reason });
+  }
+
+  lost(peer, reason) {
+    this.drop(peer, reason);
+    this.helloInterval = HELLO_INITIAL;
+    this.nextHello = Math.min(this.nextHello, Date.now() + HELLO_INITIAL);
+    if (!this.left) this.hello(peer.id);
+  }
+
+  tick() {
+    if (this.left) return;
+    const now = Date.now();
+    for (const peer of [...this.peers.values()]) {
+      if (peer.phase === "open") {
+        if (now - peer.lastSeen > HEARTBEAT_TIMEOUT) this.lost(peer, "heartbeat timed out");
+      } else if (now - peer.started > CONNECT_TIMEOUT) {
+        this.drop(peer, "connection attempt timed out");
+      } else if (peer.phase === "offering" && now - peer.sentAt >= RETRANSMIT) {
+        this.resend(peer);
+      }
+    }
+    if (now >= this.nextHeartbeat) {
+      this.nextHeartbeat = now + HEARTBEAT_INTERVAL;
+      for (const peer of this.peers.values()) {
+        if (peer.phase === "open" && peer.channel.readyState === "open") {
+          peer.channel.send('{"type":"heartbeat"}');
+        }
+      }
+    }
+    for (const [id, since] of [...this.away]) {
+      if (now - since > RECONNECT_GRACE) {
+        for (const [message] of (this.pending.get(id) || new Map()).values()) {
+          this.emit("undelivered", { id: message.id, peer: id, reason: "the peer did not come back" });
+        }
+        this.pending.delete(id);
+        this.away.delete(id);
+      }
+    }
+    for (const [id, pending] of this.pending) {
+      if (this.away.has(id)) continue;
+      for (const [messageId, [, sentAt]] of [...pending]) {
+        if (now - sentAt > ACK_TIMEOUT) {
+          pending.delete(messageId);
+          this.emit("undelivered", { id: messageId, peer: id, reason: "not acknowledged" });
+        }
+      }
+    }
+    if (now >= this.nextHello) {
+      if ([...this.peers.values()].some((p) => p.phase !== "open")) this.helloInterval = HELLO_INITIAL;
+      this.hello();
+    }
+  }
+
+  // A tab that slept may have missed everything: look for everyone again.
+  wake() {
+    this.helloInterval = HELLO_INITIAL;
+    this.hello();
+  }
+
+  leave() {
+    if (this.left) return;
+    this.left = true;
+    clearInterval(this.timer);
+    for (const peer of this.peers.values()) {
+      if (peer.channel && peer.channel.readyState === "open") peer.channel.send('{"type":"bye"}');
+    }
+    this.signal(this.globalTopic, "bye", {});
+    for (const peer of [...this.peers.values()]) this.closePc(peer);
+    setTimeout(() => this.broker.close(), 200);
+  }
+}

@@ -1,0 +1,205 @@
+"""The browser client in real Chromium, in the same room as Python peers.
+
+Everything runs inside a network namespace the test creates: the broker, the Python
+peers and Chromium itself (started through a small wrapper). Besides loopback the
+namespace has one veth pair whose both ends are inside it (Chromium gathers host
+candidates only where it sees a routed interface), so no traffic can leave it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .netns import ip, require_netns
+from .processes import REPO, Broker, Peer, start_meshchat_broker
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we are root
+    "--disable-gpu",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+ARTIFACTS = REPO / "artifacts"
+TIMEOUT_MS = 45_000
+
+
+@pytest.fixture
+def loopback_namespace() -> Iterator[str]:
+    require_netns()
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is not installed")
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
+    name = f"mc-web-{uuid.uuid4().hex[:6]}"
+    ip("netns", "add", name)
+    try:
+        inside = ["netns", "exec", name, "ip"]
+        ip(*inside, "link", "set", "lo", "up")
+        ip(*inside, "link", "add", "mca", "type", "veth", "peer", "name", "mcb")
+        ip(*inside, "addr", "add", "10.204.0.1/24", "dev", "mca")
+        ip(*inside, "addr", "add", "10.204.0.2/24", "dev", "mcb")
+        ip(*inside, "link", "set", "mca", "up")
+        ip(*inside, "link", "set", "mcb", "up")
+        ip(*inside, "route", "add", "default", "via", "10.204.0.2", "dev", "mca")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+async def room_setup(
+    loopback_namespace: str, tmp_path: Path
+) -> AsyncIterator[tuple[Broker, Any, list[str]]]:
+    from playwright.async_api import async_playwright
+
+    launcher = ["ip", "netns", "exec", loopback_namespace]
+    broker = await start_meshchat_broker(launcher=launcher)
+    wrapper = tmp_path / "chromium-in-namespace"
+    wrapper.write_text(f'#!/bin/sh\nexec {" ".join(launcher)} {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(wrapper), args=CHROMIUM_ARGS
+            )
+            yield broker, browser, launcher
+            await browser.close()
+    finally:
+        await broker.stop()
+
+
+async def open_page(browser: Any, broker: Broker, nick: str) -> Any:
+    page = await browser.new_page(viewport={"width": 900, "height": 600})
+    http = broker.url.replace("ws://", "http://")
+    await page.goto(f"{http}/?room=web&nick={nick}")
+    await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+    return page
+
+
+async def page_id(page: Any) -> str:
+    value: str = await page.evaluate("window.meshchatRoom.id")
+    return value
+
+
+async def peer_names(page: Any) -> list[str]:
+    names: list[str] = await page.eval_on_selector_all(
+        "#peers li", "e => e.map(x => x.textContent)"
+    )
+    return sorted(names)
+
+
+async def received_texts(page: Any) -> list[str]:
+    texts: list[str] = await page.eval_on_selector_all(
+        "#messages li:not(.notice):not(.mine) .text", "e => e.map(x => x.textContent)"
+    )
+    return texts
+
+
+async def wait_for_names(page: Any, names: list[str]) -> None:
+    async with asyncio.timeout(TIMEOUT_MS / 1000):
+        while await peer_names(page) != sorted(names):
+            await asyncio.sleep(0.1)
+
+
+async def send_from_page(page: Any, text: str) -> None:
+    await page.fill("#text", text)
+    await page.click("#compose button")
+
+
+async def test_two_browsers_and_two_python_peers_chat_exactly_once(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    broker, browser, launcher = room_setup
+    pages = [await open_page(browser, broker, n) for n in ("wanda", "xavi")]
+    pythons = [await Peer.start(broker, "web", n, launcher=launcher) for n in ("yara", "zed")]
+    try:
+        everyone = ["wanda", "xavi", "yara", "zed"]
+        for page, me in zip(pages, ("wanda", "xavi"), strict=True):
+            await wait_for_names(page, [n for n in everyone if n != me])
+        page_ids = [await page_id(p) for p in pages]
+        for python in pythons:
+            await python.wait_for_peers({*page_ids, *(p.id for p in pythons if p is not python)})
+
+        said = {}
+        for page, nick in zip(pages, ("wanda", "xavi"), strict=True):
+            said[f"hello from {nick}"] = nick
+            await send_from_page(page, f"hello from {nick}")
+        for python in pythons:
+            said[f"hello from {python.nick}"] = python.nick
+            await python.send(f"hello from {python.nick}")
+
+        for page, nick in zip(pages, ("wanda", "xavi"), strict=True):
+            expected = sorted(t for t, who in said.items() if who != nick)
+            async with asyncio.timeout(TIMEOUT_MS / 1000):
+                while sorted(await received_texts(page)) != expected:
+                    await asyncio.sleep(0.1)
+        for python in pythons:
+            expected = sorted(t for t, who in said.items() if who != python.nick)
+            for text in expected:
+                await python.wait_for(lambda e, t=text: e.get("text") == t)
+            got = sorted(m["text"] for m in python.messages())
+            assert got == expected, f"{python.nick}: {got}"
+
+        # For a person to look at (not committed): the conversation, wide and phone-sized.
+        ARTIFACTS.mkdir(exist_ok=True)
+        await pages[0].screenshot(path=str(ARTIFACTS / "browser-chat.png"))
+        await pages[0].set_viewport_size({"width": 390, "height": 700})
+        await pages[0].screenshot(path=str(ARTIFACTS / "browser-chat-phone.png"))
+
+        # A page closes: everyone else sees it leave.
+        await pages[1].close()
+        for python in pythons:
+            await python.wait_for(lambda e: e["event"] == "left" and e["peer"] == page_ids[1])
+        await wait_for_names(pages[0], ["yara", "zed"])
+    finally:
+        for python in pythons:
+            await python.stop()
+
+
+async def test_a_reloaded_page_rejoins_and_html_is_shown_as_text(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    broker, browser, launcher = room_setup
+    page = await open_page(browser, broker, "wanda")
+    python = await Peer.start(broker, "web", "yara", launcher=launcher)
+    try:
+        await wait_for_names(page, ["yara"])
+        first_id = await page_id(page)
+        await page.reload()
+        await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+        second_id = await page_id(page)
+        assert second_id != first_id  # a fresh identity, as a new visitor
+        await wait_for_names(page, ["yara"])
+        await python.wait_for_peers({second_id})
+
+        hostile = '<img src=x onerror="window.pwned=1"><b>bold</b> & <script>1</script>'
+        await python.send(hostile)
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            while await received_texts(page) != [hostile]:
+                await asyncio.sleep(0.1)
+        assert (
+            await page.eval_on_selector_all(
+                "#messages img, #messages b, #messages script", "e => e.length"
+            )
+            == 0
+        )
+        assert await page.evaluate("window.pwned === undefined")
+        await send_from_page(page, "back again")
+        await python.wait_for(lambda e: e.get("text") == "back again")
+    finally:
+        await python.stop()
