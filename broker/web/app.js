@@ -3,10 +3,13 @@
 import { Room } from "/meshchat.js";
 
 const params = new URLSearchParams(location.search);
-const roomName = params.get("room") || location.hash.slice(1) || "lobby";
+const roomName = params.get("room") || "lobby";
 const $ = (id) => document.getElementById(id);
 $("room-name").textContent = roomName;
 $("nick").value = params.get("nick") || localStorage.getItem("meshchat-nick") || "";
+// A secret may come in the fragment (#secret=...), which browsers never send to servers.
+const fragment = new URLSearchParams(location.hash.slice(1));
+$("secret").value = fragment.get("secret") || "";
 
 let room = null;
 const names = new Map();
@@ -41,9 +44,10 @@ async function join(nick) {
   localStorage.setItem("meshchat-nick", nick);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   $("status").textContent = "connecting…";
-  room = await Room.join(`${scheme}://${location.host}/`, roomName, nick);
+  const secret = $("secret").value;
+  room = await Room.join(`${scheme}://${location.host}/`, roomName, nick, secret);
   window.meshchatRoom = room; // for tests and the curious
-  $("status").textContent = `you are ${nick}`;
+  $("status").textContent = `you are ${nick}` + (secret ? " (sealed room)" : "");
   $("join").hidden = true;
   document.querySelector("main").hidden = false;
   $("text").focus();

@@ -2,6 +2,8 @@
 // any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
 // No build step: an ES module the broker serves as is.
 
+import { RoomSeal } from "/sealing.js";
+
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
 const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
@@ -169,8 +171,10 @@ class BrokerConnection {
 // --- the room ----------------------------------------------------------------------------
 
 export class Room extends EventTarget {
-  static async join(brokerUrl, roomName, nick) {
+  // With a secret, everything published is sealed and the room's name is hidden.
+  static async join(brokerUrl, roomName, nick, secret = "") {
     const room = new Room(roomName, nick, await Identity.create());
+    if (secret) room.seal = await RoomSeal.create(roomName, secret, b64url, unb64url);
     await room.start(brokerUrl);
     return room;
   }
@@ -189,10 +193,12 @@ export class Room extends EventTarget {
     this.nextHello = 0;
     this.nextHeartbeat = 0;
     this.left = false;
+    this.seal = null;
   }
 
-  get globalTopic() { return `meshchat/${this.name}/global`; }
-  topicOf(id) { return `meshchat/${this.name}/client-${id}`; }
+  get topicRoom() { return this.seal ? this.seal.topicTag : this.name; }
+  get globalTopic() { return `meshchat/${this.topicRoom}/global`; }
+  topicOf(id) { return `meshchat/${this.topicRoom}/client-${id}`; }
 
   async start(brokerUrl) {
     this.broker = new BrokerConnection(brokerUrl,
@@ -218,7 +224,11 @@ export class Room extends EventTarget {
     const wire = { v: PROTOCOL_VERSION, room: this.name, from: this.id, type, ...fields,
       pk: this.identity.publicKey };
     wire.sig = await this.identity.sign(canonical(wire));
-    this.broker.publish(topic, wire);
+    if (this.seal) {
+      this.broker.publish(topic, { v: PROTOCOL_VERSION, sealed: await this.seal.seal(canonical(wire)) });
+    } else {
+      this.broker.publish(topic, wire);
+    }
   }
 
   async hello(to) {
@@ -231,8 +241,17 @@ export class Room extends EventTarget {
 
   // -- signalling in --
 
-  async onSignal(topic, wire) {
-    if (this.left || !wire || typeof wire !== "object") return;
+  async onSignal(topic, data) {
+    if (this.left || !data || typeof data !== "object") return;
+    let wire = data;
+    if (this.seal) {
+      if (typeof data.sealed !== "string") return; // unsealed: not one of us
+      try { wire = JSON.parse(await this.seal.open(data.sealed)); } catch {
+        console.warn("cannot open sealed message: wrong room secret?");
+        return;
+      }
+      if (!wire || typeof wire !== "object") return;
+    }
     if (wire.v !== PROTOCOL_VERSION || wire.room !== this.name || wire.from === this.id) return;
     if (wire.to !== undefined && wire.to !== this.id) return;
     if (!(await verified(wire))) { console.warn("dropped a forged or altered message"); return; }
