@@ -8,6 +8,7 @@ candidates only where it sees a routed interface), so no traffic can leave it.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from .netns import ip, require_netns
 from .processes import REPO, Broker, Peer, start_meshchat_broker
+from .test_chat_mesh import is_message
 
 pytestmark = pytest.mark.integration
 
@@ -153,7 +155,7 @@ async def test_two_browsers_and_two_python_peers_chat_exactly_once(
         for python in pythons:
             expected = sorted(t for t, who in said.items() if who != python.nick)
             for text in expected:
-                await python.wait_for(lambda e, t=text: e.get("text") == t)
+                await python.wait_for(functools.partial(is_message, text))
             got = sorted(m["text"] for m in python.messages())
             assert got == expected, f"{python.nick}: {got}"
 
