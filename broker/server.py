@@ -47,6 +47,7 @@ WEB_FILES = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/meshchat.js": ("meshchat.js", "text/javascript; charset=utf-8"),
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
+    "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

@@ -45,7 +45,14 @@ async function join(nick) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   $("status").textContent = "connecting…";
   const secret = $("secret").value;
-  room = await Room.join(`${scheme}://${location.host}/`, roomName, nick, secret);
+  // ?transport=ably&ablyEndpoint=host:port, with #ablyKey=... or #ablyToken=... (a
+  // fragment never reaches a server); by default, the broker that served this page.
+  const signalling = params.get("transport") === "ably"
+    ? { ably: { endpoint: params.get("ablyEndpoint") || "main.realtime.ably.net",
+                tls: params.get("ablyTls") !== "0",
+                key: fragment.get("ablyKey"), token: fragment.get("ablyToken") } }
+    : { broker: `${scheme}://${location.host}/` };
+  room = await Room.join(signalling, roomName, nick, secret);
   window.meshchatRoom = room; // for tests and the curious
   $("status").textContent = `you are ${nick}` + (secret ? " (sealed room)" : "");
   $("join").hidden = true;

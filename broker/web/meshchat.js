@@ -2,6 +2,7 @@
 // any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
 // No build step: an ES module the broker serves as is.
 
+import { AblyConnection } from "/ably.js";
 import { RoomSeal } from "/sealing.js";
 
 const PROTOCOL_VERSION = 1;
@@ -172,10 +173,11 @@ class BrokerConnection {
 
 export class Room extends EventTarget {
   // With a secret, everything published is sealed and the room's name is hidden.
-  static async join(brokerUrl, roomName, nick, secret = "") {
+  // ``signalling``: { broker: url } or { ably: { endpoint, tls, key | token } }.
+  static async join(signalling, roomName, nick, secret = "") {
     const room = new Room(roomName, nick, await Identity.create());
     if (secret) room.seal = await RoomSeal.create(roomName, secret, b64url, unb64url);
-    await room.start(brokerUrl);
+    await room.start(signalling);
     return room;
   }
 
@@ -200,10 +202,13 @@ export class Room extends EventTarget {
   get globalTopic() { return `meshchat/${this.topicRoom}/global`; }
   topicOf(id) { return `meshchat/${this.topicRoom}/client-${id}`; }
 
-  async start(brokerUrl) {
-    this.broker = new BrokerConnection(brokerUrl,
-      (topic, data) => this.onSignal(topic, data).catch((e) => console.warn(e)),
-      (state) => this.onBrokerState(state));
+  async start(signalling) {
+    const onMessage = (topic, data) => this.onSignal(topic, data).catch((e) => console.warn(e));
+    const onState = (state) => this.onBrokerState(state);
+    const ably = signalling.ably;
+    this.broker = ably
+      ? new AblyConnection(ably.endpoint, ably.tls, ably, onMessage, onState)
+      : new BrokerConnection(signalling.broker, onMessage, onState);
     this.broker.identity = this.identity;
     await this.broker.open();
     await this.broker.subscribe([this.topicOf(this.id), this.globalTopic]);

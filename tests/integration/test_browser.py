@@ -12,6 +12,7 @@ import functools
 import hashlib
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from .netns import ip, require_netns
-from .processes import REPO, Broker, Peer, start_meshchat_broker
+from .processes import REPO, Broker, Peer, Signalling, start_meshchat_broker
 from .test_chat_mesh import is_message
 
 pytestmark = pytest.mark.integration
@@ -248,3 +249,83 @@ async def test_the_browsers_scrypt_matches_rfc_7914(
     expected = hashlib.scrypt(b"password", salt=b"NaCl", n=1024, r=8, p=16, dklen=64).hex()
     assert derived == expected
     assert expected.startswith("fdbabe1c9d3472007856e7190d01e9fe")  # the RFC's vector
+
+
+async def test_the_page_chats_over_ably_with_python_peers(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """The page configured for Ably, against the Ably-protocol endpoint of the test suite
+    (run inside the namespace), with a Python peer using the real ably SDK."""
+    broker, browser, launcher = room_setup
+    key = "meshchatTest.key1:local-test-secret"
+    endpoint = await asyncio.create_subprocess_exec(
+        *launcher,
+        sys.executable,
+        "-m",
+        "tests.support.ably_endpoint",
+        "0",
+        key,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    try:
+        assert endpoint.stdout is not None
+        line = (await asyncio.wait_for(endpoint.stdout.readline(), 30)).decode()
+        address = line.rsplit(" ", 1)[1].strip()
+        ably = Signalling(
+            "ably",
+            ["--transport", "ably", "--ably-endpoint", f"ws://{address}"],
+            {"ABLY_API_KEY": key},
+        )
+        python = await Peer.start(ably, "web", "yara", launcher=launcher)
+        page = await open_page(
+            browser,
+            broker,
+            "wanda",
+            f"&transport=ably&ablyEndpoint={address}&ablyTls=0#ablyKey={key}",
+        )
+        try:
+            await wait_for_names(page, ["yara"])
+            await python.wait_for_peers({await page_id(page)})
+            await send_from_page(page, "via ably")
+            await python.wait_for(lambda e: e.get("text") == "via ably")
+            await python.send("and back")
+            async with asyncio.timeout(TIMEOUT_MS / 1000):
+                while await received_texts(page) != ["and back"]:
+                    await asyncio.sleep(0.1)
+        finally:
+            await python.stop()
+    finally:
+        endpoint.terminate()
+        await endpoint.wait()
+
+
+async def test_the_page_rides_out_a_broker_restart(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    broker, browser, launcher = room_setup
+    port = int(broker.url.rsplit(":", 1)[1])
+    page = await open_page(browser, broker, "wanda")
+    yara = await Peer.start(broker, "web", "yara", launcher=launcher)
+    restarted: Broker | None = None
+    try:
+        await wait_for_names(page, ["yara"])
+        assert broker.process is not None
+        broker.process.kill()
+        await broker.process.wait()
+        await page.wait_for_selector("#status:has-text('reconnecting')", timeout=TIMEOUT_MS)
+        await yara.send("while the broker is down")  # the data channel does not care
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            while await received_texts(page) != ["while the broker is down"]:
+                await asyncio.sleep(0.1)
+        restarted = await start_meshchat_broker(port=port, launcher=launcher)
+        await page.wait_for_selector("#status:has-text('you are wanda')", timeout=TIMEOUT_MS)
+        zed = await Peer.start(restarted, "web", "zed", launcher=launcher)
+        try:
+            await wait_for_names(page, ["yara", "zed"])
+        finally:
+            await zed.stop()
+    finally:
+        await yara.stop()
+        if restarted is not None:
+            await restarted.stop()

@@ -376,3 +376,22 @@ def _message_size(message: dict[str, Any]) -> int:
         elif value is not None:
             size += len(json.dumps(value))
     return size
+
+
+async def _main(port: int, keys: list[str]) -> None:
+    api_keys = []
+    for key in keys:
+        name, _, secret = key.partition(":")
+        api_keys.append(ApiKey(name, secret))
+    endpoint = AblyEndpoint(api_keys)
+    await endpoint.start(port)
+    print(f"ably endpoint listening on 127.0.0.1:{endpoint.port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    # As a process of its own (e.g. inside a test's network namespace):
+    #   python -m tests.support.ably_endpoint PORT KEY_NAME:SECRET ...
+    import sys
+
+    asyncio.run(_main(int(sys.argv[1]), sys.argv[2:]))
