@@ -122,12 +122,12 @@ class Broker:
                 ]
             )
             return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, page)
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
         if url.path == "/metrics":
             response = connection.respond(HTTPStatus.OK, render_metrics(self.metric_values()))
             response.headers["Content-Type"] = "text/plain; version=0.0.4"
             return response
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
         refusal = self._refusal(connection, request, url.query)
         if refusal is not None:
             self.stats.refused_connections += 1

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import socket
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -347,3 +348,22 @@ async def test_a_subscriber_that_stops_reading_is_dropped_and_others_get_everyth
             assert json.loads(body)["slow_consumers_closed"] >= 1
     finally:
         await broker.stop()
+
+
+async def test_the_web_client_is_served_and_unknown_paths_are_404(meshchat_broker: Broker) -> None:
+    http = meshchat_broker.url.replace("ws://", "http://")
+
+    def get(path: str) -> tuple[int, str, str]:
+        try:
+            with urllib.request.urlopen(http + path, timeout=5) as response:
+                return response.status, response.headers["Content-Type"], response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, "", ""
+
+    status, kind, body = await asyncio.to_thread(get, "/")
+    assert status == 200 and kind.startswith("text/html") and "meshchat" in body
+    for script in ("/app.js", "/meshchat.js", "/sealing.js", "/ably.js"):
+        status, kind, _ = await asyncio.to_thread(get, script)
+        assert status == 200 and kind.startswith("text/javascript")
+    assert (await asyncio.to_thread(get, "/favicon.ico"))[0] == 404
+    assert (await asyncio.to_thread(get, "/metrics"))[0] == 200
