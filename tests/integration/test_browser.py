@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from meshchat.mesh.codec import canonical
+
 from .netns import ip, require_netns
 from .processes import REPO, Broker, Peer, Signalling, start_meshchat_broker
 from .test_chat_mesh import is_message
@@ -329,3 +331,35 @@ async def test_the_page_rides_out_a_broker_restart(
         await yara.stop()
         if restarted is not None:
             await restarted.stop()
+
+
+async def test_canonical_json_is_byte_identical_in_the_browser_and_in_python(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """Signatures cover canonical JSON: both implementations must agree to the byte."""
+    broker, browser, _ = room_setup
+    page = await open_page(browser, broker, "wanda")
+    samples = [
+        {"type": "hello", "from": "ab", "nick": "é ü 😀", "v": 1, "room": "r"},
+        {
+            "z": [3, {"b": None, "a": True}],
+            "a": 'quote " backslash \\ newline \n tab \t',
+            "ctl": "\x01\x1f",
+            "sep": "\u2028\u2029",
+            "n": -12,
+            "": "empty key",
+        },
+        {
+            "candidate": {
+                "candidate": "candidate:1 1 udp 1 127.0.0.1 5 typ host",
+                "sdpMid": "0",
+                "sdpMLineIndex": 0,
+            }
+        },
+    ]
+    in_browser = await page.evaluate(
+        "async (values) => { const m = await import('/meshchat.js');"
+        " return values.map(m.canonical); }",
+        samples,
+    )
+    assert in_browser == [canonical(sample).decode() for sample in samples]
