@@ -339,7 +339,7 @@ async def test_canonical_json_is_byte_identical_in_the_browser_and_in_python(
     """Signatures cover canonical JSON: both implementations must agree to the byte."""
     broker, browser, _ = room_setup
     page = await open_page(browser, broker, "wanda")
-    samples = [
+    samples: list[dict[str, Any]] = [
         {"type": "hello", "from": "ab", "nick": "é ü 😀", "v": 1, "room": "r"},
         {
             "z": [3, {"b": None, "a": True}],
