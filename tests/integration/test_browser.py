@@ -117,6 +117,13 @@ async def received_texts(page: Any) -> list[str]:
     return texts
 
 
+async def wait_for_texts(page: Any, texts: list[str]) -> None:
+    """Wait until the page shows exactly these received messages (in any order)."""
+    async with asyncio.timeout(TIMEOUT_MS / 1000):
+        while sorted(await received_texts(page)) != sorted(texts):
+            await asyncio.sleep(0.1)
+
+
 async def wait_for_names(page: Any, names: list[str]) -> None:
     async with asyncio.timeout(TIMEOUT_MS / 1000):
         while await peer_names(page) != sorted(names):
@@ -152,9 +159,7 @@ async def test_two_browsers_and_two_python_peers_chat_exactly_once(
 
         for page, nick in zip(pages, ("wanda", "xavi"), strict=True):
             expected = sorted(t for t, who in said.items() if who != nick)
-            async with asyncio.timeout(TIMEOUT_MS / 1000):
-                while sorted(await received_texts(page)) != expected:
-                    await asyncio.sleep(0.1)
+            await wait_for_texts(page, expected)
         for python in pythons:
             expected = sorted(t for t, who in said.items() if who != python.nick)
             for text in expected:
@@ -196,9 +201,7 @@ async def test_a_reloaded_page_rejoins_and_html_is_shown_as_text(
 
         hostile = '<img src=x onerror="window.pwned=1"><b>bold</b> & <script>1</script>'
         await python.send(hostile)
-        async with asyncio.timeout(TIMEOUT_MS / 1000):
-            while await received_texts(page) != [hostile]:
-                await asyncio.sleep(0.1)
+        await wait_for_texts(page, [hostile])
         assert (
             await page.eval_on_selector_all(
                 "#messages img, #messages b, #messages script", "e => e.length"
@@ -225,9 +228,7 @@ async def test_a_sealed_room_joins_browser_and_python_and_keeps_others_out(
         await send_from_page(page, "sealed hello")
         await member.wait_for(lambda e: e.get("text") == "sealed hello")
         await member.send("sealed reply")
-        async with asyncio.timeout(TIMEOUT_MS / 1000):
-            while await received_texts(page) != ["sealed reply"]:
-                await asyncio.sleep(0.1)
+        await wait_for_texts(page, ["sealed reply"])
         assert outsider.connected_peers() == set(), "no secret, no meeting"
         assert await peer_names(page) == ["yara"]
     finally:
@@ -292,9 +293,7 @@ async def test_the_page_chats_over_ably_with_python_peers(
             await send_from_page(page, "via ably")
             await python.wait_for(lambda e: e.get("text") == "via ably")
             await python.send("and back")
-            async with asyncio.timeout(TIMEOUT_MS / 1000):
-                while await received_texts(page) != ["and back"]:
-                    await asyncio.sleep(0.1)
+            await wait_for_texts(page, ["and back"])
         finally:
             await python.stop()
     finally:
@@ -317,9 +316,7 @@ async def test_the_page_rides_out_a_broker_restart(
         await broker.process.wait()
         await page.wait_for_selector("#status:has-text('reconnecting')", timeout=TIMEOUT_MS)
         await yara.send("while the broker is down")  # the data channel does not care
-        async with asyncio.timeout(TIMEOUT_MS / 1000):
-            while await received_texts(page) != ["while the broker is down"]:
-                await asyncio.sleep(0.1)
+        await wait_for_texts(page, ["while the broker is down"])
         restarted = await start_meshchat_broker(port=port, launcher=launcher)
         await page.wait_for_selector("#status:has-text('you are wanda')", timeout=TIMEOUT_MS)
         zed = await Peer.start(restarted, "web", "zed", launcher=launcher)
