@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .messages import ID_PATTERN, ProtocolError, clean_nick
+from .messages import ID_PATTERN, ProtocolError, clean_nick, loads_untrusted
 
 # The text of one chat message, in UTF-8 bytes. SCTP in aiortc and browsers handles far
 # more, but a chat line this long is already a paste accident.
@@ -19,6 +19,8 @@ MAX_TEXT_BYTES = 16 * 1024
 MAX_FRAME_BYTES = 64 * 1024
 
 CHANNEL_LABEL = "chat"
+# Timestamps are milliseconds since 1970; beyond the year 9999 no clock can show them.
+MAX_TIMESTAMP_MS = 253_402_300_799_999
 
 
 class MessageTooLarge(ValueError):
@@ -27,7 +29,11 @@ class MessageTooLarge(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One chat line, as sent and as received."""
+    """One chat line, as sent and as received.
+
+    On receipt, ``nick`` is what the sender announced for itself when it joined (the
+    frame's own ``nick`` field is not trusted), and ``(sender, id)`` identifies it.
+    """
 
     id: str
     sender: str
@@ -92,8 +98,8 @@ def decode_channel_message(frame: str | bytes) -> ChannelMessage:
     if len(frame) > MAX_FRAME_BYTES:
         raise ProtocolError(f"data channel frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
     try:
-        wire = json.loads(frame)
-    except (ValueError, UnicodeDecodeError) as error:
+        wire = loads_untrusted(frame)
+    except ValueError as error:
         raise ProtocolError(f"data channel frame is not JSON: {error}") from None
     if not isinstance(wire, dict):
         raise ProtocolError("data channel frame is not a JSON object")
@@ -104,40 +110,50 @@ def decode_channel_message(frame: str | bytes) -> ChannelMessage:
         return ChannelBye()
     if kind == "ack":
         acked = wire.get("id")
-        if not isinstance(acked, str) or not 1 <= len(acked) <= 64:
+        if not isinstance(acked, str) or not ID_PATTERN.match(acked):
             raise ProtocolError("ack without a valid 'id'")
         return ChannelAck(acked)
     if kind != "chat":
         raise ProtocolError(f"unknown data channel message type {kind!r}")
     message_id, sender, nick, ts, text = (wire.get(k) for k in ("id", "from", "nick", "ts", "text"))
-    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 64:
+    if not isinstance(message_id, str) or not ID_PATTERN.match(message_id):
         raise ProtocolError("chat message without a valid 'id'")
     if not isinstance(sender, str) or not ID_PATTERN.match(sender):
         raise ProtocolError("chat message without a valid 'from'")
     if not isinstance(nick, str):
         raise ProtocolError("chat message without a 'nick'")
-    if not isinstance(ts, int) or isinstance(ts, bool):
-        raise ProtocolError("chat message without an integer 'ts'")
+    if not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts <= MAX_TIMESTAMP_MS:
+        raise ProtocolError("chat message without a valid 'ts' (milliseconds, years 1970-9999)")
     if not isinstance(text, str):
         raise ProtocolError("chat message without a 'text'")
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        # JSON can carry lone surrogates ("\ud800"); no UTF-8 output can show them.
+        raise ProtocolError("chat text is not valid Unicode (lone surrogate)") from None
+    if size > MAX_TEXT_BYTES:
         raise ProtocolError("chat text exceeds the size limit")
     return ChatMessage(message_id, sender, clean_nick(nick), ts, text)
 
 
 class RecentIds:
-    """Remembers the last ``capacity`` message ids, to drop duplicates."""
+    """Remembers the last ``capacity`` (sender, message id) pairs, to drop duplicates.
+
+    Keyed by sender too: an id is only unique per author, and a peer that reuses
+    someone else's id must not make that author's real message look like a duplicate.
+    """
 
     def __init__(self, capacity: int = 4096) -> None:
         self._capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._ids: OrderedDict[tuple[str, str], None] = OrderedDict()
 
-    def seen(self, message_id: str) -> bool:
-        """True if ``message_id`` was seen before; records it either way."""
-        if message_id in self._ids:
-            self._ids.move_to_end(message_id)
+    def seen(self, sender: str, message_id: str) -> bool:
+        """True if ``sender`` sent ``message_id`` before; records it either way."""
+        key = (sender, message_id)
+        if key in self._ids:
+            self._ids.move_to_end(key)
             return True
-        self._ids[message_id] = None
+        self._ids[key] = None
         if len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
         return False

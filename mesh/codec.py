@@ -11,7 +11,14 @@ import json
 from typing import Any
 
 from .identity import BadSignature, Identity, verify
-from .messages import PROTOCOL_VERSION, ProtocolError, SignalMessage, decode, encode
+from .messages import (
+    PROTOCOL_VERSION,
+    ProtocolError,
+    SignalMessage,
+    decode,
+    encode,
+    loads_untrusted,
+)
 from .sealing import RoomSeal, WrongSecret
 
 
@@ -58,7 +65,7 @@ class SignalCodec:
         if not isinstance(data, dict) or not isinstance(data.get("sealed"), str):
             raise ProtocolError("unsealed message in a room with a secret")
         try:
-            opened: object = json.loads(self.seal.open(data["sealed"]))
+            opened = loads_untrusted(self.seal.open(data["sealed"]))
         except WrongSecret as error:
             raise ProtocolError(str(error)) from None
         except ValueError:

@@ -15,6 +15,10 @@ Rules (see ``docs/protocol.md``):
   callee reply with a ``hello`` addressed to the caller (which then offers).
 * A ``hello`` addressed to us means "I have no connection with you and want one".
 * Every actions for one peer connection must be executed in the order returned.
+* A stranger (a sender we have no state for) waits for its turn in ``admission.py``;
+  a caller answers a stranger's broadcast ``hello`` with a directed ``hello`` only
+  (a probe), and makes a peer connection once the stranger replies. Attempts that get
+  no reply are dropped quickly; every reply to a stranger is bounded in number.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .admission import Admission, AdmissionLimits
+from .candidates import CandidateBudget, limit_sdp
 from .codec import SignalCodec
 from .identity import Identity
 from .messages import (
@@ -41,6 +48,8 @@ from .messages import (
     client_topic,
     global_topic,
 )
+from .quietlog import QuietLog
+from .ratelimit import TokenBucket
 from .sealing import RoomSeal
 
 log = logging.getLogger(__name__)
@@ -138,14 +147,28 @@ class Timing:
     hello_max: float = 30.0
     hello_jitter: float = 0.25  # each interval is scaled by 1 +/- this
     connect_timeout: float = 20.0  # from first contact to an open data channel
+    # A stranger that has not said a word to us directly within this is forgotten.
+    unanswered_timeout: float = 6.0
+    max_description_sends: int = 4  # an offer goes at most this often without an answer
     retransmit_interval: float = 2.0  # an unanswered offer is sent again this often
     heartbeat_interval: float = 1.0
     heartbeat_timeout: float = 5.0
+    # Invalid data-channel frames forgiven per second (and in a burst) before the peer
+    # is dropped, and how long it is then ignored.
+    bad_frame_rate: float = 2.0
+    bad_frame_burst: float = 20.0
+    shun_seconds: float = 60.0
 
 
 SAID_BYE = "said bye"  # the PeerLeft reason for a deliberate leave
+SENT_GARBAGE = "sent too many invalid data channel frames"
 MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
 MAX_EARLY_CANDIDATES = 64  # per peer, across sessions
+MAX_CANDIDATE_SENDERS = 32  # strangers whose candidates are kept for an offer to come
+# Strangers we replied to and that have not answered yet; past this, the oldest is
+# forgotten (it can always say hello again).
+MAX_UNANSWERED = 64
+MAX_SHUNNED = 1024
 
 
 class Phase(Enum):
@@ -170,8 +193,14 @@ class _Peer:
     # Our offer or answer for the current session, kept to send again if it was lost.
     description: Publish | None = None
     description_sent_at: float = 0.0
+    description_sends: int = 0
+    # The peer has sent us a directed message since we met: it is listening.
+    heard_directly: bool = False
     attempt_started: float = 0.0
     last_activity: float = 0.0
+    bad_frames: TokenBucket | None = None
+    # Remote candidates accepted on the current peer connection (see candidates.py).
+    candidates: CandidateBudget = field(default_factory=CandidateBudget)
 
 
 # --- the state machine ---------------------------------------------------------------
@@ -194,6 +223,7 @@ class MeshProtocol:
         timing: Timing | None = None,
         rng: random.Random | None = None,
         new_session: Callable[[], str] | None = None,
+        admission: AdmissionLimits | None = None,
     ) -> None:
         self.room = room
         self.client_id = identity.client_id
@@ -211,7 +241,14 @@ class MeshProtocol:
         self._next_hello: float | None = None
         self._hurry_hello = False
         self._next_heartbeat = 0.0
+        self._admission: Admission[Hello | Offer] = Admission(admission or AdmissionLimits(), 0.0)
+        # Candidates from strangers whose offer may still be on its way: sender -> list.
+        self._stray_candidates: OrderedDict[str, list[tuple[str, IceCandidate | None]]] = (
+            OrderedDict()
+        )
+        self._shunned: OrderedDict[str, float] = OrderedDict()  # peer id -> until when
         self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
+        self._quiet_log = QuietLog(log)  # strangers decide how often we would log
 
     # -- queries --
 
@@ -229,6 +266,11 @@ class MeshProtocol:
     def open_peers(self) -> dict[str, str]:
         """Peers with an open data channel: id -> nickname."""
         return {p.peer_id: p.nick for p in self._peers.values() if p.phase is Phase.OPEN}
+
+    def nick_of(self, peer_id: str) -> str | None:
+        """The nick the peer announced for itself; fixed once it has joined."""
+        peer = self._peers.get(peer_id)
+        return peer.nick if peer else None
 
     def peer_for(self, pc_id: int) -> str | None:
         peer = self._by_pc.get(pc_id)
@@ -270,8 +312,11 @@ class MeshProtocol:
 
     # -- pub/sub input --
 
-    def receive(self, topic: str, data: object, now: float) -> list[Action]:
-        """A message arrived on ``topic``. Invalid ones are logged and dropped."""
+    def receive(
+        self, topic: str, data: object, now: float, origin: str | None = None
+    ) -> list[Action]:
+        """A message arrived on ``topic``, through ``origin`` (the publishing connection
+        or address, if the service names one). Invalid ones are logged and dropped."""
         if self._left:
             return []
         if topic not in (self.global_topic, self.own_topic):
@@ -287,6 +332,14 @@ class MeshProtocol:
             return self._reject(f"message addressed to {to}, not us")
         if topic == self.global_topic and to is not None:
             return self._reject("directed message on the global channel")
+        if self._is_shunned(message.sender, now):
+            return self._reject(f"message from {message.sender}, who is shunned")
+        peer = self._peers.get(message.sender)
+        if peer is None and isinstance(message, Hello | Offer):
+            self._admission.wait(origin or message.sender, message.sender, message, now)
+            return self._admit(now)
+        if peer is not None and to is not None:
+            peer.heard_directly = True
         match message:
             case Hello():
                 return self._on_hello(message, now)
@@ -313,6 +366,7 @@ class MeshProtocol:
         message = kind(self.client_id, peer.peer_id, peer.session, sdp, self.nick)
         peer.description = self._send(peer.peer_id, message)
         peer.description_sent_at = now
+        peer.description_sends = 1
         return [peer.description]
 
     def connection_state(self, pc_id: int, state: str) -> list[Action]:
@@ -347,6 +401,20 @@ class MeshProtocol:
         if peer is not None:
             peer.last_activity = now
 
+    def bad_frame(self, pc_id: int, now: float) -> list[Action]:
+        """The peer sent something invalid on the data channel. A few are forgiven (a
+        newer client, a glitch); a peer that keeps at it is dropped and shunned."""
+        peer = self._by_pc.get(pc_id)
+        if peer is None:
+            return []
+        if peer.bad_frames is None:
+            limit = self.timing.bad_frame_rate
+            peer.bad_frames = TokenBucket(limit, self.timing.bad_frame_burst, now)
+        if peer.bad_frames.take(now):
+            return []
+        self._shun(peer.peer_id, now)
+        return self._drop(peer, SENT_GARBAGE)
+
     def channel_closed(self, pc_id: int) -> list[Action]:
         peer = self._by_pc.get(pc_id)
         return self._lost(peer, "data channel closed") if peer else []
@@ -362,7 +430,7 @@ class MeshProtocol:
         """Call often (every ~0.25 s): re-announce, send heartbeats, expire the silent."""
         if self._left or not self._subscribed:
             return []
-        actions: list[Action] = []
+        actions: list[Action] = self._admit(now)
         for peer in list(self._peers.values()):
             if peer.phase is Phase.OPEN:
                 if now - peer.last_activity > self.timing.heartbeat_timeout:
@@ -371,10 +439,19 @@ class MeshProtocol:
                 # Covers a callee waiting for an offer that never came, too.
                 actions += self._lost(peer, "connection attempt timed out", recontact=False)
             elif (
+                not peer.heard_directly
+                and now - peer.attempt_started > self.timing.unanswered_timeout
+            ):
+                # A stranger that never spoke to us directly: perhaps no one at all.
+                actions += self._lost(peer, "no reply", recontact=False)
+            elif (
                 peer.phase is Phase.OFFERING
                 and now - peer.description_sent_at >= self.timing.retransmit_interval
             ):
-                actions += self._resend_description(peer, now)
+                if peer.description_sends >= self.timing.max_description_sends:
+                    actions += self._lost(peer, "offer never answered", recontact=False)
+                else:
+                    actions += self._resend_description(peer, now)
         if self._hurry_hello and self._next_hello is not None:
             # Someone was lost: look for them (and anyone else) again soon.
             self._next_hello = min(self._next_hello, now + self.timing.hello_initial)
@@ -395,16 +472,25 @@ class MeshProtocol:
     # -- message handlers --
 
     def _on_hello(self, hello: Hello, now: float) -> list[Action]:
+        directed = hello.to is not None
         peer = self._peers.get(hello.sender)
         if peer is None:
             peer = self._add_peer(hello.sender, hello.nick, now)
             if peer is None:
                 return []
-        peer.nick = hello.nick
-        directed = hello.to is not None
-        if peer.pc_id is not None:
+            peer.heard_directly = directed
             if not directed:
-                return []  # a periodic announcement from a peer we already handle
+                # A stranger's announcement: one directed hello back (a probe). The
+                # peer connection is made once they reply, so an identity that never
+                # listens costs one publish and no peer connection.
+                return [self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id))]
+        self._announce_nick(peer, hello.nick)
+        if not directed and (peer.pc_id is not None or not peer.heard_directly):
+            # A periodic announcement from a peer we already handle, or from one we
+            # replied to and that has not answered: another reply would only be work
+            # on behalf of an identity that may not be listening at all.
+            return []
+        if peer.pc_id is not None:
             if peer.phase is Phase.OPEN:
                 if now - peer.last_activity < 2 * self.timing.heartbeat_interval:
                     return []  # stale: the peer was heartbeating us just now
@@ -424,7 +510,8 @@ class MeshProtocol:
         peer = self._peers.get(offer.sender) or self._add_peer(offer.sender, offer.nick, now)
         if peer is None:
             return []
-        peer.nick = offer.nick
+        peer.heard_directly = True
+        self._announce_nick(peer, offer.nick)
         if peer.session == offer.session:
             # A duplicate, or a retransmission because our answer was lost.
             return self._resend_description(peer, now)
@@ -434,7 +521,7 @@ class MeshProtocol:
         actions = self._close_pc(peer)
         pc_id = self._open_pc(peer, offer.session, Phase.ANSWERING, now)
         actions.append(CreatePeerConnection(pc_id, peer.peer_id, caller=False))
-        actions.append(SetRemoteDescription(pc_id, "offer", offer.sdp))
+        actions.append(SetRemoteDescription(pc_id, "offer", self._limit_sdp(peer, offer.sdp)))
         actions += self._apply_early_candidates(peer)
         return actions
 
@@ -449,24 +536,35 @@ class MeshProtocol:
             or peer.session != answer.session
         ):
             return self._reject(f"unexpected or stale answer from {answer.sender}")
-        peer.nick = answer.nick
+        self._announce_nick(peer, answer.nick)
         peer.phase = Phase.CONNECTING
-        actions: list[Action] = [SetRemoteDescription(peer.pc_id, "answer", answer.sdp)]
+        sdp = self._limit_sdp(peer, answer.sdp)
+        actions: list[Action] = [SetRemoteDescription(peer.pc_id, "answer", sdp)]
         return actions + self._apply_early_candidates(peer)
 
     def _on_candidate(self, message: Candidate, now: float) -> list[Action]:
-        # For an unknown sender, the offer it belongs to may still be on its way.
-        peer = self._peers.get(message.sender) or self._add_peer(message.sender, "anon", now)
-        if peer is None:
-            return []
-        if peer.session == message.session and peer.remote_described and peer.pc_id is not None:
-            return [AddRemoteCandidate(peer.pc_id, message.candidate)]
-        if peer.session != message.session and self.is_caller_towards(peer.peer_id):
+        sender = message.sender
+        peer = self._peers.get(sender)
+        if peer is not None and peer.session == message.session and peer.remote_described:
+            assert peer.pc_id is not None
+            return self._add_candidates(peer, [message.candidate])
+        if self.is_caller_towards(sender) and (peer is None or peer.session != message.session):
             # Only a callee can receive candidates for an offer it has not seen yet.
-            return self._reject(f"candidate for unknown session from {peer.peer_id}")
+            return self._reject(f"candidate for unknown session from {sender}")
+        if peer is None:
+            # A stranger's offer may still be on its way (or waiting for admission):
+            # keep a few of its candidates, for a few strangers only.
+            stray = self._stray_candidates.setdefault(sender, [])
+            self._stray_candidates.move_to_end(sender)
+            if len(self._stray_candidates) > MAX_CANDIDATE_SENDERS:
+                self._stray_candidates.popitem(last=False)
+            if len(stray) >= MAX_EARLY_CANDIDATES:
+                return self._reject(f"too many early candidates from {sender}")
+            stray.append((message.session, message.candidate))
+            return []
         buffered = sum(len(c) for c in peer.early_candidates.values())
         if buffered >= MAX_EARLY_CANDIDATES:
-            return self._reject(f"too many early candidates from {peer.peer_id}")
+            return self._reject(f"too many early candidates from {sender}")
         peer.early_candidates.setdefault(message.session, []).append(message.candidate)
         return []
 
@@ -476,9 +574,53 @@ class MeshProtocol:
         if len(self._peers) >= MAX_PEERS:
             self._reject(f"peer limit {MAX_PEERS} reached, ignoring {peer_id}")
             return None
+        unanswered = [q for q in self._peers.values() if q.pc_id is None and not q.heard_directly]
+        if len(unanswered) >= MAX_UNANSWERED:
+            oldest = min(unanswered, key=lambda q: q.attempt_started)
+            self._drop(oldest, "no reply", announce=False)
         peer = _Peer(peer_id, nick, attempt_started=now)
         self._peers[peer_id] = peer
+        self._admission.forget(peer_id)
+        for session, candidate in self._stray_candidates.pop(peer_id, []):
+            peer.early_candidates.setdefault(session, []).append(candidate)
         return peer
+
+    def _admit(self, now: float) -> list[Action]:
+        """Serve the strangers whose turn it is (see ``admission.py``)."""
+        # Attempts that hold a peer connection: the costly kind of half-open.
+        half_open = sum(
+            1 for p in self._peers.values() if p.pc_id is not None and p.phase is not Phase.OPEN
+        )
+        actions: list[Action] = []
+        for sender, message in self._admission.take(now, half_open):
+            if sender in self._peers and isinstance(message, Hello) and message.to is None:
+                continue  # met meanwhile; their announcement adds nothing
+            if isinstance(message, Hello):
+                actions += self._on_hello(message, now)
+            else:
+                actions += self._on_offer(message, now)
+        return actions
+
+    def _announce_nick(self, peer: _Peer, nick: str) -> None:
+        """A peer's nick is the one it announced before joining; later messages cannot
+        change it (so a peer cannot pass itself off as someone else mid-conversation)."""
+        if not peer.joined:
+            peer.nick = nick
+
+    def _shun(self, peer_id: str, now: float) -> None:
+        self._shunned[peer_id] = now + self.timing.shun_seconds
+        self._shunned.move_to_end(peer_id)
+        if len(self._shunned) > MAX_SHUNNED:
+            self._shunned.popitem(last=False)
+
+    def _is_shunned(self, peer_id: str, now: float) -> bool:
+        until = self._shunned.get(peer_id)
+        if until is None:
+            return False
+        if now < until:
+            return True
+        del self._shunned[peer_id]
+        return False
 
     def _call(self, peer: _Peer, now: float) -> list[Action]:
         actions = self._close_pc(peer)
@@ -493,6 +635,7 @@ class MeshProtocol:
         peer.session = session
         peer.phase = phase
         peer.remote_described = phase is Phase.ANSWERING
+        peer.candidates = CandidateBudget()
         peer.attempt_started = now
         self._by_pc[pc_id] = peer
         return pc_id
@@ -501,6 +644,7 @@ class MeshProtocol:
         if peer.description is None:
             return []  # not made yet: it goes out once the driver reports it
         peer.description_sent_at = now
+        peer.description_sends += 1
         return [peer.description]
 
     def _apply_early_candidates(self, peer: _Peer) -> list[Action]:
@@ -509,7 +653,24 @@ class MeshProtocol:
         peer.remote_described = True
         early = peer.early_candidates.pop(peer.session, [])
         peer.early_candidates.clear()  # other sessions are stale now
-        return [AddRemoteCandidate(peer.pc_id, c) for c in early]
+        return self._add_candidates(peer, early)
+
+    def _add_candidates(self, peer: _Peer, candidates: list[IceCandidate | None]) -> list[Action]:
+        assert peer.pc_id is not None
+        actions: list[Action] = []
+        for candidate in candidates:
+            refusal = None if candidate is None else peer.candidates.admit(candidate.candidate)
+            if refusal is None:
+                actions.append(AddRemoteCandidate(peer.pc_id, candidate))
+            else:
+                self._reject(f"candidate from {peer.peer_id} refused: {refusal}")
+        return actions
+
+    def _limit_sdp(self, peer: _Peer, sdp: str) -> str:
+        limited, refused = limit_sdp(sdp, peer.candidates)
+        if refused:
+            self._reject(f"{len(refused)} candidates in the SDP of {peer.peer_id}: {refused[0]}")
+        return limited
 
     def _close_pc(self, peer: _Peer) -> list[Action]:
         if peer.pc_id is None:
@@ -519,6 +680,7 @@ class MeshProtocol:
         peer.pc_id = None
         peer.session = None
         peer.description = None
+        peer.description_sends = 0
         peer.remote_described = False
         peer.phase = Phase.IDLE
         return [ClosePeerConnection(pc_id)]
@@ -555,5 +717,5 @@ class MeshProtocol:
 
     def _reject(self, reason: str) -> list[Action]:
         self.dropped += 1
-        log.warning("dropped signalling message: %s", reason)
+        self._quiet_log.warning("signalling", "dropped %s message: %s", reason)
         return []

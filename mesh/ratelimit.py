@@ -16,17 +16,17 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one."""
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are that many."""
         self._refill(now)
-        if self._tokens < 1:
+        if self._tokens < cost:
             return False
-        self._tokens -= 1
+        self._tokens -= cost
         return True
 
-    def reserve(self, now: float) -> float:
-        """Spend one token, borrowing it if need be: the seconds to wait before acting,
-        so that callers queued behind each other keep to the rate."""
+    def reserve(self, now: float, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens, borrowing them if need be: the seconds to wait before
+        acting, so that callers queued behind each other keep to the rate."""
         self._refill(now)
-        self._tokens -= 1
+        self._tokens -= cost
         return max(0.0, -self._tokens / self.rate)

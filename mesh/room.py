@@ -44,6 +44,8 @@ from .delivery import DeliveryTracker, Undelivered
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
+from .quietlog import QuietLog
+from .ratelimit import TokenBucket
 from .sealing import RoomSeal
 from .transport import (
     ConnectionLost,
@@ -56,6 +58,8 @@ from .transport import (
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.25
+PUBLISH_RATE = 40.0
+PUBLISH_BURST = 80.0
 
 
 # --- events for the application ------------------------------------------------------
@@ -161,12 +165,17 @@ class Room:
         self._transport = transport
         transport.bind_identity(identity)
         self._ice = ice or IceConfig()
-        seal = RoomSeal(self.name, secret) if secret else None
+        if secret is not None and not secret.strip():
+            # Never fall back to an open room when the user asked for a sealed one.
+            raise ValueError("the room secret is empty; give a secret, or none for an open room")
+        seal = RoomSeal(self.name, secret) if secret is not None else None
+        self.sealed = seal is not None
         self._protocol = p.MeshProtocol(self.name, identity, self.nick, seal=seal, timing=timing)
         self._connections: dict[int, _Connection] = {}
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
         self._recent = RecentIds()
+        self._bad_frame_log = QuietLog(log)
         self._delivery = DeliveryTracker()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
@@ -215,7 +224,6 @@ class Room:
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
         message = new_chat_message(self.id, self.nick, text, int(time.time() * 1000))
-        self._recent.seen(message.id)
         frame = encode_chat(message)
         delivered = []
         for connection in list(self._connections.values()):
@@ -349,7 +357,7 @@ class Room:
         try:
             message = decode_channel_message(frame)
         except ProtocolError as error:
-            log.warning("peer %s sent a bad data channel frame: %s", peer_id, error)
+            self._bad_frame(pc_id, peer_id, str(error))
             return
         match message:
             case Heartbeat():
@@ -360,11 +368,19 @@ class Room:
                 self._delivery.acked(peer_id, message_id)
             case ChatMessage():
                 if message.sender != peer_id:
-                    log.warning("peer %s sent a message claiming to be %s", peer_id, message.sender)
+                    self._bad_frame(pc_id, peer_id, f"message claiming to be {message.sender}")
                     return
                 self._send_on_channel(pc_id, ack_frame(message.id))
-                if not self._recent.seen(message.id):
-                    self._events.put_nowait(MessageReceived(message))
+                if not self._recent.seen(peer_id, message.id):
+                    # Shown under the nick the peer announced when it joined, whatever
+                    # the frame says: a peer cannot post as someone else line by line.
+                    nick = self._protocol.nick_of(peer_id) or message.nick
+                    shown = dataclasses.replace(message, nick=nick)
+                    self._events.put_nowait(MessageReceived(shown))
+
+    def _bad_frame(self, pc_id: int, peer_id: str, reason: str) -> None:
+        self._bad_frame_log.warning(peer_id, "peer %s sent a bad data channel frame: %s", reason)
+        self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
 
     def _route_to(self, peer_id: str) -> str:
         for connection in self._connections.values():
@@ -427,8 +443,8 @@ class Room:
         async for event in self._transport.messages():
             now = time.monotonic()
             match event:
-                case TransportMessage(topic=topic, data=data):
-                    self._apply(self._protocol.receive(topic, data, now))
+                case TransportMessage(topic=topic, data=data, origin=origin):
+                    self._apply(self._protocol.receive(topic, data, now, origin))
                 case ConnectionLost(reason=reason):
                     self._signalling_lost = True
                     self._events.put_nowait(SignallingLost(reason))
@@ -442,7 +458,12 @@ class Room:
             self._events.put_nowait(SignallingLost("the signalling connection was closed", True))
 
     async def _publish_outbox(self) -> None:
+        # Stay under the broker's publish limit (50/s, bursts of 100): a burst of our
+        # own replies waits a moment instead of being refused.
+        pace = TokenBucket(PUBLISH_RATE, PUBLISH_BURST, time.monotonic())
         while (action := await self._outbox.get()) is not None:
+            if (delay := pace.reserve(time.monotonic())) > 0:
+                await asyncio.sleep(delay)
             try:
                 await self._transport.publish(action.topic, action.message)
             except TransportError as error:

@@ -19,6 +19,17 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .identity import BadSignature, b64decode, b64encode
 
 NONCE_BYTES = 12
+# Sealed plaintext is padded with spaces (JSON ignores them) to the next of these
+# sizes, so the length of a blob tells the broker the kind of message, not a nick.
+MIN_PADDED_BYTES = 1024
+
+
+def padded(plaintext: bytes) -> bytes:
+    """``plaintext`` with trailing spaces up to the next power of two (at least 1 KiB)."""
+    size = MIN_PADDED_BYTES
+    while size < len(plaintext):
+        size *= 2
+    return plaintext + b" " * (size - len(plaintext))
 
 
 class WrongSecret(ValueError):
@@ -39,7 +50,7 @@ class RoomSeal:
 
     def seal(self, plaintext: bytes) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        return b64encode(nonce + self._aead.encrypt(nonce, plaintext, self._aad))
+        return b64encode(nonce + self._aead.encrypt(nonce, padded(plaintext), self._aad))
 
     def open(self, sealed: str) -> bytes:
         try:

@@ -24,6 +24,10 @@ class TransportError(Exception):
 class TransportMessage:
     topic: str
     data: object  # the published JSON value, not yet validated
+    # Who published it, as far as the service says: the bundled broker stamps each
+    # publish with a tag per client address, Ably names the publishing connection.
+    # Used only to share attention fairly among strangers (see admission.py).
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

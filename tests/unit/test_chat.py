@@ -10,6 +10,7 @@ from meshchat.mesh.chat import (
     BYE_FRAME,
     HEARTBEAT_FRAME,
     MAX_TEXT_BYTES,
+    MAX_TIMESTAMP_MS,
     ChannelBye,
     Heartbeat,
     MessageTooLarge,
@@ -64,6 +65,16 @@ def chat(**override: object) -> str:
         chat(text=5),
         chat(text="x" * (MAX_TEXT_BYTES + 1)),
         "x" * 70_000,
+        # A clock cannot show these; time.localtime raises on them.
+        chat(ts=10**20),
+        chat(ts=-1),
+        chat(ts=MAX_TIMESTAMP_MS + 1),
+        # JSON can carry a lone surrogate, which no UTF-8 output can print.
+        '{"type":"chat","id":"m1","from":"abc","nick":"n","ts":1,"text":"\\ud800"}',
+        chat(id="id with spaces"),
+        # Nested deep enough to exhaust the parser's recursion.
+        "[" * 100_000 + "]" * 100_000,
+        "[" * 30_000,
     ],
 )
 def test_invalid_frames_raise_protocol_error(frame: str | bytes) -> None:
@@ -73,8 +84,15 @@ def test_invalid_frames_raise_protocol_error(frame: str | bytes) -> None:
 
 def test_recent_ids_drops_duplicates_and_forgets_the_oldest() -> None:
     recent = RecentIds(capacity=2)
-    assert recent.seen("a") is False
-    assert recent.seen("a") is True
-    recent.seen("b")
-    recent.seen("c")  # evicts "a"
-    assert recent.seen("a") is False
+    assert recent.seen("ana", "a") is False
+    assert recent.seen("ana", "a") is True
+    recent.seen("ana", "b")
+    recent.seen("ana", "c")  # evicts "a"
+    assert recent.seen("ana", "a") is False
+
+
+def test_an_id_is_a_duplicate_only_from_the_same_sender() -> None:
+    recent = RecentIds()
+    assert recent.seen("eve", "m1") is False
+    assert recent.seen("ana", "m1") is False, "eve reusing ana's id must not hide ana's message"
+    assert recent.seen("ana", "m1") is True

@@ -62,9 +62,17 @@ def published(actions: list[p.Action]) -> list[tuple[str, str]]:
     return [(a.topic, a.message["type"]) for a in of_type(actions, p.Publish)]
 
 
+def meet(proto: p.MeshProtocol, peer: str = BIG, now: float = 1.0) -> list[p.Action]:
+    """``peer`` announces itself; ``proto``, its caller, probes it with a directed hello,
+    and ``peer`` replies: the actions of the reply (the peer connection and offer)."""
+    probe = proto.receive(GLOBAL, wire(Hello(peer, "big")), now)
+    assert published(probe) == [(f"meshchat/{ROOM}/client-{peer}", "hello")]
+    return proto.receive(OWN, wire(Hello(peer, "big", ME)), now)
+
+
 def open_as_caller(proto: p.MeshProtocol, peer: str = BIG) -> int:
     """Take ``proto`` through a full handshake with ``peer`` (which it calls)."""
-    actions = proto.receive(GLOBAL, wire(Hello(peer, "big")), 1.0)
+    actions = meet(proto, peer)
     pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
     offer = of_type(proto.local_description(pc_id, "offer", "v=0 o", 1.0), p.Publish)[0].message
     proto.receive(OWN, wire(Answer(peer, ME, offer["session"], "v=0 a", "big")), 1.1)
@@ -82,9 +90,22 @@ def test_announces_only_after_subscribing() -> None:
     assert published(proto.subscribed(0.0)) == [(GLOBAL, "hello")]
 
 
-def test_hello_from_larger_id_makes_us_the_caller() -> None:
+def test_a_strangers_announcement_gets_one_probe_and_no_peer_connection() -> None:
     proto = make()
     actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    assert of_type(actions, p.CreatePeerConnection) == []
+    assert [(a.message["type"], a.message["to"]) for a in of_type(actions, p.Publish)] == [
+        ("hello", BIG)
+    ]
+    # No reply: the stranger is forgotten, with no further publish on its behalf.
+    later = proto.tick(1.0 + proto.timing.unanswered_timeout + 0.1)
+    assert [a for a in of_type(later, p.Publish) if a.message.get("to") == BIG] == []
+    assert proto.phase_of(BIG) is None
+
+
+def test_hello_from_larger_id_makes_us_the_caller() -> None:
+    proto = make()
+    actions = meet(proto)
     create = of_type(actions, p.CreatePeerConnection)
     assert create == [p.CreatePeerConnection(create[0].pc_id, BIG, caller=True)]
     offer = proto.local_description(create[0].pc_id, "offer", "v=0 offer", 1.0)
@@ -145,7 +166,7 @@ def test_a_room_of_clients_forms_a_full_mesh_with_one_connection_per_pair(size: 
 
 def test_crossed_offers_the_caller_keeps_its_own() -> None:
     proto = make()
-    actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    actions = meet(proto)
     pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
     proto.local_description(pc_id, "offer", "v=0 ours", 1.0)
     assert proto.receive(OWN, wire(Offer(BIG, ME, "theirs", "v=0 theirs", "big")), 1.1) == []
@@ -173,7 +194,7 @@ def test_crossed_offers_the_callee_discards_its_own_and_answers_on_a_fresh_conne
 
 def test_candidates_before_the_answer_are_buffered_then_applied() -> None:
     proto = make()
-    actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    actions = meet(proto)
     pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
     session = of_type(proto.local_description(pc_id, "offer", "v=0 o", 1.0), p.Publish)[0].message[
         "session"
@@ -395,7 +416,7 @@ def test_a_silent_peer_is_dropped_after_the_heartbeat_timeout() -> None:
 def test_a_handshake_that_never_completes_is_abandoned() -> None:
     timing = p.Timing(connect_timeout=20.0)
     proto = make(timing)
-    actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    actions = meet(proto)
     pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
     assert p.ClosePeerConnection(pc_id) not in proto.tick(20.0)
     assert p.ClosePeerConnection(pc_id) in proto.tick(21.5)
@@ -461,7 +482,7 @@ def test_leave_says_bye_and_closes_everything_without_reporting_departures() -> 
 
 def test_an_unanswered_offer_is_sent_again_and_a_repeated_offer_gets_the_answer_again() -> None:
     caller = make(p.Timing(retransmit_interval=2.0))
-    actions = caller.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    actions = meet(caller)
     pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
     offer = of_type(caller.local_description(pc_id, "offer", "v=0 o", 1.0), p.Publish)[0]
     assert offer not in caller.tick(2.5)
@@ -477,7 +498,7 @@ def test_an_unanswered_offer_is_sent_again_and_a_repeated_offer_gets_the_answer_
 
 def test_a_reply_hello_crossing_our_fresh_offer_does_not_duplicate_it() -> None:
     proto = make(p.Timing(retransmit_interval=2.0))
-    actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 1.0)
+    actions = meet(proto)
     pc_id = of_type(actions, p.CreatePeerConnection)[0].pc_id
     offer = of_type(proto.local_description(pc_id, "offer", "v=0 o", 1.0), p.Publish)[0]
     # BIG answered our global hello before our offer reached it: nothing to do.
