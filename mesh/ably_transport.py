@@ -134,7 +134,8 @@ class AblyTransport(Transport):
             channel = client.channels.get(ably_channel_name(topic))
 
             def deliver(message: Any, topic: str = topic) -> None:
-                self._queue.put_nowait(TransportMessage(topic, message.data))
+                origin = getattr(message, "connection_id", None)
+                self._queue.put_nowait(TransportMessage(topic, message.data, _tag(origin)))
 
             try:
                 # Resolves once the channel is attached: later publishes cannot outrun it.
@@ -214,3 +215,8 @@ def _reason(error: BaseException | None) -> str:
     if isinstance(error, AblyException):
         return f"{error.message} (code {error.code})"
     return str(error) or type(error).__name__
+
+
+def _tag(origin: object) -> str | None:
+    """Ably's name for the publishing connection, if it is a plausible one."""
+    return origin if isinstance(origin, str) and 0 < len(origin) <= 64 else None

@@ -22,6 +22,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .ice import ICE_SERVERS_HEADER, IceServer
 from .identity import CHALLENGE_HEADER, Identity
+from .messages import loads_untrusted
+from .redaction import redact, split_token
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
@@ -42,8 +44,12 @@ RECONNECT_MAX = 10.0
 
 
 class WebSocketTransport(Transport):
-    def __init__(self, url: str, *, open_timeout: float = 5.0) -> None:
-        self.url = url
+    def __init__(self, url: str, *, token: str | None = None, open_timeout: float = 5.0) -> None:
+        """``token``: the broker's access token; one given in ``url`` as ``?token=``
+        is taken out of it. Either way it travels in an ``Authorization`` header, and
+        ``url`` (shown in messages) never holds it."""
+        self.url, url_token = split_token(url)
+        self._token = token or url_token
         self._open_timeout = open_timeout
         self._ws: ClientConnection | None = None
         self._topics: list[str] = []
@@ -57,6 +63,9 @@ class WebSocketTransport(Transport):
         try:
             self._ws = await connect(
                 self.url,
+                additional_headers=(
+                    {"Authorization": f"Bearer {self._token}"} if self._token else None
+                ),
                 open_timeout=self._open_timeout,
                 max_size=MAX_INCOMING_FRAME,
                 compression=None,  # SDP is small; deflate costs more CPU than it saves
@@ -69,7 +78,7 @@ class WebSocketTransport(Transport):
                 self._ws.response.headers.get(ICE_SERVERS_HEADER)
             )
         except InvalidURI as error:
-            raise TransportError(f"invalid broker URL {self.url!r}: {error}") from None
+            raise TransportError(f"invalid broker URL {self.url!r}: {redact(str(error))}") from None
         except InvalidStatus as error:
             status = error.response.status_code
             body = (
@@ -77,7 +86,7 @@ class WebSocketTransport(Transport):
             )
             raise TransportError(f"broker at {self.url} refused us ({status}): {body}") from None
         except (OSError, InvalidHandshake, TimeoutError) as error:
-            reason = str(error) or type(error).__name__
+            reason = redact(str(error)) or type(error).__name__
             raise TransportError(f"cannot reach broker at {self.url}: {reason}") from None
 
     def bind_identity(self, identity: Identity) -> None:
@@ -171,7 +180,7 @@ def _parse_ice_servers(header: str | None) -> tuple[IceServer, ...]:
 
 def _parse(frame: str | bytes) -> TransportMessage | None:
     try:
-        wire = json.loads(frame)
+        wire = loads_untrusted(frame)
     except ValueError:
         log.warning("broker sent a frame that is not JSON; ignored")
         return None
@@ -179,7 +188,10 @@ def _parse(frame: str | bytes) -> TransportMessage | None:
         return None
     kind = wire.get("type")
     if kind == "publish" and isinstance(wire.get("topic"), str):
-        return TransportMessage(wire["topic"], wire.get("data"))
+        origin = wire.get("origin")  # stamped by the bundled broker; absent elsewhere
+        if not isinstance(origin, str) or not 0 < len(origin) <= 64:
+            origin = None
+        return TransportMessage(wire["topic"], wire.get("data"), origin)
     if kind == "error":
         log.warning("broker error: %s", wire.get("message"))
     return None
