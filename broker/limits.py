@@ -17,10 +17,27 @@ class Limits:
     # Publishes per second per connection (token bucket), with this much burst.
     publish_rate: float = 50.0
     publish_burst: float = 100.0
+    # Frames of any kind per second per connection, with this much burst. A client
+    # over it is not refused but read more slowly: its frames wait in its own TCP
+    # buffers, not in the broker, and cost the broker nothing meanwhile.
+    frame_rate: float = 100.0
+    frame_burst: float = 200.0
+    # What a subscribe frame costs in frames: checking a proof is an Ed25519 verify.
+    subscribe_cost: float = 10.0
+    # Error frames per second per connection (a client is told what was wrong, but
+    # refusing more work does not cost the broker more replies).
+    error_rate: float = 1.0
+    error_burst: float = 5.0
+    # Refused frames forgiven per second, and in a burst; a client past that is
+    # disconnected (1008) and what it had already sent is discarded unread.
+    strike_rate: float = 5.0
+    strike_burst: float = 50.0
     max_connections_per_ip: int = 64
     max_connections: int = 10_000
-    # A subscriber whose unsent data exceeds this is too slow and is disconnected,
-    # so one stalled reader cannot make the broker's memory grow without bound.
+    # A subscriber whose unsent data exceeds this is skipped (the message is dropped
+    # for it, and counted), so one stalled reader cannot make the broker's memory grow
+    # and a flood on a topic cannot get its honest subscribers disconnected; a reader
+    # that has stalled for good stops answering pings and is closed for that.
     max_write_buffer_bytes: int = 4 * 1024 * 1024
     # Each connection is pinged this often; one that has not answered within the same
     # time again is dead: it is closed and its topics are freed.

@@ -13,7 +13,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "errors_total": ("counter", "Frames refused with an error frame."),
     "dropped_total": ("counter", "Publishes dropped by the rate limit."),
     "refused_connections_total": ("counter", "Handshakes refused (token or limits)."),
-    "slow_consumers_closed_total": ("counter", "Subscribers dropped for not reading."),
+    "slow_consumer_drops_total": ("counter", "Messages not sent to a subscriber too far behind."),
+    "throttled_total": ("counter", "Times a connection was read slower for its frame rate."),
+    "disconnected_for_abuse_total": ("counter", "Connections cut off for sending bad frames."),
     "backplane_published_total": ("counter", "Publishes sent to the Redis backplane."),
     "backplane_received_total": ("counter", "Publishes received from other brokers."),
 }

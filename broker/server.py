@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import secrets
 import time
 import urllib.parse
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 
@@ -15,9 +19,11 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
 from meshchat.mesh.identity import CHALLENGE_HEADER
+from meshchat.mesh.quietlog import QuietLog
 from meshchat.mesh.ratelimit import TokenBucket
 
 from .backplane import RedisBackplane
@@ -31,12 +37,40 @@ from .frames import (
     Unsubscribe,
     error_frame,
     parse_frame,
+    stamp_origin,
 )
 from .ice import ICE_SERVERS_HEADER, IceServerOffer
 from .limits import Limits
 from .metrics import render_metrics
 from .ownership import check_proof, new_challenge, owned_ids
 from .registry import TopicRegistry
+
+
+def _http(
+    status: HTTPStatus, content_type: str, body: bytes, extra: tuple[tuple[str, str], ...] = ()
+) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            *extra,
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _token_matches(offered: str, wanted: str) -> bool:
+    return secrets.compare_digest(offered.encode(), wanted.encode())
+
+
+def _offered_token(request: Request, query: str) -> str:
+    """The access token a client presents: ``Authorization: Bearer`` or ``?token=``."""
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        return bearer.removeprefix("Bearer ")
+    return dict(urllib.parse.parse_qsl(query)).get("token", "")
+
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +86,21 @@ WEB_FILES = {
 }
 
 
+# Headers on every page and script the broker serves.
+WEB_HEADERS = (
+    # The page shows peers' text as text; forbid what it does not need, and framing
+    # by other sites (clickjacking).
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; connect-src 'self' ws: wss:; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
+
+
 @dataclass
 class Stats:
     connections: int = 0
@@ -60,7 +109,9 @@ class Stats:
     errors: int = 0
     rate_limited: int = 0
     refused_connections: int = 0
-    slow_consumers_closed: int = 0
+    slow_consumer_drops: int = 0
+    throttled: int = 0  # times a connection was read more slowly for its frame rate
+    disconnected_for_abuse: int = 0
 
 
 @dataclass
@@ -69,7 +120,11 @@ class _Client:
 
     connection: ServerConnection
     challenge: str
+    origin: str
     publishes: TokenBucket
+    frames: TokenBucket
+    error_replies: TokenBucket
+    strikes: TokenBucket
     topics: set[str] = field(default_factory=set)
 
 
@@ -84,8 +139,13 @@ class Broker:
         redis_url: str | None = None,
         trust_proxy: bool = False,
         ice: IceServerOffer | None = None,
+        metrics_token: str | None = None,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self.limits = limits or Limits()
+        self.metrics_token = metrics_token
+        self.allowed_origins = allowed_origins
+        self._refusals = QuietLog(log)
         self.ice = ice or IceServerOffer()
         self.access_token = access_token
         # Behind a reverse proxy every connection comes from the proxy's address: then
@@ -94,6 +154,10 @@ class Broker:
         self.registry: TopicRegistry[ServerConnection] = TopicRegistry()
         self.stats = Stats()
         self._per_ip: dict[str, int] = {}
+        self._behind_since: dict[ServerConnection, float] = {}
+        # Origin tags are keyed per broker process: peers can tell that two publishes
+        # came from one address, never which address.
+        self._origin_key = secrets.token_bytes(16)
         self.backplane = RedisBackplane(redis_url, self._fan_out) if redis_url else None
 
     # --- the handshake ---
@@ -101,33 +165,25 @@ class Broker:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Health checks, and refusals before a websocket is ever opened."""
         url = urllib.parse.urlsplit(request.path)
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
         if url.path == "/healthz":
-            body = json.dumps({"status": "ok", **asdict(self.stats), "topics": len(self.registry)})
-            response = connection.respond(HTTPStatus.OK, body + "\n")
-            response.headers["Content-Type"] = "application/json"
-            return response
-        if url.path in WEB_FILES and request.headers.get("Upgrade", "").lower() != "websocket":
+            # Says only that the broker is up; the counters are behind /metrics.
+            return _http(HTTPStatus.OK, "application/json", b'{"status": "ok"}\n')
+        if url.path in WEB_FILES and not upgrade:
             name, content_type = WEB_FILES[url.path]
-            page = (WEB_ROOT / name).read_bytes()
-            headers = Headers(
-                [
-                    ("Content-Type", content_type),
-                    ("Content-Length", str(len(page))),
-                    ("Connection", "close"),
-                    # The page renders peers' text as text; forbid what it does not need.
-                    (
-                        "Content-Security-Policy",
-                        "default-src 'self'; connect-src 'self' ws: wss:; object-src 'none'",
-                    ),
-                ]
-            )
-            return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, page)
+            return _http(HTTPStatus.OK, content_type, (WEB_ROOT / name).read_bytes(), WEB_HEADERS)
         if url.path == "/metrics":
-            response = connection.respond(HTTPStatus.OK, render_metrics(self.metric_values()))
-            response.headers["Content-Type"] = "text/plain; version=0.0.4"
-            return response
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+            if not self._may_read_metrics(request, url.query):
+                return _http(
+                    HTTPStatus.UNAUTHORIZED,
+                    "text/plain; charset=utf-8",
+                    b"/metrics needs the metrics token (Authorization: Bearer ...)\n",
+                    (("WWW-Authenticate", "Bearer"),),
+                )
+            body = render_metrics(self.metric_values()).encode()
+            return _http(HTTPStatus.OK, "text/plain; version=0.0.4", body)
+        if not upgrade:
+            return _http(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
         refusal = self._refusal(connection, request, url.query)
         if refusal is not None:
             self.stats.refused_connections += 1
@@ -135,6 +191,10 @@ class Broker:
             log.info("refused %s: %s", connection.remote_address, reason)
             return connection.respond(status, reason + "\n")
         return None
+
+    def _may_read_metrics(self, request: Request, query: str) -> bool:
+        wanted = self.metrics_token or self.access_token
+        return wanted is None or _token_matches(_offered_token(request, query), wanted)
 
     def metric_values(self) -> dict[str, int]:
         stats, backplane = self.stats, self.backplane
@@ -146,7 +206,9 @@ class Broker:
             "errors_total": stats.errors,
             "dropped_total": stats.rate_limited,
             "refused_connections_total": stats.refused_connections,
-            "slow_consumers_closed_total": stats.slow_consumers_closed,
+            "slow_consumer_drops_total": stats.slow_consumer_drops,
+            "throttled_total": stats.throttled,
+            "disconnected_for_abuse_total": stats.disconnected_for_abuse,
             "backplane_published_total": backplane.published if backplane else 0,
             "backplane_received_total": backplane.received if backplane else 0,
         }
@@ -154,13 +216,12 @@ class Broker:
     def _refusal(
         self, connection: ServerConnection, request: Request, query: str
     ) -> tuple[HTTPStatus, str] | None:
-        if self.access_token is not None:
-            offered = dict(urllib.parse.parse_qsl(query)).get("token", "")
-            bearer = request.headers.get("Authorization", "")
-            if bearer.startswith("Bearer "):
-                offered = bearer.removeprefix("Bearer ")
-            if not secrets.compare_digest(offered.encode(), self.access_token.encode()):
-                return HTTPStatus.UNAUTHORIZED, "this broker needs an access token (?token=...)"
+        offered = _offered_token(request, query)
+        if self.access_token is not None and not _token_matches(offered, self.access_token):
+            return HTTPStatus.UNAUTHORIZED, "this broker needs an access token"
+        origin = request.headers.get("Origin")
+        if origin is not None and not self._origin_allowed(origin, request):
+            return HTTPStatus.FORBIDDEN, f"pages from {origin[:100]} may not use this broker"
         if self.stats.connections >= self.limits.max_connections:
             return HTTPStatus.SERVICE_UNAVAILABLE, "the broker is full; try again later"
         ip = self._ip(connection, request)
@@ -168,6 +229,14 @@ class Broker:
             limit = self.limits.max_connections_per_ip
             return HTTPStatus.TOO_MANY_REQUESTS, f"at most {limit} connections per address"
         return None
+
+    def _origin_allowed(self, origin: str, request: Request) -> bool:
+        """Browsers name the page that opens a websocket. The page this broker serves
+        is always allowed; pages of other sites only if the operator listed them."""
+        if origin in self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        host = urllib.parse.urlsplit(origin).netloc
+        return host != "" and host == request.headers.get("Host")
 
     def process_response(
         self, connection: ServerConnection, request: Request, response: Response
@@ -182,13 +251,18 @@ class Broker:
 
     async def handle(self, connection: ServerConnection) -> None:
         assert connection.response is not None
+        assert connection.request is not None
+        ip = self._ip(connection, connection.request)
+        now, limits = time.monotonic(), self.limits
         client = _Client(
             connection,
             connection.response.headers[CHALLENGE_HEADER],
-            TokenBucket(self.limits.publish_rate, self.limits.publish_burst, time.monotonic()),
+            hmac.new(self._origin_key, ip.encode(), hashlib.sha256).hexdigest()[:16],
+            TokenBucket(limits.publish_rate, limits.publish_burst, now),
+            TokenBucket(limits.frame_rate, limits.frame_burst, now),
+            TokenBucket(limits.error_rate, limits.error_burst, now),
+            TokenBucket(limits.strike_rate, limits.strike_burst, now),
         )
-        assert connection.request is not None
-        ip = self._ip(connection, connection.request)
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self.stats.connections += 1
         try:
@@ -197,6 +271,7 @@ class Broker:
         except ConnectionClosed:
             pass  # includes 1009 for a frame over the hard limit
         finally:
+            self._behind_since.pop(connection, None)
             emptied = self.registry.unsubscribe_all(connection, client.topics)
             self.stats.connections -= 1
             if self.backplane is not None:
@@ -208,6 +283,7 @@ class Broker:
 
     async def _handle_frame(self, client: _Client, frame: str | bytes) -> None:
         self.stats.messages_in += 1
+        await self._pace(client, 1.0)
         try:
             command = parse_frame(frame, self.limits)
         except FrameError as error:
@@ -221,6 +297,7 @@ class Broker:
                     message = f"over {rate:g} publishes per second; message dropped"
                     await self._reject(client, FrameError("rate-limited", message))
                     return
+                raw = stamp_origin(raw, client.origin)
                 self._fan_out(topic, raw)
                 if self.backplane is not None:
                     await self.backplane.publish(topic, raw)
@@ -243,7 +320,16 @@ class Broker:
                 }
                 await client.connection.send(json.dumps(reply))
 
+    async def _pace(self, client: _Client, cost: float) -> None:
+        """Hold this connection to its frame rate by reading it more slowly."""
+        wait = client.frames.reserve(time.monotonic(), cost)
+        if wait > 0:
+            self.stats.throttled += 1
+            await asyncio.sleep(wait)
+
     async def _subscribe(self, client: _Client, wanted: tuple[str, ...], proof: object) -> None:
+        if owned_ids(wanted):
+            await self._pace(client, self.limits.subscribe_cost - 1)
         refusal = check_proof(owned_ids(wanted), proof, client.challenge)
         if refusal is not None:
             await self._reject(client, FrameError("not-owner", refusal))
@@ -264,13 +350,20 @@ class Broker:
 
     def _fan_out(self, topic: str, raw: str) -> None:
         receivers = []
+        now = time.monotonic()
         for subscriber in self.registry.subscribers(topic):
-            if subscriber.transport.get_write_buffer_size() > self.limits.max_write_buffer_bytes:
-                self.stats.slow_consumers_closed += 1
-                log.warning("closing slow consumer %s", subscriber.remote_address)
-                subscriber.transport.abort()  # close() would wait for the full buffer
-            else:
+            if subscriber.transport.get_write_buffer_size() <= self.limits.max_write_buffer_bytes:
+                self._behind_since.pop(subscriber, None)
                 receivers.append(subscriber)
+                continue
+            # Behind: this message is dropped for it alone (signalling retries), and it
+            # stays connected, so a flood cannot get honest subscribers cut off. One
+            # that has not caught up for a whole ping interval stopped reading for good.
+            self.stats.slow_consumer_drops += 1
+            since = self._behind_since.setdefault(subscriber, now)
+            if now - since > self.limits.ping_interval:
+                log.warning("closing %s: it stopped reading", subscriber.remote_address)
+                subscriber.transport.abort()  # close() would wait for the full buffer
         broadcast(receivers, raw)
         self.stats.messages_out += len(receivers)
 
@@ -282,9 +375,21 @@ class Broker:
         return str(address[0]) if address else "unknown"
 
     async def _reject(self, client: _Client, error: FrameError) -> None:
+        """Tell the client what was wrong, at a bounded rate: refused work stays cheap.
+        A client that keeps sending what is refused is cut off."""
         self.stats.errors += 1
-        log.info("rejected frame from %s: %s", client.connection.remote_address, error)
-        await client.connection.send(error_frame(error.code, str(error)))
+        now = time.monotonic()
+        if not client.strikes.take(now):
+            self.stats.disconnected_for_abuse += 1
+            self._refusals.log(logging.INFO, client.origin, "disconnecting %s: %s", "flooding")
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await client.connection.close(CloseCode.POLICY_VIOLATION, "too many bad frames")
+            client.connection.transport.abort()  # whatever it sent meanwhile goes unread
+            return
+        if client.error_replies.take(now):
+            self._refusals.log(logging.INFO, client.origin, "rejected frame from %s: %s", error)
+            await client.connection.send(error_frame(error.code, str(error)))
 
 
 async def serve(
@@ -296,11 +401,19 @@ async def serve(
     redis_url: str | None = None,
     trust_proxy: bool = False,
     ice: IceServerOffer | None = None,
+    metrics_token: str | None = None,
+    allowed_origins: tuple[str, ...] = (),
 ) -> tuple[Broker, Server]:
     """Start a broker on ``host:port`` (port 0 picks a free one); with ``redis_url``,
     share topics with the other brokers on that Redis."""
     broker = Broker(
-        limits, access_token=access_token, redis_url=redis_url, trust_proxy=trust_proxy, ice=ice
+        limits,
+        access_token=access_token,
+        redis_url=redis_url,
+        trust_proxy=trust_proxy,
+        ice=ice,
+        metrics_token=metrics_token,
+        allowed_origins=allowed_origins,
     )
     if broker.backplane is not None:
         await broker.backplane.start()

@@ -69,10 +69,17 @@ class Broker(Signalling):
                 await self.process.wait()
 
 
-async def start_meshchat_broker(*extra: str, port: int = 0, launcher: Sequence[str] = ()) -> Broker:
+async def start_meshchat_broker(
+    *extra: str,
+    port: int = 0,
+    launcher: Sequence[str] = (),
+    verbose: int = 0,
+    env: dict[str, str] | None = None,
+) -> Broker:
     process = await asyncio.create_subprocess_exec(
         *launcher,
         *MESHCHAT,
+        *(["-" + "v" * verbose] if verbose else []),
         "broker",
         "--host",
         "127.0.0.1",
@@ -80,11 +87,14 @@ async def start_meshchat_broker(*extra: str, port: int = 0, launcher: Sequence[s
         str(port),
         *extra,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )
     assert process.stderr is not None
-    line = (await asyncio.wait_for(process.stderr.readline(), EVENT_TIMEOUT)).decode()
-    match = re.search(r"(ws://\S+)", line)
-    assert match, f"broker did not report its address: {line!r}"
+    seen: list[str] = []
+    while not (match := re.search(r"listening on (ws://\S+)", seen[-1] if seen else "")):
+        line = (await asyncio.wait_for(process.stderr.readline(), EVENT_TIMEOUT)).decode()
+        assert line, f"broker did not report its address: {''.join(seen)!r}"
+        seen.append(line)
     url = match.group(1)
     return Broker("meshchat", ["--broker", url], process=process, url=url)
 
