@@ -31,6 +31,7 @@ KEYS: dict[str, dict[str, str]] = {
         "ice_credential": "ice_credential",
         "host_addresses": "host_addresses",
         "secret": "secret",
+        "broker_token_file": "broker_token_file",
     },
     "broker": {
         "host": "host",
@@ -43,6 +44,9 @@ KEYS: dict[str, dict[str, str]] = {
         "max_buffer_bytes": "max_buffer_bytes",
         "ping_interval": "ping_interval",
         "token": "token",
+        "token_file": "token_file",
+        "metrics_token": "metrics_token",
+        "allowed_origins": "allowed_origins",
         "redis": "redis_url",
         "trust_proxy": "trust_proxy",
         "ice_servers": "ice_servers",
@@ -64,9 +68,14 @@ def default_path() -> Path:
 def load_defaults(path: Path) -> dict[str, dict[str, Any]]:
     """Click ``default_map`` from the file at ``path``."""
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_bytes().decode("utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {error.object[error.start]:#04x} "
+            f"at offset {error.start}); TOML files must be UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
     defaults: dict[str, dict[str, Any]] = {}

@@ -22,8 +22,9 @@ class Finding:
     text: str
 
 
-async def check_broker(url: str) -> tuple[Finding, tuple[IceServer, ...]]:
-    transport = WebSocketTransport(url, open_timeout=TIMEOUT)
+async def check_broker(url: str, token: str | None = None) -> tuple[Finding, tuple[IceServer, ...]]:
+    transport = WebSocketTransport(url, token=token, open_timeout=TIMEOUT)
+    url = transport.url  # without the token, which is never shown
     try:
         await transport.connect()
     except TransportError as error:
@@ -101,8 +102,10 @@ async def check_turn(server: IceServer) -> Finding:
     return Finding(True, f"TURN {url} works (relay address {relayed[0]}:{relayed[1]})")
 
 
-async def diagnose(broker_url: str, servers: tuple[IceServer, ...]) -> list[Finding]:
-    broker, offered = await check_broker(broker_url)
+async def diagnose(
+    broker_url: str, servers: tuple[IceServer, ...], broker_token: str | None = None
+) -> list[Finding]:
+    broker, offered = await check_broker(broker_url, broker_token)
     findings = [broker]
     for server in servers or offered:
         if server.urls[0].startswith("stun"):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import logging
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 
 import click
 from websockets.asyncio.server import Server
 
 from meshchat.broker import serve
 from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError
+from meshchat.mesh.redaction import redact
 from meshchat.mesh.websocket_transport import broker_is_listening
 
 from .output import Printer
@@ -21,6 +25,8 @@ from .transports import make_transport
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_BROKER_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+log = logging.getLogger(__name__)
 
 
 async def run_join(
@@ -33,19 +39,24 @@ async def run_join(
     broker_url: str | None = None,
     ably_endpoint: str | None = None,
     secret: str | None = None,
+    broker_token: str | None = None,
 ) -> None:
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # Whatever slips through, a character the terminal's encoding lacks is never
+        # a reason to stop showing the chat.
+        sys.stdout.reconfigure(errors="backslashreplace")
     printer = Printer(json_mode)
     url = broker_url or DEFAULT_BROKER_URL
     embedded = None
     if transport_kind == "broker" and broker_url is None and not await broker_is_listening(url):
         embedded = await _start_embedded_broker()
     try:
-        transport, where = make_transport(transport_kind, url, ably_endpoint)
+        transport, where = make_transport(transport_kind, url, ably_endpoint, broker_token)
         room = Room(transport, room_name, nick=nick, ice=ice, secret=secret)
         await room.join()
     except (TransportError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
-    printer.ready(room.name, room.id, room.nick, where, embedded is not None)
+        raise click.ClickException(redact(str(error))) from None
+    printer.ready(room.name, room.id, room.nick, where, embedded is not None, room.sealed)
     try:
         await _chat(room, printer)
     finally:
@@ -72,10 +83,15 @@ async def _chat(room: Room, printer: Printer) -> None:
 
     async def show_events() -> None:
         async for event in room.events():
-            printer.event(event)
+            printer.event(event)  # never raises: one bad event cannot end the display
 
     async def send_lines() -> None:
         while (line := await lines.get()) is not None:
+            if isinstance(line, UndecodableLine):
+                printer.error(
+                    f"input line {line.number} is not valid UTF-8 ({line.reason}); not sent"
+                )
+                continue
             text = line.rstrip("\r\n")
             if text == "/quit":
                 break
@@ -96,15 +112,37 @@ async def _chat(room: Room, printer: Printer) -> None:
         await asyncio.gather(*tasks)
 
 
-def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+@dataclass(frozen=True, slots=True)
+class UndecodableLine:
+    """A line of input that is not UTF-8: reported, never sent, and the next line is."""
+
+    number: int
+    reason: str
+
+
+InputLine = str | UndecodableLine
+
+
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[InputLine | None]:
     """Lines from stdin, read on a thread (the one portable non-blocking way for TTYs
-    and pipes alike); ``None`` marks end of input."""
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    and pipes alike); ``None`` marks end of input, whatever ended it."""
+    queue: asyncio.Queue[InputLine | None] = asyncio.Queue()
+
+    def put(item: InputLine | None) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def read() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(queue.put_nowait, line)
-        loop.call_soon_threadsafe(queue.put_nowait, None)
+        try:
+            # Bytes, decoded line by line: a bad byte spoils one line, not the stream.
+            for number, raw in enumerate(sys.stdin.buffer, start=1):
+                try:
+                    put(raw.decode("utf-8"))
+                except UnicodeDecodeError as error:
+                    put(UndecodableLine(number, f"byte {raw[error.start]:#04x}"))
+        except (OSError, ValueError) as error:
+            log.warning("cannot read input any more: %s", error)
+        finally:
+            put(None)
 
     threading.Thread(target=read, name="meshchat-stdin", daemon=True).start()
     return queue

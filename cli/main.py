@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +16,7 @@ from meshchat.broker import Limits, serve
 from meshchat.broker.backplane import BackplaneError
 from meshchat.broker.ice import IceServerOffer, validate_urls
 from meshchat.mesh import IceConfig
+from meshchat.mesh.redaction import RedactingFilter, split_token
 
 from .config import ConfigError, default_path, load_defaults
 from .doctor import diagnose
@@ -48,6 +51,8 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
             raise click.ClickException(str(error)) from None
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # no access token in any log line
     if verbose < 2:
         # aioice and aiortc log every connectivity check at INFO.
         for noisy in ("aioice", "aiortc"):
@@ -90,6 +95,14 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     f"{DEFAULT_BROKER_URL}, started inside this process if nothing listens there.",
 )
 @click.option(
+    "--broker-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESHCHAT_BROKER_TOKEN_FILE",
+    help="File holding the broker's access token (env MESHCHAT_BROKER_TOKEN_FILE; or put "
+    "the token itself in MESHCHAT_BROKER_TOKEN). Kept out of the command line, where "
+    "other users could see it in ps.",
+)
+@click.option(
     "--secret",
     envvar="MESHCHAT_ROOM_SECRET",
     metavar="TEXT",
@@ -128,6 +141,7 @@ def join(
     ably_endpoint: str | None,
     nick: str,
     broker_url: str | None,
+    broker_token_file: Path | None,
     secret: str | None,
     json_mode: bool,
     ice_servers: tuple[str, ...],
@@ -143,6 +157,16 @@ def join(
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential, host_addresses)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+    ctx = click.get_current_context()
+    if secret is None and os.environ.get("MESHCHAT_ROOM_SECRET") == "":
+        secret = ""  # click drops empty variables; an empty secret is still a mistake
+    if secret is not None and not secret.strip():
+        raise click.BadParameter(
+            "the room secret is empty: give a real one, or leave --secret out for an open room",
+            param_hint="--secret",
+        )
+    if broker_url is not None and split_token(broker_url)[1] is not None:
+        _warn_if_on_command_line(ctx, "broker_url", "the access token in --broker")
     asyncio.run(
         run_join(
             room,
@@ -153,8 +177,31 @@ def join(
             broker_url=broker_url,
             ably_endpoint=ably_endpoint,
             secret=secret,
+            broker_token=_token("MESHCHAT_BROKER_TOKEN", broker_token_file),
         )
     )
+
+
+def _token(variable: str, path: Path | None) -> str | None:
+    """A token from a file (first line) or else from the environment."""
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise click.BadParameter(f"cannot read token file {path}: {error}") from None
+        if not lines or not lines[0].strip():
+            raise click.BadParameter(f"token file {path} is empty")
+        return lines[0].strip()
+    return os.environ.get(variable) or None
+
+
+def _warn_if_on_command_line(ctx: click.Context, parameter: str, what: str) -> None:
+    if ctx.get_parameter_source(parameter) is click.core.ParameterSource.COMMANDLINE:
+        click.echo(
+            f"warning: {what} is visible to other users of this machine (ps); "
+            "prefer MESHCHAT_BROKER_TOKEN or a token file",
+            err=True,
+        )
 
 
 @main.command()
@@ -177,18 +224,26 @@ def join(
 )
 @click.option("--ice-username", metavar="NAME", help="TURN username.")
 @click.option("--ice-credential", metavar="SECRET", help="TURN credential.")
+@click.option(
+    "--broker-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESHCHAT_BROKER_TOKEN_FILE",
+    help="File holding the broker's access token (or set MESHCHAT_BROKER_TOKEN).",
+)
 def doctor(
     broker_url: str,
     ice_servers: tuple[str, ...],
     ice_username: str | None,
     ice_credential: str | None,
+    broker_token_file: Path | None,
 ) -> None:
     """Check from here that the broker, STUN and TURN work, and say what that means."""
     try:
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    findings = asyncio.run(diagnose(broker_url, ice.servers))
+    token = _token("MESHCHAT_BROKER_TOKEN", broker_token_file)
+    findings = asyncio.run(diagnose(broker_url, ice.servers, token))
     for finding in findings:
         click.echo(("ok    " if finding.ok else "FAIL  ") + finding.text)
     if not all(finding.ok for finding in findings):
@@ -302,8 +357,29 @@ def doctor(
     "--token",
     envvar="MESHCHAT_BROKER_TOKEN",
     metavar="SECRET",
-    help="Only clients that present this token may connect (env MESHCHAT_BROKER_TOKEN); "
-    "they add ?token=SECRET to the broker URL.",
+    help="Only clients that present this token may connect (env MESHCHAT_BROKER_TOKEN, "
+    "which, unlike this option, ps does not show); clients set the same variable.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESHCHAT_BROKER_TOKEN_FILE",
+    help="File holding the access token (env MESHCHAT_BROKER_TOKEN_FILE).",
+)
+@click.option(
+    "--metrics-token",
+    envvar="MESHCHAT_METRICS_TOKEN",
+    metavar="SECRET",
+    help="Bearer token /metrics asks for (env MESHCHAT_METRICS_TOKEN). Default: the access "
+    "token if there is one, else /metrics is open.",
+)
+@click.option(
+    "--allow-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Web origin (https://app.example) whose pages may use this broker, besides the "
+    "page it serves itself; repeatable, '*' for any.",
 )
 def broker(
     host: str,
@@ -321,6 +397,9 @@ def broker(
     turn_ttl: int,
     trust_proxy: bool,
     token: str | None,
+    token_file: Path | None,
+    metrics_token: str | None,
+    allowed_origins: tuple[str, ...],
 ) -> None:
     """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
 
@@ -343,10 +422,25 @@ def broker(
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     ice = IceServerOffer(tuple(ice_servers), turn_secret or None, turn_ttl)
+    ctx = click.get_current_context()
+    if token:
+        _warn_if_on_command_line(ctx, "token", "--token")
+    if token_file is not None:
+        token = _token("MESHCHAT_BROKER_TOKEN", token_file)
     with contextlib.suppress(KeyboardInterrupt):
         # An empty value (as compose passes an unset variable) means "not set".
         asyncio.run(
-            _run_broker(host, port, limits, token or None, redis_url or None, trust_proxy, ice)
+            _run_broker(
+                host,
+                port,
+                limits,
+                redis_url or None,
+                ice,
+                access_token=token or None,
+                trust_proxy=trust_proxy,
+                metrics_token=metrics_token or None,
+                allowed_origins=allowed_origins,
+            )
         )
 
 
@@ -354,21 +448,12 @@ async def _run_broker(
     host: str,
     port: int,
     limits: Limits,
-    token: str | None,
     redis_url: str | None,
-    trust_proxy: bool,
     ice: IceServerOffer,
+    **options: Any,
 ) -> None:
     try:
-        _, server = await serve(
-            host,
-            port,
-            limits,
-            access_token=token,
-            redis_url=redis_url,
-            trust_proxy=trust_proxy,
-            ice=ice,
-        )
+        _, server = await serve(host, port, limits, redis_url=redis_url, ice=ice, **options)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     except BackplaneError as error:

@@ -1,8 +1,13 @@
-"""How room events are shown: as text for people, or one JSON object per line."""
+"""How room events are shown: as text for people, or one JSON object per line.
+
+Everything a peer chose (nick, text, even reasons built from what it sent) goes through
+``terminal_text`` first, and no single event can stop the display: a failure to show
+one is reported in its place and the next is shown as usual.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
 import time
 from typing import Any, TextIO
@@ -18,13 +23,48 @@ from meshchat.mesh import (
     SignallingRestored,
 )
 
+from .terminal_text import for_terminal, json_line
+
+log = logging.getLogger(__name__)
+
+TAG_CHARS = 4  # id characters shown after a nick, more when two peers would look alike
+
+
+class NickBook:
+    """Labels for people: ``nick#tag``, where the tag is the start of the peer's id,
+    long enough that no two peers seen in this session look the same."""
+
+    def __init__(self) -> None:
+        self._nicks: dict[str, str] = {}  # peer id -> nick
+
+    def learn(self, peer_id: str, nick: str) -> None:
+        self._nicks[peer_id] = nick
+
+    def label(self, peer_id: str, nick: str | None = None) -> str:
+        nick = nick if nick is not None else self._nicks.get(peer_id, "?")
+        namesakes = [i for i, n in self._nicks.items() if n == nick and i != peer_id]
+        length = TAG_CHARS
+        while length < len(peer_id) and any(i[:length] == peer_id[:length] for i in namesakes):
+            length += 2
+        return f"{nick}#{peer_id[:length]}"
+
 
 class Printer:
     def __init__(self, json_mode: bool, stream: TextIO = sys.stdout) -> None:
         self.json_mode = json_mode
         self._stream = stream
+        self.nicks = NickBook()
 
-    def ready(self, room: str, client_id: str, nick: str, broker: str, embedded: bool) -> None:
+    def ready(
+        self,
+        room: str,
+        client_id: str,
+        nick: str,
+        broker: str,
+        embedded: bool,
+        sealed: bool,
+    ) -> None:
+        self.nicks.learn(client_id, nick)
         if self.json_mode:
             self._json(
                 event="ready",
@@ -33,24 +73,40 @@ class Printer:
                 nick=nick,
                 broker=broker,
                 embedded_broker=embedded,
+                sealed=sealed,
             )
-        else:
-            where = "an embedded broker" if embedded else broker
-            self._line(f"* joined room {room!r} as {nick} ({client_id}) via {where}")
-            self._line("* type a message and press Enter; /peers lists peers, /quit leaves")
+            return
+        where = "an embedded broker" if embedded else broker
+        kind = (
+            "sealed room (only holders of the secret can meet you)"
+            if sealed
+            else "open room (anyone who knows its name can join)"
+        )
+        self._line(f"* joined {kind} {room!r} as {self.nicks.label(client_id)} via {where}")
+        self._line(f"* your id is {client_id}")
+        self._line("* type a message and press Enter; /peers lists peers, /quit leaves")
 
     def event(self, event: RoomEvent) -> None:
+        """Show one event; never raises (a failure is shown in the event's place)."""
+        try:
+            self._event(event)
+        except Exception as error:  # the display must outlive any one event
+            log.debug("could not show %r", event, exc_info=True)
+            self.error(f"could not show an event ({type(error).__name__})")
+
+    def _event(self, event: RoomEvent) -> None:
         match event:
             case PeerJoined(peer_id=peer, nick=nick, route=route):
+                self.nicks.learn(peer, nick)
                 if self.json_mode:
                     self._json(event="joined", peer=peer, nick=nick, route=route)
                 else:
-                    self._line(f"* {nick} ({peer}) joined")
+                    self._line(f"* {self.nicks.label(peer)} joined (id {peer})")
             case PeerLeft(peer_id=peer, nick=nick, reason=reason):
                 if self.json_mode:
                     self._json(event="left", peer=peer, nick=nick, reason=reason)
                 else:
-                    self._line(f"* {nick} ({peer}) left: {reason}")
+                    self._line(f"* {self.nicks.label(peer, nick)} left: {reason}")
             case MessageReceived(message=m):
                 if self.json_mode:
                     self._json(
@@ -62,8 +118,8 @@ class Printer:
                         text=m.text,
                     )
                 else:
-                    clock = time.strftime("%H:%M", time.localtime(m.timestamp_ms / 1000))
-                    self._line(f"{clock} <{m.nick}> {m.text}")
+                    label = self.nicks.label(m.sender, m.nick)
+                    self._line(f"{_clock(m.timestamp_ms)} <{label}> {m.text}")
             case SignallingLost(reason=reason, final=final):
                 if self.json_mode:
                     self._json(event="signalling-lost", reason=reason, final=final)
@@ -78,7 +134,7 @@ class Printer:
                     self._json(event="undelivered", id=m.id, peer=peer, reason=reason)
                 else:
                     preview = m.text if len(m.text) <= 30 else m.text[:29] + "…"
-                    self._line(f"! {preview!r} did not reach {peer}: {reason}")
+                    self._line(f"! {preview!r} did not reach {self.nicks.label(peer)}: {reason}")
             case SignallingRestored():
                 if self.json_mode:
                     self._json(event="signalling-restored")
@@ -103,7 +159,9 @@ class Printer:
         if self.json_mode:
             self._json(event="peers", peers=[{"id": i, "nick": n} for i, n in peers.items()])
         elif peers:
-            self._line("* peers: " + ", ".join(f"{n} ({i})" for i, n in peers.items()))
+            for peer_id, nick in peers.items():
+                self.nicks.learn(peer_id, nick)
+            self._line("* peers: " + ", ".join(self.nicks.label(i) for i in peers))
         else:
             self._line("* no peers connected")
 
@@ -114,8 +172,19 @@ class Printer:
             self._line(f"! {message}")
 
     def _json(self, **fields: Any) -> None:
-        self._line(json.dumps(fields, ensure_ascii=False))
+        self._write(json_line(fields))
 
     def _line(self, text: str) -> None:
-        self._stream.write(text + "\n")
+        # The one way text reaches the terminal: nothing in it can be a control.
+        self._write(for_terminal(text))
+
+    def _write(self, line: str) -> None:
+        self._stream.write(line + "\n")
         self._stream.flush()
+
+
+def _clock(timestamp_ms: int) -> str:
+    try:
+        return time.strftime("%H:%M", time.localtime(timestamp_ms / 1000))
+    except (OverflowError, ValueError, OSError):
+        return "--:--"

@@ -33,9 +33,12 @@ def ably_config(endpoint: str | None, environ: Mapping[str, str] = os.environ) -
     )
 
 
-def make_transport(kind: str, broker_url: str, ably_endpoint: str | None) -> tuple[Transport, str]:
-    """The transport, and where it goes, in words for the user."""
+def make_transport(
+    kind: str, broker_url: str, ably_endpoint: str | None, broker_token: str | None = None
+) -> tuple[Transport, str]:
+    """The transport, and where it goes, in words for the user (never with a token)."""
     if kind == "ably":
         config = ably_config(ably_endpoint)
         return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"
-    return WebSocketTransport(broker_url), broker_url
+    transport = WebSocketTransport(broker_url, token=broker_token)
+    return transport, transport.url
