@@ -28,13 +28,26 @@ function line(parts, className) {
   list.scrollTop = list.scrollHeight;
 }
 
-const clock = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const clock = (ts) => {
+  const time = new Date(ts);
+  return Number.isNaN(time.getTime())
+    ? "--:--" : time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+};
+
+// A nick is whatever a peer chose: the start of its id tells two "ana"s apart.
+const tag = (id) => `#${id.slice(0, 4)}`;
 
 function renderPeers() {
   const list = $("peers");
   list.replaceChildren(...[...names].map(([id, nick]) => {
     const item = document.createElement("li");
-    item.textContent = nick;
+    const name = document.createElement("span");
+    name.className = "nick";
+    name.textContent = nick;
+    const idTag = document.createElement("span");
+    idTag.className = "tag";
+    idTag.textContent = tag(id);
+    item.append(name, idTag);
     item.title = id;
     return item;
   }));
@@ -54,29 +67,33 @@ async function join(nick) {
     : { broker: `${scheme}://${location.host}/` };
   room = await Room.join(signalling, roomName, nick, secret);
   window.meshchatRoom = room; // for tests and the curious
-  $("status").textContent = `you are ${nick}` + (secret ? " (sealed room)" : "");
+  const kind = secret ? "sealed room" : "open room";
+  $("status").textContent = `you are ${nick}${tag(room.id)} (${kind})`;
   $("join").hidden = true;
   document.querySelector("main").hidden = false;
   $("text").focus();
   room.addEventListener("joined", ({ detail }) => {
     names.set(detail.id, detail.nick);
     renderPeers();
-    line([[`${detail.nick} joined`]], "notice");
+    line([[`${detail.nick}${tag(detail.id)} joined`]], "notice");
   });
   room.addEventListener("left", ({ detail }) => {
     names.delete(detail.id);
     renderPeers();
-    line([[`${detail.nick} left (${detail.reason})`]], "notice");
+    line([[`${detail.nick}${tag(detail.id)} left (${detail.reason})`]], "notice");
   });
   room.addEventListener("message", ({ detail }) => {
-    line([[clock(detail.ts), "time"], [detail.nick, "nick"], [detail.text, "text"]]);
+    line([[clock(detail.ts), "time"], [detail.nick + tag(detail.from), "nick"],
+      [detail.text, "text"]]);
   });
   room.addEventListener("undelivered", ({ detail }) => {
     line([[`a message did not reach ${names.get(detail.peer) || detail.peer}: ${detail.reason}`]],
       "notice");
   });
   room.addEventListener("signalling-lost", () => { $("status").textContent = "reconnecting…"; });
-  room.addEventListener("signalling-restored", () => { $("status").textContent = `you are ${nick}`; });
+  room.addEventListener("signalling-restored", () => {
+    $("status").textContent = `you are ${nick}${tag(room.id)} (${kind})`;
+  });
 }
 
 $("join").addEventListener("submit", (event) => {
@@ -91,7 +108,8 @@ $("compose").addEventListener("submit", (event) => {
   if (!text.trim() || !room) return;
   try {
     const { message } = room.send(text);
-    line([[clock(message.ts), "time"], [room.nick, "nick"], [text, "text"]], "mine");
+    line([[clock(message.ts), "time"], [room.nick + tag(room.id), "nick"], [text, "text"]],
+      "mine");
     $("text").value = "";
   } catch (error) {
     line([[error.message]], "notice");
@@ -102,4 +120,5 @@ addEventListener("beforeunload", () => room && room.leave());
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && room) room.wake();
 });
-if (params.get("nick")) join(params.get("nick"));
+// A link may suggest a nick (?nick=), but joining is always the user's own click: a
+// link must not put someone into a room, and announce them there, on its own.

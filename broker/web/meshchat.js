@@ -11,6 +11,11 @@ const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
 const HEARTBEAT_INTERVAL = 1000, HEARTBEAT_TIMEOUT = 5000;
 const ACK_TIMEOUT = 15000, RECONNECT_GRACE = 30000;
 const MAX_TEXT_BYTES = 16 * 1024;
+// Bounds against hostile peers, as in mesh/protocol.py, admission.py and candidates.py.
+const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
+const MAX_SEEN = 4096, MAX_BAD_FRAMES = 20, MAX_TIMESTAMP_MS = 253402300799999;
+const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4, MAX_STRAY_SENDERS = 16;
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const encoder = new TextEncoder();
 
 // --- encodings ------------------------------------------------------------------------
@@ -188,7 +193,8 @@ export class Room extends EventTarget {
     this.identity = identity;
     this.id = identity.id;
     this.peers = new Map(); // id -> peer state
-    this.seen = new Set();
+    this.seen = new Map(); // "sender id" -> true, oldest first: ids are unique per author only
+    this.strays = new Map(); // stranger id -> candidates sent ahead of its offer
     this.pending = new Map(); // peer id -> Map(message id -> [message, sentAt])
     this.away = new Map(); // peer id -> since
     this.helloInterval = HELLO_INITIAL;
@@ -263,11 +269,19 @@ export class Room extends EventTarget {
     const from = wire.from;
     const caller = this.id < from;
     let peer = this.peers.get(from);
+    if (peer && wire.to !== undefined) peer.heard = true;
     switch (wire.type) {
       case "hello": {
-        if (!peer) peer = this.addPeer(from, wire.nick);
-        peer.nick = String(wire.nick).slice(0, 64);
         const directed = wire.to !== undefined;
+        if (!peer) {
+          peer = this.addPeer(from, wire.nick);
+          if (!peer) return;
+          peer.heard = directed;
+          // A stranger's announcement gets one directed hello (a probe); a peer
+          // connection only once it replies, so a flood of identities costs little.
+          if (!directed) return this.hello(from);
+        }
+        this.announceNick(peer, wire.nick);
         if (peer.pc) {
           if (!directed) return;
           if (peer.phase === "open" && Date.now() - peer.lastSeen < 2 * HEARTBEAT_INTERVAL) return;
@@ -284,12 +298,14 @@ export class Room extends EventTarget {
       }
       case "offer": {
         if (!peer) peer = this.addPeer(from, wire.nick);
-        peer.nick = String(wire.nick).slice(0, 64);
+        if (!peer) return;
+        peer.heard = true;
+        this.announceNick(peer, wire.nick);
         if (peer.session === wire.session) return this.resend(peer);
         if (peer.phase === "offering" && caller) return; // crossed offers: ours wins
         this.closePc(peer);
         this.openPc(peer, wire.session, "answering");
-        await peer.pc.setRemoteDescription({ type: "offer", sdp: wire.sdp });
+        await peer.pc.setRemoteDescription({ type: "offer", sdp: limitSdp(wire.sdp, peer.budget) });
         peer.remoteSet = true;
         await this.flushEarly(peer);
         await peer.pc.setLocalDescription(await peer.pc.createAnswer());
@@ -298,14 +314,22 @@ export class Room extends EventTarget {
       }
       case "answer": {
         if (!peer || peer.phase !== "offering" || peer.session !== wire.session) return;
-        peer.nick = String(wire.nick).slice(0, 64);
+        this.announceNick(peer, wire.nick);
         peer.phase = "connecting";
-        await peer.pc.setRemoteDescription({ type: "answer", sdp: wire.sdp });
+        await peer.pc.setRemoteDescription({ type: "answer", sdp: limitSdp(wire.sdp, peer.budget) });
         peer.remoteSet = true;
         return this.flushEarly(peer);
       }
       case "candidate": {
-        if (!peer) peer = this.addPeer(from, "anon");
+        if (!peer) {
+          // Its offer may still be on the way: keep a few, for a few strangers only.
+          const stray = this.strays.get(from) || [];
+          if (stray.length < 64) stray.push([wire.session, wire.candidate]);
+          this.strays.delete(from);
+          this.strays.set(from, stray);
+          if (this.strays.size > MAX_STRAY_SENDERS) this.strays.delete(this.strays.keys().next().value);
+          return;
+        }
         if (peer.session === wire.session && peer.remoteSet) {
           return this.addCandidate(peer, wire.candidate);
         }
@@ -319,16 +343,31 @@ export class Room extends EventTarget {
   }
 
   addPeer(id, nick) {
-    const peer = { id, nick: String(nick).slice(0, 64), pc: null, channel: null, session: null,
+    const all = [...this.peers.values()];
+    if (all.length >= MAX_PEERS || all.filter((p) => p.phase !== "open").length >= MAX_HALF_OPEN) {
+      return null; // strangers wait their turn: real peers hello again soon
+    }
+    const peer = { id, nick: cleanNick(nick), pc: null, channel: null, session: null,
       phase: "idle", remoteSet: false, early: new Map(), joined: false, started: Date.now(),
-      lastSeen: 0, description: null, sentAt: 0 };
+      lastSeen: 0, description: null, sentAt: 0, sends: 0, heard: false, badFrames: 0,
+      budget: newBudget() };
+    for (const [session, candidate] of this.strays.get(id) || []) {
+      peer.early.set(session, [...(peer.early.get(session) || []), candidate]);
+    }
+    this.strays.delete(id);
     this.peers.set(id, peer);
     return peer;
   }
 
+  // A peer's nick is the one it announced before joining; it cannot change it later.
+  announceNick(peer, nick) {
+    if (!peer.joined) peer.nick = cleanNick(nick);
+  }
+
   openPc(peer, session, phase) {
     const pc = new RTCPeerConnection({ iceServers: this.broker.iceServers });
-    Object.assign(peer, { pc, session, phase, remoteSet: false, started: Date.now() });
+    Object.assign(peer, { pc, session, phase, remoteSet: false, started: Date.now(), sends: 0,
+      budget: newBudget() });
     pc.onicecandidate = (event) => {
       if (peer.pc !== pc) return;
       // Browsers trickle; null marks end-of-candidates, which aiortc waits for.
@@ -359,6 +398,7 @@ export class Room extends EventTarget {
   async sendDescription(peer, type) {
     peer.description = { type, sdp: peer.pc.localDescription.sdp, session: peer.session };
     peer.sentAt = Date.now();
+    peer.sends = 1;
     return this.signal(this.topicOf(peer.id), type,
       { to: peer.id, session: peer.session, sdp: peer.description.sdp, nick: this.nick });
   }
@@ -366,6 +406,7 @@ export class Room extends EventTarget {
   resend(peer) {
     if (!peer.description || peer.description.session !== peer.session) return;
     peer.sentAt = Date.now();
+    peer.sends += 1;
     return this.signal(this.topicOf(peer.id), peer.description.type,
       { to: peer.id, session: peer.session, sdp: peer.description.sdp, nick: this.nick });
   }
@@ -377,6 +418,8 @@ export class Room extends EventTarget {
   }
 
   async addCandidate(peer, candidate) {
+    const problem = candidate === null ? null : admitCandidate(peer.budget, candidate.candidate);
+    if (problem) { console.warn("candidate from", peer.id, "refused:", problem); return; }
     try {
       await peer.pc.addIceCandidate(candidate === null ? undefined : candidate);
     } catch (error) {
@@ -406,26 +449,41 @@ export class Room extends EventTarget {
     channel.onclose = () => { if (peer.pc === pc) this.lost(peer, "data channel closed"); };
   }
 
+  // Garbage on the data channel: a few are forgiven, a peer that keeps at it is dropped.
+  badFrame(peer, why) {
+    peer.badFrames += 1;
+    if (peer.badFrames === 1) console.warn("bad data channel frame from", peer.id, why);
+    if (peer.badFrames > MAX_BAD_FRAMES) this.drop(peer, "sent too many invalid data channel frames");
+  }
+
   onChannel(peer, pc, text) {
     if (peer.pc !== pc) return;
     peer.lastSeen = Date.now();
     let frame;
-    try { frame = JSON.parse(text); } catch { return; }
-    if (!frame || typeof frame !== "object") return;
+    try { frame = JSON.parse(text); } catch { return this.badFrame(peer, "not JSON"); }
+    if (!frame || typeof frame !== "object") return this.badFrame(peer, "not an object");
     if (frame.type === "bye") return this.drop(peer, "said bye");
     if (frame.type === "ack") {
       const pending = this.pending.get(peer.id);
       if (pending) pending.delete(frame.id);
       return;
     }
-    if (frame.type !== "chat") return;
-    if (frame.from !== peer.id) { console.warn("message claiming another sender dropped"); return; }
-    if (typeof frame.id !== "string" || typeof frame.text !== "string") return;
+    if (frame.type === "heartbeat") return;
+    if (frame.type !== "chat") return this.badFrame(peer, "unknown type");
+    if (frame.from !== peer.id) return this.badFrame(peer, "message claiming another sender");
+    if (typeof frame.id !== "string" || !ID_PATTERN.test(frame.id) || typeof frame.text !== "string"
+        || !Number.isSafeInteger(frame.ts) || frame.ts < 0 || frame.ts > MAX_TIMESTAMP_MS
+        || encoder.encode(frame.text).length > MAX_TEXT_BYTES) {
+      return this.badFrame(peer, "invalid chat message");
+    }
     peer.channel.send(JSON.stringify({ type: "ack", id: frame.id }));
-    if (this.seen.has(frame.id)) return;
-    this.seen.add(frame.id);
-    this.emit("message", { id: frame.id, from: frame.from, nick: String(frame.nick).slice(0, 64),
-      ts: frame.ts, text: frame.text });
+    const key = `${peer.id} ${frame.id}`;
+    if (this.seen.has(key)) return;
+    this.seen.set(key, true);
+    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value);
+    // Shown under the nick the peer announced when it joined, not the frame's.
+    this.emit("message", { id: frame.id, from: peer.id, nick: peer.nick, ts: frame.ts,
+      text: frame.text });
   }
 
   // -- sending chat --
@@ -436,7 +494,6 @@ export class Room extends EventTarget {
     }
     const message = { type: "chat", id: randomHex(16), from: this.id, nick: this.nick,
       ts: Date.now(), text };
-    this.seen.add(message.id);
     const delivered = [];
     for (const peer of this.peers.values()) {
       if (peer.phase === "open" && peer.channel && peer.channel.readyState === "open") {
@@ -490,8 +547,11 @@ export class Room extends EventTarget {
         if (now - peer.lastSeen > HEARTBEAT_TIMEOUT) this.lost(peer, "heartbeat timed out");
       } else if (now - peer.started > CONNECT_TIMEOUT) {
         this.drop(peer, "connection attempt timed out");
+      } else if (!peer.heard && now - peer.started > UNANSWERED_TIMEOUT) {
+        this.drop(peer, "no reply"); // a stranger that never spoke to us directly
       } else if (peer.phase === "offering" && now - peer.sentAt >= RETRANSMIT) {
-        this.resend(peer);
+        if (peer.sends >= MAX_OFFER_SENDS) this.drop(peer, "offer never answered");
+        else this.resend(peer);
       }
     }
     if (now >= this.nextHeartbeat) {
@@ -543,4 +603,52 @@ export class Room extends EventTarget {
     for (const peer of [...this.peers.values()]) this.closePc(peer);
     setTimeout(() => this.broker.close(), 200);
   }
+}
+
+function cleanNick(nick) {
+  // Printable characters only (no controls, no bidi overrides), as mesh/messages.py.
+  const printable = String(nick).replace(/[\p{C}\p{Zl}\p{Zp}]/gu, "").trim();
+  return printable.slice(0, 64) || "anon";
+}
+
+// Remote ICE candidates a real peer can have (mesh/candidates.py): a bounded number, a few
+// per address, UDP on unprivileged ports, unicast IPs or mDNS names only.
+function newBudget() { return { accepted: 0, perAddress: new Map() }; }
+
+function candidateProblem(text) {
+  const fields = String(text).replace(/^a=/, "").replace(/^candidate:/, "").trim().split(/\s+/);
+  if (fields.length < 8 || fields[6] !== "typ") return "malformed candidate";
+  const [, , transport, , address, port] = fields;
+  if (transport.toLowerCase() !== "udp") return `${transport} candidate`;
+  if (!/^\d+$/.test(port) || Number(port) < 1024 || Number(port) > 65535) return "privileged port";
+  if (/^[0-9a-fA-F-]{1,64}\.local$/.test(address)) return null;
+  const v4 = address.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
+  if (v4) {
+    const first = Number(v4[1]);
+    if (first === 0 || first >= 224) return "not a unicast address";
+    return null;
+  }
+  if (address.includes(":") && /^[0-9a-fA-F:.]+$/.test(address)) {
+    if (/^(ff|::$)/i.test(address)) return "not a unicast address";
+    return null;
+  }
+  return "address is neither an IP nor an mDNS name";
+}
+
+function admitCandidate(budget, text) {
+  const problem = candidateProblem(text);
+  if (problem) return problem;
+  const address = String(text).trim().split(/\s+/)[4].toLowerCase();
+  if (budget.accepted >= MAX_CANDIDATES) return "too many candidates";
+  if ((budget.perAddress.get(address) || 0) >= MAX_CANDIDATES_PER_ADDRESS) {
+    return "too many candidates for one address";
+  }
+  budget.accepted += 1;
+  budget.perAddress.set(address, (budget.perAddress.get(address) || 0) + 1);
+  return null;
+}
+
+function limitSdp(sdp, budget) {
+  return String(sdp).split(/(?<=\n)/).filter(
+    (line) => !line.startsWith("a=candidate:") || admitCandidate(budget, line) === null).join("");
 }

@@ -94,6 +94,9 @@ async def open_page(browser: Any, broker: Broker, nick: str, fragment: str = "")
     page = await browser.new_page(viewport={"width": 900, "height": 600}, bypass_csp=True)
     http = broker.url.replace("ws://", "http://")
     await page.goto(f"{http}/?room=web&nick={nick}{fragment}")
+    # The link only suggests the nick; joining takes the user's click.
+    assert await page.input_value("#nick") == nick
+    await page.click("#join button")
     await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
     return page
 
@@ -105,7 +108,7 @@ async def page_id(page: Any) -> str:
 
 async def peer_names(page: Any) -> list[str]:
     names: list[str] = await page.eval_on_selector_all(
-        "#peers li", "e => e.map(x => x.textContent)"
+        "#peers li .nick", "e => e.map(x => x.textContent)"
     )
     return sorted(names)
 
@@ -193,6 +196,7 @@ async def test_a_reloaded_page_rejoins_and_html_is_shown_as_text(
         await wait_for_names(page, ["yara"])
         first_id = await page_id(page)
         await page.reload()
+        await page.click("#join button")  # rejoining, too, is the user's choice
         await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
         second_id = await page_id(page)
         assert second_id != first_id  # a fresh identity, as a new visitor
