@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import click
@@ -134,7 +136,7 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[InputLine | N
     def read() -> None:
         try:
             # Bytes, decoded line by line: a bad byte spoils one line, not the stream.
-            for number, raw in enumerate(sys.stdin.buffer, start=1):
+            for number, raw in enumerate(_raw_lines(sys.stdin.fileno()), start=1):
                 try:
                     put(raw.decode("utf-8"))
                 except UnicodeDecodeError as error:
@@ -146,3 +148,17 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[InputLine | N
 
     threading.Thread(target=read, name="meshchat-stdin", daemon=True).start()
     return queue
+
+
+def _raw_lines(fd: int) -> Iterator[bytes]:
+    """Lines read straight from the file descriptor. Not through ``sys.stdin``: a
+    thread blocked inside its buffered reader holds a lock that makes the interpreter
+    abort when the user quits while the thread still waits for input."""
+    pending = b""
+    while chunk := os.read(fd, 65536):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+    if pending:
+        yield pending
