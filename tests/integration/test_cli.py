@@ -101,11 +101,12 @@ async def test_interactive_mode_shows_people_and_messages_as_text(
             while not any(fragment in line for line in lines):
                 lines.append((await asyncio.wait_for(process.stdout.readline(), 45)).decode())
 
-        await read_until("* bo (")
+        bo_label = f"bo#{bo.id[:4]}"
+        await read_until(f"* {bo_label} joined (id {bo.id})")
         await bo.send("hello ana")
-        await read_until("<bo> hello ana")
+        await read_until(f"<{bo_label}> hello ana")
         process.stdin.write(b"/peers\nhi bo\n")
-        await read_until("* peers: bo")
+        await read_until(f"* peers: {bo_label}")
         await bo.wait_for(lambda e: e["event"] == "message" and e["text"] == "hi bo")
         await bo.quit()
         await read_until("left: said bye")

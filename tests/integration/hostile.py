@@ -1,0 +1,123 @@
+"""A hostile peer for tests: a real in-process ``Room`` that also writes raw frames.
+
+Everything it sends goes over its real aiortc data channel or the real broker; only
+the content is the attacker's choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshchat.mesh import Room
+
+from .processes import EVENT_TIMEOUT, MESHCHAT, Broker
+from .rooms import LOOPBACK
+
+
+def send_raw(room: Room, peer_id: str, frame: str | bytes) -> None:
+    """Put ``frame`` on ``room``'s open data channel to ``peer_id``, unchecked."""
+    for connection in room._connections.values():
+        if connection.peer_id == peer_id and connection.channel is not None:
+            connection.channel.send(frame)
+            return
+    raise AssertionError(f"no open channel to {peer_id}")
+
+
+def chat_frame(sender: str, text: str, **override: Any) -> str:
+    fields: dict[str, Any] = {"type": "chat", "id": os.urandom(8).hex(), "from": sender}
+    fields.update(nick="x", ts=1_700_000_000_000, text=text)
+    fields.update(override)
+    return json.dumps(fields)
+
+
+async def joined_room(broker: Broker, room: str, nick: str) -> Room:
+    joined = Room(broker.transport(), room, nick=nick, ice=LOOPBACK)
+    await joined.join()
+    return joined
+
+
+async def wait_until_peers(room: Room, *peer_ids: str) -> None:
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        while not set(peer_ids) <= set(room.peers):
+            await asyncio.sleep(0.05)
+
+
+@dataclass
+class TextPeer:
+    """``meshchat join`` in its text mode, as a person would run it, stdout captured raw."""
+
+    process: asyncio.subprocess.Process
+    output: bytearray = field(default_factory=bytearray)
+    stderr_path: Path | None = None
+    id: str = ""
+    _reader: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, broker: Broker, room: str, nick: str, *extra: str) -> TextPeer:
+        with tempfile.NamedTemporaryFile(prefix=f"meshchat-{nick}-", delete=False) as log:
+            process = await asyncio.create_subprocess_exec(
+                *MESHCHAT,
+                "join",
+                room,
+                "--nick",
+                nick,
+                "--host-address",
+                "127.0.0.1",
+                *broker.join_args,
+                *extra,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
+        peer = cls(process, stderr_path=Path(log.name))
+        peer._reader = asyncio.create_task(peer._read())
+        if "--json" in extra:
+            peer.id = json.loads(await peer.wait_for(b'"event": "ready"'))["id"]
+        else:
+            banner = await peer.wait_for(b"* joined ")
+            match = re.search(rb"\(([0-9a-f]{32})\)", banner) or re.search(
+                rb"your id is ([0-9a-f]{32})", await peer.wait_for(b"your id is ")
+            )
+            assert match is not None, banner
+            peer.id = match.group(1).decode()
+        return peer
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := await self.process.stdout.read(65536):
+            self.output += chunk
+
+    def lines(self) -> list[bytes]:
+        return bytes(self.output).split(b"\n")
+
+    async def wait_for(self, needle: bytes, within: float = EVENT_TIMEOUT) -> bytes:
+        """The first output line containing ``needle``."""
+        async with asyncio.timeout(within):
+            while True:
+                for line in self.lines():
+                    if needle in line:
+                        return line
+                if self.process.returncode is not None:
+                    raise AssertionError(f"peer exited: {self.stderr()}")
+                await asyncio.sleep(0.05)
+
+    def stderr(self) -> str:
+        if self.stderr_path is None or not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(errors="replace")
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+        if self.stderr_path is not None:
+            self.stderr_path.unlink(missing_ok=True)
