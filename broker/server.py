@@ -112,6 +112,7 @@ class Stats:
     slow_consumer_drops: int = 0
     throttled: int = 0  # times a connection was read more slowly for its frame rate
     disconnected_for_abuse: int = 0
+    error_replies: int = 0  # error frames actually sent (refusals are counted in errors)
 
 
 @dataclass
@@ -209,6 +210,7 @@ class Broker:
             "slow_consumer_drops_total": stats.slow_consumer_drops,
             "throttled_total": stats.throttled,
             "disconnected_for_abuse_total": stats.disconnected_for_abuse,
+            "error_replies_total": stats.error_replies,
             "backplane_published_total": backplane.published if backplane else 0,
             "backplane_received_total": backplane.received if backplane else 0,
         }
@@ -388,6 +390,7 @@ class Broker:
             client.connection.transport.abort()  # whatever it sent meanwhile goes unread
             return
         if client.error_replies.take(now):
+            self.stats.error_replies += 1
             self._refusals.log(logging.INFO, client.origin, "rejected frame from %s: %s", error)
             await client.connection.send(error_frame(error.code, str(error)))
 
