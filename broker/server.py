@@ -237,8 +237,14 @@ class Broker:
         is always allowed; pages of other sites only if the operator listed them."""
         if origin in self.allowed_origins or "*" in self.allowed_origins:
             return True
-        host = urllib.parse.urlsplit(origin).netloc
-        return host != "" and host == request.headers.get("Host")
+        page = urllib.parse.urlsplit(origin)
+        host = request.headers.get("Host", "")
+        if not page.netloc or not host:
+            return False
+        if ":" in host.rsplit("]", 1)[-1]:
+            return page.netloc.lower() == host.lower()
+        # A proxy may pass on the host without its port (nginx's $host).
+        return (page.hostname or "") == host.strip("[]").lower()
 
     def process_response(
         self, connection: ServerConnection, request: Request, response: Response

@@ -442,14 +442,15 @@ class MeshProtocol:
                 not peer.heard_directly
                 and now - peer.attempt_started > self.timing.unanswered_timeout
             ):
-                # A stranger that never spoke to us directly: perhaps no one at all.
-                actions += self._lost(peer, "no reply", recontact=False)
+                # A stranger that never spoke to us directly: perhaps no one at all, so
+                # nothing to hurry for either.
+                actions += self._drop(peer, "no reply")
             elif (
                 peer.phase is Phase.OFFERING
                 and now - peer.description_sent_at >= self.timing.retransmit_interval
             ):
                 if peer.description_sends >= self.timing.max_description_sends:
-                    actions += self._lost(peer, "offer never answered", recontact=False)
+                    actions += self._drop(peer, "offer never answered")
                 else:
                     actions += self._resend_description(peer, now)
         if self._hurry_hello and self._next_hello is not None:

@@ -6,6 +6,7 @@ the proxy, both broker replicas and Redis."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from .conftest import PeerFactory
 from .processes import MESHCHAT, REPO, Signalling, free_port
@@ -257,3 +260,18 @@ async def test_a_chat_runs_through_the_composed_services(
     await form_mesh(peers)
     said = await everyone_says_something(peers, "through the proxy")
     await assert_delivered_exactly_once(peers, said)
+
+
+async def test_the_served_page_may_open_its_websocket_through_the_proxy(
+    deployment: Signalling,
+) -> None:
+    """nginx passes the Host on with its port, so the broker recognises its own page's
+    Origin behind the proxy, and still refuses other sites'."""
+    url = deployment.join_args[deployment.join_args.index("--broker") + 1]
+    page = url.replace("ws://", "http://")
+    async with connect(url, origin=page) as ws:  # type: ignore[arg-type]
+        await ws.send('{"type":"ping"}')
+        assert json.loads(await ws.recv()) == {"type": "pong"}
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(url, origin="https://evil.example")  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
