@@ -35,6 +35,7 @@ from typing import Any
 from .admission import Admission, AdmissionLimits
 from .candidates import CandidateBudget, limit_sdp
 from .codec import SignalCodec
+from .events import PeerJoined, PeerLeft
 from .identity import Identity
 from .messages import (
     Answer,
@@ -101,28 +102,8 @@ class ClosePeerConnection:
     pc_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class SendHeartbeat:
-    pc_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class PeerJoined:
-    """For the application: a data channel to this peer is open."""
-
-    peer_id: str
-    nick: str
-
-
-@dataclass(frozen=True, slots=True)
-class PeerLeft:
-    """For the application: the peer is gone (said bye, or its connection was lost)."""
-
-    peer_id: str
-    nick: str
-    reason: str
-
-
+# The application's PeerJoined and PeerLeft (events.py) are actions here too: the
+# driver passes them on.
 Action = (
     Subscribe
     | Publish
@@ -130,7 +111,6 @@ Action = (
     | SetRemoteDescription
     | AddRemoteCandidate
     | ClosePeerConnection
-    | SendHeartbeat
     | PeerJoined
     | PeerLeft
 )
@@ -151,7 +131,7 @@ class Timing:
     unanswered_timeout: float = 6.0
     max_description_sends: int = 4  # an offer goes at most this often without an answer
     retransmit_interval: float = 2.0  # an unanswered offer is sent again this often
-    heartbeat_interval: float = 1.0
+    heartbeat_interval: float = 1.0  # sent by the data plane (dataplane.py)
     heartbeat_timeout: float = 5.0
     # Invalid data-channel frames forgiven per second (and in a burst) before the peer
     # is dropped, and how long it is then ignored.
@@ -240,7 +220,6 @@ class MeshProtocol:
         self._hello_interval = self.timing.hello_initial
         self._next_hello: float | None = None
         self._hurry_hello = False
-        self._next_heartbeat = 0.0
         self._admission: Admission[Hello | Offer] = Admission(admission or AdmissionLimits(), 0.0)
         # Candidates from strangers whose offer may still be on its way: sender -> list.
         self._stray_candidates: OrderedDict[str, list[tuple[str, IceCandidate | None]]] = (
@@ -351,7 +330,7 @@ class MeshProtocol:
                 return self._on_candidate(message, now)
             case Bye():
                 peer = self._peers.get(message.sender)
-                return self._drop(peer, SAID_BYE) if peer else []
+                return self._drop(peer, SAID_BYE, said_bye=True) if peer else []
 
     # -- peer connection input --
 
@@ -422,12 +401,12 @@ class MeshProtocol:
     def channel_bye(self, pc_id: int) -> list[Action]:
         """The peer said bye on the data channel (faster than via the broker)."""
         peer = self._by_pc.get(pc_id)
-        return self._drop(peer, SAID_BYE) if peer else []
+        return self._drop(peer, SAID_BYE, said_bye=True) if peer else []
 
     # -- time --
 
     def tick(self, now: float) -> list[Action]:
-        """Call often (every ~0.25 s): re-announce, send heartbeats, expire the silent."""
+        """Call often (every ~0.25 s): re-announce, serve strangers, expire the silent."""
         if self._left or not self._subscribed:
             return []
         actions: list[Action] = self._admit(now)
@@ -457,13 +436,6 @@ class MeshProtocol:
             # Someone was lost: look for them (and anyone else) again soon.
             self._next_hello = min(self._next_hello, now + self.timing.hello_initial)
             self._hurry_hello = False
-        if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.timing.heartbeat_interval
-            actions += [
-                SendHeartbeat(p.pc_id)
-                for p in self._peers.values()
-                if p.phase is Phase.OPEN and p.pc_id is not None
-            ]
         if self._next_hello is not None and now >= self._next_hello:
             if any(p.phase is not Phase.OPEN for p in self._peers.values()):
                 self._hello_interval = self.timing.hello_initial  # mesh incomplete: hurry
@@ -696,11 +668,13 @@ class MeshProtocol:
             actions.append(self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id)))
         return actions
 
-    def _drop(self, peer: _Peer, reason: str, *, announce: bool = True) -> list[Action]:
+    def _drop(
+        self, peer: _Peer, reason: str, *, announce: bool = True, said_bye: bool = False
+    ) -> list[Action]:
         actions = self._close_pc(peer)
         del self._peers[peer.peer_id]
         if peer.joined and announce:
-            actions.append(PeerLeft(peer.peer_id, peer.nick, reason))
+            actions.append(PeerLeft(peer.peer_id, peer.nick, reason, said_bye))
         log.info("peer %s dropped: %s", peer.peer_id, reason)
         return actions
 

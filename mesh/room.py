@@ -1,8 +1,10 @@
 """The public API: a chat room over a full mesh of aiortc peer connections.
 
-``Room`` is the thin I/O layer around :class:`~meshchat.mesh.protocol.MeshProtocol`:
-it feeds transport messages, peer-connection events and clock ticks into the state
-machine and carries out the actions it returns.
+``Room`` is the thin I/O layer around two sans-I/O cores: the signalling state machine
+(:class:`~meshchat.mesh.protocol.MeshProtocol`) and the data channels
+(:class:`~meshchat.mesh.dataplane.DataPlane`). It feeds them transport messages,
+peer-connection and channel events, frames and clock ticks, and carries out the actions
+they return.
 
     async with Room(WebSocketTransport(url), "lobby", nick="ana") as room:
         await room.send("hi")
@@ -25,22 +27,19 @@ from typing import Any, Self
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from . import dataplane as d
 from . import protocol as p
-from .chat import (
-    BYE_FRAME,
-    CHANNEL_LABEL,
-    HEARTBEAT_FRAME,
-    ChannelAck,
-    ChannelBye,
-    ChatMessage,
-    Heartbeat,
-    RecentIds,
-    ack_frame,
-    decode_channel_message,
-    encode_chat,
-    new_chat_message,
+from .chat import CHANNEL_LABEL
+from .events import (
+    MessageReceived,
+    MessageUndelivered,
+    PeerJoined,
+    PeerLeft,
+    RoomEvent,
+    SentMessage,
+    SignallingLost,
+    SignallingRestored,
 )
-from .delivery import DeliveryTracker, Undelivered
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
@@ -62,70 +61,6 @@ PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
 
 
-# --- events for the application ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PeerJoined:
-    peer_id: str
-    nick: str
-    # The candidate types of the pair ICE chose, ours/theirs: "host/host", "relay/host"...
-    route: str = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class PeerLeft:
-    peer_id: str
-    nick: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class MessageReceived:
-    message: ChatMessage
-
-
-@dataclass(frozen=True, slots=True)
-class SignallingLost:
-    """The pub/sub connection is gone: open peer connections keep working, but no new
-    peer can join until it is back (the transport keeps trying, unless ``final``)."""
-
-    reason: str
-    final: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MessageUndelivered:
-    """A message we sent did not reach ``peer_id`` (see ``delivery.py``)."""
-
-    message: ChatMessage
-    peer_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SignallingRestored:
-    """The pub/sub connection is back; we have announced ourselves again."""
-
-
-RoomEvent = (
-    PeerJoined
-    | PeerLeft
-    | MessageReceived
-    | MessageUndelivered
-    | SignallingLost
-    | SignallingRestored
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    message: ChatMessage
-    delivered_to: tuple[str, ...]  # peer ids whose data channel took the message
-    # Peers whose connection was lost moments ago: sent to them when they are back.
-    queued_for: tuple[str, ...] = ()
-
-
 # --- one peer connection ---------------------------------------------------------------
 
 
@@ -136,6 +71,7 @@ class _Connection:
     pc: RTCPeerConnection
     peer_id: str
     channel: RTCDataChannel | None = None
+    channel_open: bool = False  # the data plane was told this channel opened
     operations: asyncio.Queue[Callable[[], Awaitable[None]] | None] = field(
         default_factory=asyncio.Queue
     )
@@ -174,9 +110,8 @@ class Room:
         self._connections: dict[int, _Connection] = {}
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
-        self._recent = RecentIds()
+        self._data = d.DataPlane(self.id, self.nick, heartbeat_interval=timing_of(timing))
         self._bad_frame_log = QuietLog(log)
-        self._delivery = DeliveryTracker()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
         self._joined = False
@@ -223,17 +158,9 @@ class Room:
 
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
-        message = new_chat_message(self.id, self.nick, text, int(time.time() * 1000))
-        frame = encode_chat(message)
-        delivered = []
-        for connection in list(self._connections.values()):
-            channel = connection.channel
-            if channel is not None and channel.readyState == "open":
-                channel.send(frame)
-                delivered.append(connection.peer_id)
-        queued = [p for p in self._delivery.away_peers() if p not in delivered]
-        self._delivery.sent(message, delivered + queued, time.monotonic())
-        return SentMessage(message, tuple(delivered), tuple(queued))
+        sent, actions = self._data.send_chat(text, time.monotonic(), int(time.time() * 1000))
+        self._carry(actions)
+        return sent
 
     async def events(self) -> AsyncIterator[RoomEvent]:
         """Peer joined, message received, peer left...; ends when the room is left."""
@@ -245,9 +172,7 @@ class Room:
         if self._closed:
             return
         self._closed = True
-        for connection in self._connections.values():
-            if connection.channel is not None and connection.channel.readyState == "open":
-                connection.channel.send(BYE_FRAME)
+        self._carry(self._data.leave())
         if self._joined:
             self._apply(self._protocol.leave())
             self._outbox.put_nowait(None)  # drain what is queued (the bye), then stop
@@ -283,18 +208,16 @@ class Room:
                 case p.ClosePeerConnection(pc_id=pc_id):
                     # Detach at once, so nothing is sent on it any more; close in the background.
                     if (connection := self._connections.pop(pc_id, None)) is not None:
+                        if connection.channel_open:
+                            now = time.monotonic()
+                            self._carry(self._data.closed(connection.peer_id, now, said_bye=False))
                         self._spawn(self._shut_down(connection))
-                case p.SendHeartbeat(pc_id=pc_id):
-                    self._send_on_channel(pc_id, HEARTBEAT_FRAME)
-                case p.PeerJoined(peer_id=peer_id, nick=nick):
-                    self._events.put_nowait(PeerJoined(peer_id, nick, self._route_to(peer_id)))
-                case p.PeerLeft(peer_id=peer_id, nick=nick, reason=reason):
-                    self._events.put_nowait(PeerLeft(peer_id, nick, reason))
-                    if reason == p.SAID_BYE:
-                        for lost in self._delivery.peer_gone(peer_id, "the peer left"):
-                            self._report_undelivered(lost)
-                    else:
-                        self._delivery.peer_lost(peer_id, time.monotonic())
+                case PeerJoined(peer_id=peer_id):
+                    route = self._route_to(peer_id)
+                    self._events.put_nowait(dataclasses.replace(action, route=route))
+                case PeerLeft(peer_id=peer_id, said_bye=said_bye):
+                    self._events.put_nowait(action)
+                    self._carry(self._data.closed(peer_id, time.monotonic(), said_bye=said_bye))
                 case p.Subscribe():
                     raise AssertionError("subscriptions happen only in join()")
 
@@ -326,15 +249,52 @@ class Room:
                     return
                 self._attach_channel(pc_id, connection, channel)
 
+    def _carry(self, actions: list[d.DataAction]) -> None:
+        """Carry out what the data plane decided."""
+        for action in actions:
+            match action:
+                case d.SendFrame(peer_id=peer_id, frame=frame):
+                    self._send_to(peer_id, frame)
+                case MessageReceived(message=message):
+                    # Shown under the nick the peer announced when it joined, whatever
+                    # the frame says: a peer cannot post as someone else line by line.
+                    nick = self._protocol.nick_of(message.sender) or message.nick
+                    shown = dataclasses.replace(message, nick=nick)
+                    self._events.put_nowait(MessageReceived(shown))
+                case MessageUndelivered():
+                    self._events.put_nowait(action)
+                case d.PeerSaidBye(peer_id=peer_id):
+                    if (pc_id := self._pc_of(peer_id)) is not None:
+                        self._apply(self._protocol.channel_bye(pc_id))
+                case d.PeerMisbehaved(peer_id=peer_id, reason=reason):
+                    self._bad_frame_log.warning(
+                        peer_id, "peer %s sent a bad data channel frame: %s", reason
+                    )
+                    if (pc_id := self._pc_of(peer_id)) is not None:
+                        self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
+
+    def _pc_of(self, peer_id: str) -> int | None:
+        for pc_id, connection in self._connections.items():
+            if connection.peer_id == peer_id:
+                return pc_id
+        return None
+
+    def _send_to(self, peer_id: str, frame: str) -> None:
+        for connection in self._connections.values():
+            channel = connection.channel
+            if connection.peer_id == peer_id and channel and channel.readyState == "open":
+                channel.send(frame)
+                return
+
     def _attach_channel(self, pc_id: int, connection: _Connection, channel: RTCDataChannel) -> None:
         connection.channel = channel
 
         def on_open() -> None:
             now = time.monotonic()
             self._apply(self._protocol.channel_open(pc_id, now))
-            # Whatever this peer has not acknowledged yet goes again on the new channel.
-            for message in self._delivery.peer_back(connection.peer_id, now):
-                channel.send(encode_chat(message))
+            if self._connections.get(pc_id) is connection:
+                connection.channel_open = True
+                self._carry(self._data.opened(connection.peer_id, now))
 
         @channel.on("message")
         def on_message(frame: str | bytes) -> None:
@@ -353,45 +313,15 @@ class Room:
         peer_id = self._protocol.peer_for(pc_id)
         if peer_id is None:
             return
-        self._protocol.channel_activity(pc_id, time.monotonic())
-        try:
-            message = decode_channel_message(frame)
-        except ProtocolError as error:
-            self._bad_frame(pc_id, peer_id, str(error))
-            return
-        match message:
-            case Heartbeat():
-                pass
-            case ChannelBye():
-                self._apply(self._protocol.channel_bye(pc_id))
-            case ChannelAck(message_id=message_id):
-                self._delivery.acked(peer_id, message_id)
-            case ChatMessage():
-                if message.sender != peer_id:
-                    self._bad_frame(pc_id, peer_id, f"message claiming to be {message.sender}")
-                    return
-                self._send_on_channel(pc_id, ack_frame(message.id))
-                if not self._recent.seen(peer_id, message.id):
-                    # Shown under the nick the peer announced when it joined, whatever
-                    # the frame says: a peer cannot post as someone else line by line.
-                    nick = self._protocol.nick_of(peer_id) or message.nick
-                    shown = dataclasses.replace(message, nick=nick)
-                    self._events.put_nowait(MessageReceived(shown))
-
-    def _bad_frame(self, pc_id: int, peer_id: str, reason: str) -> None:
-        self._bad_frame_log.warning(peer_id, "peer %s sent a bad data channel frame: %s", reason)
-        self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
+        now = time.monotonic()
+        self._protocol.channel_activity(pc_id, now)
+        self._carry(self._data.receive(peer_id, frame, now))
 
     def _route_to(self, peer_id: str) -> str:
         for connection in self._connections.values():
             if connection.peer_id == peer_id:
                 return _selected_route(connection.pc)
         return "unknown"
-
-    def _send_on_channel(self, pc_id: int, frame: str) -> None:
-        connection = self._connections.get(pc_id)
-        if connection and connection.channel and connection.channel.readyState == "open":
-            connection.channel.send(frame)
 
     # --- per-connection operations, run in order by one worker per connection ---
 
@@ -477,11 +407,13 @@ class Room:
             await asyncio.sleep(TICK_SECONDS)
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
-            for lost in self._delivery.tick(now):
-                self._report_undelivered(lost)
+            self._carry(self._data.tick(now))
 
-    def _report_undelivered(self, lost: Undelivered) -> None:
-        self._events.put_nowait(MessageUndelivered(lost.message, lost.peer_id, lost.reason))
+
+def timing_of(timing: p.Timing | None) -> float:
+    """The heartbeat interval, which the data plane keeps and the signalling core's
+    liveness check relies on."""
+    return (timing or p.Timing()).heartbeat_interval
 
 
 def _selected_route(pc: RTCPeerConnection) -> str:

@@ -51,7 +51,7 @@ async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Ro
 
     await bo.leave()
     left = await next_event(ana, PeerLeft)
-    assert left == PeerLeft(bo.id, "bo", "said bye")
+    assert left == PeerLeft(bo.id, "bo", "said bye", said_bye=True)
     assert ana.peers == {}
     # White-box: the peer connection was detached and closed, not leaked.
     assert ana._connections == {} and bo._connections == {}

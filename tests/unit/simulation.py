@@ -1,6 +1,8 @@
-"""A deterministic in-memory world for the sans-I/O protocol: a pub/sub network that can
-lose, duplicate and reorder messages, and peer connections that open when both sides
-hold each other's descriptions. No I/O: this exercises the state machine alone."""
+"""A deterministic in-memory world for the sans-I/O cores: a pub/sub network that can
+lose, duplicate and reorder messages, peer connections that open when both sides hold
+each other's descriptions, and data channels between them that carry frames in order
+(and lose what is in flight when a connection breaks). No I/O: this exercises the
+signalling state machine and the data plane alone, joined as ``room.py`` joins them."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshchat.mesh import dataplane as d
 from meshchat.mesh import protocol as p
+from meshchat.mesh.events import (
+    MessageReceived,
+    MessageUndelivered,
+    PeerJoined,
+    PeerLeft,
+    SentMessage,
+)
 from meshchat.mesh.identity import Identity
 
 
@@ -28,6 +38,7 @@ class SimPeerConnection:
 @dataclass
 class SimClient:
     proto: p.MeshProtocol
+    data: d.DataPlane
 
     @property
     def id(self) -> str:
@@ -37,6 +48,14 @@ class SimClient:
     joined: list[str] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
     offers_made: int = 0
+    received: list[tuple[str, str]] = field(default_factory=list)  # (sender, text)
+    undelivered: list[tuple[str, str, str]] = field(default_factory=list)  # (peer, text, why)
+
+    def open_pc_to(self, peer_id: str) -> SimPeerConnection | None:
+        for pc in self.pcs.values():
+            if pc.peer_id == peer_id and pc.open and not pc.closed:
+                return pc
+        return None
 
 
 class SimNetwork:
@@ -58,6 +77,8 @@ class SimNetwork:
         self.clients: dict[str, SimClient] = {}
         self.subscriptions: dict[str, set[str]] = {}
         self.in_flight: list[tuple[float, int, str, dict[str, Any]]] = []
+        # Data-channel frames under way: (due, sequence, sender, its pc, frame).
+        self.frames: list[tuple[float, int, str, SimPeerConnection, str]] = []
         self._sequence = 0
         self.published = 0
 
@@ -70,7 +91,8 @@ class SimNetwork:
             rng=random.Random(self.rng.random()),
             new_session=lambda: f"s{self.rng.getrandbits(32):08x}",
         )
-        client = SimClient(proto)
+        heartbeat = (timing or p.Timing()).heartbeat_interval
+        client = SimClient(proto, d.DataPlane(proto.client_id, nick, heartbeat_interval=heartbeat))
         client_id = proto.client_id
         self.clients[client_id] = client
         self.apply(client_id, proto.start())
@@ -84,6 +106,58 @@ class SimNetwork:
             topics.discard(client_id)
         for pc in client.pcs.values():
             pc.closed = True
+
+    def say(self, client_id: str, text: str) -> SentMessage:
+        client = self.clients[client_id]
+        sent, actions = client.data.send_chat(text, self.now, int(self.now * 1000))
+        self.carry(client_id, actions)
+        return sent
+
+    def break_connection(self, a: str, b: str) -> None:
+        """The connection between ``a`` and ``b`` dies mid-conversation: what is in
+        flight on it is lost, and both ends see their channel close."""
+        for owner, other in ((a, b), (b, a)):
+            pc = self.clients[owner].open_pc_to(other)
+            if pc is not None:
+                pc.closed = True
+                self.frames = [f for f in self.frames if f[3] is not pc]
+                self.apply(owner, self.clients[owner].proto.channel_closed(pc.pc_id))
+
+    def carry(self, client_id: str, actions: list[d.DataAction]) -> None:
+        """Carry out a data plane's actions, as room.py does."""
+        client = self.clients.get(client_id)
+        if client is None:
+            return
+        for action in actions:
+            match action:
+                case d.SendFrame(peer_id=peer_id, frame=frame):
+                    pc = client.open_pc_to(peer_id)
+                    if pc is not None:
+                        self._sequence += 1
+                        delay = self.rng.uniform(0, self.max_delay / 4)
+                        self.frames.append((self.now + delay, self._sequence, client_id, pc, frame))
+                case MessageReceived(message=message):
+                    client.received.append((message.sender, message.text))
+                case MessageUndelivered(message=message, peer_id=peer_id, reason=reason):
+                    client.undelivered.append((peer_id, message.text, reason))
+                case d.PeerSaidBye(peer_id=peer_id) | d.PeerMisbehaved(peer_id=peer_id):
+                    pc = client.open_pc_to(peer_id)
+                    if pc is not None and isinstance(action, d.PeerSaidBye):
+                        self.apply(client_id, client.proto.channel_bye(pc.pc_id))
+
+    def _deliver_frames(self) -> None:
+        # In order per channel: a channel is ordered and reliable while it lives.
+        due = sorted((f for f in self.frames if f[0] <= self.now), key=lambda f: f[1])
+        self.frames = [f for f in self.frames if f[0] > self.now]
+        for _, _, sender, pc, frame in due:
+            if pc.closed or pc.remote is None:
+                continue
+            other_id, other_pc_id = pc.remote
+            other = self.clients.get(other_id)
+            if other is None or other.pcs[other_pc_id].closed:
+                continue
+            other.proto.channel_activity(other_pc_id, self.now)
+            self.carry(other_id, other.data.receive(sender, frame, self.now))
 
     def apply(self, client_id: str, actions: list[p.Action]) -> None:
         client = self.clients.get(client_id)
@@ -122,13 +196,17 @@ class SimNetwork:
                 case p.AddRemoteCandidate(pc_id=pc_id):
                     assert client.pcs[pc_id].remote is not None, "candidate before description"
                 case p.ClosePeerConnection(pc_id=pc_id):
-                    client.pcs[pc_id].closed = True
-                case p.PeerJoined(peer_id=peer_id):
+                    pc = client.pcs[pc_id]
+                    if pc.open and not pc.closed:
+                        self.carry(
+                            client_id, client.data.closed(pc.peer_id, self.now, said_bye=False)
+                        )
+                    pc.closed = True
+                case PeerJoined(peer_id=peer_id):
                     client.joined.append(peer_id)
-                case p.PeerLeft(peer_id=peer_id, reason=reason):
+                case PeerLeft(peer_id=peer_id, reason=reason, said_bye=said_bye):
                     client.left.append((peer_id, reason))
-                case p.SendHeartbeat(pc_id=pc_id):
-                    self._heartbeat(client_id, client.pcs[pc_id])
+                    self.carry(client_id, client.data.closed(peer_id, self.now, said_bye=said_bye))
 
     def _maybe_open(self, client_id: str, pc: SimPeerConnection) -> None:
         if pc.remote is None or pc.closed:
@@ -143,15 +221,9 @@ class SimNetwork:
         for owner, connection in ((client_id, pc), (other_id, other_pc)):
             if not connection.open:
                 connection.open = True
-                proto = self.clients[owner].proto
-                self.apply(owner, proto.channel_open(connection.pc_id, self.now))
-
-    def _heartbeat(self, sender: str, pc: SimPeerConnection) -> None:
-        if pc.closed or pc.remote is None:
-            return
-        other = self.clients.get(pc.remote[0])
-        if other is not None and not other.pcs[pc.remote[1]].closed:
-            other.proto.channel_activity(pc.remote[1], self.now)
+                sim = self.clients[owner]
+                self.apply(owner, sim.proto.channel_open(connection.pc_id, self.now))
+                self.carry(owner, sim.data.opened(connection.peer_id, self.now))
 
     def _publish(self, topic: str, message: dict[str, Any]) -> None:
         self.published += 1
@@ -168,6 +240,7 @@ class SimNetwork:
         end = self.now + seconds
         while self.now < end:
             self.now += step
+            self._deliver_frames()
             due = sorted(m for m in self.in_flight if m[0] <= self.now)
             self.in_flight = [m for m in self.in_flight if m[0] > self.now]
             for _, _, topic, message in due:
@@ -179,6 +252,7 @@ class SimNetwork:
                 client = self.clients.get(client_id)
                 if client is not None:
                     self.apply(client_id, client.proto.tick(self.now))
+                    self.carry(client_id, client.data.tick(self.now))
 
     def mesh_complete(self) -> bool:
         ids = set(self.clients)

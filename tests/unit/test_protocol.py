@@ -9,6 +9,7 @@ import pytest
 
 from meshchat.mesh import protocol as p
 from meshchat.mesh.codec import SignalCodec
+from meshchat.mesh.events import PeerJoined, PeerLeft
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import (
     Answer,
@@ -135,7 +136,7 @@ def test_callee_answers_an_offer_and_the_channel_opening_means_joined() -> None:
     assert remote == [p.SetRemoteDescription(create[0].pc_id, "offer", "v=0 offer")]
     answer = proto.local_description(create[0].pc_id, "answer", "v=0 answer", 1.0)
     assert of_type(answer, p.Publish)[0].message["session"] == "s1"
-    assert proto.channel_open(create[0].pc_id, 1.5) == [p.PeerJoined(SMALL, "small")]
+    assert proto.channel_open(create[0].pc_id, 1.5) == [PeerJoined(SMALL, "small")]
     assert proto.open_peers() == {SMALL: "small"}
 
 
@@ -376,7 +377,8 @@ def test_bye_removes_the_peer_and_closes_its_connection() -> None:
     proto = make()
     pc_id = open_as_caller(proto)
     actions = proto.receive(GLOBAL, wire(Bye(BIG)), 2.0)
-    assert actions == [p.ClosePeerConnection(pc_id), p.PeerLeft(BIG, "big", "said bye")]
+    left = PeerLeft(BIG, "big", "said bye", said_bye=True)
+    assert actions == [p.ClosePeerConnection(pc_id), left]
     assert proto.open_peers() == {}
 
 
@@ -385,7 +387,7 @@ def test_bye_on_the_data_channel_is_as_good_as_one_via_the_broker() -> None:
     pc_id = open_as_caller(proto)
     assert proto.channel_bye(pc_id) == [
         p.ClosePeerConnection(pc_id),
-        p.PeerLeft(BIG, "big", "said bye"),
+        PeerLeft(BIG, "big", "said bye", said_bye=True),
     ]
 
 
@@ -396,7 +398,7 @@ def test_a_failed_connection_is_closed_reported_and_the_peer_asked_to_reconnect(
     actions = proto.connection_state(pc_id, state)
     assert actions[:2] == [
         p.ClosePeerConnection(pc_id),
-        p.PeerLeft(BIG, "big", f"connection {state}"),
+        PeerLeft(BIG, "big", f"connection {state}"),
     ]
     assert published(actions[2:]) == [(f"meshchat/{ROOM}/client-{BIG}", "hello")]
     assert proto.connection_state(pc_id, state) == []  # already gone
@@ -406,11 +408,9 @@ def test_a_silent_peer_is_dropped_after_the_heartbeat_timeout() -> None:
     timing = p.Timing(heartbeat_interval=1.0, heartbeat_timeout=5.0)
     proto = make(timing)
     pc_id = open_as_caller(proto)  # channel opened at t=1.2
-    heartbeats = of_type(proto.tick(2.0), p.SendHeartbeat)
-    assert heartbeats == [p.SendHeartbeat(pc_id)]
     proto.channel_activity(pc_id, 4.0)
-    assert of_type(proto.tick(8.9), p.PeerLeft) == []
-    assert of_type(proto.tick(9.1), p.PeerLeft) == [p.PeerLeft(BIG, "big", "heartbeat timed out")]
+    assert of_type(proto.tick(8.9), PeerLeft) == []
+    assert of_type(proto.tick(9.1), PeerLeft) == [PeerLeft(BIG, "big", "heartbeat timed out")]
 
 
 def test_a_handshake_that_never_completes_is_abandoned() -> None:
@@ -476,7 +476,7 @@ def test_leave_says_bye_and_closes_everything_without_reporting_departures() -> 
     actions = proto.leave()
     assert published(actions) == [(GLOBAL, "bye")]
     assert p.ClosePeerConnection(pc_id) in actions
-    assert of_type(actions, p.PeerLeft) == []
+    assert of_type(actions, PeerLeft) == []
     assert proto.leave() == [] and proto.receive(GLOBAL, wire(Hello(BIG, "b")), 9.0) == []
 
 
