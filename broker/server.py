@@ -80,6 +80,7 @@ WEB_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/meshchat.js": ("meshchat.js", "text/javascript; charset=utf-8"),
+    "/frames.js": ("frames.js", "text/javascript; charset=utf-8"),
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
     "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),

@@ -3,6 +3,9 @@
 // No build step: an ES module the broker serves as is.
 
 import { AblyConnection } from "/ably.js";
+import {
+  MAX_TEXT_BYTES, admitCandidate, cleanNick, decodeChannelFrame, limitSdp, newBudget,
+} from "/frames.js";
 import { RoomSeal } from "/sealing.js";
 
 const PROTOCOL_VERSION = 1;
@@ -10,12 +13,9 @@ const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
 const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
 const HEARTBEAT_INTERVAL = 1000, HEARTBEAT_TIMEOUT = 5000;
 const ACK_TIMEOUT = 15000, RECONNECT_GRACE = 30000;
-const MAX_TEXT_BYTES = 16 * 1024;
-// Bounds against hostile peers, as in mesh/protocol.py, admission.py and candidates.py.
+// Bounds against hostile peers, as in mesh/protocol.py and admission.py.
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
-const MAX_SEEN = 4096, MAX_BAD_FRAMES = 20, MAX_TIMESTAMP_MS = 253402300799999;
-const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4, MAX_STRAY_SENDERS = 16;
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_SEEN = 4096, MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
 const encoder = new TextEncoder();
 
 // --- encodings ------------------------------------------------------------------------
@@ -460,8 +460,7 @@ export class Room extends EventTarget {
     if (peer.pc !== pc) return;
     peer.lastSeen = Date.now();
     let frame;
-    try { frame = JSON.parse(text); } catch { return this.badFrame(peer, "not JSON"); }
-    if (!frame || typeof frame !== "object") return this.badFrame(peer, "not an object");
+    try { frame = decodeChannelFrame(text); } catch (error) { return this.badFrame(peer, error.message); }
     if (frame.type === "bye") return this.drop(peer, "said bye");
     if (frame.type === "ack") {
       const pending = this.pending.get(peer.id);
@@ -469,13 +468,7 @@ export class Room extends EventTarget {
       return;
     }
     if (frame.type === "heartbeat") return;
-    if (frame.type !== "chat") return this.badFrame(peer, "unknown type");
     if (frame.from !== peer.id) return this.badFrame(peer, "message claiming another sender");
-    if (typeof frame.id !== "string" || !ID_PATTERN.test(frame.id) || typeof frame.text !== "string"
-        || !Number.isSafeInteger(frame.ts) || frame.ts < 0 || frame.ts > MAX_TIMESTAMP_MS
-        || encoder.encode(frame.text).length > MAX_TEXT_BYTES) {
-      return this.badFrame(peer, "invalid chat message");
-    }
     peer.channel.send(JSON.stringify({ type: "ack", id: frame.id }));
     const key = `${peer.id} ${frame.id}`;
     if (this.seen.has(key)) return;
@@ -603,52 +596,4 @@ export class Room extends EventTarget {
     for (const peer of [...this.peers.values()]) this.closePc(peer);
     setTimeout(() => this.broker.close(), 200);
   }
-}
-
-function cleanNick(nick) {
-  // Printable characters only (no controls, no bidi overrides), as mesh/messages.py.
-  const printable = String(nick).replace(/[\p{C}\p{Zl}\p{Zp}]/gu, "").trim();
-  return printable.slice(0, 64) || "anon";
-}
-
-// Remote ICE candidates a real peer can have (mesh/candidates.py): a bounded number, a few
-// per address, UDP on unprivileged ports, unicast IPs or mDNS names only.
-function newBudget() { return { accepted: 0, perAddress: new Map() }; }
-
-function candidateProblem(text) {
-  const fields = String(text).replace(/^a=/, "").replace(/^candidate:/, "").trim().split(/\s+/);
-  if (fields.length < 8 || fields[6] !== "typ") return "malformed candidate";
-  const [, , transport, , address, port] = fields;
-  if (transport.toLowerCase() !== "udp") return `${transport} candidate`;
-  if (!/^\d+$/.test(port) || Number(port) < 1024 || Number(port) > 65535) return "privileged port";
-  if (/^[0-9a-fA-F-]{1,64}\.local$/.test(address)) return null;
-  const v4 = address.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
-  if (v4) {
-    const first = Number(v4[1]);
-    if (first === 0 || first >= 224) return "not a unicast address";
-    return null;
-  }
-  if (address.includes(":") && /^[0-9a-fA-F:.]+$/.test(address)) {
-    if (/^(ff|::$)/i.test(address)) return "not a unicast address";
-    return null;
-  }
-  return "address is neither an IP nor an mDNS name";
-}
-
-function admitCandidate(budget, text) {
-  const problem = candidateProblem(text);
-  if (problem) return problem;
-  const address = String(text).trim().split(/\s+/)[4].toLowerCase();
-  if (budget.accepted >= MAX_CANDIDATES) return "too many candidates";
-  if ((budget.perAddress.get(address) || 0) >= MAX_CANDIDATES_PER_ADDRESS) {
-    return "too many candidates for one address";
-  }
-  budget.accepted += 1;
-  budget.perAddress.set(address, (budget.perAddress.get(address) || 0) + 1);
-  return null;
-}
-
-function limitSdp(sdp, budget) {
-  return String(sdp).split(/(?<=\n)/).filter(
-    (line) => !line.startsWith("a=candidate:") || admitCandidate(budget, line) === null).join("");
 }

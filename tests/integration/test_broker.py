@@ -382,7 +382,7 @@ async def test_the_web_client_is_served_and_unknown_paths_are_404(meshchat_broke
 
     status, kind, body = await asyncio.to_thread(get, "/")
     assert status == 200 and kind.startswith("text/html") and "meshchat" in body
-    for script in ("/app.js", "/meshchat.js", "/sealing.js", "/ably.js"):
+    for script in ("/app.js", "/meshchat.js", "/frames.js", "/sealing.js", "/ably.js"):
         status, kind, _ = await asyncio.to_thread(get, script)
         assert status == 200 and kind.startswith("text/javascript")
     assert (await asyncio.to_thread(get, "/favicon.ico"))[0] == 404

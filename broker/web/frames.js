@@ -1,0 +1,95 @@
+// What a peer may send, checked before anything acts on it: data-channel frames, nicks,
+// remote ICE candidates. No I/O here (it runs in the page and under `node --test`); the
+// same rules as mesh/chat.py, mesh/messages.py and mesh/candidates.py, held together by
+// the shared vectors in tests/vectors/.
+
+export const MAX_TEXT_BYTES = 16 * 1024;
+export const MAX_FRAME_CHARS = 64 * 1024;
+export const MAX_TIMESTAMP_MS = 253402300799999; // the last millisecond of the year 9999
+export const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4;
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const encoder = new TextEncoder();
+
+// One data-channel frame: {type: "chat", id, from, nick, ts, text} | {type: "ack", id} |
+// {type: "heartbeat"} | {type: "bye"}; throws an Error saying what is wrong.
+export function decodeChannelFrame(text) {
+  if (typeof text !== "string") throw new Error("binary frame");
+  if (text.length > MAX_FRAME_CHARS) throw new Error("frame too large");
+  let frame;
+  try { frame = JSON.parse(text); } catch { throw new Error("not JSON"); }
+  if (!frame || typeof frame !== "object" || Array.isArray(frame)) throw new Error("not an object");
+  switch (frame.type) {
+    case "heartbeat": return { type: "heartbeat" };
+    case "bye": return { type: "bye" };
+    case "ack":
+      if (!isId(frame.id)) throw new Error("ack without a valid id");
+      return { type: "ack", id: frame.id };
+    case "chat": break;
+    default: throw new Error("unknown type");
+  }
+  const { id, from, nick, ts, text: body } = frame;
+  if (!isId(id)) throw new Error("chat message without a valid id");
+  if (!isId(from)) throw new Error("chat message without a valid from");
+  if (typeof nick !== "string") throw new Error("chat message without a nick");
+  if (!Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP_MS) {
+    throw new Error("chat message without a valid ts");
+  }
+  if (typeof body !== "string") throw new Error("chat message without a text");
+  if (!body.isWellFormed()) throw new Error("text is not valid Unicode (lone surrogate)");
+  if (encoder.encode(body).length > MAX_TEXT_BYTES) throw new Error("text too long");
+  return { type: "chat", id, from, nick: cleanNick(nick), ts, text: body };
+}
+
+function isId(value) {
+  return typeof value === "string" && ID_PATTERN.test(value);
+}
+
+// Nicks are display text: printable characters only (no controls, no bidi overrides).
+export function cleanNick(nick) {
+  const printable = String(nick).replace(/[\p{C}\p{Z}]/gu, (c) => (c === " " ? c : "")).trim();
+  return [...printable].slice(0, 64).join("") || "anon";
+}
+
+// Remote ICE candidates a real peer can have: a bounded number, a few per address, UDP on
+// unprivileged ports, unicast IPs or mDNS names only.
+export function newBudget() { return { accepted: 0, perAddress: new Map() }; }
+
+export function candidateProblem(text) {
+  const fields = String(text).replace(/^a=/, "").replace(/^candidate:/, "").trim().split(/\s+/);
+  if (fields.length < 8 || fields[6] !== "typ") return "malformed candidate";
+  const [, , transport, , address, port] = fields;
+  if (transport.toLowerCase() !== "udp") return `${transport} candidate`;
+  if (!/^\d+$/.test(port) || Number(port) < 1024 || Number(port) > 65535) return "privileged port";
+  if (/^[0-9a-fA-F-]{1,64}\.local$/.test(address)) return null;
+  const v4 = address.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
+  if (v4) {
+    const octets = v4.slice(1).map(Number);
+    if (octets.some((o) => o > 255)) return "not an address";
+    if (octets[0] === 0 || octets[0] >= 224) return "not a unicast address";
+    return null;
+  }
+  if (address.includes(":") && /^[0-9a-fA-F:.]+$/.test(address)) {
+    if (/^ff/i.test(address) || /^[:0]+$/.test(address)) return "not a unicast address";
+    return null;
+  }
+  return "address is neither an IP nor an mDNS name";
+}
+
+export function admitCandidate(budget, text) {
+  const problem = candidateProblem(text);
+  if (problem) return problem;
+  const address = String(text).trim().split(/\s+/)[4].toLowerCase();
+  if (budget.accepted >= MAX_CANDIDATES) return "too many candidates";
+  if ((budget.perAddress.get(address) || 0) >= MAX_CANDIDATES_PER_ADDRESS) {
+    return "too many candidates for one address";
+  }
+  budget.accepted += 1;
+  budget.perAddress.set(address, (budget.perAddress.get(address) || 0) + 1);
+  return null;
+}
+
+export function limitSdp(sdp, budget) {
+  return String(sdp).split(/(?<=\n)/).filter(
+    (line) => !line.startsWith("a=candidate:") || admitCandidate(budget, line.trim()) === null,
+  ).join("");
+}

@@ -1,0 +1,144 @@
+"""The shared vectors: inputs, and what the Python core makes of them.
+
+    python -m tests.vectors.make_vectors     # rewrites the JSON files beside this one
+
+pytest checks that the files still say what the Python core does (tests/unit/
+test_vectors.py); `node --test` checks the browser's core against the same files
+(tests/node/vectors.test.mjs). So the two implementations cannot drift silently.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from meshchat.mesh.candidates import CandidateBudget, limit_sdp
+from meshchat.mesh.chat import (
+    MAX_TEXT_BYTES,
+    ChannelAck,
+    ChannelBye,
+    ChatMessage,
+    Heartbeat,
+    decode_channel_message,
+)
+from meshchat.mesh.messages import ProtocolError, clean_nick
+
+HERE = Path(__file__).parent
+A, B = "a" * 32, "b1_-" * 8
+
+
+def chat(**fields: Any) -> str:
+    frame: dict[str, Any] = {"type": "chat", "id": "m1", "from": A, "nick": "ana"}
+    frame.update(ts=1_700_000_000_000, text="hi")
+    frame.update(fields)
+    return json.dumps({k: v for k, v in frame.items() if v is not ...}, ensure_ascii=False)
+
+
+FRAMES = [
+    chat(),
+    chat(text="héllo 世界 🙂 <b>", nick="zoë"),
+    chat(text="é" * (MAX_TEXT_BYTES // 2)),
+    chat(ts=0),
+    chat(ts=253_402_300_799_999),
+    chat(**{"from": B}, id="Zz_-09"),
+    chat(nick="\u202eana\x1b[31m"),
+    '{"type":"ack","id":"m1"}',
+    '{"type":"heartbeat"}',
+    '{"type":"bye"}',
+    # invalid
+    chat(ts=10**20),
+    chat(ts=-1),
+    chat(ts=253_402_300_800_000),
+    chat(ts=1.5),
+    chat(ts=True),
+    chat(ts="yesterday"),
+    chat(text="é" * (MAX_TEXT_BYTES // 2) + "x"),
+    chat(text=5),
+    chat(text=...),
+    chat(id="has space"),
+    chat(id=""),
+    chat(id="x" * 65),
+    chat(**{"from": "not/an/id"}),
+    chat(nick=None),
+    chat().replace('"hi"', '"\\ud800"'),
+    '{"type":"ack","id":"bad id"}',
+    '{"type":"dance"}',
+    '{"no":"type"}',
+    "[1,2]",
+    "null",
+    "{not json",
+    "[" * 5_000 + "]" * 5_000,
+    "x" * 70_000,
+]
+
+CANDIDATES = [
+    "candidate:1 1 udp 2130706431 192.168.1.20 50000 typ host",
+    "candidate:1 1 UDP 2130706431 127.0.0.1 1024 typ host",
+    "candidate:1 1 udp 1 2001:db8::1 50000 typ host",
+    "candidate:1 1 udp 1 0f1e2d3c-aaaa-4bbb-8ccc-112233445566.local 50000 typ host",
+    "candidate:2 1 udp 1694498815 203.0.113.9 61000 typ srflx raddr 0.0.0.0 rport 0",
+    "candidate:1 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active",
+    "candidate:1 1 udp 1 127.0.0.1 22 typ host",
+    "candidate:1 1 udp 1 127.0.0.1 65536 typ host",
+    "candidate:1 1 udp 1 224.0.0.251 5353 typ host",
+    "candidate:1 1 udp 1 0.0.0.0 5000 typ host",
+    "candidate:1 1 udp 1 255.255.255.255 5000 typ host",
+    "candidate:1 1 udp 1 ff02::1 5000 typ host",
+    "candidate:1 1 udp 1 internal.corp.example 5000 typ host",
+    "candidate:1 1 udp 1 127.0.0.1",
+]
+
+NICKS = ["ana", "  zoë  ", "\u202eana", "a\x1b[31mb", "\u2028x\u2029", "", "\x00\x07", "n" * 80]
+
+
+def decoded(frame: str) -> dict[str, Any]:
+    try:
+        message = decode_channel_message(frame)
+    except ProtocolError:
+        return {"valid": False}
+    match message:
+        case ChatMessage():
+            return {
+                "valid": True,
+                "type": "chat",
+                "id": message.id,
+                "from": message.sender,
+                "nick": message.nick,
+                "ts": message.timestamp_ms,
+                "text": message.text,
+            }
+        case ChannelAck(message_id=message_id):
+            return {"valid": True, "type": "ack", "id": message_id}
+        case Heartbeat():
+            return {"valid": True, "type": "heartbeat"}
+        case ChannelBye():
+            return {"valid": True, "type": "bye"}
+
+
+def sprayed_sdp() -> str:
+    lines = [f"a=candidate:{i} 1 udp 2130706431 127.0.0.1 {20000 + i} typ host" for i in range(20)]
+    lines += [
+        f"a=candidate:x{i} 1 udp 2130706431 10.0.0.{i} {30000 + i} typ host" for i in range(20)
+    ]
+    return "v=0\r\n" + "\r\n".join(lines) + "\r\na=end-of-candidates\r\n"
+
+
+def vectors() -> dict[str, Any]:
+    budget = CandidateBudget()
+    return {
+        "channel_frames": [{"frame": f, "expect": decoded(f)} for f in FRAMES],
+        "candidates": [
+            {"candidate": c, "accepted": CandidateBudget().admit(c) is None} for c in CANDIDATES
+        ],
+        "sdp_limit": {"sdp": sprayed_sdp(), "expect": limit_sdp(sprayed_sdp(), budget)[0]},
+        "nicks": [{"nick": n, "expect": clean_nick(n)} for n in NICKS],
+    }
+
+
+def render() -> str:
+    return json.dumps(vectors(), ensure_ascii=True, indent=1) + "\n"
+
+
+if __name__ == "__main__":
+    (HERE / "vectors.json").write_text(render())
