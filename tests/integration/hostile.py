@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,3 +122,24 @@ class TextPeer:
             self._reader.cancel()
         if self.stderr_path is not None:
             self.stderr_path.unlink(missing_ok=True)
+
+
+async def _same_id_from_two_peers(url: str, room: str) -> None:
+    """Run as a process (beside a browser, in its namespace): "eve" and "yara" join,
+    and once a third peer (the page) is connected, eve sends it a message with yara's
+    nick and then yara sends one with the same id. Prints ``sent`` when done."""
+    eve = await joined_room(Broker("meshchat", [], url=url), room, "eve")
+    yara = await joined_room(Broker("meshchat", [], url=url), room, "yara")
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        while not (set(eve.peers) - {yara.id}) or not (set(yara.peers) - {eve.id}):
+            await asyncio.sleep(0.05)
+    (page,) = set(eve.peers) - {yara.id}
+    send_raw(eve, page, chat_frame(eve.id, "eve's text", id="shared-id", nick="yara"))
+    await asyncio.sleep(0.5)
+    send_raw(yara, page, chat_frame(yara.id, "yara's text", id="shared-id"))
+    print("sent", flush=True)
+    await asyncio.sleep(EVENT_TIMEOUT)
+
+
+if __name__ == "__main__":
+    asyncio.run(_same_id_from_two_peers(*sys.argv[1:3]))

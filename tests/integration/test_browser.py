@@ -186,6 +186,41 @@ async def test_two_browsers_and_two_python_peers_chat_exactly_once(
             await python.stop()
 
 
+async def test_the_page_keys_messages_by_sender_and_names_them_by_their_join(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """Issue-9 defences in the browser: eve reuses yara's message id (the page must not
+    drop yara's real message as a duplicate) and puts yara's nick in her frame (the page
+    must still show it as eve's)."""
+    broker, browser, launcher = room_setup
+    page = await open_page(browser, broker, "wanda")
+    hostile = await asyncio.create_subprocess_exec(
+        *launcher,
+        sys.executable,
+        "-m",
+        "tests.integration.hostile",
+        broker.url,
+        "web",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert hostile.stdout is not None
+        assert await asyncio.wait_for(hostile.stdout.readline(), TIMEOUT_MS / 1000) == b"sent\n"
+        await wait_for_texts(page, ["eve's text", "yara's text"])
+        lines = await page.eval_on_selector_all(
+            "#messages li:not(.notice):not(.mine)",
+            "e => e.map(x => [x.querySelector('.nick').textContent, "
+            "x.querySelector('.text').textContent])",
+        )
+        shown = {text: nick for nick, text in lines}
+        assert shown["eve's text"].startswith("eve#"), shown
+        assert shown["yara's text"].startswith("yara#"), shown
+    finally:
+        hostile.kill()
+        await hostile.wait()
+
+
 async def test_a_reloaded_page_rejoins_and_html_is_shown_as_text(
     room_setup: tuple[Broker, Any, list[str]],
 ) -> None:
