@@ -8,6 +8,8 @@ export const MAX_FRAME_CHARS = 64 * 1024;
 export const MAX_TIMESTAMP_MS = 253402300799999; // the last millisecond of the year 9999
 export const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+// (String.prototype.isWellFormed says the same, but older Node and browsers lack it.)
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const encoder = new TextEncoder();
 
 // One data-channel frame: {type: "chat", id, from, nick, ts, text} | {type: "ack", id} |
@@ -35,7 +37,7 @@ export function decodeChannelFrame(text) {
     throw new Error("chat message without a valid ts");
   }
   if (typeof body !== "string") throw new Error("chat message without a text");
-  if (!body.isWellFormed()) throw new Error("text is not valid Unicode (lone surrogate)");
+  if (LONE_SURROGATE.test(body)) throw new Error("text is not valid Unicode (lone surrogate)");
   if (encoder.encode(body).length > MAX_TEXT_BYTES) throw new Error("text too long");
   return { type: "chat", id, from, nick: cleanNick(nick), ts, text: body };
 }
