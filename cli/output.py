@@ -77,12 +77,14 @@ class Printer:
             )
             return
         where = "an embedded broker" if embedded else broker
-        kind = (
-            "sealed room (only holders of the secret can meet you)"
-            if sealed
-            else "open room (anyone who knows its name can join)"
+        kind = "sealed" if sealed else "open"
+        self._line(
+            f"* joined the {kind} room {room!r} as {self.nicks.label(client_id)} via {where}"
         )
-        self._line(f"* joined {kind} {room!r} as {self.nicks.label(client_id)} via {where}")
+        if sealed:
+            self._line("* only holders of the room secret can meet you here")
+        else:
+            self._line("* anyone who knows the room's name can join; --secret seals a room")
         self._line(f"* your id is {client_id}")
         self._line("* type a message and press Enter; /peers lists peers, /quit leaves")
 

@@ -76,7 +76,7 @@ async def test_joining_says_whether_the_room_is_sealed(
         text=True,
         timeout=60,
     )
-    assert "sealed room" in text.stdout.splitlines()[0]
+    assert "joined the sealed room" in text.stdout.splitlines()[0]
 
 
 @pytest.fixture
