@@ -1,6 +1,11 @@
-"""What peers say to each other on the data channel: chat envelopes, heartbeats, bye.
+"""What peers say to each other on the data channel: chat envelopes, heartbeats, bye,
+acknowledgements.
 
-Pure functions and a small de-duplication set; the driver does the sending.
+Every chat message carries its author's sequence number. Receivers acknowledge in
+batches: the sequence numbers received, as ranges, ride on the next frame they send to
+that peer anyway (``"acks"``), or in an ``ack`` frame of their own after a short delay.
+
+Pure functions and a small de-duplication set; the data plane does the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ MAX_FRAME_BYTES = 64 * 1024
 CHANNEL_LABEL = "chat"
 # Timestamps are milliseconds since 1970; beyond the year 9999 no clock can show them.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
+MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
+MAX_ACK_RANGES = 64
+
+# Sequence numbers acknowledged, as inclusive (first, last) ranges.
+AckRanges = tuple[tuple[int, int], ...]
 
 
 class MessageTooLarge(ValueError):
@@ -40,6 +50,7 @@ class ChatMessage:
     nick: str
     timestamp_ms: int
     text: str
+    seq: int = 0  # the author's sequence number, from 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,28 +65,43 @@ class ChannelBye:
 
 @dataclass(frozen=True, slots=True)
 class ChannelAck:
-    """The receiver got chat message ``message_id`` (sent for duplicates too)."""
-
-    message_id: str
+    """An acknowledgement on its own (acks usually ride on other frames)."""
 
 
 ChannelMessage = ChatMessage | Heartbeat | ChannelBye | ChannelAck
 
 HEARTBEAT_FRAME = '{"type":"heartbeat"}'
 BYE_FRAME = '{"type":"bye"}'
+ACK_FRAME = '{"type":"ack"}'
 
 
-def ack_frame(message_id: str) -> str:
-    return json.dumps({"type": "ack", "id": message_id}, separators=(",", ":"))
+def with_acks(frame: str, acks: AckRanges) -> str:
+    """``frame`` (a JSON object) carrying ``acks`` too. Spliced in as text, so a message
+    encoded once can go to many peers, each with its own acknowledgements."""
+    if not acks:
+        return frame
+    ranges = json.dumps([list(r) for r in acks], separators=(",", ":"))
+    return f'{frame[:-1]},"acks":{ranges}}}'
 
 
-def new_chat_message(sender: str, nick: str, text: str, timestamp_ms: int) -> ChatMessage:
+def as_ranges(seqs: set[int]) -> AckRanges:
+    """Sorted sequence numbers as inclusive ranges: {1, 2, 3, 7} -> ((1, 3), (7, 7))."""
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(seqs):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return tuple(ranges)
+
+
+def new_chat_message(sender: str, nick: str, text: str, timestamp_ms: int, seq: int) -> ChatMessage:
     size = len(text.encode("utf-8"))
     if size > MAX_TEXT_BYTES:
         raise MessageTooLarge(
             f"message is {size} bytes; the limit is {MAX_TEXT_BYTES} bytes of UTF-8 text"
         )
-    return ChatMessage(uuid.uuid4().hex, sender, nick, timestamp_ms, text)
+    return ChatMessage(uuid.uuid4().hex, sender, nick, timestamp_ms, text, seq)
 
 
 def encode_chat(message: ChatMessage) -> str:
@@ -83,6 +109,7 @@ def encode_chat(message: ChatMessage) -> str:
         {
             "type": "chat",
             "id": message.id,
+            "seq": message.seq,
             "from": message.sender,
             "nick": message.nick,
             "ts": message.timestamp_ms,
@@ -95,6 +122,12 @@ def encode_chat(message: ChatMessage) -> str:
 
 def decode_channel_message(frame: str | bytes) -> ChannelMessage:
     """Parse one data-channel frame; raise :class:`ProtocolError` if it is invalid."""
+    return decode_channel_frame(frame)[0]
+
+
+def decode_channel_frame(frame: str | bytes) -> tuple[ChannelMessage, AckRanges]:
+    """Parse one data-channel frame: what it says, and the acknowledgements it carries.
+    Raise :class:`ProtocolError` if any of it is invalid."""
     if len(frame) > MAX_FRAME_BYTES:
         raise ProtocolError(f"data channel frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
     try:
@@ -103,27 +136,59 @@ def decode_channel_message(frame: str | bytes) -> ChannelMessage:
         raise ProtocolError(f"data channel frame is not JSON: {error}") from None
     if not isinstance(wire, dict):
         raise ProtocolError("data channel frame is not a JSON object")
+    acks = _ack_ranges(wire.get("acks", []))
     kind = wire.get("type")
     if kind == "heartbeat":
-        return Heartbeat()
+        return Heartbeat(), acks
     if kind == "bye":
-        return ChannelBye()
+        return ChannelBye(), acks
     if kind == "ack":
-        acked = wire.get("id")
-        if not isinstance(acked, str) or not ID_PATTERN.match(acked):
-            raise ProtocolError("ack without a valid 'id'")
-        return ChannelAck(acked)
+        return ChannelAck(), acks
     if kind != "chat":
         raise ProtocolError(f"unknown data channel message type {kind!r}")
-    message_id, sender, nick, ts, text = (wire.get(k) for k in ("id", "from", "nick", "ts", "text"))
+    return _chat(wire), acks
+
+
+def _ack_ranges(raw: object) -> AckRanges:
+    if not isinstance(raw, list) or len(raw) > MAX_ACK_RANGES:
+        raise ProtocolError(f"'acks' must be a list of at most {MAX_ACK_RANGES} ranges")
+    ranges = []
+    for pair in raw:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ProtocolError("an ack range must be [first, last] sequence numbers")
+        first, last = (_whole(n, 1, MAX_SEQ) for n in pair)
+        if first is None or last is None:
+            raise ProtocolError("an ack range must be [first, last] sequence numbers")
+        if first > last:
+            raise ProtocolError("an ack range must not run backwards")
+        ranges.append((first, last))
+    return tuple(ranges)
+
+
+def _whole(value: object, low: int, high: int) -> int | None:
+    """``value`` as a whole number within [low, high], or None. JSON has one number
+    type: ``1.0`` is the whole number 1 to JavaScript, so it is here too."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    return None
+
+
+def _chat(wire: dict[str, object]) -> ChatMessage:
+    seq = _whole(wire.get("seq"), 1, MAX_SEQ)
+    if seq is None:
+        raise ProtocolError("chat message without a valid 'seq'")
+    ts = _whole(wire.get("ts"), 0, MAX_TIMESTAMP_MS)
+    if ts is None:
+        raise ProtocolError("chat message without a valid 'ts' (milliseconds, years 1970-9999)")
+    message_id, sender, nick, text = (wire.get(k) for k in ("id", "from", "nick", "text"))
     if not isinstance(message_id, str) or not ID_PATTERN.match(message_id):
         raise ProtocolError("chat message without a valid 'id'")
     if not isinstance(sender, str) or not ID_PATTERN.match(sender):
         raise ProtocolError("chat message without a valid 'from'")
     if not isinstance(nick, str):
         raise ProtocolError("chat message without a 'nick'")
-    if not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts <= MAX_TIMESTAMP_MS:
-        raise ProtocolError("chat message without a valid 'ts' (milliseconds, years 1970-9999)")
     if not isinstance(text, str):
         raise ProtocolError("chat message without a 'text'")
     try:
@@ -133,7 +198,7 @@ def decode_channel_message(frame: str | bytes) -> ChannelMessage:
         raise ProtocolError("chat text is not valid Unicode (lone surrogate)") from None
     if size > MAX_TEXT_BYTES:
         raise ProtocolError("chat text exceeds the size limit")
-    return ChatMessage(message_id, sender, clean_nick(nick), ts, text)
+    return ChatMessage(message_id, sender, clean_nick(nick), ts, text, seq)
 
 
 class RecentIds:

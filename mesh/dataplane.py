@@ -1,6 +1,10 @@
 """Everything said on data channels, as a sans-I/O core: framing, heartbeats, bye,
 acknowledgements, de-duplication, resends after a rebuilt connection, delivery reports.
 
+Acknowledgements are batched: the sequence numbers received from a peer ride on the
+next frame sent to it anyway, or, if none goes within ``ACK_DELAY``, in an ``ack`` frame
+of their own; so a conversation costs no extra frames at all.
+
 Inputs are method calls (a channel to a peer opened or closed, a frame arrived, the
 application sends, time passed; time comes in as ``now``); every method returns the
 actions the driver must carry out, in order. Peers are named by id: which peer
@@ -14,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .chat import (
+    ACK_FRAME,
     BYE_FRAME,
     HEARTBEAT_FRAME,
     ChannelAck,
@@ -21,14 +26,17 @@ from .chat import (
     ChatMessage,
     Heartbeat,
     RecentIds,
-    ack_frame,
-    decode_channel_message,
+    as_ranges,
+    decode_channel_frame,
     encode_chat,
     new_chat_message,
+    with_acks,
 )
 from .delivery import DeliveryTracker
 from .events import MessageReceived, MessageUndelivered, SentMessage
 from .messages import ProtocolError
+
+ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a frame to ride on
 
 # --- actions: what the driver must do --------------------------------------------------
 
@@ -57,7 +65,17 @@ class PeerMisbehaved:
     reason: str
 
 
-DataAction = SendFrame | MessageReceived | MessageUndelivered | PeerSaidBye | PeerMisbehaved
+@dataclass(frozen=True, slots=True)
+class FlushAcksAt:
+    """Call :meth:`DataPlane.flush` at ``when`` (the clock of ``now``): acknowledgements
+    are waiting for a frame to ride on."""
+
+    when: float
+
+
+DataAction = (
+    SendFrame | MessageReceived | MessageUndelivered | PeerSaidBye | PeerMisbehaved | FlushAcksAt
+)
 
 
 class DataPlane:
@@ -79,6 +97,9 @@ class DataPlane:
         self._recent = RecentIds()
         self._delivery = DeliveryTracker(ack_timeout=ack_timeout, reconnect_grace=reconnect_grace)
         self._next_heartbeat = 0.0
+        self._seq = 0  # of our last chat message
+        self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
+        self._flush_at: float | None = None
 
     @property
     def open_peers(self) -> frozenset[str]:
@@ -90,7 +111,7 @@ class DataPlane:
         """A channel to ``peer_id`` is open: what it has not acknowledged goes again."""
         self._open.add(peer_id)
         return [
-            SendFrame(peer_id, encode_chat(message))
+            self._frame_to(peer_id, encode_chat(message))
             for message in self._delivery.peer_back(peer_id, now)
         ]
 
@@ -98,6 +119,7 @@ class DataPlane:
         """The channel to ``peer_id`` is gone. A peer that said bye will not read what
         it has not acknowledged: that is reported. Another may come back: it is kept."""
         self._open.discard(peer_id)
+        self._acks_due.pop(peer_id, None)  # it sends again what we had not acknowledged
         if said_bye:
             return [
                 MessageUndelivered(lost.message, lost.peer_id, lost.reason)
@@ -111,21 +133,20 @@ class DataPlane:
     def receive(self, peer_id: str, frame: str | bytes, now: float) -> list[DataAction]:
         """A frame arrived on the channel to ``peer_id``."""
         try:
-            message = decode_channel_message(frame)
+            message, acks = decode_channel_frame(frame)
         except ProtocolError as error:
             return [PeerMisbehaved(peer_id, str(error))]
+        self._delivery.acked(peer_id, acks)
         match message:
-            case Heartbeat():
+            case Heartbeat() | ChannelAck():
                 return []
             case ChannelBye():
                 return [PeerSaidBye(peer_id)]
-            case ChannelAck(message_id=message_id):
-                self._delivery.acked(peer_id, message_id)
-                return []
             case ChatMessage():
                 if message.sender != peer_id:
                     return [PeerMisbehaved(peer_id, f"message claiming to be {message.sender}")]
-                actions: list[DataAction] = [SendFrame(peer_id, ack_frame(message.id))]
+                # Acknowledged whether new or a duplicate: the ack may have been lost.
+                actions: list[DataAction] = self._ack_later(peer_id, message.seq, now)
                 if not self._recent.seen(peer_id, message.id):
                     actions.append(MessageReceived(message))
                 return actions
@@ -139,17 +160,36 @@ class DataPlane:
 
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
-        message = new_chat_message(self.client_id, self.nick, text, timestamp_ms)
+        message = new_chat_message(self.client_id, self.nick, text, timestamp_ms, self._seq + 1)
+        self._seq += 1
         frame = encode_chat(message)
         delivered = sorted(self._open)
         queued = [p for p in self._delivery.away_peers() if p not in self._open]
         self._delivery.sent(message, delivered + queued, now)
         sent = SentMessage(message, tuple(delivered), tuple(queued))
-        return sent, [SendFrame(peer_id, frame) for peer_id in delivered]
+        return sent, [self._frame_to(peer_id, frame) for peer_id in delivered]
 
     def leave(self) -> list[DataAction]:
         """We are leaving: bye on every open channel."""
-        return [SendFrame(peer_id, BYE_FRAME) for peer_id in sorted(self._open)]
+        return [self._frame_to(peer_id, BYE_FRAME) for peer_id in sorted(self._open)]
+
+    def flush(self, now: float) -> list[DataAction]:
+        """Acknowledgements that found no frame to ride on go on their own."""
+        self._flush_at = None
+        peers = [p for p in sorted(self._acks_due) if p in self._open]
+        return [self._frame_to(peer_id, ACK_FRAME) for peer_id in peers]
+
+    def _ack_later(self, peer_id: str, seq: int, now: float) -> list[DataAction]:
+        self._acks_due.setdefault(peer_id, set()).add(seq)
+        if self._flush_at is not None:
+            return []
+        self._flush_at = now + ACK_DELAY
+        return [FlushAcksAt(self._flush_at)]
+
+    def _frame_to(self, peer_id: str, frame: str) -> SendFrame:
+        """``frame`` for ``peer_id``, with whatever we owe it in acknowledgements."""
+        due = self._acks_due.pop(peer_id, None)
+        return SendFrame(peer_id, with_acks(frame, as_ranges(due) if due else ()))
 
     # -- time --
 
@@ -159,7 +199,9 @@ class DataPlane:
             MessageUndelivered(lost.message, lost.peer_id, lost.reason)
             for lost in self._delivery.tick(now)
         ]
+        if self._flush_at is not None and now >= self._flush_at:
+            actions += self.flush(now)  # the driver's timer is late, or it has none
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.heartbeat_interval
-            actions += [SendFrame(peer_id, HEARTBEAT_FRAME) for peer_id in sorted(self._open)]
+            actions += [self._frame_to(peer_id, HEARTBEAT_FRAME) for peer_id in sorted(self._open)]
         return actions

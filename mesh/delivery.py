@@ -1,18 +1,19 @@
 """Chat delivery accounting: every message reaches each peer, or the user is told it did not.
 
-Receivers acknowledge each chat message on the data channel. Until then the sender keeps
-it per peer. If that peer's connection is lost, its unacknowledged messages, and those
-sent while it is away, wait for it: when it reconnects they are sent again (receivers
-drop duplicates by id, so nothing shows twice). If it does not come back in time, or
-says bye, or a message stays unacknowledged too long, the message is reported as
-undelivered to that peer. Pure bookkeeping: the driver does the sending.
+Receivers acknowledge chat messages on the data channel, by the author's sequence
+numbers. Until then the sender keeps each message per peer. If that peer's connection
+is lost, its unacknowledged messages, and those sent while it is away, wait for it:
+when it reconnects they are sent again (receivers drop duplicates, so nothing shows
+twice). If it does not come back in time, or says bye, or a message stays
+unacknowledged too long, the message is reported as undelivered to that peer. Pure
+bookkeeping: the data plane does the sending.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .chat import ChatMessage
+from .chat import AckRanges, ChatMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,14 @@ class DeliveryTracker:
         for peer_id in peer_ids:
             self._pending.setdefault(peer_id, {})[message.id] = (message, now)
 
-    def acked(self, peer_id: str, message_id: str) -> None:
-        self._pending.get(peer_id, {}).pop(message_id, None)
+    def acked(self, peer_id: str, ranges: AckRanges) -> None:
+        """``peer_id`` has the messages whose sequence numbers lie in ``ranges``."""
+        pending = self._pending.get(peer_id)
+        if not pending or not ranges:
+            return
+        for message_id, (message, _) in list(pending.items()):
+            if any(first <= message.seq <= last for first, last in ranges):
+                del pending[message_id]
 
     def peer_lost(self, peer_id: str, now: float) -> None:
         """The connection died without a bye: the peer may well come back."""

@@ -255,6 +255,9 @@ class Room:
             match action:
                 case d.SendFrame(peer_id=peer_id, frame=frame):
                     self._send_to(peer_id, frame)
+                case d.FlushAcksAt(when=when):
+                    delay = max(0.0, when - time.monotonic())
+                    asyncio.get_running_loop().call_later(delay, self._flush_acks)
                 case MessageReceived(message=message):
                     # Shown under the nick the peer announced when it joined, whatever
                     # the frame says: a peer cannot post as someone else line by line.
@@ -272,6 +275,10 @@ class Room:
                     )
                     if (pc_id := self._pc_of(peer_id)) is not None:
                         self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
+
+    def _flush_acks(self) -> None:
+        if not self._closed:
+            self._carry(self._data.flush(time.monotonic()))
 
     def _pc_of(self, peer_id: str) -> int | None:
         for pc_id, connection in self._connections.items():

@@ -7,29 +7,29 @@ export const MAX_TEXT_BYTES = 16 * 1024;
 export const MAX_FRAME_CHARS = 64 * 1024;
 export const MAX_TIMESTAMP_MS = 253402300799999; // the last millisecond of the year 9999
 export const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4;
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER, MAX_ACK_RANGES = 64;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 // (String.prototype.isWellFormed says the same, but older Node and browsers lack it.)
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const encoder = new TextEncoder();
 
-// One data-channel frame: {type: "chat", id, from, nick, ts, text} | {type: "ack", id} |
-// {type: "heartbeat"} | {type: "bye"}; throws an Error saying what is wrong.
+// One data-channel frame: {type: "chat", id, seq, from, nick, ts, text, acks} |
+// {type: "ack" | "heartbeat" | "bye", acks}, where acks are [first, last] ranges of the
+// receiver's sequence numbers; throws an Error saying what is wrong.
 export function decodeChannelFrame(text) {
   if (typeof text !== "string") throw new Error("binary frame");
   if (text.length > MAX_FRAME_CHARS) throw new Error("frame too large");
   let frame;
   try { frame = JSON.parse(text); } catch { throw new Error("not JSON"); }
   if (!frame || typeof frame !== "object" || Array.isArray(frame)) throw new Error("not an object");
+  const acks = ackRanges(frame.acks === undefined ? [] : frame.acks);
   switch (frame.type) {
-    case "heartbeat": return { type: "heartbeat" };
-    case "bye": return { type: "bye" };
-    case "ack":
-      if (!isId(frame.id)) throw new Error("ack without a valid id");
-      return { type: "ack", id: frame.id };
+    case "heartbeat": case "bye": case "ack": return { type: frame.type, acks };
     case "chat": break;
     default: throw new Error("unknown type");
   }
-  const { id, from, nick, ts, text: body } = frame;
+  const { id, seq, from, nick, ts, text: body } = frame;
+  if (!isSeq(seq)) throw new Error("chat message without a valid seq");
   if (!isId(id)) throw new Error("chat message without a valid id");
   if (!isId(from)) throw new Error("chat message without a valid from");
   if (typeof nick !== "string") throw new Error("chat message without a nick");
@@ -39,7 +39,37 @@ export function decodeChannelFrame(text) {
   if (typeof body !== "string") throw new Error("chat message without a text");
   if (LONE_SURROGATE.test(body)) throw new Error("text is not valid Unicode (lone surrogate)");
   if (encoder.encode(body).length > MAX_TEXT_BYTES) throw new Error("text too long");
-  return { type: "chat", id, from, nick: cleanNick(nick), ts, text: body };
+  return { type: "chat", id, seq, from, nick: cleanNick(nick), ts, text: body, acks };
+}
+
+function ackRanges(raw) {
+  if (!Array.isArray(raw) || raw.length > MAX_ACK_RANGES) throw new Error("bad acks");
+  for (const pair of raw) {
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every(isSeq) || pair[0] > pair[1]) {
+      throw new Error("bad ack range");
+    }
+  }
+  return raw.map(([first, last]) => [first, last]);
+}
+
+function isSeq(value) {
+  return Number.isSafeInteger(value) && value >= 1 && value <= MAX_SEQ;
+}
+
+// A frame (JSON text of an object) carrying acknowledgements too, as mesh/chat.py does.
+export function withAcks(frame, acks) {
+  return acks.length ? `${frame.slice(0, -1)},"acks":${JSON.stringify(acks)}}` : frame;
+}
+
+// Sequence numbers as sorted inclusive ranges: [1, 2, 3, 7] -> [[1, 3], [7, 7]].
+export function asRanges(seqs) {
+  const ranges = [];
+  for (const seq of [...seqs].sort((a, b) => a - b)) {
+    const last = ranges[ranges.length - 1];
+    if (last && seq === last[1] + 1) last[1] = seq;
+    else if (!last || seq > last[1]) ranges.push([seq, seq]);
+  }
+  return ranges;
 }
 
 function isId(value) {

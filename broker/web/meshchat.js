@@ -4,7 +4,8 @@
 
 import { AblyConnection } from "/ably.js";
 import {
-  MAX_TEXT_BYTES, admitCandidate, cleanNick, decodeChannelFrame, limitSdp, newBudget,
+  MAX_TEXT_BYTES, admitCandidate, asRanges, cleanNick, decodeChannelFrame, limitSdp, newBudget,
+  withAcks,
 } from "/frames.js";
 import { RoomSeal } from "/sealing.js";
 
@@ -16,6 +17,7 @@ const ACK_TIMEOUT = 15000, RECONNECT_GRACE = 30000;
 // Bounds against hostile peers, as in mesh/protocol.py and admission.py.
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
 const MAX_SEEN = 4096, MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
+const ACK_DELAY = 50; // ms an acknowledgement may wait for a frame to ride on
 const encoder = new TextEncoder();
 
 // --- encodings ------------------------------------------------------------------------
@@ -196,6 +198,9 @@ export class Room extends EventTarget {
     this.seen = new Map(); // "sender id" -> true, oldest first: ids are unique per author only
     this.strays = new Map(); // stranger id -> candidates sent ahead of its offer
     this.pending = new Map(); // peer id -> Map(message id -> [message, sentAt])
+    this.seq = 0; // of our last chat message
+    this.acksDue = new Map(); // peer id -> Set of its sequence numbers to acknowledge
+    this.ackTimer = null;
     this.away = new Map(); // peer id -> since
     this.helloInterval = HELLO_INITIAL;
     this.nextHello = 0;
@@ -436,7 +441,7 @@ export class Room extends EventTarget {
       peer.lastSeen = Date.now();
       this.away.delete(peer.id);
       for (const [message] of (this.pending.get(peer.id) || new Map()).values()) {
-        channel.send(JSON.stringify(message));
+        this.sendFrame(peer, JSON.stringify(message));
       }
       if (!peer.joined) {
         peer.joined = true;
@@ -461,15 +466,18 @@ export class Room extends EventTarget {
     peer.lastSeen = Date.now();
     let frame;
     try { frame = decodeChannelFrame(text); } catch (error) { return this.badFrame(peer, error.message); }
-    if (frame.type === "bye") return this.drop(peer, "said bye");
-    if (frame.type === "ack") {
-      const pending = this.pending.get(peer.id);
-      if (pending) pending.delete(frame.id);
-      return;
+    const pending = this.pending.get(peer.id);
+    if (pending) {
+      for (const [messageId, [message]] of [...pending]) {
+        if (frame.acks.some(([first, last]) => first <= message.seq && message.seq <= last)) {
+          pending.delete(messageId);
+        }
+      }
     }
-    if (frame.type === "heartbeat") return;
+    if (frame.type === "bye") return this.drop(peer, "said bye");
+    if (frame.type !== "chat") return;
     if (frame.from !== peer.id) return this.badFrame(peer, "message claiming another sender");
-    peer.channel.send(JSON.stringify({ type: "ack", id: frame.id }));
+    this.ackLater(peer.id, frame.seq);
     const key = `${peer.id} ${frame.id}`;
     if (this.seen.has(key)) return;
     this.seen.set(key, true);
@@ -479,20 +487,44 @@ export class Room extends EventTarget {
       text: frame.text });
   }
 
+  // -- acknowledgements: batched, riding on whatever goes to the peer anyway --
+
+  ackLater(peerId, seq) {
+    if (!this.acksDue.has(peerId)) this.acksDue.set(peerId, new Set());
+    this.acksDue.get(peerId).add(seq);
+    if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY);
+  }
+
+  flushAcks() {
+    this.ackTimer = null;
+    for (const id of [...this.acksDue.keys()]) {
+      const peer = this.peers.get(id);
+      if (peer) this.sendFrame(peer, '{"type":"ack"}');
+      else this.acksDue.delete(id);
+    }
+  }
+
+  // Send on the peer's open channel, with what we owe it in acks; false if not open.
+  sendFrame(peer, frame) {
+    if (peer.phase !== "open" || !peer.channel || peer.channel.readyState !== "open") return false;
+    const due = this.acksDue.get(peer.id);
+    this.acksDue.delete(peer.id);
+    peer.channel.send(withAcks(frame, due ? asRanges(due) : []));
+    return true;
+  }
+
   // -- sending chat --
 
   send(text) {
     if (encoder.encode(text).length > MAX_TEXT_BYTES) {
       throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
     }
-    const message = { type: "chat", id: randomHex(16), from: this.id, nick: this.nick,
-      ts: Date.now(), text };
+    this.seq += 1;
+    const message = { type: "chat", id: randomHex(16), seq: this.seq, from: this.id,
+      nick: this.nick, ts: Date.now(), text };
     const delivered = [];
     for (const peer of this.peers.values()) {
-      if (peer.phase === "open" && peer.channel && peer.channel.readyState === "open") {
-        peer.channel.send(JSON.stringify(message));
-        delivered.push(peer.id);
-      }
+      if (this.sendFrame(peer, JSON.stringify(message))) delivered.push(peer.id);
     }
     for (const id of [...delivered, ...this.away.keys()]) {
       if (!this.pending.has(id)) this.pending.set(id, new Map());
@@ -504,6 +536,7 @@ export class Room extends EventTarget {
   // -- losing peers --
 
   closePc(peer) {
+    this.acksDue.delete(peer.id); // the peer sends again what we had not acknowledged
     if (!peer.pc) return;
     const pc = peer.pc;
     Object.assign(peer, { pc: null, channel: null, session: null, phase: "idle",
@@ -550,9 +583,7 @@ export class Room extends EventTarget {
     if (now >= this.nextHeartbeat) {
       this.nextHeartbeat = now + HEARTBEAT_INTERVAL;
       for (const peer of this.peers.values()) {
-        if (peer.phase === "open" && peer.channel.readyState === "open") {
-          peer.channel.send('{"type":"heartbeat"}');
-        }
+        this.sendFrame(peer, '{"type":"heartbeat"}');
       }
     }
     for (const [id, since] of [...this.away]) {

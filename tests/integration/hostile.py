@@ -32,7 +32,8 @@ def send_raw(room: Room, peer_id: str, frame: str | bytes) -> None:
 
 
 def chat_frame(sender: str, text: str, **override: Any) -> str:
-    fields: dict[str, Any] = {"type": "chat", "id": os.urandom(8).hex(), "from": sender}
+    fields: dict[str, Any] = {"type": "chat", "id": os.urandom(8).hex(), "seq": 1}
+    fields["from"] = sender
     fields.update(nick="x", ts=1_700_000_000_000, text=text)
     fields.update(override)
     return json.dumps(fields)

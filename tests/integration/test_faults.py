@@ -137,7 +137,7 @@ async def test_a_peer_cannot_post_in_another_ones_name_on_the_data_channel(
         await full_mesh(ana, bo)
         (connection,) = ana._connections.values()  # white-box: ana misbehaves
         assert connection.channel is not None
-        forged = new_chat_message(Identity().client_id, "someone else", "forged", 0)
+        forged = new_chat_message(Identity().client_id, "someone else", "forged", 0, 1)
         connection.channel.send(encode_chat(forged))
         await ana.send("genuine")
         async with asyncio.timeout(EVENT_TIMEOUT):

@@ -7,35 +7,40 @@ import json
 import pytest
 
 from meshchat.mesh.chat import (
+    ACK_FRAME,
     BYE_FRAME,
     HEARTBEAT_FRAME,
     MAX_TEXT_BYTES,
     MAX_TIMESTAMP_MS,
+    ChannelAck,
     ChannelBye,
     Heartbeat,
     MessageTooLarge,
     RecentIds,
+    as_ranges,
+    decode_channel_frame,
     decode_channel_message,
     encode_chat,
     new_chat_message,
+    with_acks,
 )
 from meshchat.mesh.messages import ProtocolError
 
 
 def test_a_chat_message_survives_the_round_trip() -> None:
-    message = new_chat_message("abc", "ana", "héllo <b>", 1_700_000_000_000)
+    message = new_chat_message("abc", "ana", "héllo <b>", 1_700_000_000_000, 7)
     assert decode_channel_message(encode_chat(message)) == message
     assert decode_channel_message(encode_chat(message).encode()) == message
 
 
 def test_each_message_gets_its_own_id() -> None:
-    assert new_chat_message("a", "n", "x", 0).id != new_chat_message("a", "n", "x", 0).id
+    assert new_chat_message("a", "n", "x", 0, 1).id != new_chat_message("a", "n", "x", 0, 1).id
 
 
 def test_text_at_the_limit_is_accepted_and_one_byte_more_is_refused_clearly() -> None:
-    new_chat_message("a", "n", "x" * MAX_TEXT_BYTES, 0)
+    new_chat_message("a", "n", "x" * MAX_TEXT_BYTES, 0, 1)
     with pytest.raises(MessageTooLarge, match=f"limit is {MAX_TEXT_BYTES} bytes"):
-        new_chat_message("a", "n", "é" * (MAX_TEXT_BYTES // 2 + 1), 0)
+        new_chat_message("a", "n", "é" * (MAX_TEXT_BYTES // 2 + 1), 0, 1)
 
 
 def test_heartbeat_and_bye_frames() -> None:
@@ -44,7 +49,15 @@ def test_heartbeat_and_bye_frames() -> None:
 
 
 def chat(**override: object) -> str:
-    fields = {"type": "chat", "id": "m1", "from": "abc", "nick": "n", "ts": 1, "text": "t"}
+    fields = {
+        "type": "chat",
+        "id": "m1",
+        "seq": 1,
+        "from": "abc",
+        "nick": "n",
+        "ts": 1,
+        "text": "t",
+    }
     fields.update(override)
     return json.dumps({k: v for k, v in fields.items() if v is not ...})
 
@@ -72,6 +85,15 @@ def chat(**override: object) -> str:
         # JSON can carry a lone surrogate, which no UTF-8 output can print.
         '{"type":"chat","id":"m1","from":"abc","nick":"n","ts":1,"text":"\\ud800"}',
         chat(id="id with spaces"),
+        chat(seq=0),
+        chat(seq=...),
+        chat(seq=2**53),
+        chat(seq="1"),
+        chat(acks=[[2, 1]]),
+        chat(acks=[[1]]),
+        chat(acks=[[0, 1]]),
+        chat(acks=[[1, 2]] * 65),
+        '{"type":"ack","acks":"all"}',
         # Nested deep enough to exhaust the parser's recursion.
         "[" * 100_000 + "]" * 100_000,
         "[" * 30_000,
@@ -96,3 +118,11 @@ def test_an_id_is_a_duplicate_only_from_the_same_sender() -> None:
     assert recent.seen("eve", "m1") is False
     assert recent.seen("ana", "m1") is False, "eve reusing ana's id must not hide ana's message"
     assert recent.seen("ana", "m1") is True
+
+
+def test_acks_ride_on_any_frame_and_are_spliced_in_as_ranges() -> None:
+    message = new_chat_message("abc", "ana", "hi", 1, 3)
+    frame = with_acks(encode_chat(message), as_ranges({1, 2, 3, 7, 9, 10}))
+    assert decode_channel_frame(frame) == (message, ((1, 3), (7, 7), (9, 10)))
+    assert decode_channel_frame(with_acks(ACK_FRAME, ((4, 4),))) == (ChannelAck(), ((4, 4),))
+    assert decode_channel_frame(HEARTBEAT_FRAME) == (Heartbeat(), ())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from meshchat.mesh import dataplane as d
-from meshchat.mesh.chat import BYE_FRAME, HEARTBEAT_FRAME, ack_frame
+from meshchat.mesh.chat import ACK_FRAME, BYE_FRAME, HEARTBEAT_FRAME, decode_channel_frame
 from meshchat.mesh.events import MessageReceived, MessageUndelivered
 
 from .simulation import SimNetwork
@@ -23,18 +23,52 @@ def test_a_message_goes_to_every_open_channel_and_an_ack_settles_it() -> None:
     ana.opened(BO, 0.0)
     sent, actions = ana.send_chat("hi", 1.0, 1_000)
     assert sent.delivered_to == (BO,) and json.loads(frames_to(actions, BO)[0])["text"] == "hi"
-    ana.receive(BO, ack_frame(sent.message.id), 1.1)
+    ana.receive(BO, '{"type":"ack","acks":[[1,1]]}', 1.1)
     assert [a for a in ana.tick(100.0) if isinstance(a, MessageUndelivered)] == []
 
 
 def test_a_received_message_is_acked_every_time_and_shown_once() -> None:
     ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
     ana.opened(BO, 0.0)
+    bo.opened(ANA, 0.0)
     _, actions = ana.send_chat("once", 1.0, 1_000)
     (frame,) = frames_to(actions, BO)
-    first, again = bo.receive(ANA, frame, 1.1), bo.receive(ANA, frame, 1.2)
-    assert [type(a) for a in first] == [d.SendFrame, MessageReceived]
-    assert [type(a) for a in again] == [d.SendFrame], "a duplicate is acked, not shown"
+    first, again = bo.receive(ANA, frame, 1.1), bo.receive(ANA, frame, 1.12)
+    assert [type(a) for a in first] == [d.FlushAcksAt, MessageReceived]
+    assert again == [], "a duplicate is acknowledged again (below), not shown"
+    (ack,) = frames_to(bo.flush(1.15), ANA)
+    assert decode_channel_frame(ack)[1] == ((1, 1),)
+
+
+def test_acks_ride_on_the_next_frame_and_are_batched_into_ranges() -> None:
+    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana.opened(BO, 0.0)
+    bo.opened(ANA, 0.0)
+    for n in range(5):
+        _, actions = ana.send_chat(f"line {n}", 1.0 + n / 100, 1_000)
+        bo.receive(ANA, frames_to(actions, BO)[0], 1.0 + n / 100)
+    # bo answers before the flush is due: its message carries all five acks, and the
+    # flush then has nothing left to send.
+    _, reply = bo.send_chat("got them", 1.045, 1_045)
+    (frame,) = frames_to(reply, ANA)
+    assert decode_channel_frame(frame)[1] == ((1, 5),)
+    assert frames_to(bo.flush(1.05), ANA) == []
+    ana.receive(BO, frame, 1.05)
+    undelivered = [a for a in ana.tick(100.0) if isinstance(a, MessageUndelivered)]
+    assert undelivered == [], "one frame acknowledged all five"
+
+
+def test_unanswered_acks_go_on_their_own_after_a_short_delay() -> None:
+    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana.opened(BO, 0.0)
+    bo.opened(ANA, 0.0)
+    _, actions = ana.send_chat("hi", 1.0, 1_000)
+    (due,) = [
+        a for a in bo.receive(ANA, frames_to(actions, BO)[0], 1.0) if isinstance(a, d.FlushAcksAt)
+    ]
+    assert 1.0 < due.when <= 1.0 + d.ACK_DELAY
+    (ack,) = frames_to(bo.flush(due.when), ANA)
+    assert ack.startswith(ACK_FRAME[:-1]) and decode_channel_frame(ack)[1] == ((1, 1),)
 
 
 def test_a_frame_from_the_wrong_sender_or_garbage_is_misbehaviour() -> None:
@@ -120,12 +154,12 @@ def test_a_resend_that_crosses_a_late_ack_shows_nothing_twice() -> None:
     net = SimNetwork(seed=8, max_delay=0.4)
     ana, bo = net.add_client("ana"), net.add_client("bo")
     net.run(5.0)
-    sent = net.say(ana.id, "once")
+    net.say(ana.id, "once")
     while not bo.received:
         net.run(0.01, step=0.01)
-    # Delivered, and bo's ack is on its way: the connection dies with it, so ana
-    # sends the message again once they meet again.
-    assert any(frame.endswith(f'"{sent.message.id}"}}') for *_, frame in net.frames)
+    # Delivered, but bo's acknowledgement waits (up to ACK_DELAY) for a frame to ride
+    # on: the connection dies first, so ana sends the message again once they meet.
+    assert not any('"acks"' in frame for *_, frame in net.frames)
     net.break_connection(ana.id, bo.id)
     net.run(10.0)
     assert bo.received == [(ana.id, "once")]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from meshchat.mesh.chat import new_chat_message
 from meshchat.mesh.delivery import DeliveryTracker, Undelivered
 
-A = new_chat_message("me", "me", "first", 0)
-B = new_chat_message("me", "me", "second", 0)
+A = new_chat_message("me", "me", "first", 0, 1)
+B = new_chat_message("me", "me", "second", 0, 2)
 
 
 def test_acknowledged_messages_are_forgotten() -> None:
     tracker = DeliveryTracker(ack_timeout=10)
     tracker.sent(A, ["bo", "cy"], now=0)
-    tracker.acked("bo", A.id)
-    tracker.acked("cy", A.id)
+    tracker.acked("bo", ((1, 1),))
+    tracker.acked("cy", ((1, 1),))
     assert tracker.tick(100) == []
 
 
@@ -25,8 +25,8 @@ def test_a_lost_peer_gets_its_unacknowledged_and_new_messages_when_it_is_back() 
     tracker.sent(B, ["bo"], now=2)  # sent while bo is away: kept for it
     assert tracker.tick(20) == [], "the ack clock does not run while the peer is away"
     assert tracker.peer_back("bo", now=25) == [A, B]
-    tracker.acked("bo", A.id)
-    tracker.acked("bo", B.id)
+    tracker.acked("bo", ((1, 1),))
+    tracker.acked("bo", ((2, 2),))
     assert tracker.tick(100) == []
 
 

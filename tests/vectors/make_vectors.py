@@ -20,7 +20,7 @@ from meshchat.mesh.chat import (
     ChannelBye,
     ChatMessage,
     Heartbeat,
-    decode_channel_message,
+    decode_channel_frame,
 )
 from meshchat.mesh.messages import ProtocolError, clean_nick
 
@@ -29,7 +29,7 @@ A, B = "a" * 32, "b1_-" * 8
 
 
 def chat(**fields: Any) -> str:
-    frame: dict[str, Any] = {"type": "chat", "id": "m1", "from": A, "nick": "ana"}
+    frame: dict[str, Any] = {"type": "chat", "id": "m1", "seq": 1, "from": A, "nick": "ana"}
     frame.update(ts=1_700_000_000_000, text="hi")
     frame.update(fields)
     return json.dumps({k: v for k, v in frame.items() if v is not ...}, ensure_ascii=False)
@@ -43,7 +43,9 @@ FRAMES = [
     chat(ts=253_402_300_799_999),
     chat(**{"from": B}, id="Zz_-09"),
     chat(nick="\u202eana\x1b[31m"),
-    '{"type":"ack","id":"m1"}',
+    chat(seq=2**53 - 1, acks=[[1, 3], [7, 7]]),
+    '{"type":"ack","acks":[[1,1]]}',
+    '{"type":"heartbeat","acks":[[2,9]]}',
     '{"type":"heartbeat"}',
     '{"type":"bye"}',
     # invalid
@@ -57,6 +59,16 @@ FRAMES = [
     chat(text=5),
     chat(text=...),
     chat(id="has space"),
+    chat(seq=0),
+    chat(seq=...),
+    chat(seq=2**53),
+    chat(seq=1.0),
+    chat(acks=[[2, 1]]),
+    chat(acks=[[1]]),
+    chat(acks=[[0, 1]]),
+    chat(acks=[[1, 2]] * 65),
+    chat(acks={"1": 2}),
+    '{"type":"ack","acks":"all"}',
     chat(id=""),
     chat(id="x" * 65),
     chat(**{"from": "not/an/id"}),
@@ -94,26 +106,29 @@ NICKS = ["ana", "  zoë  ", "\u202eana", "a\x1b[31mb", "\u2028x\u2029", "", "\x0
 
 def decoded(frame: str) -> dict[str, Any]:
     try:
-        message = decode_channel_message(frame)
+        message, acks = decode_channel_frame(frame)
     except ProtocolError:
         return {"valid": False}
+    ranges = [list(r) for r in acks]
     match message:
         case ChatMessage():
             return {
                 "valid": True,
                 "type": "chat",
                 "id": message.id,
+                "seq": message.seq,
                 "from": message.sender,
                 "nick": message.nick,
                 "ts": message.timestamp_ms,
                 "text": message.text,
+                "acks": ranges,
             }
-        case ChannelAck(message_id=message_id):
-            return {"valid": True, "type": "ack", "id": message_id}
+        case ChannelAck():
+            return {"valid": True, "type": "ack", "acks": ranges}
         case Heartbeat():
-            return {"valid": True, "type": "heartbeat"}
+            return {"valid": True, "type": "heartbeat", "acks": ranges}
         case ChannelBye():
-            return {"valid": True, "type": "bye"}
+            return {"valid": True, "type": "bye", "acks": ranges}
 
 
 def sprayed_sdp() -> str:
