@@ -18,7 +18,7 @@ from typing import Any
 
 from meshchat.mesh import Room
 
-from .processes import EVENT_TIMEOUT, MESHCHAT, Broker
+from .processes import EVENT_TIMEOUT, MESHCHAT, Broker, stop_process
 from .rooms import LOOPBACK
 
 
@@ -116,13 +116,7 @@ class TextPeer:
         return self.stderr_path.read_text(errors="replace")
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        if self._reader is not None:
-            self._reader.cancel()
-        if self.stderr_path is not None:
-            self.stderr_path.unlink(missing_ok=True)
+        await stop_process(self.process, self._reader, self.stderr_path)
 
 
 async def _same_id_from_two_peers(url: str, room: str) -> None:

@@ -225,10 +225,21 @@ class Peer:
         return self.stderr_path.read_text(errors="replace")[-3000:]
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        if self._reader is not None:
-            self._reader.cancel()
-        if self.stderr_path is not None:
-            self.stderr_path.unlink(missing_ok=True)
+        await stop_process(self.process, self._reader, self.stderr_path)
+
+
+async def stop_process(
+    process: asyncio.subprocess.Process, reader: asyncio.Task[None] | None, log: Path | None
+) -> None:
+    """Kill a peer process, stop reading it, remove its stderr file."""
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+    if reader is not None:
+        reader.cancel()
+    _remove(log)
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)  # a small local file: not worth a thread
