@@ -35,8 +35,14 @@ from .chat import (
 from .delivery import DeliveryTracker
 from .events import MessageReceived, MessageUndelivered, SentMessage
 from .messages import ProtocolError
+from .ratelimit import TokenBucket
 
 ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a frame to ride on
+# Chat messages taken from one peer per second, and in a burst; past that they are
+# dropped unacknowledged (its sender learns they were undelivered) and the peer is
+# reported as misbehaving, so one flooder cannot hold up what everyone else says.
+CHAT_RATE = 50.0
+CHAT_BURST = 200.0
 
 # --- actions: what the driver must do --------------------------------------------------
 
@@ -100,6 +106,7 @@ class DataPlane:
         self._seq = 0  # of our last chat message
         self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
         self._flush_at: float | None = None
+        self._inbound: dict[str, TokenBucket] = {}  # peer -> its chat budget
 
     @property
     def open_peers(self) -> frozenset[str]:
@@ -119,6 +126,7 @@ class DataPlane:
         """The channel to ``peer_id`` is gone. A peer that said bye will not read what
         it has not acknowledged: that is reported. Another may come back: it is kept."""
         self._open.discard(peer_id)
+        self._inbound.pop(peer_id, None)
         self._acks_due.pop(peer_id, None)  # it sends again what we had not acknowledged
         if said_bye:
             return [
@@ -145,6 +153,9 @@ class DataPlane:
             case ChatMessage():
                 if message.sender != peer_id:
                     return [PeerMisbehaved(peer_id, f"message claiming to be {message.sender}")]
+                budget = self._inbound.setdefault(peer_id, TokenBucket(CHAT_RATE, CHAT_BURST, now))
+                if not budget.take(now):
+                    return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
                 # Acknowledged whether new or a duplicate: the ack may have been lost.
                 actions: list[DataAction] = self._ack_later(peer_id, message.seq, now)
                 if not self._recent.seen(peer_id, message.id):

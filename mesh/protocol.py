@@ -138,10 +138,14 @@ class Timing:
     bad_frame_rate: float = 2.0
     bad_frame_burst: float = 20.0
     shun_seconds: float = 60.0
+    # What a known peer's messages may make us do (a fresh peer connection for a new
+    # offer, our description again for a repeated one): this often, in bursts of this.
+    peer_work_rate: float = 0.5
+    peer_work_burst: float = 6.0
 
 
 SAID_BYE = "said bye"  # the PeerLeft reason for a deliberate leave
-SENT_GARBAGE = "sent too many invalid data channel frames"
+SENT_GARBAGE = "sent too many invalid or excess data channel frames"
 MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
 MAX_EARLY_CANDIDATES = 64  # per peer, across sessions
 MAX_CANDIDATE_SENDERS = 32  # strangers whose candidates are kept for an offer to come
@@ -179,6 +183,7 @@ class _Peer:
     attempt_started: float = 0.0
     last_activity: float = 0.0
     bad_frames: TokenBucket | None = None
+    work: TokenBucket | None = None  # see Timing.peer_work_rate
     # Remote candidates accepted on the current peer connection (see candidates.py).
     candidates: CandidateBudget = field(default_factory=CandidateBudget)
 
@@ -470,9 +475,13 @@ class MeshProtocol:
             elif peer.phase is Phase.OFFERING:
                 if now - peer.description_sent_at < self.timing.retransmit_interval / 2:
                     return []  # they sent this before our fresh offer reached them
+                if not self._may_work_for(peer, now):
+                    return []
                 return self._resend_description(peer, now)  # they never got our offer
             elif not self.is_caller_towards(peer.peer_id):
                 return []  # their offer is already on its way
+        if not self._may_work_for(peer, now):
+            return self._reject(f"{peer.peer_id} asks for new connections too often")
         if self.is_caller_towards(peer.peer_id):
             return self._call(peer, now)
         actions = self._close_pc(peer)
@@ -487,10 +496,12 @@ class MeshProtocol:
         self._announce_nick(peer, offer.nick)
         if peer.session == offer.session:
             # A duplicate, or a retransmission because our answer was lost.
-            return self._resend_description(peer, now)
+            return self._resend_description(peer, now) if self._may_work_for(peer, now) else []
         if peer.phase is Phase.OFFERING and self.is_caller_towards(peer.peer_id):
             log.info("offers crossed with %s: ours wins, theirs ignored", peer.peer_id)
             return []
+        if not self._may_work_for(peer, now):
+            return self._reject(f"{peer.peer_id} offers new connections too often")
         actions = self._close_pc(peer)
         pc_id = self._open_pc(peer, offer.session, Phase.ANSWERING, now)
         actions.append(CreatePeerConnection(pc_id, peer.peer_id, caller=False))
@@ -573,6 +584,13 @@ class MeshProtocol:
             else:
                 actions += self._on_offer(message, now)
         return actions
+
+    def _may_work_for(self, peer: _Peer, now: float) -> bool:
+        """Whether a message from ``peer`` may cost us a peer connection or a publish:
+        an honest peer needs a few per connection attempt, a hostile one gets no more."""
+        if peer.work is None:
+            peer.work = TokenBucket(self.timing.peer_work_rate, self.timing.peer_work_burst, now)
+        return peer.work.take(now)
 
     def _announce_nick(self, peer: _Peer, nick: str) -> None:
         """A peer's nick is the one it announced before joining; later messages cannot

@@ -167,3 +167,21 @@ async def test_a_peer_that_keeps_sending_garbage_is_dropped_and_logged_quietly(
     assert 1 <= len(warnings) <= 5, f"{len(warnings)} log lines for one peer's garbage"
     await asyncio.sleep(1.5)  # eve's hellos are ignored while she is shunned
     assert eve.id not in victim.connected_peers()
+
+
+async def test_a_peer_flooding_valid_messages_is_cut_short_and_others_are_heard(
+    meshchat_broker: Broker, rooms: list[Room], spawn_peer: PeerFactory
+) -> None:
+    victim = await spawn_peer(meshchat_broker, "chatflood", "bob")
+    ana = await joined_room(meshchat_broker, "chatflood", "ana")
+    eve = await joined_room(meshchat_broker, "chatflood", "eve")
+    rooms += [ana, eve]
+    await wait_until_peers(eve, victim.id)
+    await wait_until_peers(ana, victim.id)
+    for n in range(3000):
+        send_raw(eve, victim.id, chat_frame(eve.id, f"spam {n}", seq=n + 1))
+    await ana.send("heard through the flood")
+    await victim.wait_for(lambda e: e.get("text") == "heard through the flood")
+    await victim.wait_for(lambda e: e["event"] == "left" and e["peer"] == eve.id)
+    spam = [e for e in victim.messages() if e["text"].startswith("spam")]
+    assert len(spam) < 3000, "the flood was cut short"

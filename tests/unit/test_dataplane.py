@@ -174,3 +174,19 @@ def test_a_peer_that_never_comes_back_is_reported() -> None:
     net.say(ana.id, "into the void")
     net.run(40.0)  # heartbeat timeout, then the 30 s reconnect grace
     assert [(peer, text) for peer, text, _ in ana.undelivered] == [(bo.id, "into the void")]
+
+
+def test_a_chat_flood_from_one_peer_is_cut_short_and_not_acknowledged() -> None:
+    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana.opened(BO, 0.0)
+    bo.opened(ANA, 0.0)
+    shown = misbehaved = 0
+    for n in range(1000):  # all within one second
+        _, actions = ana.send_chat(f"spam {n}", 1.0 + n / 2000, 1_000)
+        for action in bo.receive(ANA, frames_to(actions, BO)[0], 1.0 + n / 2000):
+            shown += isinstance(action, MessageReceived)
+            misbehaved += isinstance(action, d.PeerMisbehaved)
+    assert shown <= d.CHAT_BURST + d.CHAT_RATE and misbehaved >= 1000 - shown
+    (ack,) = frames_to(bo.flush(2.0), ANA)
+    acked = decode_channel_frame(ack)[1]
+    assert sum(last - first + 1 for first, last in acked) == shown, "only what was taken"

@@ -173,3 +173,24 @@ def test_candidates_that_no_real_peer_has_are_refused() -> None:
         "candidate:1 1 udp 1 0f1e2d3c-aaaa-4bbb-8ccc-112233445566.local 50000 typ host",
     ]:
         assert budget.admit(accepted) is None, accepted
+
+
+def test_a_known_peer_cannot_make_us_build_connection_after_connection() -> None:
+    proto = make()
+    created = 0
+    for n in range(100):  # SMALL offers a new session each time, as fast as it can publish
+        offer = Offer(SMALL, ME, f"spam{n}", "v=0 o", "small")
+        actions = proto.receive(OWN, wire(offer), 2.0 + n / 100)
+        created += len(of_type(actions, p.CreatePeerConnection))
+    assert 1 <= created <= proto.timing.peer_work_burst + 1
+
+
+def test_a_repeated_offer_gets_our_answer_again_a_bounded_number_of_times() -> None:
+    proto = make()
+    offer = wire(Offer(SMALL, ME, "s1", "v=0 o", "small"))
+    (create,) = of_type(proto.receive(OWN, offer, 1.0), p.CreatePeerConnection)
+    proto.local_description(create.pc_id, "answer", "v=0 a", 1.0)
+    resent = sum(
+        len(of_type(proto.receive(OWN, offer, 1.0 + n / 100), p.Publish)) for n in range(100)
+    )
+    assert resent <= proto.timing.peer_work_burst + 1
