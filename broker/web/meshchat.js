@@ -18,6 +18,7 @@ const ACK_TIMEOUT = 15000, RECONNECT_GRACE = 30000;
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
 const MAX_SEEN = 4096, MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
 const ACK_DELAY = 50; // ms an acknowledgement may wait for a frame to ride on
+const CHAT_RATE = 50, CHAT_BURST = 200; // chat messages taken from one peer, as dataplane.py
 const encoder = new TextEncoder();
 
 // --- encodings ------------------------------------------------------------------------
@@ -477,6 +478,7 @@ export class Room extends EventTarget {
     if (frame.type === "bye") return this.drop(peer, "said bye");
     if (frame.type !== "chat") return;
     if (frame.from !== peer.id) return this.badFrame(peer, "message claiming another sender");
+    if (!this.takeChat(peer)) return this.badFrame(peer, "more messages than allowed");
     this.ackLater(peer.id, frame.seq);
     const key = `${peer.id} ${frame.id}`;
     if (this.seen.has(key)) return;
@@ -485,6 +487,16 @@ export class Room extends EventTarget {
     // Shown under the nick the peer announced when it joined, not the frame's.
     this.emit("message", { id: frame.id, from: peer.id, nick: peer.nick, ts: frame.ts,
       text: frame.text });
+  }
+
+  // A token bucket per peer: one flooder cannot hold up what everyone else says.
+  takeChat(peer) {
+    const now = Date.now();
+    const tokens = Math.min(CHAT_BURST,
+      (peer.chatTokens ?? CHAT_BURST) + ((now - (peer.chatStamp ?? now)) / 1000) * CHAT_RATE);
+    peer.chatStamp = now;
+    peer.chatTokens = tokens >= 1 ? tokens - 1 : tokens;
+    return tokens >= 1;
   }
 
   // -- acknowledgements: batched, riding on whatever goes to the peer anyway --
