@@ -11,6 +11,7 @@ Pure functions and a small de-duplication set; the data plane does the rest.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ CHANNEL_LABEL = "chat"
 MAX_TIMESTAMP_MS = 253_402_300_799_999
 MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
 MAX_ACK_RANGES = 64
+SIGNATURE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{86}$")  # 64 bytes, base64url unpadded
 
 # Sequence numbers acknowledged, as inclusive (first, last) ranges.
 AckRanges = tuple[tuple[int, int], ...]
@@ -51,6 +53,7 @@ class ChatMessage:
     timestamp_ms: int
     text: str
     seq: int = 0  # the author's sequence number, from 1
+    signature: str = ""  # the author's Ed25519 signature over signed_content()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,22 @@ def new_chat_message(sender: str, nick: str, text: str, timestamp_ms: int, seq: 
     return ChatMessage(uuid.uuid4().hex, sender, nick, timestamp_ms, text, seq)
 
 
+def signed_content(message: ChatMessage, room: str) -> bytes:
+    """What the author signs: everything a message says but the nick (which is not the
+    author's to vouch for per message), bound to the room and the channel. Canonical
+    JSON, as signalling signs (keys sorted, no spaces, UTF-8)."""
+    content = {
+        "room": room,
+        "channel": CHANNEL_LABEL,
+        "id": message.id,
+        "seq": message.seq,
+        "from": message.sender,
+        "ts": message.timestamp_ms,
+        "text": message.text,
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def encode_chat(message: ChatMessage) -> str:
     return json.dumps(
         {
@@ -114,6 +133,7 @@ def encode_chat(message: ChatMessage) -> str:
             "nick": message.nick,
             "ts": message.timestamp_ms,
             "text": message.text,
+            "sig": message.signature,
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -182,7 +202,11 @@ def _chat(wire: dict[str, object]) -> ChatMessage:
     ts = _whole(wire.get("ts"), 0, MAX_TIMESTAMP_MS)
     if ts is None:
         raise ProtocolError("chat message without a valid 'ts' (milliseconds, years 1970-9999)")
-    message_id, sender, nick, text = (wire.get(k) for k in ("id", "from", "nick", "text"))
+    message_id, sender, nick, text, sig = (
+        wire.get(k) for k in ("id", "from", "nick", "text", "sig")
+    )
+    if not isinstance(sig, str) or not SIGNATURE_PATTERN.match(sig):
+        raise ProtocolError("chat message without a valid 'sig'")
     if not isinstance(message_id, str) or not ID_PATTERN.match(message_id):
         raise ProtocolError("chat message without a valid 'id'")
     if not isinstance(sender, str) or not ID_PATTERN.match(sender):
@@ -198,7 +222,7 @@ def _chat(wire: dict[str, object]) -> ChatMessage:
         raise ProtocolError("chat text is not valid Unicode (lone surrogate)") from None
     if size > MAX_TEXT_BYTES:
         raise ProtocolError("chat text exceeds the size limit")
-    return ChatMessage(message_id, sender, clean_nick(nick), ts, text, seq)
+    return ChatMessage(message_id, sender, clean_nick(nick), ts, text, seq, sig)
 
 
 class RecentIds:

@@ -47,6 +47,10 @@ class SignalCodec:
 
     def decode(self, data: object) -> SignalMessage:
         """Open, check and verify; raise :class:`ProtocolError` for anything wrong."""
+        return self.decode_with_key(data)[0]
+
+    def decode_with_key(self, data: object) -> tuple[SignalMessage, str]:
+        """As :meth:`decode`, with the sender's public key (base64url), now verified."""
         wire = self._open(data) if self.seal is not None else data
         message = decode(wire, room=self.room)
         assert isinstance(wire, dict)  # decode() checked it
@@ -58,7 +62,7 @@ class SignalCodec:
             verify(message.sender, public_key, signature, canonical(signed))
         except BadSignature as error:
             raise ProtocolError(f"forged or altered message: {error}") from None
-        return message
+        return message, public_key
 
     def _open(self, data: object) -> object:
         assert self.seal is not None

@@ -15,6 +15,8 @@ connection carries a peer's channel is the signalling core's business
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .chat import (
@@ -30,10 +32,12 @@ from .chat import (
     decode_channel_frame,
     encode_chat,
     new_chat_message,
+    signed_content,
     with_acks,
 )
 from .delivery import DeliveryTracker
 from .events import MessageReceived, MessageUndelivered, SentMessage
+from .identity import BadSignature, verify
 from .messages import ProtocolError
 from .ratelimit import TokenBucket
 
@@ -92,12 +96,20 @@ class DataPlane:
         client_id: str,
         nick: str,
         *,
+        room: str,
+        sign: Callable[[bytes], str],
+        key_of: Callable[[str], str | None],
         heartbeat_interval: float = 1.0,
         ack_timeout: float = 15.0,
         reconnect_grace: float = 30.0,
     ) -> None:
         self.client_id = client_id
         self.nick = nick
+        self.room = room
+        # Our signing key, and the public key (base64url) each peer proved in signalling.
+        self._sign = sign
+        self._key_of = key_of
+        self.forged = 0  # chat messages dropped because their signature did not verify
         self.heartbeat_interval = heartbeat_interval
         self._open: set[str] = set()  # peers whose channel is open, in no order
         self._recent = RecentIds()
@@ -156,6 +168,9 @@ class DataPlane:
                 budget = self._inbound.setdefault(peer_id, TokenBucket(CHAT_RATE, CHAT_BURST, now))
                 if not budget.take(now):
                     return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
+                if not self._authentic(message):
+                    self.forged += 1
+                    return [PeerMisbehaved(peer_id, "a message whose signature does not verify")]
                 # Acknowledged whether new or a duplicate: the ack may have been lost.
                 actions: list[DataAction] = self._ack_later(peer_id, message.seq, now)
                 if not self._recent.seen(peer_id, message.id):
@@ -173,6 +188,8 @@ class DataPlane:
         """
         message = new_chat_message(self.client_id, self.nick, text, timestamp_ms, self._seq + 1)
         self._seq += 1
+        signature = self._sign(signed_content(message, self.room))
+        message = dataclasses.replace(message, signature=signature)
         frame = encode_chat(message)
         delivered = sorted(self._open)
         queued = [p for p in self._delivery.away_peers() if p not in self._open]
@@ -189,6 +206,16 @@ class DataPlane:
         self._flush_at = None
         peers = [p for p in sorted(self._acks_due) if p in self._open]
         return [self._frame_to(peer_id, ACK_FRAME) for peer_id in peers]
+
+    def _authentic(self, message: ChatMessage) -> bool:
+        key = self._key_of(message.sender)
+        if key is None:
+            return False
+        try:
+            verify(message.sender, key, message.signature, signed_content(message, self.room))
+        except BadSignature:
+            return False
+        return True
 
     def _ack_later(self, peer_id: str, seq: int, now: float) -> list[DataAction]:
         self._acks_due.setdefault(peer_id, set()).add(seq)

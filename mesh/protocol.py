@@ -184,6 +184,7 @@ class _Peer:
     last_activity: float = 0.0
     bad_frames: TokenBucket | None = None
     work: TokenBucket | None = None  # see Timing.peer_work_rate
+    public_key: str | None = None  # base64url, as verified in its signalling
     # Remote candidates accepted on the current peer connection (see candidates.py).
     candidates: CandidateBudget = field(default_factory=CandidateBudget)
 
@@ -225,7 +226,9 @@ class MeshProtocol:
         self._hello_interval = self.timing.hello_initial
         self._next_hello: float | None = None
         self._hurry_hello = False
-        self._admission: Admission[Hello | Offer] = Admission(admission or AdmissionLimits(), 0.0)
+        self._admission: Admission[tuple[Hello | Offer, str]] = Admission(
+            admission or AdmissionLimits(), 0.0
+        )
         # Candidates from strangers whose offer may still be on its way: sender -> list.
         self._stray_candidates: OrderedDict[str, list[tuple[str, IceCandidate | None]]] = (
             OrderedDict()
@@ -250,6 +253,11 @@ class MeshProtocol:
     def open_peers(self) -> dict[str, str]:
         """Peers with an open data channel: id -> nickname."""
         return {p.peer_id: p.nick for p in self._peers.values() if p.phase is Phase.OPEN}
+
+    def public_key_of(self, peer_id: str) -> str | None:
+        """The public key (base64url) the peer signs with, as its signalling proved."""
+        peer = self._peers.get(peer_id)
+        return peer.public_key if peer else None
 
     def nick_of(self, peer_id: str) -> str | None:
         """The nick the peer announced for itself; fixed once it has joined."""
@@ -306,7 +314,7 @@ class MeshProtocol:
         if topic not in (self.global_topic, self.own_topic):
             return self._reject(f"message on unexpected topic {topic!r}")
         try:
-            message = self._codec.decode(data)
+            message, public_key = self._codec.decode_with_key(data)
         except ProtocolError as error:
             return self._reject(str(error))
         if message.sender == self.client_id:
@@ -320,10 +328,13 @@ class MeshProtocol:
             return self._reject(f"message from {message.sender}, who is shunned")
         peer = self._peers.get(message.sender)
         if peer is None and isinstance(message, Hello | Offer):
-            self._admission.wait(origin or message.sender, message.sender, message, now)
+            item = (message, public_key)
+            self._admission.wait(origin or message.sender, message.sender, item, now)
             return self._admit(now)
-        if peer is not None and to is not None:
-            peer.heard_directly = True
+        if peer is not None:
+            peer.public_key = public_key  # an id is a hash of its key: it never changes
+            if to is not None:
+                peer.heard_directly = True
         match message:
             case Hello():
                 return self._on_hello(message, now)
@@ -576,13 +587,15 @@ class MeshProtocol:
             1 for p in self._peers.values() if p.pc_id is not None and p.phase is not Phase.OPEN
         )
         actions: list[Action] = []
-        for sender, message in self._admission.take(now, half_open):
+        for sender, (message, public_key) in self._admission.take(now, half_open):
             if sender in self._peers and isinstance(message, Hello) and message.to is None:
                 continue  # met meanwhile; their announcement adds nothing
             if isinstance(message, Hello):
                 actions += self._on_hello(message, now)
             else:
                 actions += self._on_offer(message, now)
+            if (peer := self._peers.get(sender)) is not None:
+                peer.public_key = public_key
         return actions
 
     def _may_work_for(self, peer: _Peer, now: float) -> bool:

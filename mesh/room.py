@@ -110,7 +110,14 @@ class Room:
         self._connections: dict[int, _Connection] = {}
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
-        self._data = d.DataPlane(self.id, self.nick, heartbeat_interval=timing_of(timing))
+        self._data = d.DataPlane(
+            self.id,
+            self.nick,
+            room=self.name,
+            sign=identity.sign,
+            key_of=self._protocol.public_key_of,
+            heartbeat_interval=timing_of(timing),
+        )
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
@@ -131,6 +138,11 @@ class Room:
     def peers(self) -> dict[str, str]:
         """Peers with an open data channel: id -> nickname."""
         return self._protocol.open_peers()
+
+    @property
+    def forged_messages(self) -> int:
+        """Messages dropped because their author's signature did not verify."""
+        return self._data.forged
 
     async def join(self) -> None:
         """Connect to the signalling service and announce ourselves."""

@@ -102,16 +102,17 @@ $("join").addEventListener("submit", (event) => {
   if (nick) join(nick).catch((error) => { $("status").textContent = error.message; });
 });
 
-$("compose").addEventListener("submit", (event) => {
+$("compose").addEventListener("submit", async (event) => {
   event.preventDefault();
   const text = $("text").value;
   if (!text.trim() || !room) return;
+  $("text").value = "";
   try {
-    const { message } = room.send(text);
+    const { message } = await room.send(text);
     line([[clock(message.ts), "time"], [room.nick + tag(room.id), "nick"], [text, "text"]],
       "mine");
-    $("text").value = "";
   } catch (error) {
+    $("text").value = text;
     line([[error.message]], "notice");
   }
 });

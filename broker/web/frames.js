@@ -9,6 +9,7 @@ export const MAX_TIMESTAMP_MS = 253402300799999; // the last millisecond of the 
 export const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4;
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER, MAX_ACK_RANGES = 64;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const SIGNATURE = /^[A-Za-z0-9_-]{86}$/; // Ed25519: 64 bytes, base64url without padding
 // (String.prototype.isWellFormed says the same, but older Node and browsers lack it.)
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const encoder = new TextEncoder();
@@ -28,7 +29,8 @@ export function decodeChannelFrame(text) {
     case "chat": break;
     default: throw new Error("unknown type");
   }
-  const { id, seq, from, nick, ts, text: body } = frame;
+  const { id, seq, from, nick, ts, text: body, sig } = frame;
+  if (typeof sig !== "string" || !SIGNATURE.test(sig)) throw new Error("chat message without a valid sig");
   if (!isSeq(seq)) throw new Error("chat message without a valid seq");
   if (!isId(id)) throw new Error("chat message without a valid id");
   if (!isId(from)) throw new Error("chat message without a valid from");
@@ -39,7 +41,7 @@ export function decodeChannelFrame(text) {
   if (typeof body !== "string") throw new Error("chat message without a text");
   if (LONE_SURROGATE.test(body)) throw new Error("text is not valid Unicode (lone surrogate)");
   if (encoder.encode(body).length > MAX_TEXT_BYTES) throw new Error("text too long");
-  return { type: "chat", id, seq, from, nick: cleanNick(nick), ts, text: body, acks };
+  return { type: "chat", id, seq, from, nick: cleanNick(nick), ts, text: body, sig, acks };
 }
 
 function ackRanges(raw) {
@@ -70,6 +72,23 @@ export function asRanges(seqs) {
     else if (!last || seq > last[1]) ranges.push([seq, seq]);
   }
   return ranges;
+}
+
+// Keys sorted at every level, no whitespace: the bytes every signature covers.
+export function canonical(value) {
+  if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+  if (value !== null && typeof value === "object") {
+    return "{" + Object.keys(value).sort()
+      .map((key) => JSON.stringify(key) + ":" + canonical(value[key])).join(",") + "}";
+  }
+  return JSON.stringify(value);
+}
+
+// What a chat message's author signs (mesh/chat.py's signed_content): all it says but
+// the nick, bound to the room and the channel.
+export function chatSignedContent(room, message) {
+  const { id, seq, from, ts, text } = message;
+  return canonical({ room, channel: "chat", id, seq, from, ts, text });
 }
 
 function isId(value) {

@@ -4,8 +4,8 @@
 
 import { AblyConnection } from "/ably.js";
 import {
-  MAX_TEXT_BYTES, admitCandidate, asRanges, cleanNick, decodeChannelFrame, limitSdp, newBudget,
-  withAcks,
+  MAX_TEXT_BYTES, admitCandidate, asRanges, canonical, chatSignedContent, cleanNick,
+  decodeChannelFrame, limitSdp, newBudget, withAcks,
 } from "/frames.js";
 import { RoomSeal } from "/sealing.js";
 
@@ -38,15 +38,7 @@ function hex(buffer) {
   return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// Keys sorted at every level, no whitespace: the bytes every signature covers.
-export function canonical(value) {
-  if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
-  if (value !== null && typeof value === "object") {
-    return "{" + Object.keys(value).sort()
-      .map((key) => JSON.stringify(key) + ":" + canonical(value[key])).join(",") + "}";
-  }
-  return JSON.stringify(value);
-}
+export { canonical }; // where the page's tests look for it
 
 function randomHex(bytes) {
   return hex(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -200,6 +192,7 @@ export class Room extends EventTarget {
     this.strays = new Map(); // stranger id -> candidates sent ahead of its offer
     this.pending = new Map(); // peer id -> Map(message id -> [message, sentAt])
     this.seq = 0; // of our last chat message
+    this.forged = 0; // chat messages dropped because their signature did not verify
     this.acksDue = new Map(); // peer id -> Set of its sequence numbers to acknowledge
     this.ackTimer = null;
     this.away = new Map(); // peer id -> since
@@ -276,11 +269,12 @@ export class Room extends EventTarget {
     const caller = this.id < from;
     let peer = this.peers.get(from);
     if (peer && wire.to !== undefined) peer.heard = true;
+    if (peer) peer.pk = wire.pk; // verified above; an id is a hash of its key
     switch (wire.type) {
       case "hello": {
         const directed = wire.to !== undefined;
         if (!peer) {
-          peer = this.addPeer(from, wire.nick);
+          peer = this.addPeer(from, wire.nick, wire.pk);
           if (!peer) return;
           peer.heard = directed;
           // A stranger's announcement gets one directed hello (a probe); a peer
@@ -303,7 +297,7 @@ export class Room extends EventTarget {
         return this.hello(from);
       }
       case "offer": {
-        if (!peer) peer = this.addPeer(from, wire.nick);
+        if (!peer) peer = this.addPeer(from, wire.nick, wire.pk);
         if (!peer) return;
         peer.heard = true;
         this.announceNick(peer, wire.nick);
@@ -348,7 +342,7 @@ export class Room extends EventTarget {
     }
   }
 
-  addPeer(id, nick) {
+  addPeer(id, nick, pk) {
     const all = [...this.peers.values()];
     if (all.length >= MAX_PEERS || all.filter((p) => p.phase !== "open").length >= MAX_HALF_OPEN) {
       return null; // strangers wait their turn: real peers hello again soon
@@ -356,7 +350,7 @@ export class Room extends EventTarget {
     const peer = { id, nick: cleanNick(nick), pc: null, channel: null, session: null,
       phase: "idle", remoteSet: false, early: new Map(), joined: false, started: Date.now(),
       lastSeen: 0, description: null, sentAt: 0, sends: 0, heard: false, badFrames: 0,
-      budget: newBudget() };
+      budget: newBudget(), pk, key: null, inbox: Promise.resolve() };
     for (const [session, candidate] of this.strays.get(id) || []) {
       peer.early.set(session, [...(peer.early.get(session) || []), candidate]);
     }
@@ -462,9 +456,26 @@ export class Room extends EventTarget {
     if (peer.badFrames > MAX_BAD_FRAMES) this.drop(peer, "sent too many invalid data channel frames");
   }
 
+  // Frames are handled one after another per peer: checking a signature takes a moment.
   onChannel(peer, pc, text) {
     if (peer.pc !== pc) return;
     peer.lastSeen = Date.now();
+    peer.inbox = peer.inbox.then(() => this.onFrame(peer, pc, text))
+      .catch((error) => console.warn("data channel frame from", peer.id, error));
+  }
+
+  // Whether the chat message was signed by its author's key (learned in signalling),
+  // over the same content as mesh/chat.py's signed_content.
+  async authentic(frame, peer) {
+    if (typeof peer.pk !== "string") return false;
+    peer.key ??= crypto.subtle.importKey(
+      "raw", unb64url(peer.pk), { name: "Ed25519" }, false, ["verify"]);
+    return crypto.subtle.verify("Ed25519", await peer.key, unb64url(frame.sig),
+      encoder.encode(chatSignedContent(this.name, frame)));
+  }
+
+  async onFrame(peer, pc, text) {
+    if (peer.pc !== pc) return;
     let frame;
     try { frame = decodeChannelFrame(text); } catch (error) { return this.badFrame(peer, error.message); }
     const pending = this.pending.get(peer.id);
@@ -479,6 +490,10 @@ export class Room extends EventTarget {
     if (frame.type !== "chat") return;
     if (frame.from !== peer.id) return this.badFrame(peer, "message claiming another sender");
     if (!this.takeChat(peer)) return this.badFrame(peer, "more messages than allowed");
+    if (!(await this.authentic(frame, peer))) {
+      this.forged += 1;
+      return this.badFrame(peer, "a message whose signature does not verify");
+    }
     this.ackLater(peer.id, frame.seq);
     const key = `${peer.id} ${frame.id}`;
     if (this.seen.has(key)) return;
@@ -527,13 +542,14 @@ export class Room extends EventTarget {
 
   // -- sending chat --
 
-  send(text) {
+  async send(text) {
     if (encoder.encode(text).length > MAX_TEXT_BYTES) {
       throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
     }
     this.seq += 1;
     const message = { type: "chat", id: randomHex(16), seq: this.seq, from: this.id,
       nick: this.nick, ts: Date.now(), text };
+    message.sig = await this.identity.sign(chatSignedContent(this.name, message));
     const delivered = [];
     for (const peer of this.peers.values()) {
       if (this.sendFrame(peer, JSON.stringify(message))) delivered.push(peer.id);

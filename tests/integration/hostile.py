@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from meshchat.mesh import Room
+from meshchat.mesh.chat import CHANNEL_LABEL
+from meshchat.mesh.codec import canonical
+from meshchat.mesh.identity import Identity
 
 from .processes import EVENT_TIMEOUT, MESHCHAT, Broker, stop_process
 from .rooms import LOOPBACK
@@ -31,16 +34,27 @@ def send_raw(room: Room, peer_id: str, frame: str | bytes) -> None:
     raise AssertionError(f"no open channel to {peer_id}")
 
 
-def chat_frame(sender: str, text: str, **override: Any) -> str:
+# The identity of each room the tests join, to sign frames of their own making.
+IDENTITIES: dict[str, Identity] = {}
+
+
+def chat_frame(author: Room, text: str, **override: Any) -> str:
+    """A chat frame from ``author``, signed with its key over what it says (so only the
+    fields the test overrides on purpose make it invalid)."""
     fields: dict[str, Any] = {"type": "chat", "id": os.urandom(8).hex(), "seq": 1}
-    fields["from"] = sender
+    fields["from"] = author.id
     fields.update(nick="x", ts=1_700_000_000_000, text=text)
     fields.update(override)
+    content = {k: fields.get(k) for k in ("id", "seq", "from", "ts", "text")}
+    content.update(room=author.name, channel=CHANNEL_LABEL)
+    fields["sig"] = IDENTITIES[author.id].sign(canonical(content))
     return json.dumps(fields)
 
 
 async def joined_room(broker: Broker, room: str, nick: str) -> Room:
-    joined = Room(broker.transport(), room, nick=nick, ice=LOOPBACK)
+    identity = Identity()
+    joined = Room(broker.transport(), room, nick=nick, ice=LOOPBACK, identity=identity)
+    IDENTITIES[joined.id] = identity
     await joined.join()
     return joined
 
@@ -129,9 +143,9 @@ async def _same_id_from_two_peers(url: str, room: str) -> None:
         while not (set(eve.peers) - {yara.id}) or not (set(yara.peers) - {eve.id}):
             await asyncio.sleep(0.05)
     (page,) = set(eve.peers) - {yara.id}
-    send_raw(eve, page, chat_frame(eve.id, "eve's text", id="shared-id", nick="yara"))
+    send_raw(eve, page, chat_frame(eve, "eve's text", id="shared-id", nick="yara"))
     await asyncio.sleep(0.5)
-    send_raw(yara, page, chat_frame(yara.id, "yara's text", id="shared-id"))
+    send_raw(yara, page, chat_frame(yara, "yara's text", id="shared-id"))
     print("sent", flush=True)
     await asyncio.sleep(EVENT_TIMEOUT)
 

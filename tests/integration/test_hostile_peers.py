@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from meshchat.mesh import Room
+from meshchat.mesh import MessageReceived, Room
 
 from .conftest import PeerFactory
 from .hostile import TextPeer, chat_frame, joined_room, send_raw, wait_until_peers
-from .processes import Broker
+from .processes import EVENT_TIMEOUT, Broker
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +46,8 @@ async def test_one_bad_frame_cannot_blind_a_client(
         await wait_until_peers(eve, victim.id)
         await wait_until_peers(ana, victim.id)
         # A timestamp no clock can show, and a lone surrogate no UTF-8 output can print.
-        send_raw(eve, victim.id, chat_frame(eve.id, "absurd time", ts=10**20))
-        surrogate = chat_frame(eve.id, "SURROGATE").replace("SURROGATE", "\\ud800")
+        send_raw(eve, victim.id, chat_frame(eve, "absurd time", ts=10**20))
+        surrogate = chat_frame(eve, "SURROGATE").replace("SURROGATE", "\\ud800")
         send_raw(eve, victim.id, surrogate)
         await ana.send("still here")
         line = await victim.wait_for(b"still here")
@@ -115,7 +115,7 @@ async def test_a_peer_cannot_post_under_another_nick(
         rooms += [ana, eve, twin]
         for room in (ana, eve, twin):
             await wait_until_peers(room, victim.id)
-        send_raw(eve, victim.id, chat_frame(eve.id, "I am ana, honest", nick="ana"))
+        send_raw(eve, victim.id, chat_frame(eve, "I am ana, honest", nick="ana"))
         await ana.send("from the first ana")
         await twin.send("from the second ana")
         forged = await victim.wait_for(b"I am ana, honest")
@@ -141,9 +141,9 @@ async def test_a_message_id_reused_by_another_peer_hides_nothing(
     await wait_until_peers(alice, victim.id)
     await wait_until_peers(eve, victim.id)
     # Eve learns (or guesses) the id of alice's message and gets hers in first.
-    send_raw(eve, victim.id, chat_frame(eve.id, "eve's text", id="shared-id"))
+    send_raw(eve, victim.id, chat_frame(eve, "eve's text", id="shared-id"))
     await victim.wait_for(lambda e: e.get("text") == "eve's text")
-    send_raw(alice, victim.id, chat_frame(alice.id, "alice's text", id="shared-id"))
+    send_raw(alice, victim.id, chat_frame(alice, "alice's text", id="shared-id"))
     shown = await victim.wait_for(lambda e: e.get("text") == "alice's text")
     assert shown["from"] == alice.id and shown["nick"] == "alice"
 
@@ -179,9 +179,28 @@ async def test_a_peer_flooding_valid_messages_is_cut_short_and_others_are_heard(
     await wait_until_peers(eve, victim.id)
     await wait_until_peers(ana, victim.id)
     for n in range(3000):
-        send_raw(eve, victim.id, chat_frame(eve.id, f"spam {n}", seq=n + 1))
+        send_raw(eve, victim.id, chat_frame(eve, f"spam {n}", seq=n + 1))
     await ana.send("heard through the flood")
     await victim.wait_for(lambda e: e.get("text") == "heard through the flood")
     await victim.wait_for(lambda e: e["event"] == "left" and e["peer"] == eve.id)
     spam = [e for e in victim.messages() if e["text"].startswith("spam")]
     assert len(spam) < 3000, "the flood was cut short"
+
+
+async def test_a_message_with_a_forged_author_signature_is_dropped_and_counted(
+    meshchat_broker: Broker, rooms: list[Room]
+) -> None:
+    bob = await joined_room(meshchat_broker, "forgery", "bob")
+    eve = await joined_room(meshchat_broker, "forgery", "eve")
+    rooms += [bob, eve]
+    await wait_until_peers(eve, bob.id)
+    genuine = json.loads(chat_frame(eve, "what eve signed"))
+    send_raw(eve, bob.id, json.dumps({**genuine, "text": "what eve did not sign"}))
+    send_raw(eve, bob.id, json.dumps({**genuine, "sig": genuine["sig"][::-1]}))
+    await eve.send("and a genuine one")
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        async for event in bob.events():
+            if isinstance(event, MessageReceived):
+                assert event.message.text == "and a genuine one", "a forgery was shown"
+                break
+    assert bob.forged_messages == 2

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import {
-  admitCandidate, cleanNick, decodeChannelFrame, limitSdp, newBudget,
+  admitCandidate, chatSignedContent, cleanNick, decodeChannelFrame, limitSdp, newBudget,
 } from "../../broker/web/frames.js";
 
 const vectors = JSON.parse(
@@ -38,3 +38,23 @@ test("a sprayed SDP is cut down to the same candidates", () => {
 test("nicks are cleaned as in Python", () => {
   for (const { nick, expect } of vectors.nicks) assert.equal(cleanNick(nick), expect, nick);
 });
+
+const fromB64url = (text) => Buffer.from(text, "base64url");
+
+async function verifies(pk, sig, content) {
+  const key = await crypto.subtle.importKey(
+    "raw", fromB64url(pk), { name: "Ed25519" }, false, ["verify"]);
+  return crypto.subtle.verify("Ed25519", key, fromB64url(sig), new TextEncoder().encode(content));
+}
+
+test("chat signatures made in Python verify here, over the same bytes, and forgeries do not",
+  async () => {
+    for (const { room, pk, message, content } of vectors.signed_messages) {
+      assert.equal(chatSignedContent(room, message), content);
+      assert.equal(await verifies(pk, message.sig, content), true, message.text);
+      const altered = chatSignedContent(room, { ...message, text: message.text + "!" });
+      assert.equal(await verifies(pk, message.sig, altered), false);
+      const otherRoom = chatSignedContent("elsewhere", message);
+      assert.equal(await verifies(pk, message.sig, otherRoom), false);
+    }
+  });

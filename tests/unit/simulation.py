@@ -83,16 +83,25 @@ class SimNetwork:
         self.published = 0
 
     def add_client(self, nick: str, *, timing: p.Timing | None = None) -> SimClient:
+        identity = Identity()
         proto = p.MeshProtocol(
             self.room,
-            Identity(),
+            identity,
             nick,
             timing=timing,
             rng=random.Random(self.rng.random()),
             new_session=lambda: f"s{self.rng.getrandbits(32):08x}",
         )
         heartbeat = (timing or p.Timing()).heartbeat_interval
-        client = SimClient(proto, d.DataPlane(proto.client_id, nick, heartbeat_interval=heartbeat))
+        data = d.DataPlane(
+            proto.client_id,
+            nick,
+            room=self.room,
+            sign=identity.sign,
+            key_of=proto.public_key_of,
+            heartbeat_interval=heartbeat,
+        )
+        client = SimClient(proto, data)
         client_id = proto.client_id
         self.clients[client_id] = client
         self.apply(client_id, proto.start())

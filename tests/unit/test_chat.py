@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -26,9 +27,12 @@ from meshchat.mesh.chat import (
 )
 from meshchat.mesh.messages import ProtocolError
 
+SIG = "A" * 86  # the shape of a signature; whether it verifies is the data plane's check
+
 
 def test_a_chat_message_survives_the_round_trip() -> None:
     message = new_chat_message("abc", "ana", "héllo <b>", 1_700_000_000_000, 7)
+    message = replace(message, signature=SIG)
     assert decode_channel_message(encode_chat(message)) == message
     assert decode_channel_message(encode_chat(message).encode()) == message
 
@@ -57,6 +61,7 @@ def chat(**override: object) -> str:
         "nick": "n",
         "ts": 1,
         "text": "t",
+        "sig": SIG,
     }
     fields.update(override)
     return json.dumps({k: v for k, v in fields.items() if v is not ...})
@@ -86,6 +91,9 @@ def chat(**override: object) -> str:
         '{"type":"chat","id":"m1","from":"abc","nick":"n","ts":1,"text":"\\ud800"}',
         chat(id="id with spaces"),
         chat(seq=0),
+        chat(sig=...),
+        chat(sig="A" * 85),
+        chat(sig="A" * 85 + "="),
         chat(seq=...),
         chat(seq=2**53),
         chat(seq="1"),
@@ -121,7 +129,7 @@ def test_an_id_is_a_duplicate_only_from_the_same_sender() -> None:
 
 
 def test_acks_ride_on_any_frame_and_are_spliced_in_as_ranges() -> None:
-    message = new_chat_message("abc", "ana", "hi", 1, 3)
+    message = replace(new_chat_message("abc", "ana", "hi", 1, 3), signature=SIG)
     frame = with_acks(encode_chat(message), as_ranges({1, 2, 3, 7, 9, 10}))
     assert decode_channel_frame(frame) == (message, ((1, 3), (7, 7), (9, 10)))
     assert decode_channel_frame(with_acks(ACK_FRAME, ((4, 4),))) == (ChannelAck(), ((4, 4),))

@@ -8,10 +8,23 @@ import json
 from meshchat.mesh import dataplane as d
 from meshchat.mesh.chat import ACK_FRAME, BYE_FRAME, HEARTBEAT_FRAME, decode_channel_frame
 from meshchat.mesh.events import MessageReceived, MessageUndelivered
+from meshchat.mesh.identity import Identity
 
 from .simulation import SimNetwork
 
-ANA, BO = "a" * 32, "b" * 32
+IDENTITIES = {identity.client_id: identity for identity in (Identity(), Identity())}
+ANA, BO = IDENTITIES
+
+
+def key_of(peer_id: str) -> str | None:
+    identity = IDENTITIES.get(peer_id)
+    return identity.public_key_b64 if identity else None
+
+
+def plane(client_id: str, nick: str, **timing: float) -> d.DataPlane:
+    """A data plane for one of the two identities, knowing both public keys."""
+    sign = IDENTITIES[client_id].sign
+    return d.DataPlane(client_id, nick, room="lobby", sign=sign, key_of=key_of, **timing)
 
 
 def frames_to(actions: list[d.DataAction], peer_id: str) -> list[str]:
@@ -19,7 +32,7 @@ def frames_to(actions: list[d.DataAction], peer_id: str) -> list[str]:
 
 
 def test_a_message_goes_to_every_open_channel_and_an_ack_settles_it() -> None:
-    ana = d.DataPlane(ANA, "ana", ack_timeout=5)
+    ana = plane(ANA, "ana", ack_timeout=5)
     ana.opened(BO, 0.0)
     sent, actions = ana.send_chat("hi", 1.0, 1_000)
     assert sent.delivered_to == (BO,) and json.loads(frames_to(actions, BO)[0])["text"] == "hi"
@@ -28,7 +41,7 @@ def test_a_message_goes_to_every_open_channel_and_an_ack_settles_it() -> None:
 
 
 def test_a_received_message_is_acked_every_time_and_shown_once() -> None:
-    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
     ana.opened(BO, 0.0)
     bo.opened(ANA, 0.0)
     _, actions = ana.send_chat("once", 1.0, 1_000)
@@ -41,7 +54,7 @@ def test_a_received_message_is_acked_every_time_and_shown_once() -> None:
 
 
 def test_acks_ride_on_the_next_frame_and_are_batched_into_ranges() -> None:
-    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
     ana.opened(BO, 0.0)
     bo.opened(ANA, 0.0)
     for n in range(5):
@@ -59,7 +72,7 @@ def test_acks_ride_on_the_next_frame_and_are_batched_into_ranges() -> None:
 
 
 def test_unanswered_acks_go_on_their_own_after_a_short_delay() -> None:
-    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
     ana.opened(BO, 0.0)
     bo.opened(ANA, 0.0)
     _, actions = ana.send_chat("hi", 1.0, 1_000)
@@ -72,7 +85,7 @@ def test_unanswered_acks_go_on_their_own_after_a_short_delay() -> None:
 
 
 def test_a_frame_from_the_wrong_sender_or_garbage_is_misbehaviour() -> None:
-    bo = d.DataPlane(BO, "bo")
+    bo = plane(BO, "bo")
     forged = json.dumps(
         {
             "type": "chat",
@@ -89,7 +102,7 @@ def test_a_frame_from_the_wrong_sender_or_garbage_is_misbehaviour() -> None:
 
 
 def test_bye_heartbeats_and_leaving() -> None:
-    ana = d.DataPlane(ANA, "ana", heartbeat_interval=1.0)
+    ana = plane(ANA, "ana", heartbeat_interval=1.0)
     assert ana.receive(BO, BYE_FRAME, 0.0) == [d.PeerSaidBye(BO)]
     assert ana.receive(BO, HEARTBEAT_FRAME, 0.0) == []
     ana.opened(BO, 0.0)
@@ -99,7 +112,7 @@ def test_bye_heartbeats_and_leaving() -> None:
 
 
 def test_a_peer_that_says_bye_gets_its_unacknowledged_messages_reported() -> None:
-    ana = d.DataPlane(ANA, "ana")
+    ana = plane(ANA, "ana")
     ana.opened(BO, 0.0)
     ana.send_chat("never acked", 1.0, 1_000)
     reports = ana.closed(BO, 2.0, said_bye=True)
@@ -109,7 +122,7 @@ def test_a_peer_that_says_bye_gets_its_unacknowledged_messages_reported() -> Non
 
 
 def test_messages_for_a_peer_that_is_away_wait_and_go_when_it_is_back() -> None:
-    ana = d.DataPlane(ANA, "ana", reconnect_grace=30)
+    ana = plane(ANA, "ana", reconnect_grace=30)
     ana.opened(BO, 0.0)
     ana.send_chat("in flight", 1.0, 1_000)
     assert ana.closed(BO, 2.0, said_bye=False) == []
@@ -177,7 +190,7 @@ def test_a_peer_that_never_comes_back_is_reported() -> None:
 
 
 def test_a_chat_flood_from_one_peer_is_cut_short_and_not_acknowledged() -> None:
-    ana, bo = d.DataPlane(ANA, "ana"), d.DataPlane(BO, "bo")
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
     ana.opened(BO, 0.0)
     bo.opened(ANA, 0.0)
     shown = misbehaved = 0
@@ -190,3 +203,20 @@ def test_a_chat_flood_from_one_peer_is_cut_short_and_not_acknowledged() -> None:
     (ack,) = frames_to(bo.flush(2.0), ANA)
     acked = decode_channel_frame(ack)[1]
     assert sum(last - first + 1 for first, last in acked) == shown, "only what was taken"
+
+
+def test_a_message_whose_signature_does_not_verify_is_dropped_and_counted() -> None:
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
+    ana.opened(BO, 0.0)
+    _, actions = ana.send_chat("genuine", 1.0, 1_000)
+    (frame,) = frames_to(actions, BO)
+    altered = frame.replace("genuine", "altered")
+    (action,) = bo.receive(ANA, altered, 1.1)
+    assert isinstance(action, d.PeerMisbehaved) and bo.forged == 1
+    assert [type(a) for a in bo.receive(ANA, frame, 1.2)][-1] is MessageReceived
+    # Signed by someone else's key (bo's), claiming to be ana: dropped too.
+    bo_plane = plane(BO, "bo")
+    bo_plane.opened(ANA, 0.0)
+    _, by_bo = bo_plane.send_chat("genuine", 1.0, 1_000)
+    claimed = frames_to(by_bo, ANA)[0].replace(BO, ANA)
+    assert isinstance(bo.receive(ANA, claimed, 1.3)[0], d.PeerMisbehaved) and bo.forged == 2

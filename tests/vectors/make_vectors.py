@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from meshchat.mesh.candidates import CandidateBudget, limit_sdp
 from meshchat.mesh.chat import (
     MAX_TEXT_BYTES,
@@ -21,7 +23,9 @@ from meshchat.mesh.chat import (
     ChatMessage,
     Heartbeat,
     decode_channel_frame,
+    signed_content,
 )
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError, clean_nick
 
 HERE = Path(__file__).parent
@@ -30,7 +34,7 @@ A, B = "a" * 32, "b1_-" * 8
 
 def chat(**fields: Any) -> str:
     frame: dict[str, Any] = {"type": "chat", "id": "m1", "seq": 1, "from": A, "nick": "ana"}
-    frame.update(ts=1_700_000_000_000, text="hi")
+    frame.update(ts=1_700_000_000_000, text="hi", sig="s1-_" * 21 + "xy")
     frame.update(fields)
     return json.dumps({k: v for k, v in frame.items() if v is not ...}, ensure_ascii=False)
 
@@ -61,6 +65,11 @@ FRAMES = [
     chat(id="has space"),
     chat(seq=0),
     chat(seq=...),
+    chat(sig=...),
+    chat(sig="A" * 85),
+    chat(sig="A" * 87),
+    chat(sig="A" * 85 + "="),
+    chat(sig=5),
     chat(seq=2**53),
     chat(seq=1.0),
     chat(acks=[[2, 1]]),
@@ -121,6 +130,7 @@ def decoded(frame: str) -> dict[str, Any]:
                 "nick": message.nick,
                 "ts": message.timestamp_ms,
                 "text": message.text,
+                "sig": message.signature,
                 "acks": ranges,
             }
         case ChannelAck():
@@ -139,9 +149,36 @@ def sprayed_sdp() -> str:
     return "v=0\r\n" + "\r\n".join(lines) + "\r\na=end-of-candidates\r\n"
 
 
+def signed_messages() -> list[dict[str, Any]]:
+    """Chat messages signed by a fixed key: the page must verify them, and not their
+    altered copies."""
+    author = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    cases = []
+    for text in ("hi", 'héllo 世界 🙂 "quoted" \\ <b>', "tab\tnew\nline\u2028"):
+        message = ChatMessage("m-1", author.client_id, "ana", 1_700_000_000_000, text, 42)
+        signature = author.sign(signed_content(message, "lobby"))
+        cases.append(
+            {
+                "room": "lobby",
+                "pk": author.public_key_b64,
+                "message": {
+                    "id": message.id,
+                    "seq": 42,
+                    "from": author.client_id,
+                    "ts": message.timestamp_ms,
+                    "text": text,
+                    "sig": signature,
+                },
+                "content": signed_content(message, "lobby").decode(),
+            }
+        )
+    return cases
+
+
 def vectors() -> dict[str, Any]:
     budget = CandidateBudget()
     return {
+        "signed_messages": signed_messages(),
         "channel_frames": [{"frame": f, "expect": decoded(f)} for f in FRAMES],
         "candidates": [
             {"candidate": c, "accepted": CandidateBudget().admit(c) is None} for c in CANDIDATES
