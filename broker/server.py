@@ -219,8 +219,9 @@ class Broker:
     def _refusal(
         self, connection: ServerConnection, request: Request, query: str
     ) -> tuple[HTTPStatus, str] | None:
-        offered = _offered_token(request, query)
-        if self.access_token is not None and not _token_matches(offered, self.access_token):
+        if self.access_token is not None and not _token_matches(
+            _offered_token(request, query), self.access_token
+        ):
             return HTTPStatus.UNAUTHORIZED, "this broker needs an access token"
         origin = request.headers.get("Origin")
         if origin is not None and not self._origin_allowed(origin, request):
@@ -337,9 +338,10 @@ class Broker:
             await asyncio.sleep(wait)
 
     async def _subscribe(self, client: _Client, wanted: tuple[str, ...], proof: object) -> None:
-        if owned_ids(wanted):
+        ids = owned_ids(wanted)
+        if ids:
             await self._pace(client, self.limits.subscribe_cost - 1)
-        refusal = check_proof(owned_ids(wanted), proof, client.challenge)
+        refusal = check_proof(ids, proof, client.challenge)
         if refusal is not None:
             await self._reject(client, FrameError("not-owner", refusal))
             return

@@ -37,6 +37,7 @@ from .transport import (
     TransportError,
     TransportEvent,
     TransportMessage,
+    plausible_origin,
 )
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,8 @@ class AblyTransport(Transport):
             channel = client.channels.get(ably_channel_name(topic))
 
             def deliver(message: Any, topic: str = topic) -> None:
-                origin = getattr(message, "connection_id", None)
-                self._queue.put_nowait(TransportMessage(topic, message.data, _tag(origin)))
+                origin = plausible_origin(getattr(message, "connection_id", None))
+                self._queue.put_nowait(TransportMessage(topic, message.data, origin))
 
             try:
                 # Resolves once the channel is attached: later publishes cannot outrun it.
@@ -215,8 +216,3 @@ def _reason(error: BaseException | None) -> str:
     if isinstance(error, AblyException):
         return f"{error.message} (code {error.code})"
     return str(error) or type(error).__name__
-
-
-def _tag(origin: object) -> str | None:
-    """Ably's name for the publishing connection, if it is a plausible one."""
-    return origin if isinstance(origin, str) and 0 < len(origin) <= 64 else None

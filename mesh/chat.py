@@ -16,6 +16,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from .codec import canonical
 from .messages import ID_PATTERN, ProtocolError, clean_nick, loads_untrusted
 
 # The text of one chat message, in UTF-8 bytes. SCTP in aiortc and browsers handles far
@@ -110,17 +111,18 @@ def new_chat_message(sender: str, nick: str, text: str, timestamp_ms: int, seq: 
 def signed_content(message: ChatMessage, room: str) -> bytes:
     """What the author signs: everything a message says but the nick (which is not the
     author's to vouch for per message), bound to the room and the channel. Canonical
-    JSON, as signalling signs (keys sorted, no spaces, UTF-8)."""
-    content = {
-        "room": room,
-        "channel": CHANNEL_LABEL,
-        "id": message.id,
-        "seq": message.seq,
-        "from": message.sender,
-        "ts": message.timestamp_ms,
-        "text": message.text,
-    }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    JSON, as signalling signs."""
+    return canonical(
+        {
+            "room": room,
+            "channel": CHANNEL_LABEL,
+            "id": message.id,
+            "seq": message.seq,
+            "from": message.sender,
+            "ts": message.timestamp_ms,
+            "text": message.text,
+        }
+    )
 
 
 def encode_chat(message: ChatMessage) -> str:

@@ -120,10 +120,6 @@ class DataPlane:
         self._flush_at: float | None = None
         self._inbound: dict[str, TokenBucket] = {}  # peer -> its chat budget
 
-    @property
-    def open_peers(self) -> frozenset[str]:
-        return frozenset(self._open)
-
     # -- channels --
 
     def opened(self, peer_id: str, now: float) -> list[DataAction]:
@@ -165,7 +161,9 @@ class DataPlane:
             case ChatMessage():
                 if message.sender != peer_id:
                     return [PeerMisbehaved(peer_id, f"message claiming to be {message.sender}")]
-                budget = self._inbound.setdefault(peer_id, TokenBucket(CHAT_RATE, CHAT_BURST, now))
+                budget = self._inbound.get(peer_id)
+                if budget is None:
+                    budget = self._inbound[peer_id] = TokenBucket(CHAT_RATE, CHAT_BURST, now)
                 if not budget.take(now):
                     return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
                 if not self._authentic(message):

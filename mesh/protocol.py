@@ -268,6 +268,11 @@ class MeshProtocol:
         peer = self._by_pc.get(pc_id)
         return peer.peer_id if peer else None
 
+    def pc_of(self, peer_id: str) -> int | None:
+        """The peer connection currently meant for ``peer_id``, if any."""
+        peer = self._peers.get(peer_id)
+        return peer.pc_id if peer else None
+
     def phase_of(self, peer_id: str) -> Phase | None:
         peer = self._peers.get(peer_id)
         return peer.phase if peer else None
@@ -345,7 +350,6 @@ class MeshProtocol:
             case Candidate():
                 return self._on_candidate(message, now)
             case Bye():
-                peer = self._peers.get(message.sender)
                 return self._drop(peer, SAID_BYE, said_bye=True) if peer else []
 
     # -- peer connection input --

@@ -116,7 +116,7 @@ class Room:
             room=self.name,
             sign=identity.sign,
             key_of=self._protocol.public_key_of,
-            heartbeat_interval=timing_of(timing),
+            heartbeat_interval=self._protocol.timing.heartbeat_interval,
         )
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
@@ -279,31 +279,28 @@ class Room:
                 case MessageUndelivered():
                     self._events.put_nowait(action)
                 case d.PeerSaidBye(peer_id=peer_id):
-                    if (pc_id := self._pc_of(peer_id)) is not None:
+                    if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.channel_bye(pc_id))
                 case d.PeerMisbehaved(peer_id=peer_id, reason=reason):
                     self._bad_frame_log.warning(
                         peer_id, "peer %s sent a bad data channel frame: %s", reason
                     )
-                    if (pc_id := self._pc_of(peer_id)) is not None:
+                    if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
 
     def _flush_acks(self) -> None:
         if not self._closed:
             self._carry(self._data.flush(time.monotonic()))
 
-    def _pc_of(self, peer_id: str) -> int | None:
-        for pc_id, connection in self._connections.items():
-            if connection.peer_id == peer_id:
-                return pc_id
-        return None
+    def _connection_to(self, peer_id: str) -> _Connection | None:
+        pc_id = self._protocol.pc_of(peer_id)
+        return self._connections.get(pc_id) if pc_id is not None else None
 
     def _send_to(self, peer_id: str, frame: str) -> None:
-        for connection in self._connections.values():
-            channel = connection.channel
-            if connection.peer_id == peer_id and channel and channel.readyState == "open":
-                channel.send(frame)
-                return
+        connection = self._connection_to(peer_id)
+        channel = connection.channel if connection else None
+        if channel is not None and channel.readyState == "open":
+            channel.send(frame)
 
     def _attach_channel(self, pc_id: int, connection: _Connection, channel: RTCDataChannel) -> None:
         connection.channel = channel
@@ -337,10 +334,8 @@ class Room:
         self._carry(self._data.receive(peer_id, frame, now))
 
     def _route_to(self, peer_id: str) -> str:
-        for connection in self._connections.values():
-            if connection.peer_id == peer_id:
-                return _selected_route(connection.pc)
-        return "unknown"
+        connection = self._connection_to(peer_id)
+        return _selected_route(connection.pc) if connection else "unknown"
 
     # --- per-connection operations, run in order by one worker per connection ---
 
@@ -427,12 +422,6 @@ class Room:
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
-
-
-def timing_of(timing: p.Timing | None) -> float:
-    """The heartbeat interval, which the data plane keeps and the signalling core's
-    liveness check relies on."""
-    return (timing or p.Timing()).heartbeat_interval
 
 
 def _selected_route(pc: RTCPeerConnection) -> str:

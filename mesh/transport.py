@@ -30,6 +30,12 @@ class TransportMessage:
     origin: str | None = None
 
 
+def plausible_origin(value: object) -> str | None:
+    """A service's name for a publisher, if it looks like one (it is only a lane name
+    for sharing attention fairly, never trusted for more)."""
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionLost:
     """The service went away; the transport is trying to get it back."""

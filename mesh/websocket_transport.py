@@ -31,6 +31,7 @@ from .transport import (
     TransportError,
     TransportEvent,
     TransportMessage,
+    plausible_origin,
 )
 
 log = logging.getLogger(__name__)
@@ -188,9 +189,7 @@ def _parse(frame: str | bytes) -> TransportMessage | None:
         return None
     kind = wire.get("type")
     if kind == "publish" and isinstance(wire.get("topic"), str):
-        origin = wire.get("origin")  # stamped by the bundled broker; absent elsewhere
-        if not isinstance(origin, str) or not 0 < len(origin) <= 64:
-            origin = None
+        origin = plausible_origin(wire.get("origin"))  # the bundled broker's stamp
         return TransportMessage(wire["topic"], wire.get("data"), origin)
     if kind == "error":
         log.warning("broker error: %s", wire.get("message"))
