@@ -159,12 +159,7 @@ def join(
         raise click.BadParameter(str(error)) from None
     ctx = click.get_current_context()
     if secret is None and os.environ.get("MESHCHAT_ROOM_SECRET") == "":
-        secret = ""  # click drops empty variables; an empty secret is still a mistake
-    if secret is not None and not secret.strip():
-        raise click.BadParameter(
-            "the room secret is empty: give a real one, or leave --secret out for an open room",
-            param_hint="--secret",
-        )
+        secret = ""  # click drops empty variables; Room refuses an empty secret
     if broker_url is not None and split_token(broker_url)[1] is not None:
         _warn_if_on_command_line(ctx, "broker_url", "the access token in --broker")
     asyncio.run(
@@ -177,13 +172,14 @@ def join(
             broker_url=broker_url,
             ably_endpoint=ably_endpoint,
             secret=secret,
-            broker_token=_token("MESHCHAT_BROKER_TOKEN", broker_token_file),
+            broker_token=_broker_token(broker_token_file),
         )
     )
 
 
-def _token(variable: str, path: Path | None) -> str | None:
-    """A token from a file (first line) or else from the environment."""
+def _broker_token(path: Path | None) -> str | None:
+    """The broker's access token from a file (first line), or else from
+    ``MESHCHAT_BROKER_TOKEN``."""
     if path is not None:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -192,7 +188,7 @@ def _token(variable: str, path: Path | None) -> str | None:
         if not lines or not lines[0].strip():
             raise click.BadParameter(f"token file {path} is empty")
         return lines[0].strip()
-    return os.environ.get(variable) or None
+    return os.environ.get("MESHCHAT_BROKER_TOKEN") or None
 
 
 def _warn_if_on_command_line(ctx: click.Context, parameter: str, what: str) -> None:
@@ -242,7 +238,7 @@ def doctor(
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    token = _token("MESHCHAT_BROKER_TOKEN", broker_token_file)
+    token = _broker_token(broker_token_file)
     findings = asyncio.run(diagnose(broker_url, ice.servers, token))
     for finding in findings:
         click.echo(("ok    " if finding.ok else "FAIL  ") + finding.text)
@@ -426,7 +422,7 @@ def broker(
     if token:
         _warn_if_on_command_line(ctx, "token", "--token")
     if token_file is not None:
-        token = _token("MESHCHAT_BROKER_TOKEN", token_file)
+        token = _broker_token(token_file)
     with contextlib.suppress(KeyboardInterrupt):
         # An empty value (as compose passes an unset variable) means "not set".
         asyncio.run(
