@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from meshchat.mesh import Room
-from meshchat.mesh.chat import CHANNEL_LABEL
-from meshchat.mesh.codec import canonical
+from meshchat.mesh.chat import ChatMessage, signed_content
 from meshchat.mesh.identity import Identity
 
 from .processes import EVENT_TIMEOUT, MESHCHAT, Broker, stop_process
@@ -45,9 +44,8 @@ def chat_frame(author: Room, text: str, **override: Any) -> str:
     fields["from"] = author.id
     fields.update(nick="x", ts=1_700_000_000_000, text=text)
     fields.update(override)
-    content = {k: fields.get(k) for k in ("id", "seq", "from", "ts", "text")}
-    content.update(room=author.name, channel=CHANNEL_LABEL)
-    fields["sig"] = IDENTITIES[author.id].sign(canonical(content))
+    said = ChatMessage(fields["id"], author.id, "", fields["ts"], fields["text"], fields["seq"])
+    fields["sig"] = IDENTITIES[author.id].sign(signed_content(said, author.name))
     return json.dumps(fields)
 
 

@@ -25,7 +25,7 @@ from meshchat.mesh.messages import Hello, Offer, global_topic
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, REPO, Broker, start_meshchat_broker
-from .test_broker import receive, send, subscribed_pair
+from .test_broker import all_metrics, receive, send, subscribed_pair
 
 pytestmark = pytest.mark.integration
 
@@ -134,17 +134,6 @@ async def test_a_flood_from_many_connections_leaves_the_broker_serving_others() 
         assert counters["throttled_total"] > 0, counters
     finally:
         await broker.stop()
-
-
-def all_metrics(broker: Broker) -> dict[str, int]:
-    url = broker.url.replace("ws://", "http://") + "/metrics"
-    with urllib.request.urlopen(url, timeout=10) as reply:
-        lines = reply.read().decode().splitlines()
-    return {
-        line.split()[0].removeprefix("meshchat_broker_"): int(line.split()[1])
-        for line in lines
-        if not line.startswith("#")
-    }
 
 
 async def test_deeply_nested_json_is_a_bad_frame_not_a_crash(meshchat_broker: Broker) -> None:

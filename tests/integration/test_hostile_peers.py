@@ -16,7 +16,7 @@ from meshchat.mesh import MessageReceived, Room
 
 from .conftest import PeerFactory
 from .hostile import TextPeer, chat_frame, joined_room, send_raw, wait_until_peers
-from .processes import EVENT_TIMEOUT, Broker
+from .processes import EVENT_TIMEOUT, Broker, Peer
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +33,19 @@ async def rooms() -> AsyncIterator[list[Room]]:
     yield made
     for room in made:
         await room.leave()
+
+
+async def victim_among(
+    broker: Broker, spawn_peer: PeerFactory, rooms: list[Room], room: str, *nicks: str
+) -> tuple[Peer, list[Room]]:
+    """A victim process "bob" in ``room``, and in-process peers called ``nicks``, each
+    with an open channel to it (and left at the end of the test)."""
+    victim = await spawn_peer(broker, room, "bob")
+    others = [await joined_room(broker, room, nick) for nick in nicks]
+    rooms += others
+    for other in others:
+        await wait_until_peers(other, victim.id)
+    return victim, others
 
 
 async def test_one_bad_frame_cannot_blind_a_client(
@@ -134,12 +147,9 @@ async def test_a_peer_cannot_post_under_another_nick(
 async def test_a_message_id_reused_by_another_peer_hides_nothing(
     meshchat_broker: Broker, rooms: list[Room], spawn_peer: PeerFactory
 ) -> None:
-    victim = await spawn_peer(meshchat_broker, "dedupe", "bob")
-    alice = await joined_room(meshchat_broker, "dedupe", "alice")
-    eve = await joined_room(meshchat_broker, "dedupe", "eve")
-    rooms += [alice, eve]
-    await wait_until_peers(alice, victim.id)
-    await wait_until_peers(eve, victim.id)
+    victim, (alice, eve) = await victim_among(
+        meshchat_broker, spawn_peer, rooms, "dedupe", "alice", "eve"
+    )
     # Eve learns (or guesses) the id of alice's message and gets hers in first.
     send_raw(eve, victim.id, chat_frame(eve, "eve's text", id="shared-id"))
     await victim.wait_for(lambda e: e.get("text") == "eve's text")
@@ -151,12 +161,9 @@ async def test_a_message_id_reused_by_another_peer_hides_nothing(
 async def test_a_peer_that_keeps_sending_garbage_is_dropped_and_logged_quietly(
     meshchat_broker: Broker, rooms: list[Room], spawn_peer: PeerFactory
 ) -> None:
-    victim = await spawn_peer(meshchat_broker, "garbage", "bob")
-    ana = await joined_room(meshchat_broker, "garbage", "ana")
-    eve = await joined_room(meshchat_broker, "garbage", "eve")
-    rooms += [ana, eve]
-    await wait_until_peers(eve, victim.id)
-    await wait_until_peers(ana, victim.id)
+    victim, (ana, eve) = await victim_among(
+        meshchat_broker, spawn_peer, rooms, "garbage", "ana", "eve"
+    )
     for _ in range(2000):
         send_raw(eve, victim.id, "{not json")
     left = await victim.wait_for(lambda e: e["event"] == "left" and e["peer"] == eve.id)
@@ -172,12 +179,9 @@ async def test_a_peer_that_keeps_sending_garbage_is_dropped_and_logged_quietly(
 async def test_a_peer_flooding_valid_messages_is_cut_short_and_others_are_heard(
     meshchat_broker: Broker, rooms: list[Room], spawn_peer: PeerFactory
 ) -> None:
-    victim = await spawn_peer(meshchat_broker, "chatflood", "bob")
-    ana = await joined_room(meshchat_broker, "chatflood", "ana")
-    eve = await joined_room(meshchat_broker, "chatflood", "eve")
-    rooms += [ana, eve]
-    await wait_until_peers(eve, victim.id)
-    await wait_until_peers(ana, victim.id)
+    victim, (ana, eve) = await victim_among(
+        meshchat_broker, spawn_peer, rooms, "chatflood", "ana", "eve"
+    )
     for n in range(3000):
         send_raw(eve, victim.id, chat_frame(eve, f"spam {n}", seq=n + 1))
     await ana.send("heard through the flood")
