@@ -178,7 +178,7 @@ def _ack_ranges(raw: object) -> AckRanges:
     for pair in raw:
         if not (isinstance(pair, list) and len(pair) == 2):
             raise ProtocolError("an ack range must be [first, last] sequence numbers")
-        first, last = (_whole(n, 1, MAX_SEQ) for n in pair)
+        first, last = (whole_number(n, 1, MAX_SEQ) for n in pair)
         if first is None or last is None:
             raise ProtocolError("an ack range must be [first, last] sequence numbers")
         if first > last:
@@ -187,7 +187,7 @@ def _ack_ranges(raw: object) -> AckRanges:
     return tuple(ranges)
 
 
-def _whole(value: object, low: int, high: int) -> int | None:
+def whole_number(value: object, low: int, high: int) -> int | None:
     """``value`` as a whole number within [low, high], or None. JSON has one number
     type: ``1.0`` is the whole number 1 to JavaScript, so it is here too."""
     if isinstance(value, float) and value.is_integer():
@@ -198,10 +198,10 @@ def _whole(value: object, low: int, high: int) -> int | None:
 
 
 def _chat(wire: dict[str, object]) -> ChatMessage:
-    seq = _whole(wire.get("seq"), 1, MAX_SEQ)
+    seq = whole_number(wire.get("seq"), 1, MAX_SEQ)
     if seq is None:
         raise ProtocolError("chat message without a valid 'seq'")
-    ts = _whole(wire.get("ts"), 0, MAX_TIMESTAMP_MS)
+    ts = whole_number(wire.get("ts"), 0, MAX_TIMESTAMP_MS)
     if ts is None:
         raise ProtocolError("chat message without a valid 'ts' (milliseconds, years 1970-9999)")
     message_id, sender, nick, text, sig = (
@@ -237,6 +237,10 @@ class RecentIds:
     def __init__(self, capacity: int = 4096) -> None:
         self._capacity = capacity
         self._ids: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def has(self, sender: str, message_id: str) -> bool:
+        """True if ``sender`` sent ``message_id`` before; records nothing."""
+        return (sender, message_id) in self._ids
 
     def seen(self, sender: str, message_id: str) -> bool:
         """True if ``sender`` sent ``message_id`` before; records it either way."""

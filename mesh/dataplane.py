@@ -1,5 +1,11 @@
-"""Everything said on data channels, as a sans-I/O core: framing, heartbeats, bye,
-acknowledgements, de-duplication, resends after a rebuilt connection, delivery reports.
+"""Everything said on data channels, as a sans-I/O core: framing, chunking, heartbeats,
+bye, acknowledgements, de-duplication, resends after a rebuilt connection, delivery
+reports.
+
+Two kinds of message share one sequence of numbers per author: chat lines (JSON text
+frames, ``chat.py``) and channel payloads (any JSON value or bytes, in binary frames,
+``payloads.py``), both signed by their author. Payloads go out under flow control: the
+core hands out frames only while the peer's channel holds little (``transfers.py``).
 
 Acknowledgements are batched: the sequence numbers received from a peer ride on the
 next frame sent to it anyway, or, if none goes within ``ACK_DELAY``, in an ``ack`` frame
@@ -16,8 +22,10 @@ connection carries a peer's channel is the signalling core's business
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import IO
 
 from .chat import (
     ACK_FRAME,
@@ -35,11 +43,32 @@ from .chat import (
     signed_content,
     with_acks,
 )
-from .delivery import DeliveryTracker
-from .events import MessageReceived, MessageUndelivered, SentMessage
+from .delivery import DeliveryTracker, Undelivered
+from .events import (
+    MessageReceived,
+    MessageUndelivered,
+    PayloadUndelivered,
+    SentMessage,
+    SentPayload,
+    TransferProgress,
+)
 from .identity import BadSignature, verify
 from .messages import ProtocolError
+from .payloads import (
+    CHAT_CHANNEL,
+    ChunkFrame,
+    PayloadHeader,
+    StartFrame,
+    check_channel_name,
+    decode_binary_frame,
+    decode_json_body,
+    encode_body,
+    encode_header,
+    new_header,
+)
+from .payloads import signed_content as payload_signed_content
 from .ratelimit import TokenBucket
+from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
 
 ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a frame to ride on
 # Chat messages taken from one peer per second, and in a burst; past that they are
@@ -47,16 +76,47 @@ ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a frame to ride on
 # reported as misbehaving, so one flooder cannot hold up what everyone else says.
 CHAT_RATE = 50.0
 CHAT_BURST = 200.0
+# Channel payloads taken from one peer: applications (game moves, shared state) send
+# more often than people chat.
+PAYLOAD_RATE = 200.0
+PAYLOAD_BURST = 400.0
 
 # --- actions: what the driver must do --------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SendFrame:
-    """Send ``frame`` on the open data channel to ``peer_id``."""
+    """Send ``frame`` on the open data channel to ``peer_id`` (text or binary)."""
 
     peer_id: str
-    frame: str
+    frame: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Pump:
+    """Payload frames wait for ``peer_id``: call :meth:`DataPlane.pump` with its
+    channel's buffered amount now, and again each time that falls to ``LOW_WATER``."""
+
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropPeer:
+    """Close the connection to ``peer_id`` and keep it away for a while: it broke a
+    limit no honest client breaks (``reason``)."""
+
+    peer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadReceived:
+    """A whole payload arrived and its digest matches the author's signed header:
+    ``value`` for ``json``, else its bytes are in ``body`` (read from the start)."""
+
+    header: PayloadHeader
+    value: object
+    body: IO[bytes] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +144,22 @@ class FlushAcksAt:
 
 
 DataAction = (
-    SendFrame | MessageReceived | MessageUndelivered | PeerSaidBye | PeerMisbehaved | FlushAcksAt
+    SendFrame
+    | Pump
+    | MessageReceived
+    | MessageUndelivered
+    | PayloadReceived
+    | PayloadUndelivered
+    | TransferProgress
+    | PeerSaidBye
+    | PeerMisbehaved
+    | DropPeer
+    | FlushAcksAt
 )
+
+
+def _memory_sink(size: int) -> IO[bytes]:
+    return io.BytesIO()
 
 
 class DataPlane:
@@ -102,14 +176,17 @@ class DataPlane:
         heartbeat_interval: float = 1.0,
         ack_timeout: float = 15.0,
         reconnect_grace: float = 30.0,
+        new_sink: Callable[[int], IO[bytes]] = _memory_sink,
     ) -> None:
+        """``new_sink(size)`` gives a file to receive a payload of ``size`` bytes into
+        (memory by default; the driver may spill large ones to disk)."""
         self.client_id = client_id
         self.nick = nick
         self.room = room
         # Our signing key, and the public key (base64url) each peer proved in signalling.
         self._sign = sign
         self._key_of = key_of
-        self.forged = 0  # chat messages dropped because their signature did not verify
+        self.forged = 0  # messages dropped because their author's signature did not verify
         self.heartbeat_interval = heartbeat_interval
         self._open: set[str] = set()  # peers whose channel is open, in no order
         self._recent = RecentIds()
@@ -119,28 +196,38 @@ class DataPlane:
         self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
         self._flush_at: float | None = None
         self._inbound: dict[str, TokenBucket] = {}  # peer -> its chat budget
+        self._inbound_payloads: dict[str, TokenBucket] = {}  # peer -> its payload budget
+        self._outbox = Outbox()
+        self._inbox = Inbox(new_sink)
+        # Payloads not yet acknowledged by everyone: id -> encoded header and body.
+        self._bodies: dict[str, tuple[bytes, memoryview]] = {}
 
     # -- channels --
 
     def opened(self, peer_id: str, now: float) -> list[DataAction]:
         """A channel to ``peer_id`` is open: what it has not acknowledged goes again."""
         self._open.add(peer_id)
-        return [
-            self._frame_to(peer_id, encode_chat(message))
-            for message in self._delivery.peer_back(peer_id, now)
-        ]
+        actions: list[DataAction] = []
+        for message in self._delivery.peer_back(peer_id, now):
+            if isinstance(message, ChatMessage):
+                actions.append(self._frame_to(peer_id, encode_chat(message)))
+            elif (kept := self._bodies.get(message.id)) is not None:
+                self._outbox.add(peer_id, message, *kept)
+        if self._outbox.waiting(peer_id):
+            actions.append(Pump(peer_id))
+        return actions
 
     def closed(self, peer_id: str, now: float, *, said_bye: bool) -> list[DataAction]:
         """The channel to ``peer_id`` is gone. A peer that said bye will not read what
         it has not acknowledged: that is reported. Another may come back: it is kept."""
         self._open.discard(peer_id)
         self._inbound.pop(peer_id, None)
+        self._inbound_payloads.pop(peer_id, None)
         self._acks_due.pop(peer_id, None)  # it sends again what we had not acknowledged
+        self._inbox.abandon(peer_id)  # ... whole: the half we have is of no use
+        self._outbox.cancel(peer_id)  # what it had not acknowledged goes again whole
         if said_bye:
-            return [
-                MessageUndelivered(lost.message, lost.peer_id, lost.reason)
-                for lost in self._delivery.peer_gone(peer_id, "the peer left")
-            ]
+            return self._report(self._delivery.peer_gone(peer_id, "the peer left"))
         self._delivery.peer_lost(peer_id, now)
         return []
 
@@ -148,11 +235,15 @@ class DataPlane:
 
     def receive(self, peer_id: str, frame: str | bytes, now: float) -> list[DataAction]:
         """A frame arrived on the channel to ``peer_id``."""
+        if isinstance(frame, bytes):
+            return self._receive_binary(peer_id, frame, now)
         try:
             message, acks = decode_channel_frame(frame)
         except ProtocolError as error:
             return [PeerMisbehaved(peer_id, str(error))]
         self._delivery.acked(peer_id, acks)
+        if self._bodies and acks:
+            self._release_bodies()
         match message:
             case Heartbeat() | ChannelAck():
                 return []
@@ -166,7 +257,8 @@ class DataPlane:
                     budget = self._inbound[peer_id] = TokenBucket(CHAT_RATE, CHAT_BURST, now)
                 if not budget.take(now):
                     return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
-                if not self._authentic(message):
+                content = signed_content(message, self.room)
+                if not self._authentic(message.sender, message.signature, content):
                     self.forged += 1
                     return [PeerMisbehaved(peer_id, "a message whose signature does not verify")]
                 # Acknowledged whether new or a duplicate: the ack may have been lost.
@@ -195,6 +287,66 @@ class DataPlane:
         sent = SentMessage(message, tuple(delivered), tuple(queued))
         return sent, [self._frame_to(peer_id, frame) for peer_id in delivered]
 
+    def send_payload(
+        self,
+        channel: str,
+        data: object,
+        now: float,
+        timestamp_ms: int,
+        to: Iterable[str] | None = None,
+    ) -> tuple[SentPayload, list[DataAction]]:
+        """A JSON value or bytes on ``channel``, to everyone or to the peers ``to``.
+        Nothing goes yet: :class:`Pump` actions say which channels have frames waiting.
+
+        Raises ValueError for a bad channel name, data that is neither bytes nor JSON,
+        or a recipient who is not in the room; :class:`~meshchat.mesh.payloads.
+        PayloadTooLarge` over 64 MiB. Nothing is sent then.
+        """
+        check_channel_name(channel)
+        if channel == CHAT_CHANNEL:
+            raise ValueError("the chat channel carries text: use send_chat")
+        kind, body = encode_body(data)
+        present = self._open | set(self._delivery.away_peers())
+        chosen: tuple[str, ...] = ()
+        if to is not None:
+            chosen = tuple(sorted(set(to)))
+            if not chosen:
+                raise ValueError("no recipients given")
+            if absent := [peer for peer in chosen if peer not in present]:
+                raise ValueError(f"not in the room: {', '.join(absent)}")
+        self._seq += 1
+        header = new_header(self.client_id, channel, self._seq, timestamp_ms, kind, body, chosen)
+        signature = self._sign(payload_signed_content(header, self.room))
+        header = dataclasses.replace(header, signature=signature, nick=self.nick)
+        recipients = chosen or tuple(sorted(present))
+        sending = tuple(p for p in recipients if p in self._open)
+        queued = tuple(p for p in recipients if p not in self._open)
+        kept = (encode_header(header), memoryview(body))
+        if recipients:
+            self._bodies[header.id] = kept
+            self._delivery.sent(header, list(recipients), now)
+        for peer_id in sending:
+            self._outbox.add(peer_id, header, *kept)
+        return SentPayload(header, sending, queued), [Pump(peer_id) for peer_id in sending]
+
+    def backlog(self) -> int:
+        """Payload bytes not yet handed to a channel, for all peers together."""
+        return self._outbox.backlog()
+
+    def pump(self, peer_id: str, buffered: int, now: float) -> list[DataAction]:
+        """The channel to ``peer_id`` holds ``buffered`` bytes: payload frames to fill it
+        up to ``HIGH_WATER``, and progress to report."""
+        if peer_id not in self._open:
+            return []
+        frames, progress, finished = self._outbox.frames(peer_id, buffered, now)
+        actions: list[DataAction] = [SendFrame(peer_id, frame) for frame in frames]
+        actions += [self._progress(report, sending=True) for report in progress]
+        for report in progress:
+            self._delivery.touch(peer_id, report.header.id, now)
+        for header in finished:  # its ack clock starts when its last byte went
+            self._delivery.touch(peer_id, header.id, now)
+        return actions
+
     def leave(self) -> list[DataAction]:
         """We are leaving: bye on every open channel."""
         return [self._frame_to(peer_id, BYE_FRAME) for peer_id in sorted(self._open)]
@@ -205,15 +357,130 @@ class DataPlane:
         peers = [p for p in sorted(self._acks_due) if p in self._open]
         return [self._frame_to(peer_id, ACK_FRAME) for peer_id in peers]
 
-    def _authentic(self, message: ChatMessage) -> bool:
-        key = self._key_of(message.sender)
+    def _authentic(self, author: str, signature: str, content: bytes) -> bool:
+        key = self._key_of(author)
         if key is None:
             return False
         try:
-            verify(message.sender, key, message.signature, signed_content(message, self.room))
+            verify(author, key, signature, content)
         except BadSignature:
             return False
         return True
+
+    def _receive_binary(self, peer_id: str, frame: bytes, now: float) -> list[DataAction]:
+        try:
+            parsed = decode_binary_frame(frame)
+        except ProtocolError as error:
+            return [PeerMisbehaved(peer_id, str(error))]
+        match parsed:
+            case StartFrame(header=header, data=data):
+                return self._payload_started(peer_id, header, data, now)
+            case ChunkFrame(message_id=message_id, offset=offset, data=data):
+                incoming = self._inbox.get(peer_id, message_id)
+                if incoming is None:
+                    return [PeerMisbehaved(peer_id, "a chunk of a payload that never started")]
+                if offset != incoming.received:
+                    self._inbox.discard(peer_id, incoming)
+                    return [PeerMisbehaved(peer_id, "a payload's chunks out of order")]
+                return self._payload_bytes(peer_id, incoming, data, now)
+
+    def _payload_started(
+        self, peer_id: str, header: PayloadHeader, data: bytes, now: float
+    ) -> list[DataAction]:
+        if header.sender != peer_id:
+            return [PeerMisbehaved(peer_id, f"a payload claiming to be from {header.sender}")]
+        if header.to and self.client_id not in header.to:
+            return [PeerMisbehaved(peer_id, "a payload addressed to other peers")]
+        budget = self._inbound_payloads.get(peer_id)
+        if budget is None:
+            budget = self._inbound_payloads[peer_id] = TokenBucket(PAYLOAD_RATE, PAYLOAD_BURST, now)
+        if not budget.take(now):
+            return [PeerMisbehaved(peer_id, f"more than {PAYLOAD_RATE:g} payloads a second")]
+        content = payload_signed_content(header, self.room)
+        if not self._authentic(header.sender, header.signature, content):
+            self.forged += 1
+            return [PeerMisbehaved(peer_id, "a payload whose signature does not verify")]
+        duplicate = self._recent.has(peer_id, header.id)
+        try:
+            incoming = self._inbox.start(peer_id, header, now, duplicate=duplicate)
+        except PayloadTooMuch as error:
+            return [DropPeer(peer_id, f"it sent {error}")]
+        return self._payload_bytes(peer_id, incoming, data, now, first=True)
+
+    def _payload_bytes(
+        self, peer_id: str, incoming: Incoming, data: bytes, now: float, *, first: bool = False
+    ) -> list[DataAction]:
+        header = incoming.header
+        if incoming.received + len(data) > header.size:
+            self._inbox.discard(peer_id, incoming)
+            return [PeerMisbehaved(peer_id, "a payload longer than its declared size")]
+        incoming.received += len(data)
+        incoming.last_byte_at = now
+        if incoming.sink is not None:
+            incoming.sink.write(data)
+            incoming.digest.update(data)
+        done = incoming.received == header.size
+        actions: list[DataAction] = []
+        if not (first and done) and (done or now - incoming.reported_at >= PROGRESS_INTERVAL):
+            incoming.reported_at = now
+            report = Progress(header, peer_id, incoming.received)
+            actions.append(self._progress(report, sending=False))
+        if done:
+            actions += self._payload_complete(peer_id, incoming, now)
+        return actions
+
+    def _payload_complete(self, peer_id: str, incoming: Incoming, now: float) -> list[DataAction]:
+        self._inbox.finish(peer_id, incoming)
+        header, sink = incoming.header, incoming.sink
+        if incoming.refused:
+            return []  # no room for it: unacknowledged, its sender will hear so
+        if sink is None:  # a duplicate: acknowledged again, shown once
+            return self._ack_later(peer_id, header.seq, now)
+        if incoming.digest.hexdigest() != header.sha256:
+            sink.close()
+            self.forged += 1
+            return [PeerMisbehaved(peer_id, "a payload whose bytes do not match its signed digest")]
+        actions = self._ack_later(peer_id, header.seq, now)
+        if self._recent.seen(peer_id, header.id):
+            sink.close()
+            return actions
+        header = dataclasses.replace(header, nick="")
+        if header.kind == "bytes":
+            return [*actions, PayloadReceived(header, None, sink)]
+        sink.seek(0)
+        text = sink.read()
+        sink.close()
+        try:
+            value = decode_json_body(text)
+        except ProtocolError as error:
+            return [*actions, PeerMisbehaved(peer_id, str(error))]
+        return [*actions, PayloadReceived(header, value, None)]
+
+    @staticmethod
+    def _progress(report: Progress, *, sending: bool) -> TransferProgress:
+        header = report.header
+        return TransferProgress(
+            header.channel, header.id, report.peer_id, sending, report.done, header.size
+        )
+
+    def _report(self, lost: list[Undelivered]) -> list[DataAction]:
+        """Messages that will not arrive, as events; payloads among them stop going."""
+        actions: list[DataAction] = []
+        for item in lost:
+            if isinstance(item.message, ChatMessage):
+                actions.append(MessageUndelivered(item.message, item.peer_id, item.reason))
+            else:
+                self._outbox.cancel(item.peer_id, item.message.id)
+                actions.append(PayloadUndelivered(item.message, item.peer_id, item.reason))
+        if self._bodies and lost:
+            self._release_bodies()
+        return actions
+
+    def _release_bodies(self) -> None:
+        """Forget payloads that no peer still waits for."""
+        for message_id in list(self._bodies):
+            if not self._delivery.pending_anywhere(message_id):
+                del self._bodies[message_id]
 
     def _ack_later(self, peer_id: str, seq: int, now: float) -> list[DataAction]:
         self._acks_due.setdefault(peer_id, set()).add(seq)
@@ -231,10 +498,9 @@ class DataPlane:
 
     def tick(self, now: float) -> list[DataAction]:
         """Call often (every ~0.25 s): heartbeats, and messages that never made it."""
-        actions: list[DataAction] = [
-            MessageUndelivered(lost.message, lost.peer_id, lost.reason)
-            for lost in self._delivery.tick(now)
-        ]
+        actions: list[DataAction] = self._report(self._delivery.tick(now))
+        for peer_id, incoming in self._inbox.stalled(now):
+            self._inbox.discard(peer_id, incoming)  # its sender will report it undelivered
         if self._flush_at is not None and now >= self._flush_at:
             actions += self.flush(now)  # the driver's timer is late, or it has none
         if now >= self._next_heartbeat:

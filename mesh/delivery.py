@@ -14,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .chat import AckRanges, ChatMessage
+from .payloads import PayloadHeader
+
+# What is kept until acknowledged: a chat line, or a channel payload (by its header).
+Outgoing = ChatMessage | PayloadHeader
 
 
 @dataclass(frozen=True, slots=True)
 class Undelivered:
-    message: ChatMessage
+    message: Outgoing
     peer_id: str
     reason: str
 
@@ -28,14 +32,14 @@ class DeliveryTracker:
         self.ack_timeout = ack_timeout
         self.reconnect_grace = reconnect_grace
         # peer -> message id -> (message, when it was last sent); insertion keeps order.
-        self._pending: dict[str, dict[str, tuple[ChatMessage, float]]] = {}
+        self._pending: dict[str, dict[str, tuple[Outgoing, float]]] = {}
         self._away_since: dict[str, float] = {}
 
     def away_peers(self) -> list[str]:
         """Peers whose connection was lost recently: new messages are kept for them."""
         return list(self._away_since)
 
-    def sent(self, message: ChatMessage, peer_ids: list[str], now: float) -> None:
+    def sent(self, message: Outgoing, peer_ids: list[str], now: float) -> None:
         for peer_id in peer_ids:
             self._pending.setdefault(peer_id, {})[message.id] = (message, now)
 
@@ -48,11 +52,21 @@ class DeliveryTracker:
             if any(first <= message.seq <= last for first, last in ranges):
                 del pending[message_id]
 
+    def touch(self, peer_id: str, message_id: str, now: float) -> None:
+        """Part of a large message went to ``peer_id`` just now: its ack clock restarts
+        (a 64 MiB payload takes longer than the ack timeout to send)."""
+        pending = self._pending.get(peer_id)
+        if pending is not None and message_id in pending:
+            pending[message_id] = (pending[message_id][0], now)
+
+    def pending_anywhere(self, message_id: str) -> bool:
+        return any(message_id in pending for pending in self._pending.values())
+
     def peer_lost(self, peer_id: str, now: float) -> None:
         """The connection died without a bye: the peer may well come back."""
         self._away_since.setdefault(peer_id, now)
 
-    def peer_back(self, peer_id: str, now: float) -> list[ChatMessage]:
+    def peer_back(self, peer_id: str, now: float) -> list[Outgoing]:
         """The peer is connected again: what to send it again, oldest first."""
         self._away_since.pop(peer_id, None)
         pending = self._pending.get(peer_id, {})

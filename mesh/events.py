@@ -7,9 +7,12 @@ what a core cannot know, such as the ICE route of a connection.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from typing import IO
 
 from .chat import ChatMessage
+from .payloads import PayloadHeader
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,28 @@ class MessageUndelivered:
 
 
 @dataclass(frozen=True, slots=True)
+class PayloadUndelivered:
+    """A channel payload we sent did not reach ``peer_id``."""
+
+    header: PayloadHeader
+    peer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferProgress:
+    """``done`` of ``total`` bytes of a payload went to, or came from, ``peer_id``.
+    Reported a few times a second per transfer, and when its last byte went or came."""
+
+    channel: str
+    message_id: str
+    peer_id: str
+    sending: bool
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class SignallingLost:
     """The pub/sub connection is gone: open peer connections keep working, but no new
     peer can join until it is back (the transport keeps trying, unless ``final``)."""
@@ -65,6 +90,8 @@ RoomEvent = (
     | PeerLeft
     | MessageReceived
     | MessageUndelivered
+    | PayloadUndelivered
+    | TransferProgress
     | SignallingLost
     | SignallingRestored
 )
@@ -76,3 +103,87 @@ class SentMessage:
     delivered_to: tuple[str, ...]  # peer ids whose data channel took the message
     # Peers whose connection was lost moments ago: sent to them when they are back.
     queued_for: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SentPayload:
+    """A payload accepted for sending; its bytes go as the channels take them."""
+
+    header: PayloadHeader
+    sending_to: tuple[str, ...]  # peers with an open channel
+    queued_for: tuple[str, ...] = ()  # peers away for a moment: sent when they are back
+
+
+_UNREAD = object()
+
+
+class Received:
+    """A message on a channel: ``data`` (a JSON value, bytes, or the text of a chat
+    line), who wrote it (``sender``, ``nick``) and when (``timestamp_ms``).
+
+    A large payload waits in a temporary file until ``data`` is read, so receiving one
+    costs no memory; :meth:`open` streams it instead.
+    """
+
+    __slots__ = (
+        "_body",
+        "_data",
+        "channel",
+        "id",
+        "nick",
+        "sender",
+        "sha256",
+        "size",
+        "timestamp_ms",
+    )
+
+    def __init__(
+        self,
+        channel: str,
+        sender: str,
+        nick: str,
+        timestamp_ms: int,
+        message_id: str,
+        *,
+        size: int,
+        sha256: str = "",
+        data: object = _UNREAD,
+        body: IO[bytes] | None = None,
+    ) -> None:
+        if data is _UNREAD and body is None:
+            raise ValueError("a received message has data or a body to read it from")
+        self.channel = channel
+        self.sender = sender
+        self.nick = nick
+        self.timestamp_ms = timestamp_ms
+        self.id = message_id
+        self.size = size
+        self.sha256 = sha256  # hex, checked against the author's signature ("" for chat)
+        self._data = data
+        self._body = body
+
+    @property
+    def data(self) -> object:
+        if self._data is _UNREAD:
+            assert self._body is not None
+            self._body.seek(0)
+            self._data = self._body.read()
+            self._body.close()
+            self._body = None
+        return self._data
+
+    def open(self) -> IO[bytes]:
+        """The payload's bytes as a file, read from the start (bytes payloads only)."""
+        if self._body is None:
+            data = self.data
+            if not isinstance(data, bytes):
+                raise TypeError("only a bytes payload can be opened as a file")
+            return io.BytesIO(data)
+        self._body.seek(0)
+        return self._body
+
+    def __repr__(self) -> str:
+        return (
+            f"Received(channel={self.channel!r}, sender={self.sender!r}, nick={self.nick!r}, "
+            f"size={self.size})"
+        )

@@ -414,6 +414,14 @@ class MeshProtocol:
         self._shun(peer.peer_id, now)
         return self._drop(peer, SENT_GARBAGE)
 
+    def misbehaved(self, pc_id: int, reason: str, now: float) -> list[Action]:
+        """The peer broke a limit no honest client breaks: dropped and shunned at once."""
+        peer = self._by_pc.get(pc_id)
+        if peer is None:
+            return []
+        self._shun(peer.peer_id, now)
+        return self._drop(peer, reason)
+
     def channel_closed(self, pc_id: int) -> list[Action]:
         peer = self._by_pc.get(pc_id)
         return self._lost(peer, "data channel closed") if peer else []

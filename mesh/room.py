@@ -18,34 +18,43 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import io
 import logging
+import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from . import dataplane as d
 from . import protocol as p
-from .chat import CHANNEL_LABEL
+from .channel import Channel
+from .chat import CHANNEL_LABEL, ChatMessage
 from .events import (
     MessageReceived,
     MessageUndelivered,
+    PayloadUndelivered,
     PeerJoined,
     PeerLeft,
+    Received,
     RoomEvent,
     SentMessage,
+    SentPayload,
     SignallingLost,
     SignallingRestored,
+    TransferProgress,
 )
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
+from .payloads import CHAT_CHANNEL, check_channel_name
 from .quietlog import QuietLog
 from .ratelimit import TokenBucket
 from .sealing import RoomSeal
+from .transfers import LOW_WATER
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
@@ -59,6 +68,17 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
+# A payload over this is received into a temporary file, not memory.
+SPOOL_ABOVE = 1024 * 1024
+# send() waits while this many payload bytes are still to be handed to channels, so a
+# sender faster than its peers does not pile up payloads in memory.
+SEND_BACKLOG = 8 * 1024 * 1024
+
+
+def _new_sink(size: int) -> IO[bytes]:
+    if size <= SPOOL_ABOVE:
+        return io.BytesIO()
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_ABOVE)
 
 
 # --- one peer connection ---------------------------------------------------------------
@@ -117,7 +137,10 @@ class Room:
             sign=identity.sign,
             key_of=self._protocol.public_key_of,
             heartbeat_interval=self._protocol.timing.heartbeat_interval,
+            new_sink=_new_sink,
         )
+        self._channels: dict[str, Channel] = {}
+        self._backlog_drained = asyncio.Event()
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
@@ -174,6 +197,26 @@ class Room:
         self._carry(actions)
         return sent
 
+    def channel(self, name: str) -> Channel:
+        """The channel ``name`` (1-64 printable characters): send on it, iterate what
+        arrives on it. ``"chat"`` is the chat itself. Messages on a channel nobody has
+        asked for are acknowledged and dropped: ask before joining to miss none."""
+        check_channel_name(name)
+        if (channel := self._channels.get(name)) is None:
+            channel = self._channels[name] = Channel(name, self._send_payload, self.send)
+        return channel
+
+    async def _send_payload(
+        self, channel: str, data: object, to: Iterable[str] | None
+    ) -> SentPayload:
+        while self._data.backlog() > SEND_BACKLOG and not self._closed:
+            self._backlog_drained.clear()
+            await self._backlog_drained.wait()
+        now = time.monotonic()
+        sent, actions = self._data.send_payload(channel, data, now, int(time.time() * 1000), to)
+        self._carry(actions)
+        return sent
+
     async def events(self) -> AsyncIterator[RoomEvent]:
         """Peer joined, message received, peer left...; ends when the room is left."""
         while (event := await self._events.get()) is not None:
@@ -203,6 +246,9 @@ class Room:
         with contextlib.suppress(Exception):
             await self._transport.close()
         self._events.put_nowait(None)
+        self._backlog_drained.set()
+        for channel in self._channels.values():
+            channel.close()
 
     # --- carrying out the protocol's actions ---
 
@@ -267,6 +313,8 @@ class Room:
             match action:
                 case d.SendFrame(peer_id=peer_id, frame=frame):
                     self._send_to(peer_id, frame)
+                case d.Pump(peer_id=peer_id):
+                    self._pump(peer_id)
                 case d.FlushAcksAt(when=when):
                     delay = max(0.0, when - time.monotonic())
                     asyncio.get_running_loop().call_later(delay, self._flush_acks)
@@ -276,8 +324,16 @@ class Room:
                     nick = self._protocol.nick_of(message.sender) or message.nick
                     shown = dataclasses.replace(message, nick=nick)
                     self._events.put_nowait(MessageReceived(shown))
-                case MessageUndelivered():
+                    if (chat := self._channels.get(CHAT_CHANNEL)) is not None:
+                        chat.deliver(_received_chat(shown))
+                case d.PayloadReceived():
+                    self._deliver_payload(action)
+                case MessageUndelivered() | PayloadUndelivered() | TransferProgress():
                     self._events.put_nowait(action)
+                case d.DropPeer(peer_id=peer_id, reason=reason):
+                    log.warning("dropping peer %s: %s", peer_id, reason)
+                    if (pc_id := self._protocol.pc_of(peer_id)) is not None:
+                        self._apply(self._protocol.misbehaved(pc_id, reason, time.monotonic()))
                 case d.PeerSaidBye(peer_id=peer_id):
                     if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.channel_bye(pc_id))
@@ -288,6 +344,35 @@ class Room:
                     if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
 
+    def _deliver_payload(self, action: d.PayloadReceived) -> None:
+        header = action.header
+        channel = self._channels.get(header.channel)
+        if channel is None:
+            if action.body is not None:
+                action.body.close()
+            log.debug("payload on channel %r, which this client has not opened", header.channel)
+            return
+        nick = self._protocol.nick_of(header.sender) or "anon"
+        common = (header.channel, header.sender, nick, header.timestamp_ms, header.id)
+        if action.body is not None:
+            channel.deliver(
+                Received(*common, size=header.size, sha256=header.sha256, body=action.body)
+            )
+        else:
+            channel.deliver(
+                Received(*common, size=header.size, sha256=header.sha256, data=action.value)
+            )
+
+    def _pump(self, peer_id: str) -> None:
+        """Hand the channel to ``peer_id`` as many payload frames as it takes now."""
+        connection = self._connection_to(peer_id)
+        channel = connection.channel if connection else None
+        if channel is None or channel.readyState != "open":
+            return
+        self._carry(self._data.pump(peer_id, channel.bufferedAmount, time.monotonic()))
+        if self._data.backlog() <= SEND_BACKLOG:
+            self._backlog_drained.set()
+
     def _flush_acks(self) -> None:
         if not self._closed:
             self._carry(self._data.flush(time.monotonic()))
@@ -296,7 +381,7 @@ class Room:
         pc_id = self._protocol.pc_of(peer_id)
         return self._connections.get(pc_id) if pc_id is not None else None
 
-    def _send_to(self, peer_id: str, frame: str) -> None:
+    def _send_to(self, peer_id: str, frame: str | bytes) -> None:
         connection = self._connection_to(peer_id)
         channel = connection.channel if connection else None
         if channel is not None and channel.readyState == "open":
@@ -304,6 +389,12 @@ class Room:
 
     def _attach_channel(self, pc_id: int, connection: _Connection, channel: RTCDataChannel) -> None:
         connection.channel = channel
+        channel.bufferedAmountLowThreshold = LOW_WATER
+
+        @channel.on("bufferedamountlow")
+        def on_low() -> None:
+            if self._connections.get(pc_id) is connection:
+                self._pump(connection.peer_id)
 
         def on_open() -> None:
             now = time.monotonic()
@@ -422,6 +513,18 @@ class Room:
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
+
+
+def _received_chat(message: ChatMessage) -> Received:
+    return Received(
+        CHAT_CHANNEL,
+        message.sender,
+        message.nick,
+        message.timestamp_ms,
+        message.id,
+        size=len(message.text.encode()),
+        data=message.text,
+    )
 
 
 def _selected_route(pc: RTCPeerConnection) -> str:

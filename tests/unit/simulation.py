@@ -6,6 +6,7 @@ signalling state machine and the data plane alone, joined as ``room.py`` joins t
 
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,15 @@ from meshchat.mesh import protocol as p
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
+    PayloadUndelivered,
     PeerJoined,
     PeerLeft,
     SentMessage,
+    SentPayload,
+    TransferProgress,
 )
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.transfers import LOW_WATER
 
 
 @dataclass
@@ -30,6 +35,7 @@ class SimPeerConnection:
     remote: tuple[str, int] | None = None  # (client, pc_id) whose description we applied
     closed: bool = False
     open: bool = False
+    buffered: int = 0  # bytes sent on its channel and not yet delivered
 
     def tag(self, sdp_type: str) -> str:
         return f"v=0 {sdp_type} {self.owner} {self.pc_id}"
@@ -50,6 +56,11 @@ class SimClient:
     offers_made: int = 0
     received: list[tuple[str, str]] = field(default_factory=list)  # (sender, text)
     undelivered: list[tuple[str, str, str]] = field(default_factory=list)  # (peer, text, why)
+    # Channel payloads: (sender, channel, value or bytes), and those that did not arrive.
+    payloads: list[tuple[str, str, object]] = field(default_factory=list)
+    payloads_undelivered: list[tuple[str, str, str]] = field(default_factory=list)
+    progress: list[TransferProgress] = field(default_factory=list)
+    misbehaved: list[tuple[str, str]] = field(default_factory=list)  # (peer, reason)
 
     def open_pc_to(self, peer_id: str) -> SimPeerConnection | None:
         for pc in self.pcs.values():
@@ -67,18 +78,22 @@ class SimNetwork:
         duplicate: float = 0.0,
         max_delay: float = 0.0,
         room: str = "lobby",
+        bandwidth: int = 64 * 1024 * 1024,
     ) -> None:
+        """``bandwidth``: bytes each data channel delivers per second."""
         self.rng = random.Random(seed)
         self.loss = loss
         self.duplicate = duplicate
         self.max_delay = max_delay
         self.room = room
+        self.bandwidth = bandwidth
+        self.max_buffered = 0  # the most any channel held at once
         self.now = 0.0
         self.clients: dict[str, SimClient] = {}
         self.subscriptions: dict[str, set[str]] = {}
         self.in_flight: list[tuple[float, int, str, dict[str, Any]]] = []
         # Data-channel frames under way: (due, sequence, sender, its pc, frame).
-        self.frames: list[tuple[float, int, str, SimPeerConnection, str]] = []
+        self.frames: list[tuple[float, int, str, SimPeerConnection, str | bytes]] = []
         self._sequence = 0
         self.published = 0
 
@@ -122,6 +137,14 @@ class SimNetwork:
         self.carry(client_id, actions)
         return sent
 
+    def send_payload(
+        self, client_id: str, channel: str, data: object, to: list[str] | None = None
+    ) -> SentPayload:
+        client = self.clients[client_id]
+        sent, actions = client.data.send_payload(channel, data, self.now, int(self.now * 1000), to)
+        self.carry(client_id, actions)
+        return sent
+
     def break_connection(self, a: str, b: str) -> None:
         """The connection between ``a`` and ``b`` dies mid-conversation: what is in
         flight on it is lost, and both ends see their channel close."""
@@ -145,20 +168,54 @@ class SimNetwork:
                         self._sequence += 1
                         delay = self.rng.uniform(0, self.max_delay / 4)
                         self.frames.append((self.now + delay, self._sequence, client_id, pc, frame))
+                        pc.buffered += len(frame)
+                        self.max_buffered = max(self.max_buffered, pc.buffered)
+                case d.Pump(peer_id=peer_id):
+                    pc = client.open_pc_to(peer_id)
+                    if pc is not None:
+                        self.carry(client_id, client.data.pump(peer_id, pc.buffered, self.now))
+                case d.PayloadReceived(header=header, value=value, body=body):
+                    data = body.getvalue() if isinstance(body, io.BytesIO) else value
+                    client.payloads.append((header.sender, header.channel, data))
+                case PayloadUndelivered(header=header, peer_id=peer_id, reason=reason):
+                    client.payloads_undelivered.append((peer_id, header.id, reason))
+                case TransferProgress():
+                    client.progress.append(action)
+                case d.DropPeer(peer_id=peer_id, reason=reason):
+                    client.misbehaved.append((peer_id, reason))
+                    pc = client.open_pc_to(peer_id)
+                    if pc is not None:
+                        self.apply(client_id, client.proto.misbehaved(pc.pc_id, reason, self.now))
                 case MessageReceived(message=message):
                     client.received.append((message.sender, message.text))
                 case MessageUndelivered(message=message, peer_id=peer_id, reason=reason):
                     client.undelivered.append((peer_id, message.text, reason))
                 case d.PeerSaidBye(peer_id=peer_id) | d.PeerMisbehaved(peer_id=peer_id):
+                    if isinstance(action, d.PeerMisbehaved):
+                        client.misbehaved.append((peer_id, action.reason))
                     pc = client.open_pc_to(peer_id)
                     if pc is not None and isinstance(action, d.PeerSaidBye):
                         self.apply(client_id, client.proto.channel_bye(pc.pc_id))
 
-    def _deliver_frames(self) -> None:
-        # In order per channel: a channel is ordered and reliable while it lives.
-        due = sorted((f for f in self.frames if f[0] <= self.now), key=lambda f: f[1])
-        self.frames = [f for f in self.frames if f[0] > self.now]
+    def _deliver_frames(self, step: float) -> None:
+        # In order per channel: a channel is ordered and reliable while it lives, and
+        # carries ``bandwidth`` bytes a second; a frame waits for those before it.
+        allowance: dict[int, float] = {}
+        blocked: set[int] = set()  # channels whose next frame is not due yet
+        due = []
+        waiting = []
+        for item in sorted(self.frames, key=lambda f: f[1]):
+            channel = id(item[3])
+            left = allowance.setdefault(channel, self.bandwidth * step)
+            if channel in blocked or item[0] > self.now or left <= 0:
+                blocked.add(channel)
+                waiting.append(item)
+            else:
+                allowance[channel] = left - len(item[4])
+                due.append(item)
+        self.frames = waiting
         for _, _, sender, pc, frame in due:
+            pc.buffered -= len(frame)
             if pc.closed or pc.remote is None:
                 continue
             other_id, other_pc_id = pc.remote
@@ -167,6 +224,14 @@ class SimNetwork:
                 continue
             other.proto.channel_activity(other_pc_id, self.now)
             self.carry(other_id, other.data.receive(sender, frame, self.now))
+        self._pump_drained_channels()
+
+    def _pump_drained_channels(self) -> None:
+        """What room.py does on a channel's ``bufferedamountlow`` event."""
+        for client_id, client in list(self.clients.items()):
+            for pc in list(client.pcs.values()):
+                if pc.open and not pc.closed and pc.buffered <= LOW_WATER:
+                    self.carry(client_id, client.data.pump(pc.peer_id, pc.buffered, self.now))
 
     def apply(self, client_id: str, actions: list[p.Action]) -> None:
         client = self.clients.get(client_id)
@@ -249,7 +314,7 @@ class SimNetwork:
         end = self.now + seconds
         while self.now < end:
             self.now += step
-            self._deliver_frames()
+            self._deliver_frames(step)
             due = sorted(m for m in self.in_flight if m[0] <= self.now)
             self.in_flight = [m for m in self.in_flight if m[0] > self.now]
             for _, _, topic, message in due:

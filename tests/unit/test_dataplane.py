@@ -4,6 +4,7 @@ acks, duplicates, resends over a rebuilt connection, reports, heartbeats, garbag
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from meshchat.mesh import dataplane as d
 from meshchat.mesh.chat import ACK_FRAME, BYE_FRAME, HEARTBEAT_FRAME, decode_channel_frame
@@ -21,14 +22,19 @@ def key_of(peer_id: str) -> str | None:
     return identity.public_key_b64 if identity else None
 
 
-def plane(client_id: str, nick: str, **timing: float) -> d.DataPlane:
+def plane(client_id: str, nick: str, **options: Any) -> d.DataPlane:
     """A data plane for one of the two identities, knowing both public keys."""
     sign = IDENTITIES[client_id].sign
-    return d.DataPlane(client_id, nick, room="lobby", sign=sign, key_of=key_of, **timing)
+    return d.DataPlane(client_id, nick, room="lobby", sign=sign, key_of=key_of, **options)
 
 
 def frames_to(actions: list[d.DataAction], peer_id: str) -> list[str]:
-    return [a.frame for a in actions if isinstance(a, d.SendFrame) and a.peer_id == peer_id]
+    """The text frames among ``actions`` for ``peer_id``."""
+    return [
+        a.frame
+        for a in actions
+        if isinstance(a, d.SendFrame) and a.peer_id == peer_id and isinstance(a.frame, str)
+    ]
 
 
 def test_a_message_goes_to_every_open_channel_and_an_ack_settles_it() -> None:
