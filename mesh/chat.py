@@ -99,13 +99,20 @@ def as_ranges(seqs: set[int]) -> AckRanges:
     return tuple(ranges)
 
 
-def new_chat_message(sender: str, nick: str, text: str, timestamp_ms: int, seq: int) -> ChatMessage:
+def new_message_id() -> str:
+    """16 random bytes, hex: unique per author (a payload's chunk frames carry it raw)."""
+    return uuid.uuid4().hex
+
+
+def new_chat_message(
+    sender: str, nick: str, text: str, timestamp_ms: int, seq: int, message_id: str
+) -> ChatMessage:
     size = len(text.encode("utf-8"))
     if size > MAX_TEXT_BYTES:
         raise MessageTooLarge(
             f"message is {size} bytes; the limit is {MAX_TEXT_BYTES} bytes of UTF-8 text"
         )
-    return ChatMessage(uuid.uuid4().hex, sender, nick, timestamp_ms, text, seq)
+    return ChatMessage(message_id, sender, nick, timestamp_ms, text, seq)
 
 
 def signed_content(message: ChatMessage, room: str) -> bytes:

@@ -40,6 +40,7 @@ from .chat import (
     decode_channel_frame,
     encode_chat,
     new_chat_message,
+    new_message_id,
     signed_content,
     with_acks,
 )
@@ -177,9 +178,12 @@ class DataPlane:
         ack_timeout: float = 15.0,
         reconnect_grace: float = 30.0,
         new_sink: Callable[[int], IO[bytes]] = _memory_sink,
+        new_id: Callable[[], str] = new_message_id,
     ) -> None:
         """``new_sink(size)`` gives a file to receive a payload of ``size`` bytes into
-        (memory by default; the driver may spill large ones to disk)."""
+        (memory by default; the driver may spill large ones to disk). ``new_id`` makes
+        message ids (random; fixed ones make the shared test traces reproducible)."""
+        self._new_id = new_id
         self.client_id = client_id
         self.nick = nick
         self.room = room
@@ -276,7 +280,9 @@ class DataPlane:
 
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
-        message = new_chat_message(self.client_id, self.nick, text, timestamp_ms, self._seq + 1)
+        message = new_chat_message(
+            self.client_id, self.nick, text, timestamp_ms, self._seq + 1, self._new_id()
+        )
         self._seq += 1
         signature = self._sign(signed_content(message, self.room))
         message = dataclasses.replace(message, signature=signature)
@@ -315,7 +321,9 @@ class DataPlane:
             if absent := [peer for peer in chosen if peer not in present]:
                 raise ValueError(f"not in the room: {', '.join(absent)}")
         self._seq += 1
-        header = new_header(self.client_id, channel, self._seq, timestamp_ms, kind, body, chosen)
+        header = new_header(
+            self.client_id, channel, self._seq, timestamp_ms, kind, body, chosen, self._new_id()
+        )
         signature = self._sign(payload_signed_content(header, self.room))
         header = dataclasses.replace(header, signature=signature, nick=self.nick)
         recipients = chosen or tuple(sorted(present))

@@ -21,7 +21,6 @@ import hashlib
 import json
 import re
 import struct
-import uuid
 from dataclasses import dataclass, field
 
 from .chat import MAX_SEQ, MAX_TIMESTAMP_MS, SIGNATURE_PATTERN, whole_number
@@ -111,10 +110,11 @@ def new_header(
     timestamp_ms: int,
     kind: str,
     body: bytes,
-    to: tuple[str, ...] = (),
+    to: tuple[str, ...],
+    message_id: str,
 ) -> PayloadHeader:
     return PayloadHeader(
-        id=uuid.uuid4().hex,
+        id=message_id,
         sender=sender,
         channel=channel,
         seq=seq,

@@ -15,7 +15,7 @@ from meshchat.mesh import (
     Room,
     RoomEvent,
 )
-from meshchat.mesh.chat import encode_chat, new_chat_message
+from meshchat.mesh.chat import encode_chat, new_chat_message, new_message_id
 from meshchat.mesh.identity import Identity
 
 from .conftest import PeerFactory
@@ -137,7 +137,8 @@ async def test_a_peer_cannot_post_in_another_ones_name_on_the_data_channel(
         await full_mesh(ana, bo)
         (connection,) = ana._connections.values()  # white-box: ana misbehaves
         assert connection.channel is not None
-        forged = new_chat_message(Identity().client_id, "someone else", "forged", 0, 1)
+        someone_else = Identity().client_id
+        forged = new_chat_message(someone_else, "someone else", "forged", 0, 1, new_message_id())
         connection.channel.send(encode_chat(forged))
         await ana.send("genuine")
         async with asyncio.timeout(EVENT_TIMEOUT):

@@ -23,6 +23,7 @@ from meshchat.mesh.chat import (
     decode_channel_message,
     encode_chat,
     new_chat_message,
+    new_message_id,
     with_acks,
 )
 from meshchat.mesh.messages import ProtocolError
@@ -31,20 +32,20 @@ SIG = "A" * 86  # the shape of a signature; whether it verifies is the data plan
 
 
 def test_a_chat_message_survives_the_round_trip() -> None:
-    message = new_chat_message("abc", "ana", "héllo <b>", 1_700_000_000_000, 7)
+    message = new_chat_message("abc", "ana", "héllo <b>", 1_700_000_000_000, 7, new_message_id())
     message = replace(message, signature=SIG)
     assert decode_channel_message(encode_chat(message)) == message
     assert decode_channel_message(encode_chat(message).encode()) == message
 
 
 def test_each_message_gets_its_own_id() -> None:
-    assert new_chat_message("a", "n", "x", 0, 1).id != new_chat_message("a", "n", "x", 0, 1).id
+    assert new_message_id() != new_message_id()
 
 
 def test_text_at_the_limit_is_accepted_and_one_byte_more_is_refused_clearly() -> None:
-    new_chat_message("a", "n", "x" * MAX_TEXT_BYTES, 0, 1)
+    new_chat_message("a", "n", "x" * MAX_TEXT_BYTES, 0, 1, "m")
     with pytest.raises(MessageTooLarge, match=f"limit is {MAX_TEXT_BYTES} bytes"):
-        new_chat_message("a", "n", "é" * (MAX_TEXT_BYTES // 2 + 1), 0, 1)
+        new_chat_message("a", "n", "é" * (MAX_TEXT_BYTES // 2 + 1), 0, 1, "m")
 
 
 def test_heartbeat_and_bye_frames() -> None:
@@ -129,7 +130,7 @@ def test_an_id_is_a_duplicate_only_from_the_same_sender() -> None:
 
 
 def test_acks_ride_on_any_frame_and_are_spliced_in_as_ranges() -> None:
-    message = replace(new_chat_message("abc", "ana", "hi", 1, 3), signature=SIG)
+    message = replace(new_chat_message("abc", "ana", "hi", 1, 3, "m"), signature=SIG)
     frame = with_acks(encode_chat(message), as_ranges({1, 2, 3, 7, 9, 10}))
     assert decode_channel_frame(frame) == (message, ((1, 3), (7, 7), (9, 10)))
     assert decode_channel_frame(with_acks(ACK_FRAME, ((4, 4),))) == (ChannelAck(), ((4, 4),))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from meshchat.mesh.chat import new_chat_message
 from meshchat.mesh.delivery import DeliveryTracker, Undelivered
 
-A = new_chat_message("me", "me", "first", 0, 1)
-B = new_chat_message("me", "me", "second", 0, 2)
+A = new_chat_message("me", "me", "first", 0, 1, "m1")
+B = new_chat_message("me", "me", "second", 0, 2, "m2")
 
 
 def test_acknowledged_messages_are_forgotten() -> None:

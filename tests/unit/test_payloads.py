@@ -123,7 +123,7 @@ def test_malformed_binary_frames_are_protocol_errors(frame: bytes, complaint: st
 
 
 def header_frame(**changes: str) -> bytes:
-    header = w.new_header(ANA, "moves", 1, 1_000, "bytes", b"abc")
+    header = w.new_header(ANA, "moves", 1, 1_000, "bytes", b"abc", (), "ab" * 16)
     header = dataclasses.replace(header, signature="A" * 86)
     wire = w.encode_header(header)
     for key, value in changes.items():

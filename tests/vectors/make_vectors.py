@@ -9,7 +9,10 @@ test_vectors.py); `node --test` checks the browser's core against the same files
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,15 @@ from meshchat.mesh.chat import (
 )
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError, clean_nick
+from meshchat.mesh.payloads import (
+    MAX_PAYLOAD_BYTES,
+    StartFrame,
+    decode_binary_frame,
+    encode_header,
+    new_header,
+)
+
+from .traces import traces
 
 HERE = Path(__file__).parent
 A, B = "a" * 32, "b1_-" * 8
@@ -175,6 +187,71 @@ def signed_messages() -> list[dict[str, Any]]:
     return cases
 
 
+def binary_frame_vectors() -> list[dict[str, Any]]:
+    """Binary (payload) frames, valid and not: whether each decodes."""
+    header = new_header(A, "moves", 1, 1_700_000_000_000, "bytes", b"abc", (), "ab" * 16)
+    header = dataclasses.replace(header, signature="s1-_" * 21 + "xy")
+    good = encode_header(header)
+
+    def start(wire: bytes, tail: bytes = b"abc") -> bytes:
+        return struct.pack(">BI", 1, len(wire)) + wire + tail
+
+    def edited(old: str, new: str) -> bytes:
+        return start(good.replace(old.encode(), new.encode()))
+
+    frames = [
+        start(good),
+        start(good, b""),
+        edited('"ch":"moves"', '"ch":"zoë\'s board"'),
+        edited('"kind":"bytes"', '"kind":"json"'),
+        edited('"sig"', '"to":["' + B + '"],"sig"'),
+        struct.pack(">B16sQ", 2, bytes(16), 7) + b"data",
+        b"",
+        b"\x03abc",
+        b"\x02" + bytes(24),
+        bytes([1]) + bytes(3),
+        struct.pack(">BI", 1, 5000) + bytes(5000),
+        start(good)[:-5],
+        start(b"[1]"),
+        start(b"{not json"),
+        start(good.replace(b"{", b"\xff{", 1)),
+        edited('"kind":"bytes"', '"kind":"exe"'),
+        edited('"ch":"moves"', '"ch":"chat"'),
+        edited('"ch":"moves"', '"ch":""'),
+        edited('"ch":"moves"', '"ch":"' + "c" * 65 + '"'),
+        edited('"ch":"moves"', '"ch":"bad\\u001bname"'),
+        edited('"ch":"moves"', '"ch":"rtl\\u202e"'),
+        edited('"seq":1', '"seq":0'),
+        edited('"seq":1', '"seq":1.5'),
+        edited('"size":3', '"size":-1'),
+        edited('"size":3', f'"size":{MAX_PAYLOAD_BYTES + 1}'),
+        edited('"ts":1700000000000', '"ts":true'),
+        edited('"sha256":"', '"sha256":"A'),
+        edited('"sig":"', '"sig":"x'),
+        edited('"id":"', '"id":"X'),
+        edited('"from":"' + A, '"from":"not/an/id'),
+        edited('"sig"', '"to":[],"sig"'),
+        edited('"sig"', '"to":["b","a"],"sig"'),
+        edited('"sig"', '"to":["a","a"],"sig"'),
+        bytes(16 * 1024 + 1),
+    ]
+    vectors = []
+    for frame in frames:
+        try:
+            parsed = decode_binary_frame(frame)
+        except ProtocolError:
+            vectors.append({"frame": base64.b64encode(frame).decode(), "valid": False})
+            continue
+        vectors.append(
+            {
+                "frame": base64.b64encode(frame).decode(),
+                "valid": True,
+                "kind": "start" if isinstance(parsed, StartFrame) else "chunk",
+            }
+        )
+    return vectors
+
+
 def vectors() -> dict[str, Any]:
     budget = CandidateBudget()
     return {
@@ -185,6 +262,8 @@ def vectors() -> dict[str, Any]:
         ],
         "sdp_limit": {"sdp": sprayed_sdp(), "expect": limit_sdp(sprayed_sdp(), budget)[0]},
         "nicks": [{"nick": n, "expect": clean_nick(n)} for n in NICKS],
+        "binary_frames": binary_frame_vectors(),
+        "traces": traces(),
     }
 
 

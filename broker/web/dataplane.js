@@ -1,0 +1,518 @@
+// Everything said on data channels, as an I/O-free core: the page's twin of
+// mesh/dataplane.py, method for method and action for action (the shared traces in
+// tests/vectors/ hold the two together). Inputs are method calls with the time as `now`
+// (seconds); each returns the actions the page must carry out, in order:
+//
+//   {type: "SendFrame", peer, frame}        text (string) or binary (Uint8Array)
+//   {type: "Pump", peer}                    payload frames wait: call pump(peer, buffered)
+//   {type: "FlushAcksAt", when}             call flush() then
+//   {type: "MessageReceived", message}      a chat line {id, seq, from, ts, text}
+//   {type: "MessageUndelivered", id, peer, reason}
+//   {type: "PayloadReceived", header, value | body}
+//   {type: "PayloadUndelivered", header, peer, reason}
+//   {type: "TransferProgress", channel, id, peer, sending, done, total}
+//   {type: "PeerSaidBye", peer} | {type: "PeerMisbehaved", peer, reason} |
+//   {type: "DropPeer", peer, reason}
+//
+// Signing and verifying are passed in (they need the keys); both are async, as
+// WebCrypto is, so the methods that use them are too.
+
+import { asRanges, decodeChannelFrame, chatSignedContent, MAX_TEXT_BYTES, withAcks } from "./frames.js";
+import {
+  CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, chunkFrame, decodeBinaryFrame,
+  decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
+} from "./payloads.js";
+
+export const ACK_DELAY = 0.05;
+export const CHAT_RATE = 50, CHAT_BURST = 200, PAYLOAD_RATE = 200, PAYLOAD_BURST = 400;
+export const HIGH_WATER = 1024 * 1024, LOW_WATER = 256 * 1024;
+export const PROGRESS_INTERVAL = 0.25;
+export const MAX_INCOMING_PER_PEER = 2 * MAX_PAYLOAD_BYTES;
+export const MAX_INCOMING_PAYLOADS_PER_PEER = 16;
+export const MAX_INCOMING_TOTAL = 8 * MAX_PAYLOAD_BYTES;
+export const STALL_TIMEOUT = 30;
+const RECENT_CAPACITY = 4096;
+const HEARTBEAT_FRAME = '{"type":"heartbeat"}', BYE_FRAME = '{"type":"bye"}', ACK_FRAME = '{"type":"ack"}';
+const encoder = new TextEncoder();
+
+export function hex(buffer) {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function randomMessageId() {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+async function sha256(chunks) {
+  const whole = chunks.length === 1 ? chunks[0] : concat(chunks);
+  return hex(await crypto.subtle.digest("SHA-256", whole));
+}
+
+function concat(chunks) {
+  const whole = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) { whole.set(chunk, at); at += chunk.length; }
+  return whole;
+}
+
+class TokenBucket {
+  constructor(rate, burst, now) { Object.assign(this, { rate, burst, tokens: burst, stamp: now }); }
+  take(now) {
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.stamp) * this.rate);
+    this.stamp = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+// Delivery accounting (mesh/delivery.py): every message reaches each peer, or is reported.
+class DeliveryTracker {
+  constructor(ackTimeout, reconnectGrace) {
+    Object.assign(this, { ackTimeout, reconnectGrace, pending: new Map(), awaySince: new Map() });
+  }
+  awayPeers() { return [...this.awaySince.keys()]; }
+  sent(message, peers, now) {
+    for (const peer of peers) {
+      if (!this.pending.has(peer)) this.pending.set(peer, new Map());
+      this.pending.get(peer).set(message.id, [message, now]);
+    }
+  }
+  acked(peer, ranges) {
+    const pending = this.pending.get(peer);
+    if (!pending || !ranges.length) return;
+    for (const [id, [message]] of [...pending]) {
+      if (ranges.some(([first, last]) => first <= message.seq && message.seq <= last)) pending.delete(id);
+    }
+  }
+  touch(peer, id, now) {
+    const pending = this.pending.get(peer);
+    if (pending && pending.has(id)) pending.set(id, [pending.get(id)[0], now]);
+  }
+  pendingAnywhere(id) { return [...this.pending.values()].some((p) => p.has(id)); }
+  peerLost(peer, now) { if (!this.awaySince.has(peer)) this.awaySince.set(peer, now); }
+  peerBack(peer, now) {
+    this.awaySince.delete(peer);
+    const pending = this.pending.get(peer) || new Map();
+    for (const [id, [message]] of pending) pending.set(id, [message, now]);
+    return [...pending.values()].map(([message]) => message);
+  }
+  peerGone(peer, reason) {
+    this.awaySince.delete(peer);
+    const pending = this.pending.get(peer) || new Map();
+    this.pending.delete(peer);
+    return [...pending.values()].map(([message]) => ({ message, peer, reason }));
+  }
+  tick(now) {
+    let lost = [];
+    for (const [peer, since] of [...this.awaySince]) {
+      if (now - since > this.reconnectGrace) lost = lost.concat(this.peerGone(peer, "the peer did not come back"));
+    }
+    for (const [peer, pending] of this.pending) {
+      if (this.awaySince.has(peer)) continue;
+      for (const [id, [message, sentAt]] of [...pending]) {
+        if (now - sentAt > this.ackTimeout) {
+          pending.delete(id);
+          lost.push({ message, peer, reason: "not acknowledged" });
+        }
+      }
+    }
+    return lost;
+  }
+}
+
+// Payloads waiting to go out, per peer, taking turns (mesh/transfers.py's Outbox).
+class Outbox {
+  constructor() { this.queues = new Map(); }
+  add(peer, header, encoded, body) {
+    if (!this.queues.has(peer)) this.queues.set(peer, []);
+    this.queues.get(peer).push({ header, encoded, body, offset: 0, started: false, reportedAt: -Infinity });
+  }
+  backlog() {
+    let total = 0;
+    for (const queue of this.queues.values()) for (const s of queue) total += s.header.size - s.offset;
+    return total;
+  }
+  waiting(peer) { return Boolean(this.queues.get(peer)?.length); }
+  cancel(peer, id = null) {
+    const queue = this.queues.get(peer);
+    if (!queue) return;
+    if (id === null) this.queues.delete(peer);
+    else this.queues.set(peer, queue.filter((s) => s.header.id !== id));
+  }
+  frames(peer, buffered, now) {
+    const queue = this.queues.get(peer);
+    const frames = [], progress = [], finished = [];
+    while (queue && queue.length && buffered < HIGH_WATER) {
+      const sending = queue.shift();
+      let frame, taken;
+      if (!sending.started) {
+        sending.started = true;
+        [frame, taken] = startFrame(sending.encoded, sending.body);
+      } else {
+        [frame, taken] = chunkFrame(sending.header.id, sending.offset, sending.body);
+      }
+      sending.offset += taken;
+      frames.push(frame);
+      buffered += frame.length;
+      const done = sending.offset >= sending.header.size;
+      if (done || now - sending.reportedAt >= PROGRESS_INTERVAL) {
+        sending.reportedAt = now;
+        if (sending.header.size > frame.length) progress.push({ header: sending.header, peer, done: sending.offset });
+      }
+      if (done) finished.push(sending.header);
+      else queue.push(sending);
+    }
+    if (queue && !queue.length) this.queues.delete(peer);
+    return [frames, progress, finished];
+  }
+}
+
+// Payloads being received, within bounds per peer and in total (Inbox in transfers.py).
+class Inbox {
+  constructor() { Object.assign(this, { byPeer: new Map(), reserved: new Map(), total: 0 }); }
+  start(peer, header, now, duplicate) {
+    if (!this.byPeer.has(peer)) this.byPeer.set(peer, new Map());
+    const mine = this.byPeer.get(peer);
+    if (mine.has(header.id)) throw new Error("a payload started twice");
+    if (mine.size >= MAX_INCOMING_PAYLOADS_PER_PEER) {
+      throw new Error(`more than ${MAX_INCOMING_PAYLOADS_PER_PEER} payloads at once`);
+    }
+    const reserved = (this.reserved.get(peer) || 0) + header.size;
+    if (reserved > MAX_INCOMING_PER_PEER) {
+      throw new Error(`${reserved} bytes of payloads at once; the limit is ${MAX_INCOMING_PER_PEER}`);
+    }
+    const incoming = { header, chunks: duplicate ? null : [], refused: false, received: 0,
+      lastByteAt: now, reportedAt: -Infinity };
+    if (this.total + header.size > MAX_INCOMING_TOTAL) {
+      Object.assign(incoming, { chunks: null, refused: true });
+    } else {
+      this.reserved.set(peer, reserved);
+      this.total += header.size;
+    }
+    mine.set(header.id, incoming);
+    return incoming;
+  }
+  get(peer, id) { return this.byPeer.get(peer)?.get(id) || null; }
+  finish(peer, incoming) {
+    const mine = this.byPeer.get(peer);
+    if (!mine || !mine.delete(incoming.header.id)) return;
+    if (!incoming.refused) {
+      this.reserved.set(peer, this.reserved.get(peer) - incoming.header.size);
+      this.total -= incoming.header.size;
+    }
+    if (!mine.size) { this.byPeer.delete(peer); this.reserved.delete(peer); }
+  }
+  abandon(peer) {
+    for (const incoming of [...(this.byPeer.get(peer)?.values() || [])]) this.finish(peer, incoming);
+  }
+  stalled(now) {
+    const stalled = [];
+    for (const [peer, mine] of this.byPeer) {
+      for (const incoming of mine.values()) {
+        if (now - incoming.lastByteAt > STALL_TIMEOUT) stalled.push([peer, incoming]);
+      }
+    }
+    return stalled;
+  }
+}
+
+export class DataPlane {
+  // sign(bytes) -> Promise<base64url signature>; verify(author, signature, bytes) ->
+  // Promise<boolean>, by the key the author proved in signalling.
+  constructor({ clientId, nick, room, sign, verify, newId = randomMessageId,
+    heartbeatInterval = 1.0, ackTimeout = 15.0, reconnectGrace = 30.0 }) {
+    Object.assign(this, { clientId, nick, room, sign, verify, newId, heartbeatInterval });
+    this.forged = 0; // messages dropped because their author's signature did not verify
+    this.open = new Set();
+    this.recent = new Map(); // "sender id" -> true, oldest first
+    this.delivery = new DeliveryTracker(ackTimeout, reconnectGrace);
+    this.nextHeartbeat = 0;
+    this.seq = 0;
+    this.acksDue = new Map();
+    this.flushAt = null;
+    this.inbound = new Map();
+    this.inboundPayloads = new Map();
+    this.outbox = new Outbox();
+    this.inbox = new Inbox();
+    this.bodies = new Map(); // payload id -> [encoded header, body], until all acknowledged
+  }
+
+  // -- channels --
+
+  opened(peer, now) {
+    this.open.add(peer);
+    const actions = [];
+    for (const message of this.delivery.peerBack(peer, now)) {
+      if (message.type === "chat") actions.push(this.frameTo(peer, encodeChat(message)));
+      else if (this.bodies.has(message.id)) this.outbox.add(peer, message, ...this.bodies.get(message.id));
+    }
+    if (this.outbox.waiting(peer)) actions.push({ type: "Pump", peer });
+    return actions;
+  }
+
+  closed(peer, now, saidBye) {
+    this.open.delete(peer);
+    this.inbound.delete(peer);
+    this.inboundPayloads.delete(peer);
+    this.acksDue.delete(peer);
+    this.inbox.abandon(peer);
+    this.outbox.cancel(peer);
+    if (saidBye) return this.report(this.delivery.peerGone(peer, "the peer left"));
+    this.delivery.peerLost(peer, now);
+    return [];
+  }
+
+  // -- frames in --
+
+  async receive(peer, frame, now) {
+    if (typeof frame !== "string") return this.receiveBinary(peer, frame, now);
+    let message;
+    try { message = decodeChannelFrame(frame); } catch (error) {
+      return [{ type: "PeerMisbehaved", peer, reason: error.message }];
+    }
+    this.delivery.acked(peer, message.acks);
+    if (this.bodies.size && message.acks.length) this.releaseBodies();
+    if (message.type === "heartbeat" || message.type === "ack") return [];
+    if (message.type === "bye") return [{ type: "PeerSaidBye", peer }];
+    if (message.from !== peer) {
+      return [{ type: "PeerMisbehaved", peer, reason: `message claiming to be ${message.from}` }];
+    }
+    if (!this.budget(this.inbound, peer, CHAT_RATE, CHAT_BURST, now)) {
+      return [{ type: "PeerMisbehaved", peer, reason: `more than ${CHAT_RATE} messages a second` }];
+    }
+    if (!(await this.verify(message.from, message.sig, encoder.encode(chatSignedContent(this.room, message))))) {
+      this.forged += 1;
+      return [{ type: "PeerMisbehaved", peer, reason: "a message whose signature does not verify" }];
+    }
+    const actions = this.ackLater(peer, message.seq, now);
+    if (!this.seen(peer, message.id)) {
+      const { id, seq, from, ts, text } = message;
+      actions.push({ type: "MessageReceived", message: { id, seq, from, ts, text } });
+    }
+    return actions;
+  }
+
+  // -- frames out --
+
+  async sendChat(text, now, ts) {
+    if (encoder.encode(text).length > MAX_TEXT_BYTES) {
+      throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
+    }
+    const message = { type: "chat", id: this.newId(), seq: this.seq + 1, from: this.clientId,
+      nick: this.nick, ts, text };
+    this.seq += 1;
+    message.sig = await this.sign(encoder.encode(chatSignedContent(this.room, message)));
+    const frame = encodeChat(message);
+    const delivered = [...this.open].sort();
+    const queued = this.delivery.awayPeers().filter((p) => !this.open.has(p));
+    this.delivery.sent(message, [...delivered, ...queued], now);
+    return [{ message, delivered, queued }, delivered.map((peer) => this.frameTo(peer, frame))];
+  }
+
+  // A JSON value or bytes on `channel`, to everyone or to the peers `to`.
+  async sendPayload(channel, data, now, ts, to = null) {
+    checkChannelName(channel);
+    if (channel === CHAT_CHANNEL) throw new Error("the chat channel carries text: use sendChat");
+    const [kind, body] = encodeBody(data);
+    const present = new Set([...this.open, ...this.delivery.awayPeers()]);
+    let chosen = [];
+    if (to !== null) {
+      chosen = [...new Set(to)].sort();
+      if (!chosen.length) throw new Error("no recipients given");
+      const absent = chosen.filter((p) => !present.has(p));
+      if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
+    }
+    const digest = await sha256([body]);
+    this.seq += 1;
+    const header = { id: this.newId(), sender: this.clientId, channel, seq: this.seq, ts, kind,
+      size: body.length, sha256: digest, to: chosen, nick: this.nick };
+    header.sig = await this.sign(encoder.encode(payloadSignedContent(this.room, header)));
+    const recipients = chosen.length ? chosen : [...present].sort();
+    const sending = recipients.filter((p) => this.open.has(p));
+    const queued = recipients.filter((p) => !this.open.has(p));
+    const kept = [encodeHeader(header), body];
+    if (recipients.length) {
+      this.bodies.set(header.id, kept);
+      this.delivery.sent(header, recipients, now);
+    }
+    for (const peer of sending) this.outbox.add(peer, header, ...kept);
+    return [{ header, sending, queued }, sending.map((peer) => ({ type: "Pump", peer }))];
+  }
+
+  backlog() { return this.outbox.backlog(); }
+
+  pump(peer, buffered, now) {
+    if (!this.open.has(peer)) return [];
+    const [frames, progress, finished] = this.outbox.frames(peer, buffered, now);
+    const actions = frames.map((frame) => ({ type: "SendFrame", peer, frame }));
+    for (const report of progress) actions.push(progressAction(report, true));
+    for (const report of progress) this.delivery.touch(peer, report.header.id, now);
+    for (const header of finished) this.delivery.touch(peer, header.id, now);
+    return actions;
+  }
+
+  leave() {
+    return [...this.open].sort().map((peer) => this.frameTo(peer, BYE_FRAME));
+  }
+
+  flush(now) {
+    this.flushAt = null;
+    const peers = [...this.acksDue.keys()].sort().filter((p) => this.open.has(p));
+    return peers.map((peer) => this.frameTo(peer, ACK_FRAME));
+  }
+
+  tick(now) {
+    const actions = this.report(this.delivery.tick(now));
+    for (const [peer, incoming] of this.inbox.stalled(now)) this.inbox.finish(peer, incoming);
+    if (this.flushAt !== null && now >= this.flushAt) actions.push(...this.flush(now));
+    if (now >= this.nextHeartbeat) {
+      this.nextHeartbeat = now + this.heartbeatInterval;
+      for (const peer of [...this.open].sort()) actions.push(this.frameTo(peer, HEARTBEAT_FRAME));
+    }
+    return actions;
+  }
+
+  // -- payloads in --
+
+  async receiveBinary(peer, frame, now) {
+    let parsed;
+    try { parsed = decodeBinaryFrame(frame); } catch (error) {
+      return [{ type: "PeerMisbehaved", peer, reason: error.message }];
+    }
+    if (parsed.start) return this.payloadStarted(peer, parsed.start, parsed.data, now);
+    const incoming = this.inbox.get(peer, parsed.chunk);
+    if (!incoming) return [{ type: "PeerMisbehaved", peer, reason: "a chunk of a payload that never started" }];
+    if (parsed.offset !== incoming.received) {
+      this.inbox.finish(peer, incoming);
+      return [{ type: "PeerMisbehaved", peer, reason: "a payload's chunks out of order" }];
+    }
+    return this.payloadBytes(peer, incoming, parsed.data, now, false);
+  }
+
+  async payloadStarted(peer, header, data, now) {
+    if (header.sender !== peer) {
+      return [{ type: "PeerMisbehaved", peer, reason: `a payload claiming to be from ${header.sender}` }];
+    }
+    if (header.to.length && !header.to.includes(this.clientId)) {
+      return [{ type: "PeerMisbehaved", peer, reason: "a payload addressed to other peers" }];
+    }
+    if (!this.budget(this.inboundPayloads, peer, PAYLOAD_RATE, PAYLOAD_BURST, now)) {
+      return [{ type: "PeerMisbehaved", peer, reason: `more than ${PAYLOAD_RATE} payloads a second` }];
+    }
+    const content = encoder.encode(payloadSignedContent(this.room, header));
+    if (!(await this.verify(header.sender, header.sig, content))) {
+      this.forged += 1;
+      return [{ type: "PeerMisbehaved", peer, reason: "a payload whose signature does not verify" }];
+    }
+    const duplicate = this.recent.has(`${peer} ${header.id}`);
+    let incoming;
+    try { incoming = this.inbox.start(peer, header, now, duplicate); } catch (error) {
+      return [{ type: "DropPeer", peer, reason: `it sent ${error.message}` }];
+    }
+    return this.payloadBytes(peer, incoming, data, now, true);
+  }
+
+  async payloadBytes(peer, incoming, data, now, first) {
+    const header = incoming.header;
+    if (incoming.received + data.length > header.size) {
+      this.inbox.finish(peer, incoming);
+      return [{ type: "PeerMisbehaved", peer, reason: "a payload longer than its declared size" }];
+    }
+    incoming.received += data.length;
+    incoming.lastByteAt = now;
+    if (incoming.chunks) incoming.chunks.push(data.slice()); // a copy: the frame's buffer is reused
+    const done = incoming.received === header.size;
+    const actions = [];
+    if (!(first && done) && (done || now - incoming.reportedAt >= PROGRESS_INTERVAL)) {
+      incoming.reportedAt = now;
+      actions.push(progressAction({ header, peer, done: incoming.received }, false));
+    }
+    if (done) actions.push(...(await this.payloadComplete(peer, incoming, now)));
+    return actions;
+  }
+
+  async payloadComplete(peer, incoming, now) {
+    this.inbox.finish(peer, incoming);
+    const header = incoming.header;
+    if (incoming.refused) return [];
+    if (!incoming.chunks) return this.ackLater(peer, header.seq, now);
+    const body = concat(incoming.chunks);
+    if ((await sha256([body])) !== header.sha256) {
+      this.forged += 1;
+      return [{ type: "PeerMisbehaved", peer, reason: "a payload whose bytes do not match its signed digest" }];
+    }
+    const actions = this.ackLater(peer, header.seq, now);
+    if (this.seen(peer, header.id)) return actions;
+    if (header.kind === "bytes") return [...actions, { type: "PayloadReceived", header, body }];
+    let value;
+    try { value = decodeJsonBody(body); } catch (error) {
+      return [...actions, { type: "PeerMisbehaved", peer, reason: error.message }];
+    }
+    return [...actions, { type: "PayloadReceived", header, value }];
+  }
+
+  // -- helpers --
+
+  budget(buckets, peer, rate, burst, now) {
+    if (!buckets.has(peer)) buckets.set(peer, new TokenBucket(rate, burst, now));
+    return buckets.get(peer).take(now);
+  }
+
+  // Whether `sender` sent `id` before; records it either way (RecentIds in chat.py).
+  seen(sender, id) {
+    const key = `${sender} ${id}`;
+    if (this.recent.has(key)) {
+      this.recent.delete(key);
+      this.recent.set(key, true);
+      return true;
+    }
+    this.recent.set(key, true);
+    if (this.recent.size > RECENT_CAPACITY) this.recent.delete(this.recent.keys().next().value);
+    return false;
+  }
+
+  ackLater(peer, seq, now) {
+    if (!this.acksDue.has(peer)) this.acksDue.set(peer, new Set());
+    this.acksDue.get(peer).add(seq);
+    if (this.flushAt !== null) return [];
+    this.flushAt = now + ACK_DELAY;
+    return [{ type: "FlushAcksAt", when: this.flushAt }];
+  }
+
+  frameTo(peer, frame) {
+    const due = this.acksDue.get(peer);
+    this.acksDue.delete(peer);
+    return { type: "SendFrame", peer, frame: withAcks(frame, due ? asRanges(due) : []) };
+  }
+
+  report(lost) {
+    const actions = [];
+    for (const { message, peer, reason } of lost) {
+      if (message.type === "chat") {
+        actions.push({ type: "MessageUndelivered", id: message.id, peer, reason });
+      } else {
+        this.outbox.cancel(peer, message.id);
+        actions.push({ type: "PayloadUndelivered", header: message, peer, reason });
+      }
+    }
+    if (this.bodies.size && lost.length) this.releaseBodies();
+    return actions;
+  }
+
+  releaseBodies() {
+    for (const id of [...this.bodies.keys()]) {
+      if (!this.delivery.pendingAnywhere(id)) this.bodies.delete(id);
+    }
+  }
+}
+
+function progressAction({ header, peer, done }, sending) {
+  return { type: "TransferProgress", channel: header.channel, id: header.id, peer, sending,
+    done, total: header.size };
+}
+
+export function encodeChat(message) {
+  const { id, seq, from, nick, ts, text, sig } = message;
+  return JSON.stringify({ type: "chat", id, seq, from, nick, ts, text, sig });
+}
