@@ -104,6 +104,10 @@ class SentMessage:
     # Peers whose connection was lost moments ago: sent to them when they are back.
     queued_for: tuple[str, ...] = ()
 
+    @property
+    def id(self) -> str:
+        return self.message.id
+
 
 @dataclass(frozen=True, slots=True)
 class SentPayload:
@@ -112,6 +116,10 @@ class SentPayload:
     header: PayloadHeader
     sending_to: tuple[str, ...]  # peers with an open channel
     queued_for: tuple[str, ...] = ()  # peers away for a moment: sent when they are back
+
+    @property
+    def id(self) -> str:
+        return self.header.id
 
 
 _UNREAD = object()
@@ -130,6 +138,7 @@ class Received:
         "_data",
         "channel",
         "id",
+        "kind",
         "nick",
         "sender",
         "sha256",
@@ -145,6 +154,7 @@ class Received:
         timestamp_ms: int,
         message_id: str,
         *,
+        kind: str,
         size: int,
         sha256: str = "",
         data: object = _UNREAD,
@@ -157,6 +167,7 @@ class Received:
         self.nick = nick
         self.timestamp_ms = timestamp_ms
         self.id = message_id
+        self.kind = kind  # "json", "bytes", or "text" (a chat line)
         self.size = size
         self.sha256 = sha256  # hex, checked against the author's signature ("" for chat)
         self._data = data

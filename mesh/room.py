@@ -353,15 +353,21 @@ class Room:
             log.debug("payload on channel %r, which this client has not opened", header.channel)
             return
         nick = self._protocol.nick_of(header.sender) or "anon"
-        common = (header.channel, header.sender, nick, header.timestamp_ms, header.id)
+        received = functools.partial(
+            Received,
+            header.channel,
+            header.sender,
+            nick,
+            header.timestamp_ms,
+            header.id,
+            kind=header.kind,
+            size=header.size,
+            sha256=header.sha256,
+        )
         if action.body is not None:
-            channel.deliver(
-                Received(*common, size=header.size, sha256=header.sha256, body=action.body)
-            )
+            channel.deliver(received(body=action.body))
         else:
-            channel.deliver(
-                Received(*common, size=header.size, sha256=header.sha256, data=action.value)
-            )
+            channel.deliver(received(data=action.value))
 
     def _pump(self, peer_id: str) -> None:
         """Hand the channel to ``peer_id`` as many payload frames as it takes now."""
@@ -522,6 +528,7 @@ def _received_chat(message: ChatMessage) -> Received:
         message.nick,
         message.timestamp_ms,
         message.id,
+        kind="text",
         size=len(message.text.encode()),
         data=message.text,
     )

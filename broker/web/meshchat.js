@@ -3,23 +3,22 @@
 // No build step: an ES module the broker serves as is.
 
 import { AblyConnection } from "/ably.js";
-import {
-  MAX_TEXT_BYTES, admitCandidate, asRanges, canonical, chatSignedContent, cleanNick,
-  decodeChannelFrame, limitSdp, newBudget, withAcks,
-} from "/frames.js";
+import { DataPlane, LOW_WATER } from "/dataplane.js";
+import { admitCandidate, canonical, cleanNick, limitSdp, newBudget } from "/frames.js";
+import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
 
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
 const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
 const HEARTBEAT_INTERVAL = 1000, HEARTBEAT_TIMEOUT = 5000;
-const ACK_TIMEOUT = 15000, RECONNECT_GRACE = 30000;
 // Bounds against hostile peers, as in mesh/protocol.py and admission.py.
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
-const MAX_SEEN = 4096, MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
-const ACK_DELAY = 50; // ms an acknowledgement may wait for a frame to ride on
-const CHAT_RATE = 50, CHAT_BURST = 200; // chat messages taken from one peer, as dataplane.py
+const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
+// send() on a channel waits while this many payload bytes are still to go out (room.py).
+const SEND_BACKLOG = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
+const now = () => performance.now() / 1000; // the data plane's clock, in seconds
 
 // --- encodings ------------------------------------------------------------------------
 
@@ -61,8 +60,11 @@ export class Identity {
   }
 
   async sign(text) {
-    const signature = await crypto.subtle.sign("Ed25519", this.privateKey, encoder.encode(text));
-    return b64url(signature);
+    return this.signBytes(encoder.encode(text));
+  }
+
+  async signBytes(bytes) {
+    return b64url(await crypto.subtle.sign("Ed25519", this.privateKey, bytes));
   }
 }
 
@@ -188,20 +190,24 @@ export class Room extends EventTarget {
     this.identity = identity;
     this.id = identity.id;
     this.peers = new Map(); // id -> peer state
-    this.seen = new Map(); // "sender id" -> true, oldest first: ids are unique per author only
     this.strays = new Map(); // stranger id -> candidates sent ahead of its offer
-    this.pending = new Map(); // peer id -> Map(message id -> [message, sentAt])
-    this.seq = 0; // of our last chat message
-    this.forged = 0; // chat messages dropped because their signature did not verify
-    this.acksDue = new Map(); // peer id -> Set of its sequence numbers to acknowledge
-    this.ackTimer = null;
-    this.away = new Map(); // peer id -> since
+    this.channels = new Map(); // name -> Channel the page asked for
+    this.drained = []; // senders waiting for the payload backlog to go down
+    // Everything said on data channels is the core's business (dataplane.js).
+    this.data = new DataPlane({
+      clientId: this.id, nick: this.nick, room: this.name,
+      sign: (bytes) => identity.signBytes(bytes),
+      verify: (author, signature, bytes) => this.verifyBy(author, signature, bytes),
+      heartbeatInterval: HEARTBEAT_INTERVAL / 1000,
+    });
     this.helloInterval = HELLO_INITIAL;
     this.nextHello = 0;
-    this.nextHeartbeat = 0;
     this.left = false;
     this.seal = null;
   }
+
+  // Messages dropped because their author's signature did not verify.
+  get forged() { return this.data.forged; }
 
   get topicRoom() { return this.seal ? this.seal.topicTag : this.name; }
   get globalTopic() { return `meshchat/${this.topicRoom}/global`; }
@@ -429,19 +435,20 @@ export class Room extends EventTarget {
 
   attach(peer, pc, channel) {
     if (channel.label !== "chat") return;
+    channel.binaryType = "arraybuffer";
+    channel.bufferedAmountLowThreshold = LOW_WATER;
+    channel.onbufferedamountlow = () => { if (peer.pc === pc) this.pump(peer); };
     const opened = () => {
       if (peer.pc !== pc) return;
       peer.channel = channel;
       peer.phase = "open";
       peer.lastSeen = Date.now();
-      this.away.delete(peer.id);
-      for (const [message] of (this.pending.get(peer.id) || new Map()).values()) {
-        this.sendFrame(peer, JSON.stringify(message));
-      }
       if (!peer.joined) {
         peer.joined = true;
         this.emit("joined", { id: peer.id, nick: peer.nick });
       }
+      peer.channelOpen = true;
+      this.carry(this.data.opened(peer.id, now()));
     };
     channel.onopen = opened;
     if (channel.readyState === "open") opened();
@@ -457,114 +464,119 @@ export class Room extends EventTarget {
   }
 
   // Frames are handled one after another per peer: checking a signature takes a moment.
-  onChannel(peer, pc, text) {
+  onChannel(peer, pc, data) {
     if (peer.pc !== pc) return;
     peer.lastSeen = Date.now();
-    peer.inbox = peer.inbox.then(() => this.onFrame(peer, pc, text))
-      .catch((error) => console.warn("data channel frame from", peer.id, error));
+    const frame = typeof data === "string" ? data : new Uint8Array(data);
+    peer.inbox = peer.inbox.then(async () => {
+      if (peer.pc === pc) this.carry(await this.data.receive(peer.id, frame, now()));
+    }).catch((error) => console.warn("data channel frame from", peer.id, error));
   }
 
-  // Whether the chat message was signed by its author's key (learned in signalling),
-  // over the same content as mesh/chat.py's signed_content.
-  async authentic(frame, peer) {
-    if (typeof peer.pk !== "string") return false;
+  // Whether `author` signed `bytes`, by the key it proved in signalling.
+  async verifyBy(author, signature, bytes) {
+    const peer = this.peers.get(author);
+    if (!peer || typeof peer.pk !== "string") return false;
     peer.key ??= crypto.subtle.importKey(
       "raw", unb64url(peer.pk), { name: "Ed25519" }, false, ["verify"]);
-    return crypto.subtle.verify("Ed25519", await peer.key, unb64url(frame.sig),
-      encoder.encode(chatSignedContent(this.name, frame)));
+    return crypto.subtle.verify("Ed25519", await peer.key, unb64url(signature), bytes);
   }
 
-  async onFrame(peer, pc, text) {
-    if (peer.pc !== pc) return;
-    let frame;
-    try { frame = decodeChannelFrame(text); } catch (error) { return this.badFrame(peer, error.message); }
-    const pending = this.pending.get(peer.id);
-    if (pending) {
-      for (const [messageId, [message]] of [...pending]) {
-        if (frame.acks.some(([first, last]) => first <= message.seq && message.seq <= last)) {
-          pending.delete(messageId);
+  // Carry out what the data plane decided.
+  carry(actions) {
+    for (const action of actions) {
+      const peer = this.peers.get(action.peer);
+      switch (action.type) {
+        case "SendFrame":
+          if (peer && peer.phase === "open" && peer.channel?.readyState === "open") {
+            peer.channel.send(action.frame);
+          }
+          break;
+        case "Pump": if (peer) this.pump(peer); break;
+        case "FlushAcksAt":
+          setTimeout(() => { if (!this.left) this.carry(this.data.flush(now())); },
+            Math.max(0, action.when - now()) * 1000);
+          break;
+        case "MessageReceived": {
+          const { id, from, ts, text } = action.message;
+          // Shown under the nick the peer announced when it joined, not the frame's.
+          const detail = { id, from, nick: this.peers.get(from)?.nick ?? "anon", ts, text };
+          this.emit("message", detail);
+          this.channels.get(CHAT_CHANNEL)?.deliver({ ...detail, data: text, size: text.length });
+          break;
         }
+        case "PayloadReceived": {
+          const h = action.header;
+          const detail = { id: h.id, channel: h.channel, from: h.sender,
+            nick: this.peers.get(h.sender)?.nick ?? "anon", ts: h.ts, size: h.size,
+            sha256: h.sha256, data: h.kind === "bytes" ? action.body : action.value };
+          this.channels.get(h.channel)?.deliver(detail);
+          break;
+        }
+        case "MessageUndelivered":
+          this.emit("undelivered", { id: action.id, peer: action.peer, reason: action.reason });
+          break;
+        case "PayloadUndelivered":
+          this.emit("undelivered", { id: action.header.id, channel: action.header.channel,
+            peer: action.peer, reason: action.reason });
+          break;
+        case "TransferProgress": {
+          const { channel, id, sending, done, total } = action;
+          const detail = { channel, id, peer: action.peer, sending, done, total };
+          this.emit("progress", detail);
+          this.channels.get(channel)?.dispatchEvent(new CustomEvent("progress", { detail }));
+          break;
+        }
+        case "PeerSaidBye": if (peer) this.drop(peer, "said bye"); break;
+        case "PeerMisbehaved": if (peer) this.badFrame(peer, action.reason); break;
+        case "DropPeer":
+          console.warn("dropping peer", action.peer, action.reason);
+          if (peer) this.drop(peer, action.reason);
+          break;
       }
     }
-    if (frame.type === "bye") return this.drop(peer, "said bye");
-    if (frame.type !== "chat") return;
-    if (frame.from !== peer.id) return this.badFrame(peer, "message claiming another sender");
-    if (!this.takeChat(peer)) return this.badFrame(peer, "more messages than allowed");
-    if (!(await this.authentic(frame, peer))) {
-      this.forged += 1;
-      return this.badFrame(peer, "a message whose signature does not verify");
-    }
-    this.ackLater(peer.id, frame.seq);
-    const key = `${peer.id} ${frame.id}`;
-    if (this.seen.has(key)) return;
-    this.seen.set(key, true);
-    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value);
-    // Shown under the nick the peer announced when it joined, not the frame's.
-    this.emit("message", { id: frame.id, from: peer.id, nick: peer.nick, ts: frame.ts,
-      text: frame.text });
   }
 
-  // A token bucket per peer: one flooder cannot hold up what everyone else says.
-  takeChat(peer) {
-    const now = Date.now();
-    const tokens = Math.min(CHAT_BURST,
-      (peer.chatTokens ?? CHAT_BURST) + ((now - (peer.chatStamp ?? now)) / 1000) * CHAT_RATE);
-    peer.chatStamp = now;
-    peer.chatTokens = tokens >= 1 ? tokens - 1 : tokens;
-    return tokens >= 1;
+  // Hand the peer's channel as many payload frames as it takes now.
+  pump(peer) {
+    if (peer.phase !== "open" || peer.channel?.readyState !== "open") return;
+    this.carry(this.data.pump(peer.id, peer.channel.bufferedAmount, now()));
+    if (this.data.backlog() <= SEND_BACKLOG) for (const wake of this.drained.splice(0)) wake();
   }
 
-  // -- acknowledgements: batched, riding on whatever goes to the peer anyway --
-
-  ackLater(peerId, seq) {
-    if (!this.acksDue.has(peerId)) this.acksDue.set(peerId, new Set());
-    this.acksDue.get(peerId).add(seq);
-    if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY);
-  }
-
-  flushAcks() {
-    this.ackTimer = null;
-    for (const id of [...this.acksDue.keys()]) {
-      const peer = this.peers.get(id);
-      if (peer) this.sendFrame(peer, '{"type":"ack"}');
-      else this.acksDue.delete(id);
-    }
-  }
-
-  // Send on the peer's open channel, with what we owe it in acks; false if not open.
-  sendFrame(peer, frame) {
-    if (peer.phase !== "open" || !peer.channel || peer.channel.readyState !== "open") return false;
-    const due = this.acksDue.get(peer.id);
-    this.acksDue.delete(peer.id);
-    peer.channel.send(withAcks(frame, due ? asRanges(due) : []));
-    return true;
-  }
-
-  // -- sending chat --
+  // -- sending --
 
   async send(text) {
-    if (encoder.encode(text).length > MAX_TEXT_BYTES) {
-      throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
+    const [sent, actions] = await this.data.sendChat(text, now(), Date.now());
+    this.carry(actions);
+    return { message: sent.message, delivered: sent.delivered };
+  }
+
+  // The channel `name`: send(data, {to}) any JSON value or bytes (Uint8Array,
+  // ArrayBuffer) to everyone or to chosen peer ids; "message" events carry what arrives
+  // ({data, from, nick, ts, id, size}), "progress" events how far large payloads are.
+  channel(name) {
+    checkChannelName(name);
+    if (!this.channels.has(name)) this.channels.set(name, new Channel(this, name));
+    return this.channels.get(name);
+  }
+
+  async sendPayload(channel, data, to = null) {
+    while (this.data.backlog() > SEND_BACKLOG && !this.left) {
+      await new Promise((resolve) => this.drained.push(resolve));
     }
-    this.seq += 1;
-    const message = { type: "chat", id: randomHex(16), seq: this.seq, from: this.id,
-      nick: this.nick, ts: Date.now(), text };
-    message.sig = await this.identity.sign(chatSignedContent(this.name, message));
-    const delivered = [];
-    for (const peer of this.peers.values()) {
-      if (this.sendFrame(peer, JSON.stringify(message))) delivered.push(peer.id);
-    }
-    for (const id of [...delivered, ...this.away.keys()]) {
-      if (!this.pending.has(id)) this.pending.set(id, new Map());
-      this.pending.get(id).set(message.id, [message, Date.now()]);
-    }
-    return { message, delivered };
+    const [sent, actions] = await this.data.sendPayload(channel, data, now(), Date.now(), to);
+    this.carry(actions);
+    return sent;
   }
 
   // -- losing peers --
 
   closePc(peer) {
-    this.acksDue.delete(peer.id); // the peer sends again what we had not acknowledged
+    if (peer.channelOpen) {
+      peer.channelOpen = false;
+      this.carry(this.data.closed(peer.id, now(), false));
+    }
     if (!peer.pc) return;
     const pc = peer.pc;
     Object.assign(peer, { pc: null, channel: null, session: null, phase: "idle",
@@ -575,15 +587,9 @@ export class Room extends EventTarget {
   drop(peer, reason) {
     this.closePc(peer);
     this.peers.delete(peer.id);
-    if (reason === "said bye") {
-      for (const [message] of (this.pending.get(peer.id) || new Map()).values()) {
-        this.emit("undelivered", { id: message.id, peer: peer.id, reason: "the peer left" });
-      }
-      this.pending.delete(peer.id);
-    } else {
-      this.away.set(peer.id, Date.now());
-    }
-    if (peer.joined) this.emit("left", { id: peer.id, nick: peer.nick, reason });
+    if (!peer.joined) return; // a stranger: the data plane never knew it
+    this.emit("left", { id: peer.id, nick: peer.nick, reason });
+    this.carry(this.data.closed(peer.id, now(), reason === "said bye"));
   }
 
   lost(peer, reason) {
@@ -596,6 +602,7 @@ export class Room extends EventTarget {
   tick() {
     if (this.left) return;
     const now = Date.now();
+    this.carry(this.data.tick(performance.now() / 1000));
     for (const peer of [...this.peers.values()]) {
       if (peer.phase === "open") {
         if (now - peer.lastSeen > HEARTBEAT_TIMEOUT) this.lost(peer, "heartbeat timed out");
@@ -606,30 +613,6 @@ export class Room extends EventTarget {
       } else if (peer.phase === "offering" && now - peer.sentAt >= RETRANSMIT) {
         if (peer.sends >= MAX_OFFER_SENDS) this.drop(peer, "offer never answered");
         else this.resend(peer);
-      }
-    }
-    if (now >= this.nextHeartbeat) {
-      this.nextHeartbeat = now + HEARTBEAT_INTERVAL;
-      for (const peer of this.peers.values()) {
-        this.sendFrame(peer, '{"type":"heartbeat"}');
-      }
-    }
-    for (const [id, since] of [...this.away]) {
-      if (now - since > RECONNECT_GRACE) {
-        for (const [message] of (this.pending.get(id) || new Map()).values()) {
-          this.emit("undelivered", { id: message.id, peer: id, reason: "the peer did not come back" });
-        }
-        this.pending.delete(id);
-        this.away.delete(id);
-      }
-    }
-    for (const [id, pending] of this.pending) {
-      if (this.away.has(id)) continue;
-      for (const [messageId, [, sentAt]] of [...pending]) {
-        if (now - sentAt > ACK_TIMEOUT) {
-          pending.delete(messageId);
-          this.emit("undelivered", { id: messageId, peer: id, reason: "not acknowledged" });
-        }
       }
     }
     if (now >= this.nextHello) {
@@ -648,11 +631,29 @@ export class Room extends EventTarget {
     if (this.left) return;
     this.left = true;
     clearInterval(this.timer);
-    for (const peer of this.peers.values()) {
-      if (peer.channel && peer.channel.readyState === "open") peer.channel.send('{"type":"bye"}');
-    }
+    this.carry(this.data.leave());
+    for (const wake of this.drained.splice(0)) wake();
     this.signal(this.globalTopic, "bye", {});
     for (const peer of [...this.peers.values()]) this.closePc(peer);
     setTimeout(() => this.broker.close(), 200);
   }
+}
+
+// One named channel of a room (Room.channel): an EventTarget for "message" and "progress".
+export class Channel extends EventTarget {
+  constructor(room, name) {
+    super();
+    this.room = room;
+    this.name = name;
+  }
+
+  async send(data, { to = null } = {}) {
+    if (this.name === CHAT_CHANNEL) {
+      if (typeof data !== "string" || to !== null) throw new Error("the chat channel carries text, to everyone");
+      return this.room.send(data);
+    }
+    return this.room.sendPayload(this.name, data, to);
+  }
+
+  deliver(detail) { this.dispatchEvent(new CustomEvent("message", { detail })); }
 }

@@ -149,11 +149,22 @@ class Peer:
         if signalling is not None:
             args += signalling.join_args
             env.update(signalling.env)
+        return await cls.spawn(nick, [*args, *extra], env)
+
+    @classmethod
+    async def spawn(
+        cls,
+        nick: str,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Peer:
+        """Run ``args``, a process that reports JSON lines on stdout, ``ready`` first."""
         with tempfile.NamedTemporaryFile(prefix=f"meshchat-{nick}-", delete=False) as log:
             process = await asyncio.create_subprocess_exec(
                 *args,
-                *extra,
                 env=env,
+                cwd=cwd,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
@@ -202,6 +213,12 @@ class Peer:
 
     def messages(self) -> list[dict[str, Any]]:
         return [e for e in self.events if e["event"] == "message"]
+
+    async def command(self, command: dict[str, Any]) -> None:
+        """One JSON line on stdin (for processes that take commands so)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command).encode() + b"\n")
+        await self.process.stdin.drain()
 
     async def send(self, text: str) -> dict[str, Any]:
         """Send a line and return the matching ``sent`` event."""
