@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 
 from cryptography.exceptions import InvalidSignature
@@ -65,12 +66,19 @@ class Identity:
 def verify(claimed_id: str, public_key_b64: str, signature_b64: str, payload: bytes) -> None:
     """Raise :class:`BadSignature` unless ``public_key`` belongs to ``claimed_id`` and
     signed ``payload``."""
+    try:
+        _public_key(claimed_id, public_key_b64).verify(b64decode(signature_b64), payload)
+    except InvalidSignature:
+        raise BadSignature(f"signature does not match sender {claimed_id}") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(claimed_id: str, public_key_b64: str) -> Ed25519PublicKey:
+    """The key, once checked to be ``claimed_id``'s. Cached: data channels verify every
+    message of the same few peers, and loading a key costs a quarter of a check."""
     public_key = b64decode(public_key_b64)
     if len(public_key) != 32:
         raise BadSignature("public key is not 32 bytes")
     if client_id_for(public_key) != claimed_id:
         raise BadSignature(f"key does not belong to {claimed_id}")
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(b64decode(signature_b64), payload)
-    except InvalidSignature:
-        raise BadSignature(f"signature does not match sender {claimed_id}") from None
+    return Ed25519PublicKey.from_public_bytes(public_key)

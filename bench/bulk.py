@@ -1,0 +1,137 @@
+"""Bulk transfer: 64 MiB from one process to another through a meshchat channel, against
+a bare aiortc data channel between two processes in the same run.
+
+    python -m bench.bulk --rounds 3
+
+The channel adds chunk framing, flow control, the author's signature and the SHA-256
+check; the bare channel sends 16 KiB slices with the same flow control and nothing
+else. Rounds of the two alternate. Also reports how much each side's RSS grew while
+the payload was under way (the payload itself is made before the baseline). Prints a
+Markdown table (for docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+from tests.integration.processes import start_meshchat_broker
+
+from .bulk_worker import SIZE
+
+TIMEOUT = 300.0
+MIB = 1024 * 1024
+
+
+class Worker:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, *args: str) -> Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.bulk_worker",
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def expect(self, event: str) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), TIMEOUT)
+        if not line:
+            raise RuntimeError(f"bulk worker exited while we waited for {event!r}")
+        report: dict[str, Any] = json.loads(line)
+        assert report["event"] == event, report
+        return report
+
+    async def tell(self, **fields: Any) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(fields).encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def finish(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        await asyncio.wait_for(self.process.wait(), TIMEOUT)
+
+
+async def transfer(sender: Worker, receiver: Worker) -> tuple[float, int, int]:
+    """Seconds from the sender's start to the receiver's last byte; RSS growth of both."""
+    sender_rss = (await sender.expect("rss"))["rss"]
+    receiver_rss = (await receiver.expect("rss"))["rss"]
+    start = (await sender.expect("start"))["at"]
+    done = (await receiver.expect("done"))["at"]
+    await asyncio.gather(sender.tell(event="over"), receiver.tell(event="over"))
+    sender_peak = (await sender.expect("peak"))["rss"]
+    receiver_peak = (await receiver.expect("peak"))["rss"]
+    await asyncio.gather(sender.finish(), receiver.finish())
+    return done - start, sender_peak - sender_rss, receiver_peak - receiver_rss
+
+
+async def raw_round() -> tuple[float, int, int]:
+    sender, receiver = await Worker.start("raw-send"), await Worker.start("raw-receive")
+    offer = await sender.expect("sdp")
+    await receiver.tell(sdp=offer["sdp"])
+    answer = await receiver.expect("sdp")
+    await sender.tell(sdp=answer["sdp"])
+    return await transfer(sender, receiver)
+
+
+async def channel_round() -> tuple[float, int, int]:
+    broker = await start_meshchat_broker()
+    try:
+        room = f"bulk{time.monotonic_ns()}"
+        receiver = await Worker.start("channel-receive", broker.url, room)
+        sender = await Worker.start("channel-send", broker.url, room)
+        await asyncio.gather(sender.expect("connected"), receiver.expect("connected"))
+        return await transfer(sender, receiver)
+    finally:
+        await broker.stop()
+
+
+def row(name: str, results: list[tuple[float, int, int]]) -> tuple[float, str]:
+    seconds = statistics.median(r[0] for r in results)
+    grow_sender = max(r[1] for r in results) / MIB
+    grow_receiver = max(r[2] for r in results) / MIB
+    rate = SIZE / MIB / seconds
+    return rate, (
+        f"| {name} | {seconds:.1f} | {rate:.2f} | {grow_sender:.1f} | {grow_receiver:.1f} |"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    rounds = parser.parse_args().rounds
+    raw: list[tuple[float, int, int]] = []
+    channel: list[tuple[float, int, int]] = []
+    for n in range(rounds):
+        raw.append(await raw_round())
+        channel.append(await channel_round())
+        print(
+            f"round {n + 1}: raw {raw[-1][0]:.1f} s, channel {channel[-1][0]:.1f} s",
+            file=sys.stderr,
+        )
+    print(
+        "| 64 MiB, process to process | median s | MiB/s | sender RSS growth, max (MiB) "
+        "| receiver RSS growth, max (MiB) |"
+    )
+    print("|---|---|---|---|---|")
+    raw_rate, raw_row = row("bare aiortc data channel", raw)
+    channel_rate, channel_row = row("meshchat channel", channel)
+    print(raw_row)
+    print(channel_row)
+    print(f"\nchannel throughput / bare channel: {channel_rate / raw_rate:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
