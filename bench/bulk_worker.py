@@ -3,7 +3,7 @@
     python -m bench.bulk_worker raw-send|raw-receive                 SDP relayed by the parent
     python -m bench.bulk_worker channel-send|channel-receive URL ROOM
 
-Senders make the payload first, then report ``rss`` (the baseline) and ``start``;
+Senders make the payload first (random bytes, every page of it touched), then report ``rss`` (the baseline) and ``start``;
 receivers report ``done`` when the last byte is in (for a channel: verified against the
 author's signed digest). Both sample their RSS every 20 ms until the parent says the
 transfer is over, then report the ``peak``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 from typing import Any
@@ -95,7 +96,7 @@ async def raw(sending: bool) -> None:
 
 
 async def raw_send(channel: RTCDataChannel) -> PeakRss:
-    payload = bytes(SIZE)
+    payload = random.randbytes(SIZE)
     view = memoryview(payload)
     low = asyncio.Event()
     channel.bufferedAmountLowThreshold = LOW_WATER
@@ -145,7 +146,7 @@ async def channel_side(sending: bool, url: str, room_name: str) -> None:
             break
     report(event="connected")
     if sending:
-        payload = bytes(SIZE)
+        payload = random.randbytes(SIZE)
         report(event="rss", rss=rss())
         peak = PeakRss()
         report(event="start", at=time.monotonic())
