@@ -3,8 +3,8 @@
     python -m bench.bulk_worker raw-send|raw-receive                 SDP relayed by the parent
     python -m bench.bulk_worker channel-send|channel-receive URL ROOM
 
-Senders make the payload first (random bytes, every page of it touched), then report ``rss`` (the baseline) and ``start``;
-receivers report ``done`` when the last byte is in (for a channel: verified against the
+Senders make the payload first (random bytes, every page of it touched), then report
+``rss`` (the baseline) and ``start``; receivers report ``done`` when the last byte is in (for a channel: verified against the
 author's signed digest). Both sample their RSS every 20 ms until the parent says the
 transfer is over, then report the ``peak``.
 """

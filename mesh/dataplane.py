@@ -71,7 +71,7 @@ from .payloads import signed_content as payload_signed_content
 from .ratelimit import TokenBucket
 from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
 
-ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a frame to ride on
+ACK_DELAY = 0.08  # seconds an acknowledgement may wait for a frame to ride on
 # Chat messages taken from one peer per second, and in a burst; past that they are
 # dropped unacknowledged (its sender learns they were undelivered) and the peer is
 # reported as misbehaving, so one flooder cannot hold up what everyone else says.
@@ -196,6 +196,9 @@ class DataPlane:
         self._recent = RecentIds()
         self._delivery = DeliveryTracker(ack_timeout=ack_timeout, reconnect_grace=reconnect_grace)
         self._next_heartbeat = 0.0
+        # Peers something went to since the last heartbeat round: any frame is a sign of
+        # life, so they need no heartbeat (a busy room sends none at all).
+        self._spoken_to: set[str] = set()
         self._seq = 0  # of our last chat message
         self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
         self._flush_at: float | None = None
@@ -347,6 +350,8 @@ class DataPlane:
         if peer_id not in self._open:
             return []
         frames, progress, finished = self._outbox.frames(peer_id, buffered, now)
+        if frames:
+            self._spoken_to.add(peer_id)
         actions: list[DataAction] = [SendFrame(peer_id, frame) for frame in frames]
         actions += [self._progress(report, sending=True) for report in progress]
         for report in progress:
@@ -500,6 +505,7 @@ class DataPlane:
     def _frame_to(self, peer_id: str, frame: str) -> SendFrame:
         """``frame`` for ``peer_id``, with whatever we owe it in acknowledgements."""
         due = self._acks_due.pop(peer_id, None)
+        self._spoken_to.add(peer_id)
         return SendFrame(peer_id, with_acks(frame, as_ranges(due) if due else ()))
 
     # -- time --
@@ -513,5 +519,7 @@ class DataPlane:
             actions += self.flush(now)  # the driver's timer is late, or it has none
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.heartbeat_interval
-            actions += [self._frame_to(peer_id, HEARTBEAT_FRAME) for peer_id in sorted(self._open)]
+            quiet = [peer_id for peer_id in sorted(self._open) if peer_id not in self._spoken_to]
+            self._spoken_to.clear()
+            actions += [self._frame_to(peer_id, HEARTBEAT_FRAME) for peer_id in quiet]
         return actions

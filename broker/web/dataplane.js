@@ -23,7 +23,7 @@ import {
   decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
 } from "./payloads.js";
 
-export const ACK_DELAY = 0.05;
+export const ACK_DELAY = 0.08;
 export const CHAT_RATE = 50, CHAT_BURST = 200, PAYLOAD_RATE = 200, PAYLOAD_BURST = 400;
 export const HIGH_WATER = 1024 * 1024, LOW_WATER = 256 * 1024;
 export const PROGRESS_INTERVAL = 0.25;
@@ -228,6 +228,7 @@ export class DataPlane {
     this.recent = new Map(); // "sender id" -> true, oldest first
     this.delivery = new DeliveryTracker(ackTimeout, reconnectGrace);
     this.nextHeartbeat = 0;
+    this.spokenTo = new Set(); // peers something went to since the last heartbeat round
     this.seq = 0;
     this.acksDue = new Map();
     this.flushAt = null;
@@ -345,6 +346,7 @@ export class DataPlane {
   pump(peer, buffered, now) {
     if (!this.open.has(peer)) return [];
     const [frames, progress, finished] = this.outbox.frames(peer, buffered, now);
+    if (frames.length) this.spokenTo.add(peer);
     const actions = frames.map((frame) => ({ type: "SendFrame", peer, frame }));
     for (const report of progress) actions.push(progressAction(report, true));
     for (const report of progress) this.delivery.touch(peer, report.header.id, now);
@@ -368,7 +370,9 @@ export class DataPlane {
     if (this.flushAt !== null && now >= this.flushAt) actions.push(...this.flush(now));
     if (now >= this.nextHeartbeat) {
       this.nextHeartbeat = now + this.heartbeatInterval;
-      for (const peer of [...this.open].sort()) actions.push(this.frameTo(peer, HEARTBEAT_FRAME));
+      const quiet = [...this.open].sort().filter((peer) => !this.spokenTo.has(peer));
+      this.spokenTo.clear();
+      for (const peer of quiet) actions.push(this.frameTo(peer, HEARTBEAT_FRAME));
     }
     return actions;
   }
@@ -483,6 +487,7 @@ export class DataPlane {
   frameTo(peer, frame) {
     const due = this.acksDue.get(peer);
     this.acksDue.delete(peer);
+    this.spokenTo.add(peer);
     return { type: "SendFrame", peer, frame: withAcks(frame, due ? asRanges(due) : []) };
   }
 

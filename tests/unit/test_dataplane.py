@@ -117,6 +117,15 @@ def test_bye_heartbeats_and_leaving() -> None:
     assert ana.leave() == [d.SendFrame(BO, BYE_FRAME)]
 
 
+def test_a_peer_that_was_just_sent_something_needs_no_heartbeat() -> None:
+    ana = plane(ANA, "ana", heartbeat_interval=1.0)
+    ana.opened(BO, 0.0)
+    assert frames_to(ana.tick(0.0), BO) == [HEARTBEAT_FRAME]
+    ana.send_chat("busy", 0.5, 500)
+    assert frames_to(ana.tick(1.0), BO) == [], "the chat line was a sign of life"
+    assert frames_to(ana.tick(2.0), BO) == [HEARTBEAT_FRAME], "quiet again: a heartbeat"
+
+
 def test_a_peer_that_says_bye_gets_its_unacknowledged_messages_reported() -> None:
     ana = plane(ANA, "ana")
     ana.opened(BO, 0.0)
