@@ -31,6 +31,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from . import dataplane as d
 from . import protocol as p
+from . import sctp_sack
 from .channel import Channel
 from .chat import CHANNEL_LABEL, ChatMessage
 from .events import (
@@ -169,6 +170,7 @@ class Room:
 
     async def join(self) -> None:
         """Connect to the signalling service and announce ourselves."""
+        sctp_sack.install()
         if self._ice.host_addresses is not None:
             restrict_host_addresses(self._ice.host_addresses)
         await self._transport.connect()
