@@ -1,0 +1,84 @@
+"""Delayed SCTP acknowledgements (mesh/sctp_sack.py) with real aiortc associations on
+loopback: half the SACK packets, every message still delivered, and a lone packet still
+acknowledged within the delay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiortc import RTCDataChannel, RTCPeerConnection
+from aiortc.rtcsctptransport import RTCSctpTransport, SackChunk
+
+from meshchat.mesh import IceConfig, sctp_sack
+from meshchat.mesh.ice import restrict_host_addresses
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def channel_pair() -> AsyncIterator[tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]]]:
+    """A data channel from a caller to a callee; what the callee receives; and every
+    SACK chunk the callee sends."""
+    sctp_sack.install()
+    restrict_host_addresses(("127.0.0.1",))
+    config = IceConfig().rtc_configuration()
+    caller, callee = RTCPeerConnection(config), RTCPeerConnection(config)
+    received: asyncio.Queue[Any] = asyncio.Queue()
+    sacks: list[Any] = []
+    opened = asyncio.get_running_loop().create_future()
+
+    @callee.on("datachannel")
+    def on_channel(channel: RTCDataChannel) -> None:
+        channel.on("message", received.put_nowait)
+        opened.set_result(None)
+
+    channel = caller.createDataChannel("chat")
+    await caller.setLocalDescription(await caller.createOffer())
+    await callee.setRemoteDescription(caller.localDescription)
+    await callee.setLocalDescription(await callee.createAnswer())
+    await caller.setRemoteDescription(callee.localDescription)
+    await asyncio.wait_for(opened, 20)
+    callee_sctp = callee.sctp
+    assert callee_sctp is not None
+    send_chunk = callee_sctp._send_chunk
+
+    async def counting(chunk: Any) -> None:
+        if isinstance(chunk, SackChunk):
+            sacks.append(chunk)
+        await send_chunk(chunk)
+
+    callee_sctp._send_chunk = counting  # type: ignore[method-assign]
+    yield channel, received, sacks
+    await caller.close()
+    await callee.close()
+
+
+async def test_a_sack_goes_for_every_second_packet_and_nothing_is_lost(
+    channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
+) -> None:
+    channel, received, sacks = channel_pair
+    for n in range(100):
+        channel.send(f"message {n}")
+        await asyncio.sleep(0.005)  # one packet each: no bundling by aiortc
+    got = [await asyncio.wait_for(received.get(), 10) for _ in range(100)]
+    assert got == [f"message {n}" for n in range(100)]
+    await asyncio.sleep(sctp_sack.SACK_DELAY * 3)
+    assert 40 <= len(sacks) <= 60, f"{len(sacks)} SACKs for 100 data packets"
+
+
+async def test_a_lone_packet_is_acknowledged_within_the_delay(
+    channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
+) -> None:
+    channel, received, sacks = channel_pair
+    await asyncio.sleep(0.5)
+    before = len(sacks)
+    channel.send("alone")
+    assert await asyncio.wait_for(received.get(), 10) == "alone"
+    assert len(sacks) == before, "not at once"
+    await asyncio.sleep(sctp_sack.SACK_DELAY * 3)
+    assert len(sacks) == before + 1
+    transport: RTCSctpTransport = channel.transport
+    assert transport._flight_size == 0, "the sender knows it arrived"
