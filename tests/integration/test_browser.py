@@ -95,7 +95,9 @@ async def open_page(browser: Any, broker: Broker, nick: str, fragment: str = "")
     http = broker.url.replace("ws://", "http://")
     await page.goto(f"{http}/?room=web&nick={nick}{fragment}")
     # The link only suggests the nick; joining takes the user's click.
-    assert await page.input_value("#nick") == nick
+    await page.wait_for_function(
+        "nick => document.querySelector('#nick').value === nick", arg=nick, timeout=TIMEOUT_MS
+    )
     await page.click("#join button")
     await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
     return page

@@ -16,6 +16,7 @@ from meshchat.mesh import IceConfig, sctp_sack
 from meshchat.mesh.ice import restrict_host_addresses
 
 pytestmark = pytest.mark.integration
+CALLEE_CHANNELS: dict[int, RTCDataChannel] = {}  # the caller's channel -> the callee's end
 
 
 @pytest.fixture
@@ -28,19 +29,20 @@ async def channel_pair() -> AsyncIterator[tuple[RTCDataChannel, asyncio.Queue[An
     caller, callee = RTCPeerConnection(config), RTCPeerConnection(config)
     received: asyncio.Queue[Any] = asyncio.Queue()
     sacks: list[Any] = []
-    opened = asyncio.get_running_loop().create_future()
+    opened: asyncio.Future[RTCDataChannel] = asyncio.get_running_loop().create_future()
 
     @callee.on("datachannel")
     def on_channel(channel: RTCDataChannel) -> None:
         channel.on("message", received.put_nowait)
-        opened.set_result(None)
+        opened.set_result(channel)
 
     channel = caller.createDataChannel("chat")
     await caller.setLocalDescription(await caller.createOffer())
     await callee.setRemoteDescription(caller.localDescription)
     await callee.setLocalDescription(await callee.createAnswer())
     await caller.setRemoteDescription(callee.localDescription)
-    await asyncio.wait_for(opened, 20)
+    callee_channel = await asyncio.wait_for(opened, 20)
+    CALLEE_CHANNELS[id(channel)] = callee_channel
     callee_sctp = callee.sctp
     assert callee_sctp is not None
     send_chunk = callee_sctp._send_chunk
@@ -82,3 +84,30 @@ async def test_a_lone_packet_is_acknowledged_within_the_delay(
     assert len(sacks) == before + 1
     transport: RTCSctpTransport = channel.transport
     assert transport._flight_size == 0, "the sender knows it arrived"
+
+
+async def test_a_waiting_sack_rides_with_the_next_data_packet(
+    channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
+) -> None:
+    channel, received, sacks = channel_pair
+    echo = CALLEE_CHANNELS[id(channel)]
+    packets: list[bytes] = []
+    dtls = echo.transport.transport
+    send_data = dtls._send_data
+
+    async def counting(data: bytes) -> None:
+        packets.append(data)
+        await send_data(data)
+
+    dtls._send_data = counting  # type: ignore[method-assign]
+    replies: asyncio.Queue[Any] = asyncio.Queue()
+    channel.on("message", replies.put_nowait)
+    for n in range(50):  # a conversation: each side sends every few milliseconds
+        channel.send(f"ping {n}")
+        echo.send(f"pong {await asyncio.wait_for(received.get(), 10)}")
+        await asyncio.wait_for(replies.get(), 10)
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(sctp_sack.SACK_DELAY * 3)
+    # 50 data packets went back; the SACKs for the 50 pings rode on them, nearly all.
+    assert len(sacks) >= 25
+    assert len(packets) <= 60, f"{len(packets)} packets for 50 replies and their SACKs"
