@@ -4,9 +4,9 @@
     python -m bench.bulk_worker channel-send|channel-receive URL ROOM
 
 Senders make the payload first (random bytes, every page of it touched), then report
-``rss`` (the baseline) and ``start``; receivers report ``done`` when the last byte is in (for a channel: verified against the
-author's signed digest). Both sample their RSS every 20 ms until the parent says the
-transfer is over, then report the ``peak``.
+``rss`` (the baseline) and ``start``; receivers report ``done`` when the last byte is in
+(for a channel: verified against the author's signed digest). Both sample their RSS
+every 20 ms until the parent says the transfer is over, then report the ``peak``.
 """
 
 from __future__ import annotations

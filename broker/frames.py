@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from meshchat.mesh.messages import loads_untrusted
+from meshchat.wire.canonical import loads_untrusted
 
 from .limits import Limits
 

@@ -14,10 +14,9 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from meshchat.mesh.ice import ICE_SERVERS_HEADER
+from meshchat.wire.ice import ICE_SERVERS_HEADER, is_turn
 
 __all__ = ["ICE_SERVERS_HEADER", "IceServerOffer", "turn_rest_credentials"]
 
@@ -31,7 +30,7 @@ class IceServerOffer:
     def servers(self, now: float) -> list[dict[str, object]]:
         offered: list[dict[str, object]] = []
         for url in self.urls:
-            if url.startswith(("turn:", "turns:")):
+            if is_turn(url):
                 if self.turn_secret is None:
                     continue  # a TURN server without credentials is of no use to clients
                 username, credential = turn_rest_credentials(
@@ -51,9 +50,3 @@ def turn_rest_credentials(secret: str, expires_at: int, label: str = "meshchat")
     username = f"{expires_at}:{label}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode("ascii")
-
-
-def validate_urls(urls: Sequence[str]) -> None:
-    for url in urls:
-        if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
-            raise ValueError(f"invalid ICE server URL {url!r}: expected stun: or turn:")

@@ -1,6 +1,6 @@
 """Only the owner of ``client-<id>`` may subscribe to it.
 
-A client id is derived from an Ed25519 public key (``meshchat.mesh.identity``). At the
+A client id is derived from an Ed25519 public key (``meshchat.wire.keys``). At the
 handshake the broker hands each connection a random challenge in the
 ``X-Meshchat-Challenge`` response header; a subscribe frame that names a client topic
 must carry ``"proof": {"pk": ..., "sig": ...}``, a signature by that id's key over
@@ -9,12 +9,10 @@ must carry ``"proof": {"pk": ..., "sig": ...}``, a signature by that id's key ov
 
 from __future__ import annotations
 
-import re
 import secrets
 
-from meshchat.mesh.identity import BadSignature, subscribe_proof_payload, verify
-
-CLIENT_TOPIC = re.compile(r"^meshchat/[^/]+/client-([^/]+)$")
+from meshchat.wire.keys import check_ownership_proof
+from meshchat.wire.topics import client_id_of
 
 
 def new_challenge() -> str:
@@ -23,7 +21,7 @@ def new_challenge() -> str:
 
 def owned_ids(topics: tuple[str, ...]) -> set[str]:
     """The client ids whose private topics these are."""
-    return {m.group(1) for t in topics if (m := CLIENT_TOPIC.match(t))}
+    return {client_id for topic in topics if (client_id := client_id_of(topic)) is not None}
 
 
 def check_proof(ids: set[str], proof: object, challenge: str) -> str | None:
@@ -32,13 +30,4 @@ def check_proof(ids: set[str], proof: object, challenge: str) -> str | None:
         return None
     if len(ids) > 1:
         return "one subscribe frame may name the client topics of one id only"
-    if not isinstance(proof, dict):
-        return "subscribing to a client topic needs a 'proof' of owning that id"
-    public_key, signature = proof.get("pk"), proof.get("sig")
-    if not isinstance(public_key, str) or not isinstance(signature, str):
-        return "proof needs 'pk' and 'sig' strings"
-    try:
-        verify(next(iter(ids)), public_key, signature, subscribe_proof_payload(challenge))
-    except BadSignature as error:
-        return f"proof refused: {error}"
-    return None
+    return check_ownership_proof(next(iter(ids)), proof, challenge)

@@ -22,9 +22,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
-from meshchat.mesh.identity import CHALLENGE_HEADER
-from meshchat.mesh.quietlog import QuietLog
-from meshchat.mesh.ratelimit import TokenBucket
+from meshchat.wire.keys import CHALLENGE_HEADER
+from meshchat.wire.quietlog import QuietLog
+from meshchat.wire.ratelimit import TokenBucket
 
 from .backplane import RedisBackplane
 from .frames import (

@@ -18,8 +18,8 @@ from websockets.asyncio.server import Server
 
 from meshchat.broker import serve
 from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError
-from meshchat.mesh.redaction import redact
 from meshchat.mesh.websocket_transport import broker_is_listening
+from meshchat.wire.redaction import redact
 
 from .output import Printer
 from .transports import make_transport

@@ -14,9 +14,10 @@ import click
 from meshchat import __version__
 from meshchat.broker import Limits, serve
 from meshchat.broker.backplane import BackplaneError
-from meshchat.broker.ice import IceServerOffer, validate_urls
+from meshchat.broker.ice import IceServerOffer
 from meshchat.mesh import IceConfig
-from meshchat.mesh.redaction import RedactingFilter, split_token
+from meshchat.wire.ice import check_ice_urls
+from meshchat.wire.redaction import RedactingFilter, split_token
 
 from .config import ConfigError, default_path, load_defaults
 from .doctor import diagnose
@@ -414,7 +415,7 @@ def broker(
         ping_interval=ping_interval,
     )
     try:
-        validate_urls(ice_servers)
+        check_ice_urls(ice_servers)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     ice = IceServerOffer(tuple(ice_servers), turn_secret or None, turn_ttl)

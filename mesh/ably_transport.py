@@ -29,7 +29,8 @@ from ably import AblyRealtime
 from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
-from .ratelimit import TokenBucket
+from meshchat.wire.ratelimit import TokenBucket
+
 from .transport import (
     ConnectionLost,
     ConnectionRestored,

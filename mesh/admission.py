@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .ratelimit import TokenBucket
+from meshchat.wire.ratelimit import TokenBucket
 
 T = TypeVar("T")
 

@@ -16,8 +16,9 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .codec import canonical
-from .messages import ID_PATTERN, ProtocolError, clean_nick, loads_untrusted
+from meshchat.wire.canonical import canonical, loads_untrusted
+
+from .messages import ID_PATTERN, ProtocolError, clean_nick
 
 # The text of one chat message, in UTF-8 bytes. SCTP in aiortc and browsers handles far
 # more, but a chat line this long is already a paste accident.

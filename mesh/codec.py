@@ -7,23 +7,20 @@ canonical JSON of the whole message (keys sorted, no spaces, UTF-8), so every fi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .identity import BadSignature, Identity, verify
+from meshchat.wire.canonical import canonical, loads_untrusted
+from meshchat.wire.keys import BadSignature, verify
+
+from .identity import Identity
 from .messages import (
     PROTOCOL_VERSION,
     ProtocolError,
     SignalMessage,
     decode,
     encode,
-    loads_untrusted,
 )
 from .sealing import RoomSeal, WrongSecret
-
-
-def canonical(wire: dict[str, Any]) -> bytes:
-    return json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class SignalCodec:

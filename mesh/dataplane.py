@@ -27,6 +27,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
 
+from meshchat.wire.keys import BadSignature, verify
+from meshchat.wire.ratelimit import TokenBucket
+
 from .chat import (
     ACK_FRAME,
     BYE_FRAME,
@@ -53,7 +56,6 @@ from .events import (
     SentPayload,
     TransferProgress,
 )
-from .identity import BadSignature, verify
 from .messages import ProtocolError
 from .payloads import (
     CHAT_CHANNEL,
@@ -68,7 +70,6 @@ from .payloads import (
     new_header,
 )
 from .payloads import signed_content as payload_signed_content
-from .ratelimit import TokenBucket
 from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
 
 ACK_DELAY = 0.08  # seconds an acknowledgement may wait for a frame to ride on

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
+from meshchat.wire.ice import check_ice_urls, is_turn
+
 _original_get_host_addresses = aioice.ice.get_host_addresses
-ICE_SERVERS_HEADER = "X-Meshchat-Ice-Servers"  # how the bundled broker offers servers
 _allowed_host_addresses: tuple[str, ...] | None = None
 
 
@@ -61,9 +62,7 @@ class IceConfig:
         username = username or environ.get("MESHCHAT_ICE_USERNAME") or None
         credential = credential or environ.get("MESHCHAT_ICE_CREDENTIAL") or None
         addresses = list(host_addresses) or _split(environ.get("MESHCHAT_HOST_ADDRESSES", ""))
-        for url in urls:
-            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
-                raise ValueError(f"invalid ICE server URL {url!r}: expected stun: or turn:")
+        check_ice_urls(urls)
         for address in addresses:
             try:
                 ipaddress.ip_address(address)
@@ -71,9 +70,9 @@ class IceConfig:
                 raise ValueError(f"invalid host address {address!r}: expected an IP") from None
         servers: list[IceServer] = []
         for url in urls:
-            is_turn = url.startswith("turn")
+            turn = is_turn(url)
             servers.append(
-                IceServer((url,), username if is_turn else None, credential if is_turn else None)
+                IceServer((url,), username if turn else None, credential if turn else None)
             )
         return cls(tuple(servers), tuple(addresses) or None)
 

@@ -7,7 +7,6 @@ The format is specified in ``docs/protocol.md``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -83,26 +82,6 @@ class Bye:
 
 
 SignalMessage = Hello | Offer | Answer | Candidate | Bye
-
-
-def loads_untrusted(text: str | bytes) -> object:
-    """``json.loads`` for input from strangers: every failure is a ``ValueError``.
-
-    Deeply nested arrays make the parser recurse until Python gives up with a
-    ``RecursionError``; that is bad input like any other, not an internal error.
-    """
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-
-
-def global_topic(room: str) -> str:
-    return f"meshchat/{room}/global"
-
-
-def client_topic(room: str, client_id: str) -> str:
-    return f"meshchat/{room}/client-{client_id}"
 
 
 def validate_room(room: str) -> str:

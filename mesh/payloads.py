@@ -23,9 +23,10 @@ import re
 import struct
 from dataclasses import dataclass, field
 
+from meshchat.wire.canonical import canonical, loads_untrusted
+
 from .chat import MAX_SEQ, MAX_TIMESTAMP_MS, SIGNATURE_PATTERN, whole_number
-from .codec import canonical
-from .messages import ID_PATTERN, ProtocolError, loads_untrusted
+from .messages import ID_PATTERN, ProtocolError
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 MAX_CHUNK_FRAME = 16 * 1024  # bytes per frame, headers included: SCTP carries it easily

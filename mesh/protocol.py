@@ -32,6 +32,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from meshchat.wire.quietlog import QuietLog
+from meshchat.wire.ratelimit import TokenBucket
+from meshchat.wire.topics import client_topic, global_topic
+
 from .admission import Admission, AdmissionLimits
 from .candidates import CandidateBudget, limit_sdp
 from .codec import SignalCodec
@@ -46,11 +50,7 @@ from .messages import (
     Offer,
     ProtocolError,
     SignalMessage,
-    client_topic,
-    global_topic,
 )
-from .quietlog import QuietLog
-from .ratelimit import TokenBucket
 from .sealing import RoomSeal
 
 log = logging.getLogger(__name__)

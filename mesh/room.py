@@ -29,6 +29,9 @@ from typing import IO, Any, Self
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from meshchat.wire.quietlog import QuietLog
+from meshchat.wire.ratelimit import TokenBucket
+
 from . import dataplane as d
 from . import protocol as p
 from . import sctp_sack
@@ -52,8 +55,6 @@ from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
 from .payloads import CHAT_CHANNEL, check_channel_name
-from .quietlog import QuietLog
-from .ratelimit import TokenBucket
 from .sealing import RoomSeal
 from .transfers import LOW_WATER
 from .transport import (

@@ -92,7 +92,8 @@ async def _flush(transport: Any, send_now: Callable[[Any], Awaitable[None]]) -> 
     if timer is not None:
         timer.cancel()
         setattr(transport, _TIMER, None)
-    if transport._sack_needed and transport._association_state == RTCSctpTransport.State.ESTABLISHED:
+    established = transport._association_state == RTCSctpTransport.State.ESTABLISHED
+    if transport._sack_needed and established:
         with contextlib.suppress(ConnectionError):  # the association closed meanwhile
             await send_now(transport)
 

@@ -16,7 +16,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .identity import BadSignature, b64decode, b64encode
+from meshchat.wire.keys import BadSignature, b64decode, b64encode
 
 NONCE_BYTES = 12
 # Sealed plaintext is padded with spaces (JSON ignores them) to the next of these

@@ -20,10 +20,13 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from .ice import ICE_SERVERS_HEADER, IceServer
-from .identity import CHALLENGE_HEADER, Identity
-from .messages import loads_untrusted
-from .redaction import redact, split_token
+from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.ice import ICE_SERVERS_HEADER
+from meshchat.wire.keys import CHALLENGE_HEADER
+from meshchat.wire.redaction import redact, split_token
+
+from .ice import IceServer
+from .identity import Identity
 from .transport import (
     ConnectionLost,
     ConnectionRestored,

@@ -19,7 +19,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from meshchat.mesh import TransportError, WebSocketTransport
-from meshchat.mesh.identity import CHALLENGE_HEADER, Identity
+from meshchat.mesh.identity import Identity
+from meshchat.wire.keys import CHALLENGE_HEADER
 
 from .processes import Broker, start_meshchat_broker
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from meshchat.mesh.codec import canonical
+from meshchat.wire.canonical import canonical
 
 from .netns import ip, require_netns
 from .processes import REPO, Broker, Peer, Signalling, start_meshchat_broker

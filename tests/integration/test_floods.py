@@ -21,7 +21,8 @@ from websockets.exceptions import InvalidStatus
 from meshchat.mesh import WebSocketTransport
 from meshchat.mesh.codec import SignalCodec
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import Hello, Offer, global_topic
+from meshchat.mesh.messages import Hello, Offer
+from meshchat.wire.topics import global_topic
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, REPO, Broker, start_meshchat_broker

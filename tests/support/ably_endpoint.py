@@ -41,7 +41,7 @@ import msgpack
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from meshchat.mesh.ratelimit import TokenBucket
+from meshchat.wire.ratelimit import TokenBucket
 
 HEARTBEAT, ACK, NACK, CONNECT, CONNECTED = 0, 1, 2, 3, 4
 DISCONNECT, DISCONNECTED, CLOSE, CLOSED, ERROR = 5, 6, 7, 8, 9

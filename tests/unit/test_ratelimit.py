@@ -2,7 +2,7 @@
 
 import pytest
 
-from meshchat.mesh.ratelimit import TokenBucket
+from meshchat.wire.ratelimit import TokenBucket
 
 
 def test_a_burst_then_the_steady_rate() -> None:

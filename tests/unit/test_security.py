@@ -8,9 +8,10 @@ import pytest
 
 from meshchat.mesh import protocol as p
 from meshchat.mesh.codec import SignalCodec
-from meshchat.mesh.identity import Identity, client_id_for
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import Hello, Offer, ProtocolError
 from meshchat.mesh.sealing import RoomSeal
+from meshchat.wire.keys import client_id_for
 
 ROOM = "lobby"
 

@@ -1,0 +1,60 @@
+"""The layering: cli -> mesh and broker -> wire, never back up. The broker loads no
+WebRTC, and the wire layer nothing of the others."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MAY_IMPORT = {
+    "wire": {"wire"},
+    "mesh": {"wire", "mesh"},
+    "broker": {"wire", "broker"},
+    "cli": {"wire", "mesh", "broker", "cli"},
+}
+
+
+def imported_layers(path: Path) -> set[str]:
+    """The meshchat layers a module imports, absolute or relative."""
+    layers: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            names = [f"meshchat.{path.parent.name}"]
+        else:
+            names = (
+                [f"meshchat.{node.module}"]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else []
+            )
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "meshchat" and len(parts) > 1:
+                layers.add(parts[1])
+    return layers
+
+
+@pytest.mark.parametrize("layer", sorted(MAY_IMPORT))
+def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
+    for path in sorted((REPO / layer).glob("*.py")):
+        wrong = imported_layers(path) - MAY_IMPORT[layer]
+        assert not wrong, f"{path.relative_to(REPO)} imports meshchat.{', meshchat.'.join(wrong)}"
+
+
+def test_the_broker_loads_no_webrtc_and_no_ably() -> None:
+    code = (
+        "import sys, meshchat.broker, meshchat.broker.server; "
+        "print(sorted(m for m in ('aiortc', 'aioice', 'av', 'ably') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
