@@ -30,6 +30,7 @@ from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
 from meshchat.wire.ratelimit import TokenBucket
+from meshchat.wire.topics import ably_channel
 
 from .transport import (
     ConnectionLost,
@@ -48,11 +49,6 @@ MAX_MESSAGE_BYTES = 64 * 1024
 PUBLISH_RATE = 40.0  # per second: below Ably's 50, leaving room for the SDK's own traffic
 PUBLISH_BURST = 20.0
 CONNECT_TIMEOUT = 15.0
-
-
-def ably_channel_name(topic: str) -> str:
-    """``meshchat/<room>/<channel>`` -> ``meshchat:<room>:<channel>``."""
-    return topic.replace("/", ":")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +129,7 @@ class AblyTransport(Transport):
     async def subscribe(self, topics: Sequence[str]) -> None:
         client = self._require()
         for topic in topics:
-            channel = client.channels.get(ably_channel_name(topic))
+            channel = client.channels.get(ably_channel(topic))
 
             def deliver(message: Any, topic: str = topic) -> None:
                 origin = plausible_origin(getattr(message, "connection_id", None))
@@ -148,7 +144,7 @@ class AblyTransport(Transport):
     async def unsubscribe(self, topics: Sequence[str]) -> None:
         client = self._require()
         for topic in topics:
-            channel = client.channels.get(ably_channel_name(topic))
+            channel = client.channels.get(ably_channel(topic))
             channel.unsubscribe()
             await channel.detach()
 
@@ -158,7 +154,7 @@ class AblyTransport(Transport):
             raise TransportError(
                 f"signalling message of {size} bytes exceeds Ably's {MAX_MESSAGE_BYTES}-byte limit"
             )
-        channel = self._require().channels.get(ably_channel_name(topic))
+        channel = self._require().channels.get(ably_channel(topic))
         async with self._publish_lock:  # keep order, and pace the whole connection
             await asyncio.sleep(self._bucket.reserve(time.monotonic()))
             try:

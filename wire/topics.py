@@ -21,6 +21,12 @@ def client_topic(room: str, client_id: str) -> str:
     return f"meshchat/{room}/client-{client_id}"
 
 
+def ably_channel(topic: str) -> str:
+    """An Ably channel name in the ``meshchat`` namespace (``meshchat/lobby/global`` ->
+    ``meshchat:lobby:global``), so a key's capability can be limited to ``meshchat:*``."""
+    return topic.replace("/", ":")
+
+
 def client_id_of(topic: str) -> str | None:
     """The id whose private topic ``topic`` is, or None for any other topic."""
     match = _CLIENT_TOPIC.match(topic)

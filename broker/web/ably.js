@@ -3,6 +3,8 @@
 // connection in meshchat.js. Channel names as in mesh/ably_transport.py:
 // meshchat/<room>/<channel> -> meshchat:<room>:<channel>, messages named "signal".
 
+import { ablyChannel } from "/frames.js";
+
 const CONNECTED = 4, ERROR = 9, ATTACH = 10, ATTACHED = 11, MESSAGE = 15, DISCONNECTED = 6;
 const PUBLISH_RATE = 40, PUBLISH_BURST = 20; // below Ably's 50 per second per connection
 
@@ -22,7 +24,7 @@ export class AblyConnection {
     this.delay = 500;
   }
 
-  channelOf(topic) { return topic.replaceAll("/", ":"); }
+  channelOf(topic) { return ablyChannel(topic); }
 
   async open() {
     const params = new URLSearchParams({ v: "5", format: "json", echo: "false" });

@@ -74,6 +74,11 @@ export function asRanges(seqs) {
   return ranges;
 }
 
+// Pub/sub topic names (meshchat/wire/topics.py), and Ably's channel for a topic.
+export const globalTopic = (room) => `meshchat/${room}/global`;
+export const clientTopic = (room, id) => `meshchat/${room}/client-${id}`;
+export const ablyChannel = (topic) => topic.replaceAll("/", ":");
+
 // Keys sorted at every level, no whitespace: the bytes every signature covers.
 export function canonical(value) {
   if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";

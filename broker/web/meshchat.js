@@ -4,7 +4,9 @@
 
 import { AblyConnection } from "/ably.js";
 import { DataPlane, LOW_WATER } from "/dataplane.js";
-import { admitCandidate, canonical, cleanNick, limitSdp, newBudget } from "/frames.js";
+import {
+  admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
+} from "/frames.js";
 import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
 
@@ -210,8 +212,8 @@ export class Room extends EventTarget {
   get forged() { return this.data.forged; }
 
   get topicRoom() { return this.seal ? this.seal.topicTag : this.name; }
-  get globalTopic() { return `meshchat/${this.topicRoom}/global`; }
-  topicOf(id) { return `meshchat/${this.topicRoom}/client-${id}`; }
+  get globalTopic() { return globalTopic(this.topicRoom); }
+  topicOf(id) { return clientTopic(this.topicRoom, id); }
 
   async start(signalling) {
     const onMessage = (topic, data) => this.onSignal(topic, data).catch((e) => console.warn(e));

@@ -15,8 +15,9 @@ from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
 from meshchat.mesh import MessageReceived, PeerJoined, Room
-from meshchat.mesh.ably_transport import AblyConfig, AblyTransport, ably_channel_name
+from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
 from meshchat.mesh.transport import TransportError, TransportMessage
+from meshchat.wire.topics import ably_channel
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 
 from .conftest import TEST_KEY
@@ -148,7 +149,7 @@ async def test_an_oversize_message_is_refused_with_a_clear_error(endpoint: AblyE
 
 
 async def test_channel_names_are_room_scoped_in_the_meshchat_namespace() -> None:
-    assert ably_channel_name("meshchat/lobby/client-ab12") == "meshchat:lobby:client-ab12"
+    assert ably_channel("meshchat/lobby/client-ab12") == "meshchat:lobby:client-ab12"
 
 
 async def test_subscriptions_survive_a_dropped_connection_and_nothing_is_lost(

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import {
-  admitCandidate, chatSignedContent, cleanNick, decodeChannelFrame, limitSdp, newBudget,
+  ablyChannel, admitCandidate, chatSignedContent, cleanNick, clientTopic, decodeChannelFrame,
+  globalTopic, limitSdp, newBudget,
 } from "../../broker/web/frames.js";
 
 const vectors = JSON.parse(
@@ -58,3 +59,11 @@ test("chat signatures made in Python verify here, over the same bytes, and forge
       assert.equal(await verifies(pk, message.sig, otherRoom), false);
     }
   });
+
+test("topic names and Ably channels are built as in Python", () => {
+  for (const { room, id, global, client, ably } of vectors.topics) {
+    assert.equal(globalTopic(room), global);
+    assert.equal(clientTopic(room, id), client);
+    assert.equal(ablyChannel(global), ably);
+  }
+});

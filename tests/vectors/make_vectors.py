@@ -37,6 +37,7 @@ from meshchat.mesh.payloads import (
     encode_header,
     new_header,
 )
+from meshchat.wire.topics import ably_channel, client_topic, global_topic
 
 from .traces import traces
 
@@ -263,6 +264,16 @@ def vectors() -> dict[str, Any]:
         "sdp_limit": {"sdp": sprayed_sdp(), "expect": limit_sdp(sprayed_sdp(), budget)[0]},
         "nicks": [{"nick": n, "expect": clean_nick(n)} for n in NICKS],
         "binary_frames": binary_frame_vectors(),
+        "topics": [
+            {
+                "room": room,
+                "id": B,
+                "global": global_topic(room),
+                "client": client_topic(room, B),
+                "ably": ably_channel(global_topic(room)),
+            }
+            for room in ("lobby", "a.b_c-9", "x" * 64)
+        ],
         "traces": traces(),
     }
 
