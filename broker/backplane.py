@@ -17,13 +17,11 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .errors import BackplaneError
+
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "meshchat-broker:"
-
-
-class BackplaneError(Exception):
-    pass
 
 
 class RedisBackplane:

@@ -14,6 +14,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
@@ -26,7 +27,6 @@ from meshchat.wire.keys import CHALLENGE_HEADER
 from meshchat.wire.quietlog import QuietLog
 from meshchat.wire.ratelimit import TokenBucket
 
-from .backplane import RedisBackplane
 from .frames import (
     PONG,
     ChallengeRequest,
@@ -39,6 +39,9 @@ from .frames import (
     parse_frame,
     stamp_origin,
 )
+
+if TYPE_CHECKING:
+    from .backplane import RedisBackplane
 from .ice import ICE_SERVERS_HEADER, IceServerOffer
 from .limits import Limits
 from .metrics import render_metrics
@@ -162,7 +165,11 @@ class Broker:
         # Origin tags are keyed per broker process: peers can tell that two publishes
         # came from one address, never which address.
         self._origin_key = secrets.token_bytes(16)
-        self.backplane = RedisBackplane(redis_url, self._fan_out) if redis_url else None
+        self.backplane: RedisBackplane | None = None
+        if redis_url:
+            from .backplane import RedisBackplane  # redis loads only for a backplane
+
+            self.backplane = RedisBackplane(redis_url, self._fan_out)
 
     # --- the handshake ---
 

@@ -21,12 +21,9 @@ from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError
 from meshchat.mesh.websocket_transport import broker_is_listening
 from meshchat.wire.redaction import redact
 
+from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT
 from .output import Printer
 from .transports import make_transport
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
-DEFAULT_BROKER_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 log = logging.getLogger(__name__)
 

@@ -7,22 +7,23 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from meshchat import __version__
-from meshchat.broker import Limits, serve
-from meshchat.broker.backplane import BackplaneError
-from meshchat.broker.ice import IceServerOffer
-from meshchat.mesh import IceConfig
+from meshchat.broker.limits import Limits
 from meshchat.wire.ice import check_ice_urls
 from meshchat.wire.redaction import RedactingFilter, split_token
 
 from .config import ConfigError, default_path, load_defaults
-from .doctor import diagnose
-from .join import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, run_join
-from .transports import TRANSPORTS
+from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS
+
+if TYPE_CHECKING:
+    from meshchat.broker.ice import IceServerOffer
+
+# Each command imports what it runs when it runs (aiortc, ably, the broker's server):
+# `meshchat --help` and `meshchat broker` load no WebRTC.
 
 DEFAULT_LIMITS = Limits()
 
@@ -154,6 +155,10 @@ def join(
 
     Leave with /quit, Ctrl-D or Ctrl-C.
     """
+    from meshchat.mesh import IceConfig
+
+    from .join import run_join
+
     try:
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential, host_addresses)
     except ValueError as error:
@@ -235,6 +240,10 @@ def doctor(
     broker_token_file: Path | None,
 ) -> None:
     """Check from here that the broker, STUN and TURN work, and say what that means."""
+    from meshchat.mesh import IceConfig
+
+    from .doctor import diagnose
+
     try:
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential)
     except ValueError as error:
@@ -418,6 +427,8 @@ def broker(
         check_ice_urls(ice_servers)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+    from meshchat.broker.ice import IceServerOffer
+
     ice = IceServerOffer(tuple(ice_servers), turn_secret or None, turn_ttl)
     ctx = click.get_current_context()
     if token:
@@ -449,6 +460,9 @@ async def _run_broker(
     ice: IceServerOffer,
     **options: Any,
 ) -> None:
+    from meshchat.broker import serve
+    from meshchat.broker.errors import BackplaneError
+
     try:
         _, server = await serve(host, port, limits, redis_url=redis_url, ice=ice, **options)
     except OSError as error:

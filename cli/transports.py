@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from meshchat.mesh import Transport, WebSocketTransport
 from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
 
-TRANSPORTS = ("broker", "ably")
+from .defaults import TRANSPORTS
+
+__all__ = ["TRANSPORTS", "ably_config", "make_transport"]
 
 
 def ably_config(endpoint: str | None, environ: Mapping[str, str] = os.environ) -> AblyConfig:

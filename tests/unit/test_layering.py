@@ -58,3 +58,15 @@ def test_the_broker_loads_no_webrtc_and_no_ably() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_command_line_loads_each_command_s_dependencies_only_when_it_runs() -> None:
+    code = (
+        "import sys, meshchat.cli.main; "
+        "print(sorted(m for m in ('aiortc', 'ably', 'redis', 'meshchat.broker.server', "
+        "'meshchat.mesh') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
