@@ -2,7 +2,8 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY meshchat meshchat
+COPY package package
+COPY wire wire
 COPY mesh mesh
 COPY broker broker
 COPY cli cli

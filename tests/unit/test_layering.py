@@ -70,3 +70,19 @@ def test_the_command_line_loads_each_command_s_dependencies_only_when_it_runs() 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_nothing_in_the_repository_root_shadows_the_installed_package() -> None:
+    # `python -m meshchat` run in the root would import this instead of the package.
+    assert not (REPO / "meshchat").exists() and not (REPO / "meshchat.py").exists()
+
+
+def test_the_image_builds_from_every_folder_the_package_is_made_of() -> None:
+    import tomllib
+
+    folders = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-dir"
+    ].values()
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for folder in folders:
+        assert f"COPY {folder} {folder}" in dockerfile, folder
