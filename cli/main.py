@@ -18,6 +18,7 @@ from meshchat.wire.redaction import RedactingFilter, split_token
 
 from .config import ConfigError, default_path, load_defaults
 from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS
+from .options import ListOption
 
 if TYPE_CHECKING:
     from meshchat.broker.ice import IceServerOffer
@@ -120,22 +121,32 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
 @click.option(
     "--ice-server",
     "ice_servers",
-    multiple=True,
+    cls=ListOption,
+    envvar="MESHCHAT_ICE_SERVERS",
     metavar="URL",
     help="STUN/TURN server (stun:host:port, turn:host:port?transport=tcp); "
-    "repeatable (env MESHCHAT_ICE_SERVERS, comma-separated). Default: none.",
+    "repeatable (env MESHCHAT_ICE_SERVERS, a list). Default: none.",
 )
-@click.option("--ice-username", metavar="NAME", help="TURN username (env MESHCHAT_ICE_USERNAME).")
 @click.option(
-    "--ice-credential", metavar="SECRET", help="TURN credential (env MESHCHAT_ICE_CREDENTIAL)."
+    "--ice-username",
+    envvar="MESHCHAT_ICE_USERNAME",
+    metavar="NAME",
+    help="TURN username (env MESHCHAT_ICE_USERNAME).",
+)
+@click.option(
+    "--ice-credential",
+    envvar="MESHCHAT_ICE_CREDENTIAL",
+    metavar="SECRET",
+    help="TURN credential (env MESHCHAT_ICE_CREDENTIAL).",
 )
 @click.option(
     "--host-address",
     "host_addresses",
-    multiple=True,
+    cls=ListOption,
+    envvar="MESHCHAT_HOST_ADDRESSES",
     metavar="IP",
     help="Offer host candidates only on this local address (127.0.0.1 allowed); "
-    "repeatable (env MESHCHAT_HOST_ADDRESSES). Default: every non-loopback one.",
+    "repeatable (env MESHCHAT_HOST_ADDRESSES, a list). Default: every non-loopback one.",
 )
 def join(
     room: str,
@@ -219,13 +230,18 @@ def _warn_if_on_command_line(ctx: click.Context, parameter: str, what: str) -> N
 @click.option(
     "--ice-server",
     "ice_servers",
-    multiple=True,
+    cls=ListOption,
+    envvar="MESHCHAT_ICE_SERVERS",
     metavar="URL",
-    help="STUN/TURN server to check (repeatable; env MESHCHAT_ICE_SERVERS). "
+    help="STUN/TURN server to check (repeatable; env MESHCHAT_ICE_SERVERS, a list). "
     "Default: the ones the broker offers.",
 )
-@click.option("--ice-username", metavar="NAME", help="TURN username.")
-@click.option("--ice-credential", metavar="SECRET", help="TURN credential.")
+@click.option(
+    "--ice-username", envvar="MESHCHAT_ICE_USERNAME", metavar="NAME", help="TURN username."
+)
+@click.option(
+    "--ice-credential", envvar="MESHCHAT_ICE_CREDENTIAL", metavar="SECRET", help="TURN credential."
+)
 @click.option(
     "--broker-token-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -332,11 +348,11 @@ def doctor(
 @click.option(
     "--ice-server",
     "ice_servers",
-    multiple=True,
+    cls=ListOption,
     envvar="MESHCHAT_BROKER_ICE_SERVERS",
     metavar="URL",
     help="STUN/TURN server to hand every client (repeatable; env MESHCHAT_BROKER_ICE_SERVERS, "
-    "space-separated). TURN ones need --turn-secret.",
+    "a list). TURN ones need --turn-secret.",
 )
 @click.option(
     "--turn-secret",
@@ -382,10 +398,12 @@ def doctor(
 @click.option(
     "--allow-origin",
     "allowed_origins",
-    multiple=True,
+    cls=ListOption,
+    envvar="MESHCHAT_BROKER_ALLOW_ORIGINS",
     metavar="ORIGIN",
     help="Web origin (https://app.example) whose pages may use this broker, besides the "
-    "page it serves itself; repeatable, '*' for any.",
+    "page it serves itself; repeatable, '*' for any (env MESHCHAT_BROKER_ALLOW_ORIGINS, a "
+    "list).",
 )
 def broker(
     host: str,

@@ -11,8 +11,7 @@ Two aiortc behaviours make explicit configuration necessary:
 from __future__ import annotations
 
 import ipaddress
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aioice.ice
@@ -54,14 +53,11 @@ class IceConfig:
         username: str | None = None,
         credential: str | None = None,
         host_addresses: Sequence[str] = (),
-        environ: Mapping[str, str] = os.environ,
     ) -> IceConfig:
-        """Options win over the environment (``MESHCHAT_ICE_SERVERS``, comma-separated,
-        ``MESHCHAT_ICE_USERNAME``, ``MESHCHAT_ICE_CREDENTIAL``, ``MESHCHAT_HOST_ADDRESSES``)."""
-        urls = list(server_urls) or _split(environ.get("MESHCHAT_ICE_SERVERS", ""))
-        username = username or environ.get("MESHCHAT_ICE_USERNAME") or None
-        credential = credential or environ.get("MESHCHAT_ICE_CREDENTIAL") or None
-        addresses = list(host_addresses) or _split(environ.get("MESHCHAT_HOST_ADDRESSES", ""))
+        """Checked settings (the command line resolves options, environment and config
+        file first); ValueError names what is wrong."""
+        urls = list(server_urls)
+        addresses = list(host_addresses)
         check_ice_urls(urls)
         for address in addresses:
             try:
@@ -98,7 +94,3 @@ def _restricted_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         for address in _allowed_host_addresses
         if (use_ipv4 if ipaddress.ip_address(address).version == 4 else use_ipv6)
     ]
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
