@@ -20,9 +20,8 @@ import sys
 import time
 from typing import Any
 
-from tests.integration.processes import start_meshchat_broker
-
 from .bulk_worker import SIZE
+from .harness import BrokerProcess
 
 TIMEOUT = 300.0
 MIB = 1024 * 1024
@@ -87,7 +86,7 @@ async def raw_round() -> tuple[float, int, int]:
 
 
 async def channel_round() -> tuple[float, int, int]:
-    broker = await start_meshchat_broker()
+    broker = await BrokerProcess.start()
     try:
         room = f"bulk{time.monotonic_ns()}"
         receiver = await Worker.start("channel-receive", broker.url, room)

@@ -22,7 +22,8 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 
 from meshchat.mesh import IceConfig
 from meshchat.mesh.ice import restrict_host_addresses
-from tests.integration.processes import start_meshchat_broker
+
+from .harness import BrokerProcess
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
@@ -48,7 +49,7 @@ class Worker:
 
 async def processes_round(size: int, messages: int) -> tuple[float, list[float]]:
     """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds."""
-    broker = await start_meshchat_broker()
+    broker = await BrokerProcess.start()
     url = broker.url
     room = f"bench{time.monotonic_ns()}"
     workers = [

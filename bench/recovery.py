@@ -4,26 +4,26 @@
 
 Each figure is the median over the rounds; a graceful leave, measured in the same run,
 is the floor a crash is compared with in docs/reliability.md. Prints a Markdown table.
-Uses the integration tests' process harness, so it measures exactly what they exercise.
+Peers are `meshchat join --json` processes, as a user runs them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 
 from meshchat.mesh import IceConfig, PeerJoined, PeerLeft, Room
-from tests.integration.processes import Peer, Signalling, start_meshchat_broker
+
+from .harness import BrokerProcess, JoinProcess
 
 LOOPBACK = IceConfig(host_addresses=("127.0.0.1",))
 
 
-async def three_peers(broker: Signalling) -> list[Peer]:
-    peers = [await Peer.start(broker, "bench", n) for n in ("a", "b", "c")]
+async def three_peers(broker: BrokerProcess) -> list[JoinProcess]:
+    peers = [await JoinProcess.start(broker, "bench", n) for n in ("a", "b", "c")]
     ids = {p.id for p in peers}
     await asyncio.gather(*(p.wait_for_peers(ids - {p.id}) for p in peers))
     return peers
@@ -31,7 +31,7 @@ async def three_peers(broker: Signalling) -> list[Peer]:
 
 async def time_leave(crash: bool) -> float:
     """Seconds from one peer's end (SIGKILL or bye) to every other reporting it left."""
-    broker = await start_meshchat_broker()
+    broker = await BrokerProcess.start()
     peers = await three_peers(broker)
     try:
         victim, survivors = peers[0], peers[1:]
@@ -39,8 +39,7 @@ async def time_leave(crash: bool) -> float:
         if crash:
             victim.kill()
         else:
-            assert victim.process.stdin is not None
-            victim.process.stdin.close()
+            victim.quit()
         await asyncio.gather(
             *(
                 s.wait_for(lambda e: e["event"] == "left" and e["peer"] == victim.id)
@@ -57,24 +56,23 @@ async def time_leave(crash: bool) -> float:
 async def time_broker_restart() -> tuple[float, float]:
     """Seconds from the broker's restart to all peers re-subscribed, and to a newcomer
     having a full mesh with them."""
-    broker = await start_meshchat_broker()
-    port = int(broker.url.rsplit(":", 1)[1])
+    broker = await BrokerProcess.start()
+    port = broker.port
     peers = await three_peers(broker)
     try:
-        assert broker.process is not None
-        broker.process.send_signal(signal.SIGKILL)
-        await broker.process.wait()
+        broker.kill()
+        await broker.stop()
         await asyncio.gather(
             *(p.wait_for(lambda e: e["event"] == "signalling-lost") for p in peers)
         )
         await asyncio.sleep(1.0)  # an outage, not a blip
-        broker = await start_meshchat_broker(port=port)
+        broker = await BrokerProcess.start(port=port)
         start = time.monotonic()
         await asyncio.gather(
             *(p.wait_for(lambda e: e["event"] == "signalling-restored") for p in peers)
         )
         restored = time.monotonic() - start
-        late = await Peer.start(broker, "bench", "late")
+        late = await JoinProcess.start(broker, "bench", "late")
         peers.append(late)
         await late.wait_for_peers({p.id for p in peers[:3]})
         return restored, time.monotonic() - start
@@ -86,7 +84,7 @@ async def time_broker_restart() -> tuple[float, float]:
 
 async def time_connection_rebuild() -> float:
     """Seconds from one side's peer connection breaking to both having a new one."""
-    broker = await start_meshchat_broker()
+    broker = await BrokerProcess.start()
     ana = Room(broker.transport(), "bench", nick="ana", ice=LOOPBACK)
     bo = Room(broker.transport(), "bench", nick="bo", ice=LOOPBACK)
     try:

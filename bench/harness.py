@@ -1,0 +1,152 @@
+"""Processes for the benchmarks: the bundled broker, and `meshchat join --json` peers.
+
+The benchmarks start what a user starts, through the command line, and read what it
+reports; they keep their own small harness so that nothing in bench/ depends on tests/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from meshchat.mesh import WebSocketTransport
+
+MESHCHAT = [sys.executable, "-m", "meshchat"]
+WAIT = 60.0  # seconds anything may take to happen before a benchmark gives up
+
+
+class BrokerProcess:
+    """``meshchat broker`` on a loopback port."""
+
+    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+        self.process = process
+        self.url = url
+        # Read (and drop) what it logs from here on: a full pipe would stall it.
+        assert process.stderr is not None
+        self._drain = asyncio.create_task(process.stderr.read())
+
+    @classmethod
+    async def start(cls, port: int = 0) -> BrokerProcess:
+        process = await asyncio.create_subprocess_exec(
+            *MESHCHAT,
+            "broker",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stderr is not None
+        while True:
+            line = (await asyncio.wait_for(process.stderr.readline(), WAIT)).decode()
+            if not line:
+                raise RuntimeError("the broker exited before it listened")
+            if match := re.search(r"listening on (ws://\S+)", line):
+                return cls(process, match.group(1))
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def transport(self) -> WebSocketTransport:
+        return WebSocketTransport(self.url)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 5)
+            if self.process.returncode is None:
+                self.process.kill()
+        await self.process.wait()
+        await self._drain
+
+
+class JoinProcess:
+    """``meshchat join ROOM --json``, with its events collected as they come."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.events: list[dict[str, Any]] = []
+        self.id = ""
+        self._changed = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, broker: BrokerProcess, room: str, nick: str) -> JoinProcess:
+        process = await asyncio.create_subprocess_exec(
+            *MESHCHAT,
+            "join",
+            room,
+            "--json",
+            "--nick",
+            nick,
+            "--broker",
+            broker.url,
+            "--host-address",
+            "127.0.0.1",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        peer = cls(process)
+        peer.id = (await peer.wait_for(lambda e: e["event"] == "ready"))["id"]
+        return peer
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            self.events.append(json.loads(line))
+            self._changed.set()
+        self._changed.set()
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        async with asyncio.timeout(WAIT):
+            while True:
+                for event in self.events:
+                    if predicate(event):
+                        return event
+                if self._reader.done():
+                    raise RuntimeError("the peer exited")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_for_peers(self, peer_ids: set[str]) -> None:
+        def joined() -> set[str]:
+            present: set[str] = set()
+            for event in self.events:
+                if event["event"] == "joined":
+                    present.add(event["peer"])
+                elif event["event"] == "left":
+                    present.discard(event["peer"])
+            return present
+
+        async with asyncio.timeout(WAIT):
+            while not peer_ids <= joined():
+                self._changed.clear()
+                await self._changed.wait()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+
+    def quit(self) -> None:
+        """Close stdin: the peer says bye and exits."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.process.wait()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
