@@ -105,8 +105,7 @@ async def honest_join(url: str) -> float:
     started = time.perf_counter()
     identity = Identity()
     transport = WebSocketTransport(url, open_timeout=30)
-    transport.bind_identity(identity)
-    await transport.connect()
+    await transport.connect(identity)
     try:
         own = f"meshchat/flood/client-{identity.client_id}"
         await transport.subscribe([own])

@@ -12,6 +12,7 @@ import aioice.turn
 from aiortc.rtcicetransport import parse_stun_turn_uri
 
 from meshchat.mesh import IceServer, TransportError, WebSocketTransport
+from meshchat.mesh.identity import Identity
 
 TIMEOUT = 5.0
 
@@ -26,10 +27,9 @@ async def check_broker(url: str, token: str | None = None) -> tuple[Finding, tup
     transport = WebSocketTransport(url, token=token, open_timeout=TIMEOUT)
     url = transport.url  # without the token, which is never shown
     try:
-        await transport.connect()
+        offered = await transport.connect(Identity())
     except TransportError as error:
         return Finding(False, f"broker unreachable ({error}): no one can meet through it"), ()
-    offered = transport.ice_servers()
     await transport.close()
     extra = f"; it offers {len(offered)} ICE server(s)" if offered else ""
     return Finding(True, f"broker reachable at {url}{extra}"), offered

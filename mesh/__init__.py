@@ -17,6 +17,7 @@ from .events import (
     TransferProgress,
 )
 from .ice import IceConfig, IceServer
+from .memory_transport import MemoryHub, MemoryTransport
 from .payloads import MAX_PAYLOAD_BYTES, PayloadHeader, PayloadTooLarge
 from .room import Room
 from .transport import Transport, TransportError, TransportMessage
@@ -29,6 +30,8 @@ __all__ = [
     "ChatMessage",
     "IceConfig",
     "IceServer",
+    "MemoryHub",
+    "MemoryTransport",
     "MessageReceived",
     "MessageTooLarge",
     "MessageUndelivered",

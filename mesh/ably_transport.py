@@ -32,6 +32,8 @@ from ably.util.exceptions import AblyException
 from meshchat.wire.ratelimit import TokenBucket
 from meshchat.wire.topics import ably_channel
 
+from .ice import IceServer
+from .identity import Identity
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
@@ -100,7 +102,8 @@ class AblyTransport(Transport):
         self._bucket = TokenBucket(PUBLISH_RATE, PUBLISH_BURST, time.monotonic())
         self._publish_lock = asyncio.Lock()
 
-    async def connect(self) -> None:
+    async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
+        """Ably checks keys and capabilities, not identities; it offers no ICE servers."""
         try:
             self._client = AblyRealtime(**self._config.client_options())
         except (ValueError, AblyException) as error:
@@ -125,6 +128,7 @@ class AblyTransport(Transport):
         except TransportError:
             await self.close()
             raise
+        return ()
 
     async def subscribe(self, topics: Sequence[str]) -> None:
         client = self._require()
@@ -140,13 +144,6 @@ class AblyTransport(Transport):
                 await channel.subscribe(MESSAGE_NAME, deliver)
             except AblyException as error:
                 raise TransportError(f"cannot subscribe to {topic} on Ably: {error}") from None
-
-    async def unsubscribe(self, topics: Sequence[str]) -> None:
-        client = self._require()
-        for topic in topics:
-            channel = client.channels.get(ably_channel(topic))
-            channel.unsubscribe()
-            await channel.detach()
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         size = len(json.dumps(data, separators=(",", ":")).encode())

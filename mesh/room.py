@@ -121,7 +121,7 @@ class Room:
         self.id = identity.client_id
         self.nick = clean_nick(nick)
         self._transport = transport
-        transport.bind_identity(identity)
+        self._identity = identity
         self._ice = ice or IceConfig()
         if secret is not None and not secret.strip():
             # Never fall back to an open room when the user asked for a sealed one.
@@ -174,10 +174,10 @@ class Room:
         sctp_sack.install()
         if self._ice.host_addresses is not None:
             restrict_host_addresses(self._ice.host_addresses)
-        await self._transport.connect()
-        if not self._ice.servers and self._transport.ice_servers():
+        offered = await self._transport.connect(self._identity)
+        if not self._ice.servers and offered:
             # Nothing configured here: use what the broker offers (STUN, TURN).
-            self._ice = dataclasses.replace(self._ice, servers=self._transport.ice_servers())
+            self._ice = dataclasses.replace(self._ice, servers=offered)
         # Subscribe first, then start reading, then say hello: a reply cannot be missed.
         for action in self._protocol.start():
             assert isinstance(action, p.Subscribe)

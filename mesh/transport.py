@@ -1,8 +1,10 @@
 """The pub/sub transport interface the mesh depends on, and nothing else.
 
-A transport connects to a pub/sub service, subscribes to channels (topics), publishes
-JSON objects to a channel and yields what is published on the channels it subscribed
-to. Each backend (the bundled broker, Ably, ...) is one small module implementing it.
+A transport connects to a pub/sub service (saying who we are, and learning which ICE
+servers the service offers), subscribes to channels (topics), publishes JSON objects to a
+channel and yields what is published on the channels it subscribed to. Each backend (the
+bundled broker, Ably, memory) is one small module implementing these five methods, and
+all pass the same conformance tests (tests/integration/test_transport_conformance.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from .ice import IceServer
 from .identity import Identity
@@ -58,16 +60,16 @@ class Transport(ABC):
     """A connection to a pub/sub service."""
 
     @abstractmethod
-    async def connect(self) -> None:
-        """Open the connection; raise :class:`TransportError` if that fails."""
+    async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
+        """Open the connection as ``identity`` (a service may check who subscribes to a
+        client's private topic); return the ICE servers the service offers (the bundled
+        broker hands out STUN and short-lived TURN credentials), often none. Raise
+        :class:`TransportError` if that fails."""
 
     @abstractmethod
     async def subscribe(self, topics: Sequence[str]) -> None:
         """Subscribe to ``topics``. Once this returns, a message this transport publishes
         afterwards is ordered after the subscription, so replies to it are not missed."""
-
-    @abstractmethod
-    async def unsubscribe(self, topics: Sequence[str]) -> None: ...
 
     @abstractmethod
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
@@ -79,20 +81,5 @@ class Transport(ABC):
         ends when the transport is closed or can never recover."""
 
     @abstractmethod
-    async def close(self) -> None: ...
-
-    def ice_servers(self) -> tuple[IceServer, ...]:
-        """ICE servers the signalling service offered (the bundled broker can hand out
-        STUN and short-lived TURN credentials). Default: none."""
-        return ()
-
-    def bind_identity(self, identity: Identity) -> None:  # noqa: B027 (optional hook)
-        """The client's identity, for services that check who may subscribe to a
-        client's private topic. Default: not needed."""
-
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+    async def close(self) -> None:
+        """Close the connection; ``messages()`` ends."""

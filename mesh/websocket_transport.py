@@ -63,7 +63,8 @@ class WebSocketTransport(Transport):
         self._closing = False
         self._rng = random.Random()
 
-    async def connect(self) -> None:
+    async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
+        self._identity = identity
         try:
             self._ws = await connect(
                 self.url,
@@ -92,11 +93,6 @@ class WebSocketTransport(Transport):
         except (OSError, InvalidHandshake, TimeoutError) as error:
             reason = redact(str(error)) or type(error).__name__
             raise TransportError(f"cannot reach broker at {self.url}: {reason}") from None
-
-    def bind_identity(self, identity: Identity) -> None:
-        self._identity = identity
-
-    def ice_servers(self) -> tuple[IceServer, ...]:
         return self._ice_servers
 
     async def subscribe(self, topics: Sequence[str]) -> None:
@@ -109,10 +105,6 @@ class WebSocketTransport(Transport):
         if self._challenge is not None and self._identity is not None:
             frame["proof"] = self._identity.subscribe_proof(self._challenge)
         return frame
-
-    async def unsubscribe(self, topics: Sequence[str]) -> None:
-        self._topics = [t for t in self._topics if t not in topics]
-        await self._send({"type": "unsubscribe", "topics": list(topics)})
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         await self._send({"type": "publish", "topic": topic, "data": data})
@@ -142,7 +134,8 @@ class WebSocketTransport(Transport):
             # Jitter spreads a whole room's reconnections after a broker restart.
             await asyncio.sleep(delay * self._rng.uniform(0.5, 1.5))
             try:
-                await self.connect()
+                assert self._identity is not None  # set by the first connect()
+                await self.connect(self._identity)
                 if self._topics:
                     await self._send(self._subscribe_frame(self._topics))
                 log.info("broker connection restored")

@@ -16,6 +16,7 @@ from ably.util.exceptions import AblyException
 
 from meshchat.mesh import MessageReceived, PeerJoined, Room
 from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.transport import TransportError, TransportMessage
 from meshchat.wire.topics import ably_channel
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
@@ -23,6 +24,7 @@ from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 from .conftest import TEST_KEY
 from .processes import EVENT_TIMEOUT, MESHCHAT
 from .rooms import LOOPBACK, full_mesh, next_event
+from .transports import connected as connected_transport
 
 pytestmark = pytest.mark.integration
 FAST_RETRY = {"disconnected_retry_timeout": 200}  # ms; Ably's default waits 15 s
@@ -130,8 +132,8 @@ async def test_a_burst_of_publishes_is_paced_under_the_rate_limit_and_none_lost(
     endpoint: AblyEndpoint,
 ) -> None:
     async with (
-        AblyTransport(config(endpoint)) as sender,
-        AblyTransport(config(endpoint)) as receiver,
+        connected_transport(AblyTransport(config(endpoint))) as sender,
+        connected_transport(AblyTransport(config(endpoint))) as receiver,
     ):
         topic = "meshchat/burst/global"
         await receiver.subscribe([topic])
@@ -142,7 +144,7 @@ async def test_a_burst_of_publishes_is_paced_under_the_rate_limit_and_none_lost(
 
 
 async def test_an_oversize_message_is_refused_with_a_clear_error(endpoint: AblyEndpoint) -> None:
-    async with AblyTransport(config(endpoint)) as transport:
+    async with connected_transport(AblyTransport(config(endpoint))) as transport:
         with pytest.raises(TransportError, match="exceeds Ably's 65536-byte limit"):
             await transport.publish("meshchat/x/global", {"sdp": "v=0" + "a" * 70_000})
         await transport.publish("meshchat/x/global", {"sdp": "v=0"})  # and it goes on
@@ -155,7 +157,10 @@ async def test_channel_names_are_room_scoped_in_the_meshchat_namespace() -> None
 async def test_subscriptions_survive_a_dropped_connection_and_nothing_is_lost(
     endpoint: AblyEndpoint,
 ) -> None:
-    async with AblyTransport(config(endpoint)) as a, AblyTransport(config(endpoint)) as b:
+    async with (
+        connected_transport(AblyTransport(config(endpoint))) as a,
+        connected_transport(AblyTransport(config(endpoint))) as b,
+    ):
         topic = "meshchat/drop/client-b"
         await b.subscribe([topic])
         await a.publish(topic, {"n": 1})
@@ -168,7 +173,7 @@ async def test_subscriptions_survive_a_dropped_connection_and_nothing_is_lost(
 
 async def test_a_wrong_key_is_one_clear_error(endpoint: AblyEndpoint) -> None:
     with pytest.raises(TransportError, match=r"Ably refused the connection: Invalid credentials"):
-        await AblyTransport(config(endpoint, key=f"{TEST_KEY.name}:wrong")).connect()
+        await AblyTransport(config(endpoint, key=f"{TEST_KEY.name}:wrong")).connect(Identity())
 
 
 # --- rooms over Ably ------------------------------------------------------------------

@@ -290,9 +290,9 @@ async def test_a_broker_with_a_token_refuses_clients_without_it() -> None:
     broker = await start_meshchat_broker("--token", "s3cret")
     try:
         with pytest.raises(TransportError, match=r"refused us \(401\): .*access token"):
-            await WebSocketTransport(broker.url).connect()
+            await WebSocketTransport(broker.url).connect(Identity())
         allowed = WebSocketTransport(broker.url + "/?token=s3cret")
-        await allowed.connect()
+        await allowed.connect(Identity())
         await allowed.close()
     finally:
         await broker.stop()
@@ -303,7 +303,7 @@ async def test_connections_per_address_are_limited_with_a_clear_refusal() -> Non
     try:
         held = [await connect(broker.url) for _ in range(3)]
         with pytest.raises(TransportError, match=r"\(429\): at most 3 connections per address"):
-            await WebSocketTransport(broker.url).connect()
+            await WebSocketTransport(broker.url).connect(Identity())
         await held[0].close()
         await asyncio.sleep(0.2)
         another = await connect(broker.url)  # a slot was freed
@@ -340,7 +340,7 @@ async def test_the_total_number_of_connections_is_capped() -> None:
     try:
         held = [await connect(broker.url) for _ in range(2)]
         with pytest.raises(TransportError, match=r"\(503\): the broker is full"):
-            await WebSocketTransport(broker.url).connect()
+            await WebSocketTransport(broker.url).connect(Identity())
         for ws in held:
             await ws.close()
     finally:

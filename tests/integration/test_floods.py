@@ -108,8 +108,7 @@ async def test_a_flood_from_many_connections_leaves_the_broker_serving_others() 
             # A newcomer connects, proves its topic and hears its own publish.
             identity = Identity()
             newcomer = WebSocketTransport(broker.url)
-            newcomer.bind_identity(identity)
-            await newcomer.connect()
+            await newcomer.connect(identity)
             own = f"meshchat/flood/client-{identity.client_id}"
             await newcomer.subscribe([own])
             await newcomer.publish(own, {"hello": "me"})

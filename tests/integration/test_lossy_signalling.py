@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from meshchat.mesh import Room, Transport
+from meshchat.mesh import IceServer, Room, Transport
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.transport import TransportEvent, TransportMessage
 
 from .processes import EVENT_TIMEOUT, Broker
@@ -29,20 +30,14 @@ class LossyTransport(Transport):
         self.loss, self.duplicate, self.max_delay = loss, duplicate, max_delay
         self.dropped = self.duplicated = 0
 
-    async def connect(self) -> None:
-        await self.inner.connect()
+    async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
+        return await self.inner.connect(identity)
 
     async def subscribe(self, topics: Sequence[str]) -> None:
         await self.inner.subscribe(topics)
 
-    async def unsubscribe(self, topics: Sequence[str]) -> None:
-        await self.inner.unsubscribe(topics)
-
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         await self.inner.publish(topic, data)
-
-    def bind_identity(self, identity: Any) -> None:
-        self.inner.bind_identity(identity)
 
     async def messages(self) -> AsyncIterator[TransportEvent]:
         damaged: asyncio.Queue[TransportEvent] = asyncio.Queue()
