@@ -92,6 +92,20 @@ WEB_FILES = {
 }
 
 
+def _vendor_files() -> dict[str, tuple[str, str]]:
+    """The third-party modules the page imports, as pinned in vendor/manifest.json."""
+    manifest = json.loads((WEB_ROOT / "vendor" / "manifest.json").read_text())
+    files = {}
+    for name, library in manifest.items():
+        for path in library["files"]:
+            kind = "text/javascript" if path.endswith(".js") else "text/plain"
+            files[f"/vendor/{name}/{path}"] = (f"vendor/{name}/{path}", f"{kind}; charset=utf-8")
+    return files
+
+
+WEB_FILES.update(_vendor_files())
+
+
 # Headers on every page and script the broker serves.
 WEB_HEADERS = (
     # The page shows peers' text as text; forbid what it does not need, and framing

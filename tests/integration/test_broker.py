@@ -24,9 +24,14 @@ from meshchat.wire.keys import CHALLENGE_HEADER
 
 from .processes import Broker, start_meshchat_broker
 
-# Every module of the page: the broker must serve each one the page imports.
-WEB_SCRIPTS = sorted(
-    "/" + path.name for path in (Path(__file__).parents[2] / "broker" / "web").glob("*.js")
+# Every module of the page: the broker must serve each one the page imports, its own
+# and the pinned third-party ones.
+WEB = Path(__file__).parents[2] / "broker" / "web"
+WEB_SCRIPTS = sorted("/" + path.name for path in WEB.glob("*.js")) + sorted(
+    f"/vendor/{name}/{path}"
+    for name, library in json.loads((WEB / "vendor" / "manifest.json").read_text()).items()
+    for path in library["files"]
+    if path.endswith(".js")
 )
 
 pytestmark = pytest.mark.integration

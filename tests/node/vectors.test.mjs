@@ -67,3 +67,13 @@ test("topic names and Ably channels are built as in Python", () => {
     assert.equal(ablyChannel(global), ably);
   }
 });
+
+test("the page's scrypt (@noble/hashes) derives the keys Python's OpenSSL derives", async () => {
+  const { scryptAsync } = await import("../../broker/web/vendor/noble-hashes/scrypt.js");
+  const encode = (text) => new TextEncoder().encode(text);
+  for (const { password, salt, n, r, p, length, key } of vectors.scrypt) {
+    const derived = await scryptAsync(encode(password), encode(salt),
+      { N: n, r, p, dkLen: length, maxmem: 2 ** 26 });
+    assert.equal(Buffer.from(derived).toString("hex"), key, `${password} / ${salt}`);
+  }
+});

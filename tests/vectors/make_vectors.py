@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -275,6 +276,25 @@ def vectors() -> dict[str, Any]:
             for room in ("lobby", "a.b_c-9", "x" * 64)
         ],
         "traces": traces(),
+        # scrypt as Python's hashlib (OpenSSL) computes it; the page uses @noble/hashes.
+        "scrypt": [
+            {
+                "password": pw,
+                "salt": salt,
+                "n": n,
+                "r": r,
+                "p": p,
+                "length": length,
+                "key": hashlib.scrypt(
+                    pw.encode(), salt=salt.encode(), n=n, r=r, p=p, dklen=length
+                ).hex(),
+            }
+            for pw, salt, n, r, p, length in [
+                ("", "", 16, 1, 1, 64),
+                ("password", "NaCl", 1024, 8, 16, 64),
+                ("sekrit 🔑", "meshchat room v1:lobby", 16384, 8, 1, 32),
+            ]
+        ],
     }
 
 
