@@ -522,6 +522,9 @@ class Room:
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
+            if self._data.backlog() <= SEND_BACKLOG:
+                # Payloads for peers that left, or never took them, no longer count.
+                self._backlog_drained.set()
 
 
 def _received_chat(message: ChatMessage) -> Received:
