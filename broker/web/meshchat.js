@@ -605,6 +605,8 @@ export class Room extends EventTarget {
     if (this.left) return;
     const now = Date.now();
     this.carry(this.data.tick(performance.now() / 1000));
+    // Payloads for peers that left no longer hold senders back.
+    if (this.data.backlog() <= SEND_BACKLOG) for (const wake of this.drained.splice(0)) wake();
     for (const peer of [...this.peers.values()]) {
       if (peer.phase === "open") {
         if (now - peer.lastSeen > HEARTBEAT_TIMEOUT) this.lost(peer, "heartbeat timed out");
