@@ -98,7 +98,7 @@ def _vendor_files() -> dict[str, tuple[str, str]]:
     files = {}
     for name, library in manifest.items():
         for path in library["files"]:
-            kind = "text/javascript" if path.endswith(".js") else "text/plain"
+            kind = "text/javascript" if path.endswith((".js", ".mjs")) else "text/plain"
             files[f"/vendor/{name}/{path}"] = (f"vendor/{name}/{path}", f"{kind}; charset=utf-8")
     return files
 

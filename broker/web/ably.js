@@ -1,63 +1,77 @@
-// Signalling over Ably from the browser: the part of Ably's realtime protocol
-// (protocol version 5, JSON) that meshchat needs, with the same interface as the broker
-// connection in meshchat.js. Channel names as in mesh/ably_transport.py:
-// meshchat/<room>/<channel> -> meshchat:<room>:<channel>, messages named "signal".
+// Signalling over Ably from the browser, through the official Ably SDK (ably-js, its
+// modular ES build: a pinned, unmodified release file, see vendor/manifest.json), with
+// the same interface as the broker connection in meshchat.js. Channel names as in
+// mesh/ably_transport.py: meshchat/<room>/<channel> -> meshchat:<room>:<channel>,
+// messages named "signal".
 
 import { ablyChannel } from "/frames.js";
+import {
+  BaseRealtime, FetchRequest, WebSocketTransport,
+} from "/vendor/ably/build/modular/index.mjs";
 
-const CONNECTED = 4, ERROR = 9, ATTACH = 10, ATTACHED = 11, MESSAGE = 15, DISCONNECTED = 6;
+const MESSAGE_NAME = "signal";
 const PUBLISH_RATE = 40, PUBLISH_BURST = 20; // below Ably's 50 per second per connection
+const CONNECT_TIMEOUT = 15000;
 
 export class AblyConnection {
-  // auth: { key } or { token }; endpoint: "host[:port]"; tls: wss or ws.
+  // auth: { key } or { token }; endpoint: "host[:port]" (Ably's own when unset); tls.
   constructor(endpoint, tls, auth, onMessage, onState) {
     Object.assign(this, { endpoint, tls, auth, onMessage, onState });
-    this.topics = [];
-    this.iceServers = [];
-    this.identity = null;
-    this.serial = 0;
-    this.connectionKey = null;
-    this.closed = false;
+    this.iceServers = []; // Ably offers none
+    this.identity = null; // Ably checks keys and capabilities, not identities
     this.tokens = PUBLISH_BURST;
     this.stamp = Date.now();
     this.queue = [];
-    this.delay = 500;
+    this.wasLost = false;
   }
 
-  channelOf(topic) { return ablyChannel(topic); }
+  options() {
+    const options = {
+      plugins: { WebSocketTransport, FetchRequest },
+      echoMessages: false, // our own signals are of no use to us
+      autoConnect: false,
+      logLevel: 1, // errors only: the page says what went wrong in its own words
+    };
+    if (this.auth.key) options.key = this.auth.key;
+    else options.token = this.auth.token;
+    if (this.endpoint) {
+      const [host, port] = this.endpoint.split(":");
+      Object.assign(options, { endpoint: host, tls: this.tls, fallbackHosts: [] });
+      if (port) options[this.tls ? "tlsPort" : "port"] = Number(port);
+    }
+    return options;
+  }
 
   async open() {
-    const params = new URLSearchParams({ v: "5", format: "json", echo: "false" });
-    if (this.auth.key) params.set("key", this.auth.key);
-    else params.set("accessToken", this.auth.token);
-    if (this.connectionKey) params.set("resume", this.connectionKey);
-    const url = `${this.tls ? "wss" : "ws"}://${this.endpoint}/?${params}`;
-    this.ws = await new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      ws.onerror = () => reject(new Error(`cannot reach Ably at ${this.endpoint}`));
-      ws.onmessage = (event) => {
-        const message = JSON.parse(event.data);
-        if (message.action === CONNECTED) {
-          this.connectionKey = message.connectionKey;
-          resolve(ws);
-        } else if (message.action === ERROR) {
-          reject(new Error(`Ably refused the connection: ${message.error && message.error.message}`));
+    this.client = new BaseRealtime(this.options());
+    const connection = this.client.connection;
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`cannot reach Ably within ${CONNECT_TIMEOUT / 1000} s`)),
+        CONNECT_TIMEOUT);
+      connection.on((change) => {
+        if (change.current === "connected") {
+          clearTimeout(timer);
+          resolve();
+          if (this.wasLost) { this.wasLost = false; this.onState("restored"); this.drain(); }
+        } else if (change.current === "failed") {
+          clearTimeout(timer);
+          this.client.close();
+          reject(new Error(`Ably refused the connection: ${change.reason?.message ?? "failed"}`));
+        } else if (["disconnected", "suspended"].includes(change.current) && !this.wasLost) {
+          this.wasLost = true;
+          this.onState("lost"); // the SDK reconnects, and resumes what we missed
         }
-      };
+      });
+      connection.connect();
     });
-    this.ws.onmessage = (event) => this.receive(JSON.parse(event.data));
-    this.ws.onclose = () => this.lost();
-    for (const topic of this.topics) this.send({ action: ATTACH, channel: this.channelOf(topic) });
   }
 
   async subscribe(topics) {
-    const attached = topics.map((topic) => new Promise((resolve) => {
-      this.waiting = this.waiting || new Map();
-      this.waiting.set(this.channelOf(topic), resolve);
-    }));
-    this.topics.push(...topics);
-    for (const topic of topics) this.send({ action: ATTACH, channel: this.channelOf(topic) });
-    await Promise.all(attached); // publishes after this cannot outrun the attachments
+    // Resolves once each channel is attached: publishes after this cannot outrun it.
+    await Promise.all(topics.map((topic) =>
+      this.client.channels.get(ablyChannel(topic)).subscribe(MESSAGE_NAME,
+        (message) => this.onMessage(topic, message.data))));
   }
 
   publish(topic, data) {
@@ -65,6 +79,7 @@ export class AblyConnection {
     this.drain();
   }
 
+  // Paced, in order: a burst of our replies waits a moment instead of being refused.
   drain() {
     if (this.draining) return;
     this.draining = true;
@@ -72,11 +87,11 @@ export class AblyConnection {
       const now = Date.now();
       this.tokens = Math.min(PUBLISH_BURST, this.tokens + ((now - this.stamp) / 1000) * PUBLISH_RATE);
       this.stamp = now;
-      while (this.queue.length && this.tokens >= 1 && this.ws.readyState === WebSocket.OPEN) {
+      while (this.queue.length && this.tokens >= 1) {
         const [topic, data] = this.queue.shift();
         this.tokens -= 1;
-        this.send({ action: MESSAGE, channel: this.channelOf(topic), msgSerial: this.serial++,
-          messages: [{ name: "signal", data: JSON.stringify(data), encoding: "json" }] });
+        this.client.channels.get(ablyChannel(topic)).publish(MESSAGE_NAME, data)
+          .catch((error) => console.warn("Ably publish failed:", error.message));
       }
       if (this.queue.length) setTimeout(step, 1000 / PUBLISH_RATE);
       else this.draining = false;
@@ -84,48 +99,7 @@ export class AblyConnection {
     step();
   }
 
-  send(message) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
-  }
-
-  receive(message) {
-    if (message.action === ATTACHED && this.waiting && this.waiting.has(message.channel)) {
-      this.waiting.get(message.channel)();
-      this.waiting.delete(message.channel);
-    } else if (message.action === MESSAGE) {
-      const topic = message.channel.replaceAll(":", "/");
-      for (const item of message.messages || []) {
-        if (item.name !== "signal") continue;
-        let data = item.data;
-        try {
-          if (item.encoding === "json") data = JSON.parse(data);
-        } catch { continue; }
-        this.onMessage(topic, data);
-      }
-    } else if (message.action === DISCONNECTED) {
-      this.ws.close();
-    }
-  }
-
-  lost() {
-    if (this.closed) return;
-    this.onState("lost");
-    const retry = async () => {
-      try {
-        await this.open(); // resumes: Ably replays what we missed
-        this.delay = 500;
-        this.onState("restored");
-        this.drain();
-      } catch {
-        this.delay = Math.min(this.delay * 2, 15000);
-        setTimeout(retry, this.delay);
-      }
-    };
-    setTimeout(retry, this.delay);
-  }
-
   close() {
-    this.closed = true;
-    if (this.ws) this.ws.close();
+    if (this.client) this.client.close();
   }
 }

@@ -31,7 +31,7 @@ WEB_SCRIPTS = sorted("/" + path.name for path in WEB.glob("*.js")) + sorted(
     f"/vendor/{name}/{path}"
     for name, library in json.loads((WEB / "vendor" / "manifest.json").read_text()).items()
     for path in library["files"]
-    if path.endswith(".js")
+    if path.endswith((".js", ".mjs"))
 )
 
 pytestmark = pytest.mark.integration
