@@ -13,10 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 
-from meshchat.wire.ice import ICE_SERVERS_HEADER, is_turn
+from meshchat.wire.ice import ICE_SERVERS_HEADER, IceServer, ice_servers_header, is_turn
 
 __all__ = ["ICE_SERVERS_HEADER", "IceServerOffer", "turn_rest_credentials"]
 
@@ -27,8 +26,8 @@ class IceServerOffer:
     turn_secret: str | None = None
     ttl_seconds: int = 12 * 3600
 
-    def servers(self, now: float) -> list[dict[str, object]]:
-        offered: list[dict[str, object]] = []
+    def servers(self, now: float) -> list[IceServer]:
+        offered: list[IceServer] = []
         for url in self.urls:
             if is_turn(url):
                 if self.turn_secret is None:
@@ -36,14 +35,14 @@ class IceServerOffer:
                 username, credential = turn_rest_credentials(
                     self.turn_secret, int(now) + self.ttl_seconds
                 )
-                offered.append({"urls": [url], "username": username, "credential": credential})
+                offered.append(IceServer((url,), username, credential))
             else:
-                offered.append({"urls": [url]})
+                offered.append(IceServer((url,)))
         return offered
 
     def header(self, now: float) -> str | None:
         servers = self.servers(now)
-        return json.dumps(servers, separators=(",", ":")) if servers else None
+        return ice_servers_header(servers) if servers else None
 
 
 def turn_rest_credentials(secret: str, expires_at: int, label: str = "meshchat") -> tuple[str, str]:

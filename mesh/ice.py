@@ -17,19 +17,12 @@ from dataclasses import dataclass
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
-from meshchat.wire.ice import check_ice_urls, is_turn
+from meshchat.wire.ice import IceServer, check_ice_urls, is_turn
+
+__all__ = ["IceConfig", "IceServer", "restrict_host_addresses"]
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
 _allowed_host_addresses: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IceServer:
-    """A STUN or TURN server, as in the browser's ``RTCIceServer``."""
-
-    urls: tuple[str, ...]
-    username: str | None = None
-    credential: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from meshchat.wire.canonical import loads_untrusted
-from meshchat.wire.ice import ICE_SERVERS_HEADER
+from meshchat.wire.ice import ICE_SERVERS_HEADER, parse_ice_servers_header
 from meshchat.wire.keys import CHALLENGE_HEADER
 from meshchat.wire.redaction import redact, split_token
 
@@ -166,11 +166,8 @@ def _parse_ice_servers(header: str | None) -> tuple[IceServer, ...]:
     if not header:
         return ()
     try:
-        offered = json.loads(header)
-        return tuple(
-            IceServer(tuple(s["urls"]), s.get("username"), s.get("credential")) for s in offered
-        )
-    except (ValueError, TypeError, KeyError) as error:
+        return parse_ice_servers_header(header)
+    except ValueError as error:
         log.warning("broker offered unreadable ICE servers (%s); ignored", error)
         return ()
 
