@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .backplane import RedisBackplane
 from .ice import ICE_SERVERS_HEADER, IceServerOffer
 from .limits import Limits
-from .metrics import render_metrics
+from .metrics import Snapshot, render_metrics
 from .ownership import check_proof, new_challenge, owned_ids
 from .registry import TopicRegistry
 
@@ -221,23 +221,23 @@ class Broker:
         wanted = self.metrics_token or self.access_token
         return wanted is None or _token_matches(_offered_token(request, query), wanted)
 
-    def metric_values(self) -> dict[str, int]:
+    def metric_values(self) -> Snapshot:
         stats, backplane = self.stats, self.backplane
-        return {
-            "connections": stats.connections,
-            "topics": len(self.registry),
-            "messages_in_total": stats.messages_in,
-            "messages_out_total": stats.messages_out,
-            "errors_total": stats.errors,
-            "dropped_total": stats.rate_limited,
-            "refused_connections_total": stats.refused_connections,
-            "slow_consumer_drops_total": stats.slow_consumer_drops,
-            "throttled_total": stats.throttled,
-            "disconnected_for_abuse_total": stats.disconnected_for_abuse,
-            "error_replies_total": stats.error_replies,
-            "backplane_published_total": backplane.published if backplane else 0,
-            "backplane_received_total": backplane.received if backplane else 0,
-        }
+        return Snapshot(
+            connections=stats.connections,
+            topics=len(self.registry),
+            messages_in_total=stats.messages_in,
+            messages_out_total=stats.messages_out,
+            errors_total=stats.errors,
+            dropped_total=stats.rate_limited,
+            refused_connections_total=stats.refused_connections,
+            slow_consumer_drops_total=stats.slow_consumer_drops,
+            throttled_total=stats.throttled,
+            disconnected_for_abuse_total=stats.disconnected_for_abuse,
+            error_replies_total=stats.error_replies,
+            backplane_published_total=backplane.published if backplane else 0,
+            backplane_received_total=backplane.received if backplane else 0,
+        )
 
     def _refusal(
         self, connection: ServerConnection, request: Request, query: str
