@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -82,6 +83,31 @@ async def time_broker_restart() -> tuple[float, float]:
         await broker.stop()
 
 
+async def time_hung_broker() -> tuple[float, float]:
+    """Seconds from the broker hanging (SIGSTOP) to every peer reporting signalling lost,
+    and from it answering again (SIGCONT) to every peer having re-subscribed."""
+    broker = await BrokerProcess.start()
+    peers = await three_peers(broker)
+    try:
+        start = time.monotonic()
+        broker.process.send_signal(signal.SIGSTOP)
+        await asyncio.gather(
+            *(p.wait_for(lambda e: e["event"] == "signalling-lost") for p in peers)
+        )
+        noticed = time.monotonic() - start
+        start = time.monotonic()
+        broker.process.send_signal(signal.SIGCONT)
+        await asyncio.gather(
+            *(p.wait_for(lambda e: e["event"] == "signalling-restored") for p in peers)
+        )
+        return noticed, time.monotonic() - start
+    finally:
+        broker.process.send_signal(signal.SIGCONT)
+        for peer in peers:
+            await peer.stop()
+        await broker.stop()
+
+
 async def time_connection_rebuild() -> float:
     """Seconds from one side's peer connection breaking to both having a new one."""
     broker = await BrokerProcess.start()
@@ -122,6 +148,7 @@ async def main() -> None:
     crash = await median_of(args.rounds, lambda: time_leave(crash=True))
     restarts = [await time_broker_restart() for _ in range(args.rounds)]
     rebuild = await median_of(args.rounds, time_connection_rebuild)
+    hangs = [await time_hung_broker() for _ in range(args.rounds)]
     restored = statistics.median(r[0] for r in restarts)
     newcomer = statistics.median(r[1] for r in restarts)
     print("| fault | time to notice or recover (median s) |")
@@ -131,6 +158,10 @@ async def main() -> None:
     print(f"| broker restarted: every peer re-subscribed | {restored:.3f} |")
     print(f"| broker restarted: a newcomer meshed with all | {newcomer:.3f} |")
     print(f"| peer connection broken: rebuilt | {rebuild:.3f} |")
+    noticed = statistics.median(h[0] for h in hangs)
+    answered = statistics.median(h[1] for h in hangs)
+    print(f"| broker hung (SIGSTOP): every peer noticed | {noticed:.3f} |")
+    print(f"| hung broker answers again: every peer re-subscribed | {answered:.3f} |")
 
 
 if __name__ == "__main__":

@@ -40,11 +40,15 @@ from .transport import (
 log = logging.getLogger(__name__)
 
 MAX_INCOMING_FRAME = 1024 * 1024
-# A broker that stops answering pings for this long is taken for dead.
-PING_INTERVAL = 5.0
-PING_TIMEOUT = 10.0
+# A broker that stops answering is taken for dead within PING_INTERVAL + PING_TIMEOUT
+# (3.5 s: a hung broker, SIGSTOPped or wedged, is noticed within 5 s).
+PING_INTERVAL = 1.5
+PING_TIMEOUT = 2.0
+# Reconnection backs off from this, doubling (with jitter, so a room does not come back
+# all at once) up to RECONNECT_MAX: a broker that answers again is found within 2 s.
 RECONNECT_INITIAL = 0.25
-RECONNECT_MAX = 10.0
+RECONNECT_MAX = 2.0
+CLOSE_TIMEOUT = 0.5
 
 
 class WebSocketTransport(Transport):
@@ -76,6 +80,8 @@ class WebSocketTransport(Transport):
                 compression=None,  # SDP is small; deflate costs more CPU than it saves
                 ping_interval=PING_INTERVAL,
                 ping_timeout=PING_TIMEOUT,
+                # A hung broker cannot finish a closing handshake: do not wait for it.
+                close_timeout=CLOSE_TIMEOUT,
             )
             assert self._ws.response is not None
             self._challenge = self._ws.response.headers.get(CHALLENGE_HEADER)

@@ -129,7 +129,10 @@ async def test_with_no_broker_given_the_first_peer_embeds_one(spawn_peer: PeerFa
     second: Peer = await spawn_peer(None, "lobby", "second")
     assert first.events[0]["embedded_broker"] is True
     assert second.events[0]["embedded_broker"] is False
+    # Each side's channel opens on its own (the callee's a moment before the caller's):
+    # what first says before its own side is open goes to no one.
     await second.wait_for_peers({first.id})
+    await first.wait_for_peers({second.id})
     await first.send("works out of the box")
     await second.wait_for(lambda e: e.get("text") == "works out of the box")
 
