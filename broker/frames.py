@@ -6,6 +6,16 @@ import json
 from dataclasses import dataclass
 
 from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.frames import (
+    CHALLENGE,
+    ERROR,
+    ORIGIN_FIELD,
+    PING,
+    PONG,
+    PUBLISH,
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+)
 
 from .limits import Limits
 
@@ -47,9 +57,7 @@ class ChallengeRequest:
 
 Command = Subscribe | Unsubscribe | Publish | Ping | ChallengeRequest
 
-PONG = '{"type":"pong"}'
-# The broker stamps each publish it forwards with a tag for the publisher's address.
-ORIGIN_FIELD = "origin"
+PONG_FRAME = json.dumps({"type": PONG}, separators=(",", ":"))
 
 
 def stamp_origin(raw: str, origin: str) -> str:
@@ -59,7 +67,7 @@ def stamp_origin(raw: str, origin: str) -> str:
 
 
 def error_frame(code: str, message: str) -> str:
-    return json.dumps({"type": "error", "code": code, "message": message})
+    return json.dumps({"type": ERROR, "code": code, "message": message})
 
 
 def parse_frame(frame: str | bytes, limits: Limits) -> Command:
@@ -75,14 +83,14 @@ def parse_frame(frame: str | bytes, limits: Limits) -> Command:
     if not isinstance(wire, dict):
         raise FrameError("malformed", "frame is not a JSON object")
     kind = wire.get("type")
-    if kind == "publish":
+    if kind == PUBLISH:
         topic = wire.get("topic")
         if not isinstance(topic, str) or not topic:
             raise FrameError("bad-topic", "publish needs a non-empty string 'topic'")
         if ORIGIN_FIELD in wire:
             raise FrameError("malformed", f"'{ORIGIN_FIELD}' is set by the broker, not by clients")
         return Publish(topic, text.rstrip())
-    if kind in ("subscribe", "unsubscribe"):
+    if kind in (SUBSCRIBE, UNSUBSCRIBE):
         topics = wire.get("topics")
         if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
             raise FrameError("bad-topic", f"{kind} needs 'topics': a list of non-empty strings")
@@ -91,11 +99,11 @@ def parse_frame(frame: str | bytes, limits: Limits) -> Command:
                 raise FrameError(
                     "bad-topic", f"topic longer than {limits.max_topic_length} characters"
                 )
-        if kind == "subscribe":
+        if kind == SUBSCRIBE:
             return Subscribe(tuple(topics), wire.get("proof"))
         return Unsubscribe(tuple(topics))
-    if kind == "ping":
+    if kind == PING:
         return Ping()
-    if kind == "challenge":
+    if kind == CHALLENGE:
         return ChallengeRequest()
     raise FrameError("unknown-type", f"unknown frame type {kind!r}")

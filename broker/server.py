@@ -23,12 +23,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
+from meshchat.wire.frames import CHALLENGE
+from meshchat.wire.ice import ice_servers_json
 from meshchat.wire.keys import CHALLENGE_HEADER
 from meshchat.wire.quietlog import QuietLog
 from meshchat.wire.ratelimit import TokenBucket
 
 from .frames import (
-    PONG,
+    PONG_FRAME,
     ChallengeRequest,
     FrameError,
     Ping,
@@ -344,12 +346,12 @@ class Broker:
                         if emptied and self.backplane is not None:
                             await self.backplane.unsubscribe(topic)
             case Ping():
-                await client.connection.send(PONG)
+                await client.connection.send(PONG_FRAME)
             case ChallengeRequest():
                 reply = {
-                    "type": "challenge",
+                    "type": CHALLENGE,
                     "nonce": client.challenge,
-                    "iceServers": self.ice.servers(time.time()),
+                    "iceServers": ice_servers_json(self.ice.servers(time.time())),
                 }
                 await client.connection.send(json.dumps(reply))
 

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.frames import ERROR, ORIGIN_FIELD, PUBLISH, publish_frame, subscribe_frame
 from meshchat.wire.ice import ICE_SERVERS_HEADER, parse_ice_servers_header
 from meshchat.wire.keys import CHALLENGE_HEADER
 from meshchat.wire.redaction import redact, split_token
@@ -106,14 +107,13 @@ class WebSocketTransport(Transport):
         await self._send(self._subscribe_frame(list(topics)))
 
     def _subscribe_frame(self, topics: list[str]) -> dict[str, Any]:
-        frame: dict[str, Any] = {"type": "subscribe", "topics": topics}
         # The bundled broker challenges us; a stock y-webrtc server does not.
         if self._challenge is not None and self._identity is not None:
-            frame["proof"] = self._identity.subscribe_proof(self._challenge)
-        return frame
+            return subscribe_frame(topics, self._identity.subscribe_proof(self._challenge))
+        return subscribe_frame(topics)
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
-        await self._send({"type": "publish", "topic": topic, "data": data})
+        await self._send(publish_frame(topic, data))
 
     async def messages(self) -> AsyncIterator[TransportEvent]:
         while not self._closing:
@@ -187,10 +187,10 @@ def _parse(frame: str | bytes) -> TransportMessage | None:
     if not isinstance(wire, dict):
         return None
     kind = wire.get("type")
-    if kind == "publish" and isinstance(wire.get("topic"), str):
-        origin = plausible_origin(wire.get("origin"))  # the bundled broker's stamp
+    if kind == PUBLISH and isinstance(wire.get("topic"), str):
+        origin = plausible_origin(wire.get(ORIGIN_FIELD))  # the bundled broker's stamp
         return TransportMessage(wire["topic"], wire.get("data"), origin)
-    if kind == "error":
+    if kind == ERROR:
         log.warning("broker error: %s", wire.get("message"))
     return None
 

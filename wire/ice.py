@@ -22,8 +22,9 @@ class IceServer:
     credential: str | None = None
 
 
-def ice_servers_header(servers: Iterable[IceServer]) -> str:
-    """The header's value: JSON in the ``RTCIceServer`` shape, which the page reads too."""
+def ice_servers_json(servers: Iterable[IceServer]) -> list[dict[str, object]]:
+    """The browser's ``RTCIceServer`` shape: what the header holds, and what the broker
+    hands the page in its challenge frame (browsers cannot read handshake headers)."""
     shaped: list[dict[str, object]] = []
     for server in servers:
         entry: dict[str, object] = {"urls": list(server.urls)}
@@ -32,7 +33,12 @@ def ice_servers_header(servers: Iterable[IceServer]) -> str:
         if server.credential is not None:
             entry["credential"] = server.credential
         shaped.append(entry)
-    return json.dumps(shaped, separators=(",", ":"))
+    return shaped
+
+
+def ice_servers_header(servers: Iterable[IceServer]) -> str:
+    """The header's value: the servers as JSON."""
+    return json.dumps(ice_servers_json(servers), separators=(",", ":"))
 
 
 def parse_ice_servers_header(value: str) -> tuple[IceServer, ...]:

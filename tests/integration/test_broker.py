@@ -403,3 +403,27 @@ async def test_the_web_client_is_served_and_unknown_paths_are_404(meshchat_broke
         assert status == 200 and kind.startswith("text/javascript")
     assert (await asyncio.to_thread(get, "/favicon.ico"))[0] == 404
     assert (await asyncio.to_thread(get, "/metrics"))[0] == 200
+
+
+async def test_the_page_gets_the_offered_ice_servers_in_its_challenge_frame() -> None:
+    """Browsers cannot read handshake headers: they ask for the challenge in a frame,
+    and the ICE servers come with it, in the browser's RTCIceServer shape."""
+    broker = await start_meshchat_broker(
+        "--ice-server",
+        "stun:stun.example:3478",
+        "--ice-server",
+        "turn:turn.example:3478",
+        "--turn-secret",
+        "shared",
+    )
+    try:
+        async with connect(broker.url) as ws:
+            await send(ws, {"type": "challenge"})
+            reply = await receive(ws)
+        assert reply["type"] == "challenge" and reply["nonce"]
+        stun, turn = reply["iceServers"]
+        assert stun == {"urls": ["stun:stun.example:3478"]}
+        assert turn["urls"] == ["turn:turn.example:3478"]
+        assert turn["username"].endswith(":meshchat") and turn["credential"]
+    finally:
+        await broker.stop()
