@@ -200,7 +200,7 @@ class DataPlane:
         # Peers something went to since the last heartbeat round: any frame is a sign of
         # life, so they need no heartbeat (a busy room sends none at all).
         self._spoken_to: set[str] = set()
-        self._seq = 0  # of our last chat message
+        self._seq = 0  # of our last message, chat line or payload: one sequence for both
         self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
         self._flush_at: float | None = None
         self._inbound: dict[str, TokenBucket] = {}  # peer -> its chat budget

@@ -2,7 +2,6 @@
 // any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
 // No build step: an ES module the broker serves as is.
 
-import { AblyConnection } from "/ably.js";
 import { DataPlane, LOW_WATER } from "/dataplane.js";
 import {
   admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
@@ -220,7 +219,8 @@ export class Room extends EventTarget {
     const onState = (state) => this.onBrokerState(state);
     const ably = signalling.ably;
     this.broker = ably
-      ? new AblyConnection(ably.endpoint, ably.tls, ably, onMessage, onState)
+      // The Ably SDK is loaded only by pages that use Ably (it is a third of a megabyte).
+      ? new (await import("/ably.js")).AblyConnection(ably.endpoint, ably.tls, ably, onMessage, onState)
       : new BrokerConnection(signalling.broker, onMessage, onState);
     this.broker.identity = this.identity;
     await this.broker.open();

@@ -92,14 +92,22 @@ async def room_setup(
 async def open_page(browser: Any, broker: Broker, nick: str, fragment: str = "") -> Any:
     # Playwright's polling evaluates strings, which the page's CSP forbids: let it.
     page = await browser.new_page(viewport={"width": 900, "height": 600}, bypass_csp=True)
+    # What the page says of itself, to explain a page that never gets going.
+    said: list[str] = []
+    page.on("console", lambda message: said.append(f"console {message.type}: {message.text}"))
+    page.on("pageerror", lambda error: said.append(f"page error: {error}"))
+    page.on("requestfailed", lambda request: said.append(f"failed: {request.url}"))
     http = broker.url.replace("ws://", "http://")
     await page.goto(f"{http}/?room=web&nick={nick}{fragment}")
-    # The link only suggests the nick; joining takes the user's click.
-    await page.wait_for_function(
-        "nick => document.querySelector('#nick').value === nick", arg=nick, timeout=TIMEOUT_MS
-    )
-    await page.click("#join button")
-    await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+    try:
+        # The link only suggests the nick; joining takes the user's click.
+        await page.wait_for_function(
+            "nick => document.querySelector('#nick').value === nick", arg=nick, timeout=TIMEOUT_MS
+        )
+        await page.click("#join button")
+        await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+    except Exception as error:
+        raise AssertionError(f"the page did not join: {error}; it said: {said}") from None
     return page
 
 
