@@ -60,24 +60,27 @@ def real_ably() -> AblySignalling:
     return AblySignalling("ably-real", ["--transport", "ably"], {"ABLY_API_KEY": key})
 
 
-@pytest.fixture(params=SIGNALLING_KINDS)
-async def signalling(request: pytest.FixtureRequest) -> AsyncIterator[Signalling]:
-    """Every signalling service the chat must work over: the bundled broker, the stock
-    y-webrtc server in its place, Ably's protocol from a local endpoint, real Ably."""
-    started: Signalling
-    if request.param == "y-webrtc":
+async def start_signalling(kind: str) -> Signalling:
+    """One of SIGNALLING_KINDS, started (or the test skipped, with the reason)."""
+    if kind == "y-webrtc":
         if not y_webrtc_available():
             message = "y-webrtc-signaling not installed: run `npm ci --prefix tests/node`"
             if os.environ.get("CI"):
                 pytest.fail(message)  # CI installs it; missing there is a broken setup
             pytest.skip(message)
-        started = await start_y_webrtc_broker()
-    elif request.param == "ably-local":
-        started = await start_ably_local()
-    elif request.param == "ably-real":
-        started = real_ably()
-    else:
-        started = await start_meshchat_broker()
+        return await start_y_webrtc_broker()
+    if kind == "ably-local":
+        return await start_ably_local()
+    if kind == "ably-real":
+        return real_ably()
+    return await start_meshchat_broker()
+
+
+@pytest.fixture(params=SIGNALLING_KINDS)
+async def signalling(request: pytest.FixtureRequest) -> AsyncIterator[Signalling]:
+    """Every signalling service the chat must work over: the bundled broker, the stock
+    y-webrtc server in its place, Ably's protocol from a local endpoint, real Ably."""
+    started = await start_signalling(request.param)
     yield started
     await started.stop()
 

@@ -17,14 +17,15 @@ from ably.util.exceptions import AblyException
 from meshchat.mesh import MessageReceived, PeerJoined, Room
 from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.transport import TransportError, TransportMessage
+from meshchat.mesh.transport import TransportError
 from meshchat.wire.topics import ably_channel
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 
 from .conftest import TEST_KEY
-from .processes import EVENT_TIMEOUT, MESHCHAT
+from .processes import MESHCHAT
 from .rooms import LOOPBACK, full_mesh, next_event
 from .transports import connected as connected_transport
+from .transports import next_message
 
 pytestmark = pytest.mark.integration
 FAST_RETRY = {"disconnected_retry_timeout": 200}  # ms; Ably's default waits 15 s
@@ -47,15 +48,6 @@ def config(endpoint: AblyEndpoint, **overrides: Any) -> AblyConfig:
     }
     fields.update(overrides)
     return AblyConfig(**fields)
-
-
-async def next_message(transport: AblyTransport) -> TransportMessage:
-    """The next published message, skipping connection-state events."""
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        async for event in transport.messages():
-            if isinstance(event, TransportMessage):
-                return event
-    raise AssertionError("transport closed")
 
 
 # --- the SDK against the endpoint: Ably's wire protocol -------------------------------

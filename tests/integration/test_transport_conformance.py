@@ -5,7 +5,6 @@ from the local endpoint, and real Ably when ABLY_API_KEY is set."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -14,44 +13,25 @@ import pytest
 from meshchat.mesh import MemoryHub, MemoryTransport, MessageReceived, Room, Transport
 from meshchat.mesh.ice import IceServer
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.transport import TransportMessage
 
-from .conftest import real_ably, start_ably_local
-from .processes import (
-    EVENT_TIMEOUT,
-    Signalling,
-    start_meshchat_broker,
-    start_y_webrtc_broker,
-    y_webrtc_available,
-)
+from .conftest import SIGNALLING_KINDS, start_signalling
+from .processes import EVENT_TIMEOUT
 from .rooms import LOOPBACK, full_mesh, next_event
-from .transports import connected
+from .transports import connected, next_message
 
 pytestmark = pytest.mark.integration
 
 NewTransport = Callable[[], Transport]
 
 
-@pytest.fixture(params=["memory", "meshchat", "y-webrtc", "ably-local", "ably-real"])
+@pytest.fixture(params=["memory", *SIGNALLING_KINDS])
 async def new_transport(request: pytest.FixtureRequest) -> AsyncIterator[NewTransport]:
     """Makes transports to one service of the kind under test."""
     if request.param == "memory":
         hub = MemoryHub()
         yield lambda: MemoryTransport(hub)
         return
-    service: Signalling
-    if request.param == "y-webrtc":
-        if not y_webrtc_available():
-            if os.environ.get("CI"):
-                pytest.fail("y-webrtc-signaling is not installed")
-            pytest.skip("y-webrtc-signaling not installed: run `npm ci --prefix tests/node`")
-        service = await start_y_webrtc_broker()
-    elif request.param == "ably-local":
-        service = await start_ably_local()
-    elif request.param == "ably-real":
-        service = real_ably()
-    else:
-        service = await start_meshchat_broker()
+    service = await start_signalling(request.param)
     yield service.transport
     await service.stop()
 
@@ -59,14 +39,6 @@ async def new_transport(request: pytest.FixtureRequest) -> AsyncIterator[NewTran
 def topic(name: str) -> str:
     """A fresh topic per test: real Ably is shared between runs."""
     return f"meshchat/conformance{uuid.uuid4().hex[:8]}/{name}"
-
-
-async def next_message(transport: Transport) -> TransportMessage:
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        async for event in transport.messages():
-            if isinstance(event, TransportMessage):
-                return event
-    raise AssertionError("the transport closed first")
 
 
 async def test_connect_returns_the_ice_servers_offered(new_transport: NewTransport) -> None:

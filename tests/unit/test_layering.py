@@ -49,27 +49,24 @@ def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
         assert not wrong, f"{path.relative_to(REPO)} imports meshchat.{', meshchat.'.join(wrong)}"
 
 
-def test_the_broker_loads_no_webrtc_and_no_ably() -> None:
-    code = (
-        "import sys, meshchat.broker, meshchat.broker.server; "
-        "print(sorted(m for m in ('aiortc', 'aioice', 'av', 'ably') if m in sys.modules))"
-    )
+def loaded_by(imports: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after ``import {imports}``."""
+    code = f"import sys, {imports}; print([m for m in {modules!r} if m in sys.modules])"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert result.stdout.strip() == "[]"
+    loaded: list[str] = ast.literal_eval(result.stdout.strip())
+    return loaded
+
+
+def test_the_broker_loads_no_webrtc_and_no_ably() -> None:
+    modules = ("aiortc", "aioice", "av", "ably")
+    assert loaded_by("meshchat.broker, meshchat.broker.server", modules) == []
 
 
 def test_the_command_line_loads_each_command_s_dependencies_only_when_it_runs() -> None:
-    code = (
-        "import sys, meshchat.cli.main; "
-        "print(sorted(m for m in ('aiortc', 'ably', 'redis', 'meshchat.broker.server', "
-        "'meshchat.mesh') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "[]"
+    modules = ("aiortc", "ably", "redis", "meshchat.broker.server", "meshchat.mesh")
+    assert loaded_by("meshchat.cli.main", modules) == []
 
 
 def test_nothing_in_the_repository_root_shadows_the_installed_package() -> None:
