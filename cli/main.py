@@ -60,6 +60,9 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
         # aioice and aiortc log every connectivity check at INFO.
         for noisy in ("aioice", "aiortc"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # The Ably SDK logs its own tracebacks for what meshchat reports in one line of its
+    # own (a refused key, an unreachable endpoint): shown only with -v.
+    logging.getLogger("ably").setLevel(level if verbose else logging.CRITICAL + 1)
 
 
 @main.command()

@@ -50,7 +50,34 @@ MESSAGE_NAME = "signal"
 MAX_MESSAGE_BYTES = 64 * 1024
 PUBLISH_RATE = 40.0  # per second: below Ably's 50, leaving room for the SDK's own traffic
 PUBLISH_BURST = 20.0
-CONNECT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 10.0  # and the command has given up, in one line, within 15 s
+
+
+def _route_sdk_task_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """The SDK leaves failed tasks of its own behind when a connection goes wrong (the
+    endpoint unreachable, the key refused); asyncio would print each one's traceback.
+    meshchat reports those failures itself, in one line: send them to the SDK's logger
+    (shown with -v) instead, and everything else to the handler that was there."""
+    previous = loop.get_exception_handler()
+    if getattr(previous, "routes_ably_errors", False):
+        return
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        traceback = error.__traceback__ if error is not None else None
+        modules = []
+        while traceback is not None:
+            modules.append(traceback.tb_frame.f_globals.get("__name__", ""))
+            traceback = traceback.tb_next
+        if any(name.split(".")[0] == "ably" for name in modules):
+            logging.getLogger("ably").debug("SDK task failed: %s", context.get("message"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handler.routes_ably_errors = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +131,7 @@ class AblyTransport(Transport):
 
     async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
         """Ably checks keys and capabilities, not identities; it offers no ICE servers."""
+        _route_sdk_task_errors(asyncio.get_running_loop())
         try:
             self._client = AblyRealtime(**self._config.client_options())
         except (ValueError, AblyException) as error:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,29 @@ def test_a_bad_config_file_is_explained(tmp_path: Path, text: str, expected: str
     config = tmp_path / "config.toml"
     config.write_text(text)
     assert_one_clear_error(run("--config", str(config), "join", "lobby"), expected)
+
+
+def test_an_unreachable_ably_endpoint_is_one_clear_line_within_15_seconds() -> None:
+    port = free_port()  # nothing listens there
+    env = {**os.environ, "ABLY_API_KEY": "app.key:secret"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            *MESHCHAT,
+            "join",
+            "lobby",
+            "--transport",
+            "ably",
+            "--ably-endpoint",
+            f"ws://127.0.0.1:{port}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 1
+    assert_one_clear_error(result, "cannot reach Ably within")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert took < 15.0, f"{took:.1f} s"
