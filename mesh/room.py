@@ -346,6 +346,10 @@ class Room:
                     )
                     if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.bad_frame(pc_id, time.monotonic()))
+        # Every change to the payload backlog comes through here (frames handed out,
+        # payloads for peers that left or never took them dropped): release senders.
+        if not self._backlog_drained.is_set() and self._data.backlog() <= SEND_BACKLOG:
+            self._backlog_drained.set()
 
     def _deliver_payload(self, action: d.PayloadReceived) -> None:
         header = action.header
@@ -379,8 +383,6 @@ class Room:
         if channel is None or channel.readyState != "open":
             return
         self._carry(self._data.pump(peer_id, channel.bufferedAmount, time.monotonic()))
-        if self._data.backlog() <= SEND_BACKLOG:
-            self._backlog_drained.set()
 
     def _flush_acks(self) -> None:
         if not self._closed:
@@ -522,9 +524,6 @@ class Room:
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
-            if self._data.backlog() <= SEND_BACKLOG:
-                # Payloads for peers that left, or never took them, no longer count.
-                self._backlog_drained.set()
 
 
 def _received_chat(message: ChatMessage) -> Received:

@@ -537,13 +537,16 @@ export class Room extends EventTarget {
           break;
       }
     }
+    // Every change to the payload backlog comes through here: release held senders.
+    if (this.drained.length && this.data.backlog() <= SEND_BACKLOG) {
+      for (const wake of this.drained.splice(0)) wake();
+    }
   }
 
   // Hand the peer's channel as many payload frames as it takes now.
   pump(peer) {
     if (peer.phase !== "open" || peer.channel?.readyState !== "open") return;
     this.carry(this.data.pump(peer.id, peer.channel.bufferedAmount, now()));
-    if (this.data.backlog() <= SEND_BACKLOG) for (const wake of this.drained.splice(0)) wake();
   }
 
   // -- sending --
@@ -605,8 +608,6 @@ export class Room extends EventTarget {
     if (this.left) return;
     const now = Date.now();
     this.carry(this.data.tick(performance.now() / 1000));
-    // Payloads for peers that left no longer hold senders back.
-    if (this.data.backlog() <= SEND_BACKLOG) for (const wake of this.drained.splice(0)) wake();
     for (const peer of [...this.peers.values()]) {
       if (peer.phase === "open") {
         if (now - peer.lastSeen > HEARTBEAT_TIMEOUT) this.lost(peer, "heartbeat timed out");
