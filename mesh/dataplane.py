@@ -458,7 +458,6 @@ class DataPlane:
         if self._recent.seen(peer_id, header.id):
             sink.close()
             return actions
-        header = dataclasses.replace(header, nick="")
         if header.kind == "bytes":
             return [*actions, PayloadReceived(header, None, sink)]
         sink.seek(0)

@@ -27,6 +27,7 @@ from meshchat.mesh.chat import (
     ChatMessage,
     Heartbeat,
     decode_channel_frame,
+    encode_chat,
     signed_content,
 )
 from meshchat.mesh.identity import Identity
@@ -135,18 +136,8 @@ def decoded(frame: str) -> dict[str, Any]:
     ranges = [list(r) for r in acks]
     match message:
         case ChatMessage():
-            return {
-                "valid": True,
-                "type": "chat",
-                "id": message.id,
-                "seq": message.seq,
-                "from": message.sender,
-                "nick": message.nick,
-                "ts": message.timestamp_ms,
-                "text": message.text,
-                "sig": message.signature,
-                "acks": ranges,
-            }
+            # The fields as the frame carries them, the nick cleaned as a receiver shows it.
+            return {"valid": True, **json.loads(encode_chat(message)), "acks": ranges}
         case ChannelAck():
             return {"valid": True, "type": "ack", "acks": ranges}
         case Heartbeat():
