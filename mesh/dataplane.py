@@ -56,6 +56,7 @@ from .events import (
     SentPayload,
     TransferProgress,
 )
+from .liveness import PhiAccrualDetector
 from .messages import ProtocolError
 from .payloads import (
     CHAT_CHANNEL,
@@ -73,6 +74,9 @@ from .payloads import signed_content as payload_signed_content
 from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
 
 ACK_DELAY = 0.08  # seconds an acknowledgement may wait for a frame to ride on
+TICK_INTERVAL = 0.25  # the driver calls tick() at least this often
+# A gap between ticks longer than this means our own process stood still.
+STALL_GAP = 2 * TICK_INTERVAL
 # Chat messages taken from one peer per second, and in a burst; past that they are
 # dropped unacknowledged (its sender learns they were undelivered) and the peer is
 # reported as misbehaving, so one flooder cannot hold up what everyone else says.
@@ -129,6 +133,15 @@ class PeerSaidBye:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerSilent:
+    """Nothing has come from ``peer_id`` for ``silence`` seconds, far longer than its
+    heartbeats have ever been apart: the signalling core drops it as gone."""
+
+    peer_id: str
+    silence: float
+
+
+@dataclass(frozen=True, slots=True)
 class PeerMisbehaved:
     """The peer sent an invalid frame (``reason``); the signalling core counts these and
     drops a peer that keeps at it."""
@@ -154,6 +167,7 @@ DataAction = (
     | PayloadUndelivered
     | TransferProgress
     | PeerSaidBye
+    | PeerSilent
     | PeerMisbehaved
     | DropPeer
     | FlushAcksAt
@@ -196,10 +210,11 @@ class DataPlane:
         self._open: set[str] = set()  # peers whose channel is open, in no order
         self._recent = RecentIds()
         self._delivery = DeliveryTracker(ack_timeout=ack_timeout, reconnect_grace=reconnect_grace)
+        # Heartbeats go to every peer on a steady clock, busy or not: their intervals
+        # are what each peer's failure detector learns (liveness.py).
         self._next_heartbeat = 0.0
-        # Peers something went to since the last heartbeat round: any frame is a sign of
-        # life, so they need no heartbeat (a busy room sends none at all).
-        self._spoken_to: set[str] = set()
+        self._liveness: dict[str, PhiAccrualDetector] = {}
+        self._last_tick: float | None = None
         self._seq = 0  # of our last message, chat line or payload: one sequence for both
         self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
         self._flush_at: float | None = None
@@ -215,6 +230,7 @@ class DataPlane:
     def opened(self, peer_id: str, now: float) -> list[DataAction]:
         """A channel to ``peer_id`` is open: what it has not acknowledged goes again."""
         self._open.add(peer_id)
+        self._liveness[peer_id] = PhiAccrualDetector(now, self.heartbeat_interval)
         actions: list[DataAction] = []
         for message in self._delivery.peer_back(peer_id, now):
             if isinstance(message, ChatMessage):
@@ -229,6 +245,7 @@ class DataPlane:
         """The channel to ``peer_id`` is gone. A peer that said bye will not read what
         it has not acknowledged: that is reported. Another may come back: it is kept."""
         self._open.discard(peer_id)
+        self._liveness.pop(peer_id, None)
         self._inbound.pop(peer_id, None)
         self._inbound_payloads.pop(peer_id, None)
         self._acks_due.pop(peer_id, None)  # it sends again what we had not acknowledged
@@ -243,12 +260,20 @@ class DataPlane:
 
     def receive(self, peer_id: str, frame: str | bytes, now: float) -> list[DataAction]:
         """A frame arrived on the channel to ``peer_id``."""
+        detector = self._liveness.get(peer_id)
         if isinstance(frame, bytes):
+            if detector is not None:
+                detector.alive(now)
             return self._receive_binary(peer_id, frame, now)
         try:
             message, acks = decode_channel_frame(frame)
         except ProtocolError as error:
             return [PeerMisbehaved(peer_id, str(error))]
+        if detector is not None:
+            if isinstance(message, Heartbeat):
+                detector.heartbeat(now)
+            else:
+                detector.alive(now)
         self._delivery.acked(peer_id, acks)
         if self._bodies and acks:
             self._release_bodies()
@@ -351,8 +376,6 @@ class DataPlane:
         if peer_id not in self._open:
             return []
         frames, progress, finished = self._outbox.frames(peer_id, buffered, now)
-        if frames:
-            self._spoken_to.add(peer_id)
         actions: list[DataAction] = [SendFrame(peer_id, frame) for frame in frames]
         actions += [self._progress(report, sending=True) for report in progress]
         for report in progress:
@@ -505,21 +528,38 @@ class DataPlane:
     def _frame_to(self, peer_id: str, frame: str) -> SendFrame:
         """``frame`` for ``peer_id``, with whatever we owe it in acknowledgements."""
         due = self._acks_due.pop(peer_id, None)
-        self._spoken_to.add(peer_id)
         return SendFrame(peer_id, with_acks(frame, as_ranges(due) if due else ()))
 
     # -- time --
 
     def tick(self, now: float) -> list[DataAction]:
-        """Call often (every ~0.25 s): heartbeats, and messages that never made it."""
+        """Call at least every ``TICK_INTERVAL`` seconds, and at :meth:`next_wakeup`:
+        heartbeats, silent peers, and messages that never made it."""
+        if self._last_tick is not None and now - self._last_tick > STALL_GAP:
+            # Our own process stood still (stopped, swapped out, starved of CPU): the
+            # peers' heartbeats wait unread in our socket, so that time is not theirs.
+            for detector in self._liveness.values():
+                detector.overlook(now - self._last_tick - TICK_INTERVAL)
+        self._last_tick = now
         actions: list[DataAction] = self._report(self._delivery.tick(now))
         for peer_id, incoming in self._inbox.stalled(now):
             self._inbox.discard(peer_id, incoming)  # its sender will report it undelivered
         if self._flush_at is not None and now >= self._flush_at:
             actions += self.flush(now)  # the driver's timer is late, or it has none
         if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.heartbeat_interval
-            quiet = [peer_id for peer_id in sorted(self._open) if peer_id not in self._spoken_to]
-            self._spoken_to.clear()
-            actions += [self._frame_to(peer_id, HEARTBEAT_FRAME) for peer_id in quiet]
+            # A steady clock; after a stall, start again from now rather than catch up.
+            self._next_heartbeat += self.heartbeat_interval
+            if self._next_heartbeat <= now:
+                self._next_heartbeat = now + self.heartbeat_interval
+            actions += [self._frame_to(peer_id, HEARTBEAT_FRAME) for peer_id in sorted(self._open)]
+        for peer_id, detector in sorted(self._liveness.items()):
+            if detector.suspected(now):
+                del self._liveness[peer_id]  # reported once; a new channel starts afresh
+                actions.append(PeerSilent(peer_id, round(detector.silence(now), 3)))
         return actions
+
+    def next_wakeup(self) -> float:
+        """When :meth:`tick` next has something to do at the latest: the next heartbeat
+        round, or the moment a silent peer becomes suspect."""
+        deadlines = [detector.deadline() for detector in self._liveness.values()]
+        return min([self._next_heartbeat, *deadlines])

@@ -131,8 +131,9 @@ class Timing:
     unanswered_timeout: float = 6.0
     max_description_sends: int = 4  # an offer goes at most this often without an answer
     retransmit_interval: float = 2.0  # an unanswered offer is sent again this often
-    heartbeat_interval: float = 1.0  # sent by the data plane (dataplane.py)
-    heartbeat_timeout: float = 5.0
+    # Sent by the data plane, whose failure detector decides when a peer is silent
+    # for too long (dataplane.py, liveness.py).
+    heartbeat_interval: float = 1.0
     # Invalid data-channel frames forgiven per second (and in a burst) before the peer
     # is dropped, and how long it is then ignored.
     bad_frame_rate: float = 2.0
@@ -400,6 +401,12 @@ class MeshProtocol:
         if peer is not None:
             peer.last_activity = now
 
+    def peer_silent(self, pc_id: int, silence: float) -> list[Action]:
+        """The data plane's failure detector gave up on the peer: lost, and asked to
+        reconnect (if it only stalled, it will)."""
+        peer = self._by_pc.get(pc_id)
+        return self._lost(peer, f"silent for {silence:.1f} s") if peer else []
+
     def bad_frame(self, pc_id: int, now: float) -> list[Action]:
         """The peer sent something invalid on the data channel. A few are forgiven (a
         newer client, a glitch); a peer that keeps at it is dropped and shunned."""
@@ -434,15 +441,15 @@ class MeshProtocol:
     # -- time --
 
     def tick(self, now: float) -> list[Action]:
-        """Call often (every ~0.25 s): re-announce, serve strangers, expire the silent."""
+        """Call often (every ~0.25 s): re-announce, serve strangers, give up on
+        connections that never open."""
         if self._left or not self._subscribed:
             return []
         actions: list[Action] = self._admit(now)
         for peer in list(self._peers.values()):
             if peer.phase is Phase.OPEN:
-                if now - peer.last_activity > self.timing.heartbeat_timeout:
-                    actions += self._lost(peer, "heartbeat timed out")
-            elif now - peer.attempt_started > self.timing.connect_timeout:
+                continue
+            if now - peer.attempt_started > self.timing.connect_timeout:
                 # Covers a callee waiting for an offer that never came, too.
                 actions += self._lost(peer, "connection attempt timed out", recontact=False)
             elif (

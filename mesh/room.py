@@ -67,7 +67,6 @@ from .transport import (
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.25
 PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
 # A payload over this is received into a temporary file, not memory.
@@ -337,6 +336,9 @@ class Room:
                     log.warning("dropping peer %s: %s", peer_id, reason)
                     if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.misbehaved(pc_id, reason, time.monotonic()))
+                case d.PeerSilent(peer_id=peer_id, silence=silence):
+                    if (pc_id := self._protocol.pc_of(peer_id)) is not None:
+                        self._apply(self._protocol.peer_silent(pc_id, silence))
                 case d.PeerSaidBye(peer_id=peer_id):
                     if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.channel_bye(pc_id))
@@ -520,7 +522,10 @@ class Room:
 
     async def _tick(self) -> None:
         while True:
-            await asyncio.sleep(TICK_SECONDS)
+            # Woken on time for heartbeats and suspicion deadlines, which are what
+            # decide how soon a crashed peer is noticed.
+            wait = self._data.next_wakeup() - time.monotonic()
+            await asyncio.sleep(min(max(wait, 0.0), d.TICK_INTERVAL))
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))

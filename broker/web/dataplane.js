@@ -11,12 +11,14 @@
 //   {type: "PayloadReceived", header, value | body}
 //   {type: "PayloadUndelivered", header, peer, reason}
 //   {type: "TransferProgress", channel, id, peer, sending, done, total}
-//   {type: "PeerSaidBye", peer} | {type: "PeerMisbehaved", peer, reason} |
+//   {type: "PeerSaidBye", peer} | {type: "PeerSilent", peer, silence} |
+//   {type: "PeerMisbehaved", peer, reason} |
 //   {type: "DropPeer", peer, reason}
 //
 // Signing and verifying are passed in (they need the keys); both are async, as
 // WebCrypto is, so the methods that use them are too.
 
+import { PhiAccrualDetector } from "./liveness.js";
 import { asRanges, decodeChannelFrame, chatSignedContent, MAX_TEXT_BYTES, withAcks } from "./frames.js";
 import {
   CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, chunkFrame, decodeBinaryFrame,
@@ -24,6 +26,8 @@ import {
 } from "./payloads.js";
 
 export const ACK_DELAY = 0.08;
+export const TICK_INTERVAL = 0.25; // tick() is called at least this often
+const STALL_GAP = 2 * TICK_INTERVAL; // a longer gap: our own process stood still
 export const CHAT_RATE = 50, CHAT_BURST = 200, PAYLOAD_RATE = 200, PAYLOAD_BURST = 400;
 export const HIGH_WATER = 1024 * 1024, LOW_WATER = 256 * 1024;
 export const PROGRESS_INTERVAL = 0.25;
@@ -227,8 +231,9 @@ export class DataPlane {
     this.open = new Set();
     this.recent = new Map(); // "sender id" -> true, oldest first
     this.delivery = new DeliveryTracker(ackTimeout, reconnectGrace);
-    this.nextHeartbeat = 0;
-    this.spokenTo = new Set(); // peers something went to since the last heartbeat round
+    this.nextHeartbeat = 0; // on a steady clock, busy or not: the peers' detectors learn it
+    this.liveness = new Map(); // peer -> PhiAccrualDetector (liveness.js)
+    this.lastTick = null;
     this.seq = 0;
     this.acksDue = new Map();
     this.flushAt = null;
@@ -243,6 +248,7 @@ export class DataPlane {
 
   opened(peer, now) {
     this.open.add(peer);
+    this.liveness.set(peer, new PhiAccrualDetector(now, this.heartbeatInterval));
     const actions = [];
     for (const message of this.delivery.peerBack(peer, now)) {
       if (message.type === "chat") actions.push(this.frameTo(peer, encodeChat(message)));
@@ -254,6 +260,7 @@ export class DataPlane {
 
   closed(peer, now, saidBye) {
     this.open.delete(peer);
+    this.liveness.delete(peer);
     this.inbound.delete(peer);
     this.inboundPayloads.delete(peer);
     this.acksDue.delete(peer);
@@ -267,11 +274,16 @@ export class DataPlane {
   // -- frames in --
 
   async receive(peer, frame, now) {
-    if (typeof frame !== "string") return this.receiveBinary(peer, frame, now);
+    const detector = this.liveness.get(peer);
+    if (typeof frame !== "string") {
+      detector?.alive(now);
+      return this.receiveBinary(peer, frame, now);
+    }
     let message;
     try { message = decodeChannelFrame(frame); } catch (error) {
       return [{ type: "PeerMisbehaved", peer, reason: error.message }];
     }
+    if (message.type === "heartbeat") detector?.heartbeat(now); else detector?.alive(now);
     this.delivery.acked(peer, message.acks);
     if (this.bodies.size && message.acks.length) this.releaseBodies();
     if (message.type === "heartbeat" || message.type === "ack") return [];
@@ -346,7 +358,6 @@ export class DataPlane {
   pump(peer, buffered, now) {
     if (!this.open.has(peer)) return [];
     const [frames, progress, finished] = this.outbox.frames(peer, buffered, now);
-    if (frames.length) this.spokenTo.add(peer);
     const actions = frames.map((frame) => ({ type: "SendFrame", peer, frame }));
     for (const report of progress) actions.push(progressAction(report, true));
     for (const report of progress) this.delivery.touch(peer, report.header.id, now);
@@ -364,17 +375,32 @@ export class DataPlane {
     return peers.map((peer) => this.frameTo(peer, ACK_FRAME));
   }
 
+  // Call at least every TICK_INTERVAL seconds, and at nextWakeup().
   tick(now) {
+    if (this.lastTick !== null && now - this.lastTick > STALL_GAP) {
+      for (const detector of this.liveness.values()) detector.overlook(now - this.lastTick - TICK_INTERVAL);
+    }
+    this.lastTick = now;
     const actions = this.report(this.delivery.tick(now));
     for (const [peer, incoming] of this.inbox.stalled(now)) this.inbox.finish(peer, incoming);
     if (this.flushAt !== null && now >= this.flushAt) actions.push(...this.flush(now));
     if (now >= this.nextHeartbeat) {
-      this.nextHeartbeat = now + this.heartbeatInterval;
-      const quiet = [...this.open].sort().filter((peer) => !this.spokenTo.has(peer));
-      this.spokenTo.clear();
-      for (const peer of quiet) actions.push(this.frameTo(peer, HEARTBEAT_FRAME));
+      this.nextHeartbeat += this.heartbeatInterval;
+      if (this.nextHeartbeat <= now) this.nextHeartbeat = now + this.heartbeatInterval;
+      for (const peer of [...this.open].sort()) actions.push(this.frameTo(peer, HEARTBEAT_FRAME));
+    }
+    for (const [peer, detector] of [...this.liveness].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (detector.suspected(now)) {
+        this.liveness.delete(peer); // reported once; a new channel starts afresh
+        actions.push({ type: "PeerSilent", peer, silence: Math.round(detector.silence(now) * 1000) / 1000 });
+      }
     }
     return actions;
+  }
+
+  // When tick() next has something to do at the latest.
+  nextWakeup() {
+    return Math.min(this.nextHeartbeat, ...[...this.liveness.values()].map((d) => d.deadline()));
   }
 
   // -- payloads in --
@@ -487,7 +513,6 @@ export class DataPlane {
   frameTo(peer, frame) {
     const due = this.acksDue.get(peer);
     this.acksDue.delete(peer);
-    this.spokenTo.add(peer);
     return { type: "SendFrame", peer, frame: withAcks(frame, due ? asRanges(due) : []) };
   }
 

@@ -2,7 +2,7 @@
 // any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
 // No build step: an ES module the broker serves as is.
 
-import { DataPlane, LOW_WATER } from "/dataplane.js";
+import { DataPlane, LOW_WATER, TICK_INTERVAL } from "/dataplane.js";
 import {
   admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
 } from "/frames.js";
@@ -12,7 +12,7 @@ import { RoomSeal } from "/sealing.js";
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
 const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
-const HEARTBEAT_INTERVAL = 1000, HEARTBEAT_TIMEOUT = 5000;
+const HEARTBEAT_INTERVAL = 1000; // the data plane's failure detector judges silence
 // Bounds against hostile peers, as in mesh/protocol.py and admission.py.
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
 const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
@@ -225,7 +225,7 @@ export class Room extends EventTarget {
     this.broker.identity = this.identity;
     await this.broker.open();
     await this.broker.subscribe([this.topicOf(this.id), this.globalTopic]);
-    this.timer = setInterval(() => this.tick(), 250);
+    this.scheduleTick();
     await this.hello();
   }
 
@@ -530,6 +530,7 @@ export class Room extends EventTarget {
           break;
         }
         case "PeerSaidBye": if (peer) this.drop(peer, "said bye"); break;
+        case "PeerSilent": if (peer) this.lost(peer, `silent for ${action.silence.toFixed(1)} s`); break;
         case "PeerMisbehaved": if (peer) this.badFrame(peer, action.reason); break;
         case "DropPeer":
           console.warn("dropping peer", action.peer, action.reason);
@@ -604,14 +605,20 @@ export class Room extends EventTarget {
     if (!this.left) this.hello(peer.id);
   }
 
+  // Woken on time for heartbeats and suspicion deadlines (they decide how soon a
+  // crashed peer is noticed), and at least every TICK_INTERVAL for the rest.
+  scheduleTick() {
+    const wait = Math.min(Math.max(this.data.nextWakeup() - now(), 0), TICK_INTERVAL);
+    this.timer = setTimeout(() => { this.tick(); if (!this.left) this.scheduleTick(); }, wait * 1000);
+  }
+
   tick() {
     if (this.left) return;
     const now = Date.now();
     this.carry(this.data.tick(performance.now() / 1000));
     for (const peer of [...this.peers.values()]) {
-      if (peer.phase === "open") {
-        if (now - peer.lastSeen > HEARTBEAT_TIMEOUT) this.lost(peer, "heartbeat timed out");
-      } else if (now - peer.started > CONNECT_TIMEOUT) {
+      if (peer.phase === "open") continue;
+      if (now - peer.started > CONNECT_TIMEOUT) {
         this.drop(peer, "connection attempt timed out");
       } else if (!peer.heard && now - peer.started > UNANSWERED_TIMEOUT) {
         this.drop(peer, "no reply"); // a stranger that never spoke to us directly
@@ -635,7 +642,7 @@ export class Room extends EventTarget {
   leave() {
     if (this.left) return;
     this.left = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.carry(this.data.leave());
     for (const wake of this.drained.splice(0)) wake();
     this.signal(this.globalTopic, "bye", {});

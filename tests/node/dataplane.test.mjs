@@ -59,6 +59,7 @@ function normal(action) {
       return { progress: { channel, id, peer, sending, done, total } };
     }
     case "PeerSaidBye": return { bye: action.peer };
+    case "PeerSilent": return { silent: action.peer, silence: action.silence };
     case "PeerMisbehaved": return { misbehaved: action.peer };
     case "DropPeer": return { drop: action.peer };
   }

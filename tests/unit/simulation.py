@@ -96,6 +96,9 @@ class SimNetwork:
         self.frames: list[tuple[float, int, str, SimPeerConnection, str | bytes]] = []
         self._sequence = 0
         self.published = 0
+        # Clients whose process stands still (SIGSTOP) until then: they neither tick nor
+        # read, and frames to them wait.
+        self.stalled_until: dict[str, float] = {}
 
     def add_client(self, nick: str, *, timing: p.Timing | None = None) -> SimClient:
         identity = Identity()
@@ -130,6 +133,13 @@ class SimNetwork:
             topics.discard(client_id)
         for pc in client.pcs.values():
             pc.closed = True
+
+    def stall(self, client_id: str, seconds: float) -> None:
+        """The client's process stands still for ``seconds``, then goes on."""
+        self.stalled_until[client_id] = self.now + seconds
+
+    def _is_stalled(self, client_id: str) -> bool:
+        return self.stalled_until.get(client_id, 0.0) > self.now
 
     def say(self, client_id: str, text: str) -> SentMessage:
         client = self.clients[client_id]
@@ -186,6 +196,10 @@ class SimNetwork:
                     pc = client.open_pc_to(peer_id)
                     if pc is not None:
                         self.apply(client_id, client.proto.misbehaved(pc.pc_id, reason, self.now))
+                case d.PeerSilent(peer_id=peer_id, silence=silence):
+                    pc = client.open_pc_to(peer_id)
+                    if pc is not None:
+                        self.apply(client_id, client.proto.peer_silent(pc.pc_id, silence))
                 case MessageReceived(message=message):
                     client.received.append((message.sender, message.text))
                 case MessageUndelivered(message=message, peer_id=peer_id, reason=reason):
@@ -207,7 +221,9 @@ class SimNetwork:
         for item in sorted(self.frames, key=lambda f: f[1]):
             channel = id(item[3])
             left = allowance.setdefault(channel, self.bandwidth * step)
-            if channel in blocked or item[0] > self.now or left <= 0:
+            remote = item[3].remote
+            reader_stalled = remote is not None and self._is_stalled(remote[0])
+            if channel in blocked or item[0] > self.now or left <= 0 or reader_stalled:
                 blocked.add(channel)
                 waiting.append(item)
             else:
@@ -229,6 +245,8 @@ class SimNetwork:
     def _pump_drained_channels(self) -> None:
         """What room.py does on a channel's ``bufferedamountlow`` event."""
         for client_id, client in list(self.clients.items()):
+            if self._is_stalled(client_id):
+                continue
             for pc in list(client.pcs.values()):
                 if pc.open and not pc.closed and pc.buffered <= LOW_WATER:
                     self.carry(client_id, client.data.pump(pc.peer_id, pc.buffered, self.now))
@@ -320,11 +338,11 @@ class SimNetwork:
             for _, _, topic, message in due:
                 for client_id in sorted(self.subscriptions.get(topic, ())):
                     client = self.clients.get(client_id)
-                    if client is not None:
+                    if client is not None and not self._is_stalled(client_id):
                         self.apply(client_id, client.proto.receive(topic, message, self.now))
             for client_id in sorted(self.clients):
                 client = self.clients.get(client_id)
-                if client is not None:
+                if client is not None and not self._is_stalled(client_id):
                     self.apply(client_id, client.proto.tick(self.now))
                     self.carry(client_id, client.data.tick(self.now))
 

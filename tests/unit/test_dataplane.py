@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from meshchat.mesh import dataplane as d
 from meshchat.mesh.chat import ACK_FRAME, BYE_FRAME, HEARTBEAT_FRAME, decode_channel_frame
 from meshchat.mesh.events import MessageReceived, MessageUndelivered
@@ -117,13 +119,50 @@ def test_bye_heartbeats_and_leaving() -> None:
     assert ana.leave() == [d.SendFrame(BO, BYE_FRAME)]
 
 
-def test_a_peer_that_was_just_sent_something_needs_no_heartbeat() -> None:
+def test_heartbeats_keep_a_steady_clock_whatever_else_is_sent() -> None:
+    # They are what the peer's failure detector learns from: a busy channel still gets
+    # one a second, on time, and the driver is told when the next round is due.
     ana = plane(ANA, "ana", heartbeat_interval=1.0)
     ana.opened(BO, 0.0)
     assert frames_to(ana.tick(0.0), BO) == [HEARTBEAT_FRAME]
+    assert ana.next_wakeup() == 1.0
     ana.send_chat("busy", 0.5, 500)
-    assert frames_to(ana.tick(1.0), BO) == [], "the chat line was a sign of life"
-    assert frames_to(ana.tick(2.0), BO) == [HEARTBEAT_FRAME], "quiet again: a heartbeat"
+    assert frames_to(ana.tick(1.02), BO) == [HEARTBEAT_FRAME]
+    assert ana.next_wakeup() == 2.0, "late by 20 ms, the next round is still on the clock"
+    assert frames_to(ana.tick(5.3), BO) == [HEARTBEAT_FRAME], "after a stall, one round"
+    assert ana.next_wakeup() == 6.3
+
+
+def test_a_peer_whose_heartbeats_stop_is_reported_silent_once() -> None:
+    ana = plane(ANA, "ana", heartbeat_interval=1.0)
+    ana.opened(BO, 0.0)
+    now = 0.0
+    for tick in range(1, 81):  # bo's heartbeats, like clockwork, and our ticks
+        now = tick * d.TICK_INTERVAL
+        if tick % 4 == 0:
+            ana.receive(BO, HEARTBEAT_FRAME, now)
+        assert not any(isinstance(a, d.PeerSilent) for a in ana.tick(now))
+    last = now
+    silent: list[d.DataAction] = []
+    while not silent:  # woken whenever the core asks, as room.py does
+        now = min(ana.next_wakeup(), now + d.TICK_INTERVAL)
+        silent = [a for a in ana.tick(now) if isinstance(a, d.PeerSilent)]
+    assert silent == [d.PeerSilent(BO, round(now - last, 3))]
+    assert 2.0 < now - last < 2.5, "a stall of a second is not a crash; more is"
+    assert not any(isinstance(a, d.PeerSilent) for a in ana.tick(now + 0.25))
+
+
+def test_our_own_stall_is_not_taken_for_the_peers_silence() -> None:
+    ana = plane(ANA, "ana", heartbeat_interval=1.0)
+    ana.opened(BO, 0.0)
+    for tick in range(1, 41):
+        if tick % 4 == 0:
+            ana.receive(BO, HEARTBEAT_FRAME, tick / 4)
+        ana.tick(tick / 4)
+    # Our process stood still for 3 s; bo's heartbeats wait unread in the socket.
+    assert not any(isinstance(a, d.PeerSilent) for a in ana.tick(13.0))
+    ana.receive(BO, HEARTBEAT_FRAME, 13.01)
+    assert not any(isinstance(a, d.PeerSilent) for a in ana.tick(13.1))
 
 
 def test_a_peer_that_says_bye_gets_its_unacknowledged_messages_reported() -> None:
@@ -235,3 +274,32 @@ def test_a_message_whose_signature_does_not_verify_is_dropped_and_counted() -> N
     _, by_bo = bo_plane.send_chat("genuine", 1.0, 1_000)
     claimed = frames_to(by_bo, ANA)[0].replace(BO, ANA)
     assert isinstance(bo.receive(ANA, claimed, 1.3)[0], d.PeerMisbehaved) and bo.forged == 2
+
+
+def test_a_killed_peer_is_noticed_by_everyone_within_three_seconds() -> None:
+    net = SimNetwork(seed=21, max_delay=0.1)
+    victim, *others = [net.add_client(f"p{i}") for i in range(4)]
+    net.run(20.0)  # long enough for the detectors to learn the heartbeats
+    assert net.mesh_complete()
+    net.kill(victim.id)
+    killed_at = net.now
+    while any(not client.left for client in others) and net.now < killed_at + 10:
+        net.run(0.05)
+    noticed = net.now - killed_at
+    assert 1.0 < noticed < 3.0, f"the last peer noticed after {noticed:.2f} s"
+    for client in others:
+        assert client.left == [(victim.id, client.left[0][1])]
+        assert client.left[0][1].startswith("silent for ")
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.3, 0.6, 0.95])
+def test_a_peer_that_stalls_for_a_second_is_not_reported_gone(phase: float) -> None:
+    net = SimNetwork(seed=22, max_delay=0.1)
+    stalling, *others = [net.add_client(f"p{i}") for i in range(4)]
+    net.run(20.0 + phase)
+    net.stall(stalling.id, 1.0)
+    net.run(6.0)
+    assert all(client.left == [] for client in [stalling, *others])
+    net.say(stalling.id, "still here")
+    net.run(1.0)
+    assert all(client.received == [(stalling.id, "still here")] for client in others)

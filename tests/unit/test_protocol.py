@@ -404,13 +404,14 @@ def test_a_failed_connection_is_closed_reported_and_the_peer_asked_to_reconnect(
     assert proto.connection_state(pc_id, state) == []  # already gone
 
 
-def test_a_silent_peer_is_dropped_after_the_heartbeat_timeout() -> None:
-    timing = p.Timing(heartbeat_interval=1.0, heartbeat_timeout=5.0)
-    proto = make(timing)
-    pc_id = open_as_caller(proto)  # channel opened at t=1.2
-    proto.channel_activity(pc_id, 4.0)
-    assert of_type(proto.tick(8.9), PeerLeft) == []
-    assert of_type(proto.tick(9.1), PeerLeft) == [PeerLeft(BIG, "big", "heartbeat timed out")]
+def test_a_peer_the_data_plane_finds_silent_is_lost_and_asked_to_reconnect() -> None:
+    proto = make()
+    pc_id = open_as_caller(proto)
+    assert of_type(proto.tick(60.0), PeerLeft) == [], "silence is the data plane's to judge"
+    actions = proto.peer_silent(pc_id, 2.3)
+    assert actions[:2] == [p.ClosePeerConnection(pc_id), PeerLeft(BIG, "big", "silent for 2.3 s")]
+    assert published(actions[2:]) == [(f"meshchat/{ROOM}/client-{BIG}", "hello")]
+    assert proto.peer_silent(pc_id, 3.0) == []
 
 
 def test_a_handshake_that_never_completes_is_abandoned() -> None:

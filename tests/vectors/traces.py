@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meshchat.mesh import dataplane as d
+from meshchat.mesh.chat import HEARTBEAT_FRAME
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
@@ -105,6 +106,8 @@ def normal(action: d.DataAction) -> dict[str, Any]:
             }
         case d.PeerSaidBye(peer_id=peer):
             return {"bye": peer}
+        case d.PeerSilent(peer_id=peer, silence=silence):
+            return {"silent": peer, "silence": silence}
         case d.PeerMisbehaved(peer_id=peer):
             return {"misbehaved": peer}
         case d.DropPeer(peer_id=peer):
@@ -273,5 +276,26 @@ def payload_trace() -> dict[str, Any]:
     return trace.render()
 
 
+def liveness_trace() -> dict[str, Any]:
+    """Heartbeats on a steady clock; a peer whose heartbeats stop is suspected once;
+    our own stall is not taken for its silence."""
+    b = BO.client_id
+    trace = Trace("liveness: heartbeats, failure detection, our own stalls", plane(ANA, "ana", 1))
+    trace.opened(b, 0.0)
+    for tick in range(0, 41):  # ten seconds of bo's heartbeats, a little uneven
+        now = tick / 4
+        if tick % 4 == 1:
+            trace.receive(b, HEARTBEAT_FRAME, now + (0.01 if tick % 8 == 1 else 0.03))
+        trace.tick(now)
+    trace.tick(14.0)  # we stood still for 3.75 s: bo is not blamed for it
+    trace.receive(b, HEARTBEAT_FRAME, 14.01)
+    for tick in range(57, 80):  # and then bo goes quiet for good
+        trace.tick(tick / 4)
+    trace.closed(b, 20.0, False)
+    trace.opened(b, 21.0)  # back: judged afresh
+    trace.tick(21.25)
+    return trace.render()
+
+
 def traces() -> list[dict[str, Any]]:
-    return [chat_trace(), payload_trace()]
+    return [chat_trace(), payload_trace(), liveness_trace()]
