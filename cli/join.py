@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import click
-from websockets.asyncio.server import Server
 
-from meshchat.broker import serve
 from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError
 from meshchat.mesh.websocket_transport import broker_is_listening
 from meshchat.wire.redaction import redact
 
 from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT
 from .output import Printer
+from .succession import EmbeddedBroker
 from .transports import make_transport
 
 log = logging.getLogger(__name__)
@@ -46,34 +45,30 @@ async def run_join(
         sys.stdout.reconfigure(errors="backslashreplace")
     printer = Printer(json_mode)
     url = broker_url or DEFAULT_BROKER_URL
+    # With no broker given, the default one on loopback is run by one of the processes
+    # that use it: the first, and after it leaves, a successor (succession.py).
     embedded = None
-    if transport_kind == "broker" and broker_url is None and not await broker_is_listening(url):
-        embedded = await _start_embedded_broker()
+    if transport_kind == "broker" and broker_url is None:
+        embedded = EmbeddedBroker(DEFAULT_HOST, DEFAULT_PORT, lambda: printer.hosting_broker(url))
+        if not await broker_is_listening(url):
+            await embedded.try_to_host()
     try:
         transport, where = make_transport(transport_kind, url, ably_endpoint, broker_token)
         room = Room(transport, room_name, nick=nick, ice=ice, secret=secret)
         await room.join()
     except (TransportError, ValueError) as error:
         raise click.ClickException(redact(str(error))) from None
-    printer.ready(room.name, room.id, room.nick, where, embedded is not None, room.sealed)
+    hosting = embedded is not None and embedded.hosting
+    printer.ready(room.name, room.id, room.nick, where, hosting, room.sealed)
     try:
-        await _chat(room, printer)
+        await _chat(room, printer, embedded)
     finally:
         await room.leave()
         if embedded is not None:
-            embedded.close()
-            await embedded.wait_closed()
+            await embedded.close()
 
 
-async def _start_embedded_broker() -> Server | None:
-    try:
-        _, server = await serve(DEFAULT_HOST, DEFAULT_PORT)
-    except OSError:
-        return None  # another process just took the port: use its broker
-    return server
-
-
-async def _chat(room: Room, printer: Printer) -> None:
+async def _chat(room: Room, printer: Printer, embedded: EmbeddedBroker | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,6 +78,8 @@ async def _chat(room: Room, printer: Printer) -> None:
     async def show_events() -> None:
         async for event in room.events():
             printer.event(event)  # never raises: one bad event cannot end the display
+            if embedded is not None:
+                embedded.observe(event)
 
     async def send_lines() -> None:
         while (line := await lines.get()) is not None:

@@ -143,6 +143,13 @@ class Printer:
                 else:
                     self._line("* signalling restored")
 
+    def hosting_broker(self, url: str) -> None:
+        """This process took over running the room's broker (its host left)."""
+        if self.json_mode:
+            self._json(event="broker-hosted", url=url)
+        else:
+            self._line(f"* the broker's host left; this process now runs it at {url}")
+
     def sent(self, sent: SentMessage) -> None:
         if self.json_mode:
             m = sent.message

@@ -57,3 +57,17 @@ def local_address(address: str) -> Iterator[str]:
         yield address
     finally:
         subprocess.run(["ip", "addr", "del", f"{address}/32", "dev", "lo"], capture_output=True)
+
+
+@contextmanager
+def private_loopback() -> Iterator[str]:
+    """A namespace with nothing but its own loopback: its default ports are free
+    whatever this machine runs. Yields its name."""
+    require_netns()
+    name = f"mc-{uuid.uuid4().hex[:6]}"
+    ip("netns", "add", name)
+    try:
+        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
