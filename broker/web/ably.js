@@ -46,9 +46,10 @@ export class AblyConnection {
     this.client = new BaseRealtime(this.options());
     const connection = this.client.connection;
     await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`cannot reach Ably within ${CONNECT_TIMEOUT / 1000} s`)),
-        CONNECT_TIMEOUT);
+      const timer = setTimeout(() => {
+        this.client.close(); // no retrying behind the user's back
+        reject(new Error(`cannot reach Ably within ${CONNECT_TIMEOUT / 1000} s`));
+      }, CONNECT_TIMEOUT);
       connection.on((change) => {
         if (change.current === "connected") {
           clearTimeout(timer);

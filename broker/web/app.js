@@ -61,7 +61,8 @@ async function join(nick) {
   // ?transport=ably&ablyEndpoint=host:port, with #ablyKey=... or #ablyToken=... (a
   // fragment never reaches a server); by default, the broker that served this page.
   const signalling = params.get("transport") === "ably"
-    ? { ably: { endpoint: params.get("ablyEndpoint") || "main.realtime.ably.net",
+    // No endpoint given: the SDK's default, with its fallback hosts.
+    ? { ably: { endpoint: params.get("ablyEndpoint") || null,
                 tls: params.get("ablyTls") !== "0",
                 key: fragment.get("ablyKey"), token: fragment.get("ablyToken") } }
     : { broker: `${scheme}://${location.host}/` };

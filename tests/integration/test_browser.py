@@ -11,8 +11,10 @@ import asyncio
 import functools
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -90,9 +92,21 @@ async def room_setup(
 
 
 async def open_page(browser: Any, broker: Broker, nick: str, fragment: str = "") -> Any:
+    page, said = await click_join(browser, broker, nick, fragment)
+    try:
+        await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+    except Exception as error:
+        raise AssertionError(f"the page did not join: {error}; it said: {said}") from None
+    return page
+
+
+async def click_join(
+    browser: Any, broker: Broker, nick: str, fragment: str = ""
+) -> tuple[Any, list[str]]:
+    """A page served by ``broker``, its join button clicked; and what the page says of
+    itself (console, errors, failed requests), to explain a page that never gets going."""
     # Playwright's polling evaluates strings, which the page's CSP forbids: let it.
     page = await browser.new_page(viewport={"width": 900, "height": 600}, bypass_csp=True)
-    # What the page says of itself, to explain a page that never gets going.
     said: list[str] = []
     page.on("console", lambda message: said.append(f"console {message.type}: {message.text}"))
     page.on("pageerror", lambda error: said.append(f"page error: {error}"))
@@ -105,10 +119,9 @@ async def open_page(browser: Any, broker: Broker, nick: str, fragment: str = "")
             "nick => document.querySelector('#nick').value === nick", arg=nick, timeout=TIMEOUT_MS
         )
         await page.click("#join button")
-        await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
     except Exception as error:
-        raise AssertionError(f"the page did not join: {error}; it said: {said}") from None
-    return page
+        raise AssertionError(f"the page did not load: {error}; it said: {said}") from None
+    return page, said
 
 
 async def page_id(page: Any) -> str:
@@ -191,6 +204,38 @@ async def test_two_browsers_and_two_python_peers_chat_exactly_once(
         for python in pythons:
             await python.wait_for(lambda e: e["event"] == "left" and e["peer"] == page_ids[1])
         await wait_for_names(pages[0], ["yara", "zed"])
+    finally:
+        for python in pythons:
+            await python.stop()
+
+
+async def test_the_page_notices_a_crashed_peer_within_seconds_and_a_stalled_one_never(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """The page's failure detector (liveness.js) is the Python one: a SIGKILLed peer is
+    reported silent in about two seconds; one stopped for a second stays."""
+    broker, browser, launcher = room_setup
+    page = await open_page(browser, broker, "wanda")
+    pythons = [await Peer.start(broker, "web", n, launcher=launcher) for n in ("yara", "zed")]
+    try:
+        await wait_for_names(page, ["yara", "zed"])
+        await asyncio.sleep(3.0)  # heartbeats to learn from
+        stalling, victim = pythons
+        stalling.process.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(1.0)
+        stalling.process.send_signal(signal.SIGCONT)
+        victim.kill()
+        killed_at = time.monotonic()
+        await wait_for_names(page, ["yara"])
+        noticed = time.monotonic() - killed_at
+        assert noticed < 4.0, f"the page noticed after {noticed:.2f} s"
+        notices = await page.eval_on_selector_all(
+            "#messages li.notice", "e => e.map(x => x.textContent)"
+        )
+        (left,) = [n for n in notices if " left (" in n]
+        assert left.startswith("zed") and "(silent for " in left, left
+        await asyncio.sleep(3.0)
+        assert await peer_names(page) == ["yara"], "the stalled peer was taken for gone"
     finally:
         for python in pythons:
             await python.stop()
@@ -348,6 +393,56 @@ async def test_the_page_chats_over_ably_with_python_peers(
     finally:
         endpoint.terminate()
         await endpoint.wait()
+
+
+async def test_the_page_says_in_its_status_line_why_ably_is_not_there(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """A refused key and an endpoint nobody answers at: one clear status line each,
+    and no room."""
+    broker, browser, launcher = room_setup
+    key = "meshchatTest.key1:local-test-secret"
+    endpoint = await asyncio.create_subprocess_exec(
+        *launcher,
+        sys.executable,
+        "-m",
+        "tests.support.ably_endpoint",
+        "0",
+        key,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    try:
+        assert endpoint.stdout is not None
+        line = (await asyncio.wait_for(endpoint.stdout.readline(), 30)).decode()
+        address = line.rsplit(" ", 1)[1].strip()
+        wrong_key = "meshchatTest.key1:not-the-secret"
+        refused, _ = await click_join(
+            browser,
+            broker,
+            "wanda",
+            f"&transport=ably&ablyEndpoint={address}&ablyTls=0#ablyKey={wrong_key}",
+        )
+        await refused.wait_for_function(
+            "document.querySelector('#status').textContent.startsWith('Ably refused')",
+            timeout=TIMEOUT_MS,
+        )
+    finally:
+        endpoint.terminate()
+        await endpoint.wait()
+    # Nothing listens on the endpoint's port any more.
+    started = time.monotonic()
+    unreachable, _ = await click_join(
+        browser, broker, "xavi", f"&transport=ably&ablyEndpoint={address}&ablyTls=0#ablyKey={key}"
+    )
+    await unreachable.wait_for_function(
+        "document.querySelector('#status').textContent === 'cannot reach Ably within 15 s'",
+        timeout=TIMEOUT_MS,
+    )
+    assert time.monotonic() - started < 20
+    for page in (refused, unreachable):
+        assert await page.evaluate("window.meshchatRoom === undefined")
+        assert await page.is_hidden("main")
 
 
 async def test_the_page_rides_out_a_broker_restart(
