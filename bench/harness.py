@@ -11,8 +11,10 @@ import contextlib
 import json
 import re
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from meshchat.mesh import WebSocketTransport
@@ -82,16 +84,25 @@ class JoinProcess:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, broker: BrokerProcess, room: str, nick: str) -> JoinProcess:
+    async def start(
+        cls,
+        broker: BrokerProcess | None,
+        room: str,
+        nick: str,
+        launcher: Sequence[str] = (),
+    ) -> JoinProcess:
+        """Join through ``broker``, or with none given (the embedded default);
+        ``launcher`` prefixes the command (``ip netns exec NAME``)."""
+        where = ["--broker", broker.url] if broker is not None else []
         process = await asyncio.create_subprocess_exec(
+            *launcher,
             *MESHCHAT,
             "join",
             room,
             "--json",
             "--nick",
             nick,
-            "--broker",
-            broker.url,
+            *where,
             "--host-address",
             "127.0.0.1",
             stdin=asyncio.subprocess.PIPE,
@@ -150,3 +161,16 @@ class JoinProcess:
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
+
+
+@contextlib.contextmanager
+def private_loopback() -> Iterator[list[str]]:
+    """A network namespace with only its own loopback (root needed), so the default
+    broker port is free there: yields the command prefix that runs a process in it."""
+    name = f"mcb-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield ["ip", "netns", "exec", name]
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
