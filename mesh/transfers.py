@@ -15,8 +15,9 @@ temporary file for large payloads: the driver chooses) and into a running SHA-25
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -36,6 +37,9 @@ MAX_INCOMING_PER_PEER = 2 * MAX_PAYLOAD_BYTES
 MAX_INCOMING_PAYLOADS_PER_PEER = 16
 MAX_INCOMING_TOTAL = 8 * MAX_PAYLOAD_BYTES
 STALL_TIMEOUT = 30.0  # seconds without a byte before a half-received payload is dropped
+# Payloads under way to one peer at once: half of what a receiver takes from one peer,
+# so a sender with many queued never trips the limit.
+MAX_SENDING_AT_ONCE = MAX_INCOMING_PAYLOADS_PER_PEER // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +61,32 @@ class _Sending:
     reported_at: float = float("-inf")
 
 
+@dataclass(eq=False)
+class _PeerQueue:
+    sending: deque[_Sending] = field(default_factory=deque)  # started, taking turns
+    waiting: deque[_Sending] = field(default_factory=deque)  # not started yet
+
+    def __iter__(self) -> Iterator[_Sending]:
+        return itertools.chain(self.sending, self.waiting)
+
+
 class Outbox:
-    """Payloads waiting to go out, per peer."""
+    """Payloads waiting to go out, per peer. At most :data:`MAX_SENDING_AT_ONCE` are
+    under way to one peer at a time (the receiver takes no more); the rest wait."""
 
     def __init__(self) -> None:
-        self._queues: dict[str, deque[_Sending]] = {}
+        self._queues: dict[str, _PeerQueue] = {}
 
     def add(self, peer_id: str, header: PayloadHeader, encoded: bytes, body: memoryview) -> None:
-        self._queues.setdefault(peer_id, deque()).append(_Sending(header, encoded, body))
+        queue = self._queues.setdefault(peer_id, _PeerQueue())
+        queue.waiting.append(_Sending(header, encoded, body))
 
     def backlog(self) -> int:
         """Bytes waiting to be handed to any channel."""
         return sum(s.header.size - s.offset for q in self._queues.values() for s in q)
 
     def waiting(self, peer_id: str) -> bool:
-        return bool(self._queues.get(peer_id))
+        return peer_id in self._queues
 
     def cancel(self, peer_id: str, message_id: str | None = None) -> None:
         """Stop sending to ``peer_id`` (one payload, or all of them)."""
@@ -80,8 +95,13 @@ class Outbox:
             return
         if message_id is None:
             del self._queues[peer_id]
-        else:
-            self._queues[peer_id] = deque(s for s in queue if s.header.id != message_id)
+            return
+        for line in (queue.sending, queue.waiting):
+            kept = [s for s in line if s.header.id != message_id]
+            line.clear()
+            line.extend(kept)
+        if not queue.sending and not queue.waiting:
+            del self._queues[peer_id]
 
     def frames(
         self, peer_id: str, buffered: int, now: float
@@ -92,8 +112,12 @@ class Outbox:
         frames: list[bytes] = []
         progress: list[Progress] = []
         finished: list[PayloadHeader] = []
-        while queue and buffered < HIGH_WATER:
-            sending = queue.popleft()
+        while queue is not None and buffered < HIGH_WATER:
+            while len(queue.sending) < MAX_SENDING_AT_ONCE and queue.waiting:
+                queue.sending.append(queue.waiting.popleft())
+            if not queue.sending:
+                break
+            sending = queue.sending.popleft()
             frame = self._next_frame(sending)
             frames.append(frame)
             buffered += len(frame)
@@ -105,8 +129,8 @@ class Outbox:
             if done:
                 finished.append(sending.header)
             else:
-                queue.append(sending)  # take turns with the other payloads
-        if queue is not None and not queue:
+                queue.sending.append(sending)  # take turns with the other payloads
+        if queue is not None and not queue.sending and not queue.waiting:
             del self._queues[peer_id]
         return frames, progress, finished
 

@@ -33,6 +33,7 @@ export const HIGH_WATER = 1024 * 1024, LOW_WATER = 256 * 1024;
 export const PROGRESS_INTERVAL = 0.25;
 export const MAX_INCOMING_PER_PEER = 2 * MAX_PAYLOAD_BYTES;
 export const MAX_INCOMING_PAYLOADS_PER_PEER = 16;
+export const MAX_SENDING_AT_ONCE = MAX_INCOMING_PAYLOADS_PER_PEER / 2;
 export const MAX_INCOMING_TOTAL = 8 * MAX_PAYLOAD_BYTES;
 export const STALL_TIMEOUT = 30;
 const RECENT_CAPACITY = 4096;
@@ -127,28 +128,38 @@ class DeliveryTracker {
 
 // Payloads waiting to go out, per peer, taking turns (mesh/transfers.py's Outbox).
 class Outbox {
+  // Per peer: `sending` (started, taking turns; at most MAX_SENDING_AT_ONCE) and
+  // `waiting` (not started yet).
   constructor() { this.queues = new Map(); }
   add(peer, header, encoded, body) {
-    if (!this.queues.has(peer)) this.queues.set(peer, []);
-    this.queues.get(peer).push({ header, encoded, body, offset: 0, started: false, reportedAt: -Infinity });
+    if (!this.queues.has(peer)) this.queues.set(peer, { sending: [], waiting: [] });
+    this.queues.get(peer).waiting.push({ header, encoded, body, offset: 0, started: false, reportedAt: -Infinity });
   }
   backlog() {
     let total = 0;
-    for (const queue of this.queues.values()) for (const s of queue) total += s.header.size - s.offset;
+    for (const { sending, waiting } of this.queues.values()) {
+      for (const s of [...sending, ...waiting]) total += s.header.size - s.offset;
+    }
     return total;
   }
-  waiting(peer) { return Boolean(this.queues.get(peer)?.length); }
+  waiting(peer) { return this.queues.has(peer); }
   cancel(peer, id = null) {
     const queue = this.queues.get(peer);
     if (!queue) return;
-    if (id === null) this.queues.delete(peer);
-    else this.queues.set(peer, queue.filter((s) => s.header.id !== id));
+    if (id === null) { this.queues.delete(peer); return; }
+    queue.sending = queue.sending.filter((s) => s.header.id !== id);
+    queue.waiting = queue.waiting.filter((s) => s.header.id !== id);
+    if (!queue.sending.length && !queue.waiting.length) this.queues.delete(peer);
   }
   frames(peer, buffered, now) {
     const queue = this.queues.get(peer);
     const frames = [], progress = [], finished = [];
-    while (queue && queue.length && buffered < HIGH_WATER) {
-      const sending = queue.shift();
+    while (queue && buffered < HIGH_WATER) {
+      while (queue.sending.length < MAX_SENDING_AT_ONCE && queue.waiting.length) {
+        queue.sending.push(queue.waiting.shift());
+      }
+      if (!queue.sending.length) break;
+      const sending = queue.sending.shift();
       let frame, taken;
       if (!sending.started) {
         sending.started = true;
@@ -165,9 +176,9 @@ class Outbox {
         if (sending.header.size > frame.length) progress.push({ header: sending.header, peer, done: sending.offset });
       }
       if (done) finished.push(sending.header);
-      else queue.push(sending);
+      else queue.sending.push(sending);
     }
-    if (queue && !queue.length) this.queues.delete(peer);
+    if (queue && !queue.sending.length && !queue.waiting.length) this.queues.delete(peer);
     return [frames, progress, finished];
   }
 }

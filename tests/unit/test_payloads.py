@@ -182,6 +182,16 @@ def test_payloads_to_one_peer_take_turns_and_report_progress() -> None:
     assert len(big_reports) <= now / t.PROGRESS_INTERVAL + 1, "a few a second, not per frame"
 
 
+def test_a_sender_with_many_payloads_queued_keeps_within_what_the_receiver_takes() -> None:
+    ana, bo = pair()
+    bodies = [bytes([n]) * (5 * FRAME_BODY) for n in range(5 * t.MAX_INCOMING_PAYLOADS_PER_PEER)]
+    for body in bodies:
+        ana.send_payload("files", body, 1.0, 1_000)
+    actions = receive_all(bo, ANA, all_frames(ana, BO))
+    assert not [a for a in actions if isinstance(a, d.DropPeer | d.PeerMisbehaved)]
+    assert sorted(body_of(p) for p in received(actions)) == sorted(bodies)  # type: ignore[type-var]
+
+
 def test_a_payload_to_chosen_peers_is_bound_to_them() -> None:
     ana, bo = pair()
     sent, _ = ana.send_payload("moves", {"to": "bo"}, 1.0, 1_000, to=[BO])
