@@ -7,15 +7,18 @@ import contextlib
 import io
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
 from meshchat.mesh import IceConfig, MessageTooLarge, Room, TransportError
+from meshchat.mesh.files import DEFAULT_MAX_FILE_SIZE as DEFAULT_MAX_FILE_BYTES
 from meshchat.mesh.websocket_transport import broker_is_listening
 from meshchat.wire.redaction import redact
 
@@ -38,6 +41,8 @@ async def run_join(
     ably_endpoint: str | None = None,
     secret: str | None = None,
     broker_token: str | None = None,
+    downloads: Path | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_BYTES,
 ) -> None:
     if isinstance(sys.stdout, io.TextIOWrapper):
         # Whatever slips through, a character the terminal's encoding lacks is never
@@ -54,7 +59,15 @@ async def run_join(
             await embedded.try_to_host()
     try:
         transport, where = make_transport(transport_kind, url, ably_endpoint, broker_token)
-        room = Room(transport, room_name, nick=nick, ice=ice, secret=secret)
+        room = Room(
+            transport,
+            room_name,
+            nick=nick,
+            ice=ice,
+            secret=secret,
+            downloads=downloads,
+            max_file_size=max_file_size,
+        )
         await room.join()
     except (TransportError, ValueError) as error:
         raise click.ClickException(redact(str(error))) from None
@@ -93,6 +106,8 @@ async def _chat(room: Room, printer: Printer, embedded: EmbeddedBroker | None) -
                 break
             if text == "/peers":
                 printer.peers(room.peers)
+            elif text.startswith("/send ") or text == "/send":
+                await _send_file(room, printer, text.removeprefix("/send"))
             elif text.strip():
                 try:
                     printer.sent(await room.send(text))
@@ -106,6 +121,35 @@ async def _chat(room: Room, printer: Printer, embedded: EmbeddedBroker | None) -
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*tasks)
+
+
+SEND_USAGE = "usage: /send PATH [NICK] (quote a path with spaces)"
+
+
+async def _send_file(room: Room, printer: Printer, arguments: str) -> None:
+    """``/send PATH [NICK]``: offer a file to everyone, or to the one peer NICK (or
+    nick#tag when several share the nick)."""
+    try:
+        words = shlex.split(arguments)
+    except ValueError as error:
+        printer.error(f"{error}; {SEND_USAGE}")
+        return
+    if not 1 <= len(words) <= 2:
+        printer.error(SEND_USAGE)
+        return
+    to = None
+    if len(words) == 2:
+        try:
+            to = [printer.nicks.resolve(words[1], room.peers)]
+        except LookupError as error:
+            printer.error(str(error))
+            return
+    try:
+        transfer = await room.send_file(words[0], to)
+    except ValueError as error:
+        printer.error(str(error))
+        return
+    printer.sending(transfer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,14 @@ from meshchat.wire.ice import check_ice_urls
 from meshchat.wire.redaction import RedactingFilter, split_token
 
 from .config import ConfigError, default_path, load_defaults
-from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS
-from .options import ListOption
+from .defaults import (
+    DEFAULT_BROKER_URL,
+    DEFAULT_HOST,
+    DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_PORT,
+    TRANSPORTS,
+)
+from .options import ListOption, byte_size
 
 if TYPE_CHECKING:
     from meshchat.broker.ice import IceServerOffer
@@ -151,6 +157,21 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     help="Offer host candidates only on this local address (127.0.0.1 allowed); "
     "repeatable (env MESHCHAT_HOST_ADDRESSES, a list). Default: every non-loopback one.",
 )
+@click.option(
+    "--downloads",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="MESHCHAT_DOWNLOADS",
+    help="Folder that files sent to you are saved in (env MESHCHAT_DOWNLOADS). "
+    "Default: a meshchat folder in your downloads folder, or in your home.",
+)
+@click.option(
+    "--max-file-size",
+    type=byte_size,
+    default=DEFAULT_MAX_FILE_SIZE,
+    show_default=True,
+    envvar="MESHCHAT_MAX_FILE_SIZE",
+    help="Refuse files larger than this (env MESHCHAT_MAX_FILE_SIZE), e.g. 500M, 4G.",
+)
 def join(
     room: str,
     transport_kind: str,
@@ -164,10 +185,13 @@ def join(
     ice_username: str | None,
     ice_credential: str | None,
     host_addresses: tuple[str, ...],
+    downloads: Path | None,
+    max_file_size: int,
 ) -> None:
     """Join ROOM and chat: typed lines are sent, messages, joins and leaves are shown.
 
-    Leave with /quit, Ctrl-D or Ctrl-C.
+    /send PATH [NICK] sends a file (to everyone, or to one peer); files sent to you
+    are saved in the downloads folder. Leave with /quit, Ctrl-D or Ctrl-C.
     """
     from meshchat.mesh import IceConfig
 
@@ -193,8 +217,18 @@ def join(
             ably_endpoint=ably_endpoint,
             secret=secret,
             broker_token=_broker_token(broker_token_file),
+            downloads=downloads or default_downloads(),
+            max_file_size=max_file_size,
         )
     )
+
+
+def default_downloads() -> Path:
+    """``meshchat`` in the user's downloads folder (XDG's, or ~/Downloads), else in
+    their home."""
+    home = Path.home()
+    downloads = Path(os.environ.get("XDG_DOWNLOAD_DIR") or home / "Downloads")
+    return (downloads if downloads.is_dir() else home) / "meshchat"
 
 
 def _broker_token(path: Path | None) -> str | None:

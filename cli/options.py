@@ -31,3 +31,28 @@ class ListOption(click.Option):
     def value_from_envvar(self, ctx: click.Context) -> Any:
         raw = self.resolve_envvar_value(ctx)
         return split_list(raw) if raw else None
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def byte_size(value: str | int) -> int:
+    """A size in bytes: ``500000``, ``500K``, ``64M``, ``4G``, ``1.5GiB`` (binary units).
+    A click option type: ValueError says what is wrong."""
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a size (examples: 500K, 64M, 4G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def human_size(size: int) -> str:
+    """``1536`` -> ``1.5 KiB``: for people."""
+    amount = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if amount < 1024 or unit == "GiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    raise AssertionError("unreachable")

@@ -13,6 +13,12 @@ import time
 from typing import Any, TextIO
 
 from meshchat.mesh import (
+    FileDelivered,
+    FileFailed,
+    FileOffered,
+    FileProgress,
+    FileReceived,
+    FileTransfer,
     MessageReceived,
     MessageUndelivered,
     PeerJoined,
@@ -23,6 +29,7 @@ from meshchat.mesh import (
     SignallingRestored,
 )
 
+from .options import human_size
 from .terminal_text import for_terminal, json_line
 
 log = logging.getLogger(__name__)
@@ -48,12 +55,32 @@ class NickBook:
             length += 2
         return f"{nick}#{peer_id[:length]}"
 
+    def resolve(self, who: str, present: dict[str, str]) -> str:
+        """The id of the one present peer called ``who`` (a nick, or nick#tag).
+        LookupError, saying why, if there is none or more than one."""
+        for peer_id, nick in present.items():
+            self.learn(peer_id, nick)
+        nick, _, tag = who.partition("#")
+        matches = [
+            peer_id
+            for peer_id, peer_nick in present.items()
+            if peer_nick == nick and peer_id.startswith(tag)
+        ]
+        if not matches:
+            raise LookupError(f"no peer here is called {who}")
+        if len(matches) > 1:
+            labels = ", ".join(self.label(peer_id) for peer_id in matches)
+            raise LookupError(f"several peers are called {who}: say which ({labels})")
+        return matches[0]
+
 
 class Printer:
     def __init__(self, json_mode: bool, stream: TextIO = sys.stdout) -> None:
         self.json_mode = json_mode
         self._stream = stream
         self.nicks = NickBook()
+        self._files: dict[str, str] = {}  # transfer id -> file name, for progress lines
+        self._quarters: dict[tuple[str, str], int] = {}  # (transfer, peer) -> quarters shown
 
     def ready(
         self,
@@ -86,7 +113,10 @@ class Printer:
         else:
             self._line("* anyone who knows the room's name can join; --secret seals a room")
         self._line(f"* your id is {client_id}")
-        self._line("* type a message and press Enter; /peers lists peers, /quit leaves")
+        self._line(
+            "* type a message and press Enter; /peers lists peers, /send PATH [NICK] sends "
+            "a file, /quit leaves"
+        )
 
     def event(self, event: RoomEvent) -> None:
         """Show one event; never raises (a failure is shown in the event's place)."""
@@ -142,6 +172,8 @@ class Printer:
                     self._json(event="signalling-restored")
                 else:
                     self._line("* signalling restored")
+            case FileOffered() | FileProgress() | FileReceived() | FileDelivered() | FileFailed():
+                self._file_event(event)
 
     def hosting_broker(self, url: str) -> None:
         """This process took over running the room's broker (its host left)."""
@@ -149,6 +181,93 @@ class Printer:
             self._json(event="broker-hosted", url=url)
         else:
             self._line(f"* the broker's host left; this process now runs it at {url}")
+
+    def sending(self, transfer: FileTransfer) -> None:
+        """We offered a file (``/send``)."""
+        self._files[transfer.id] = transfer.name
+        if self.json_mode:
+            self._json(
+                event="file-sending",
+                id=transfer.id,
+                name=transfer.name,
+                size=transfer.size,
+                sha256=transfer.sha256,
+                to=list(transfer.recipients),
+            )
+        else:
+            to = ", ".join(self.nicks.label(peer) for peer in transfer.recipients)
+            self._line(f"* offering {transfer.name} ({human_size(transfer.size)}) to {to}")
+
+    def _file_event(self, event: RoomEvent) -> None:
+        match event:
+            case FileOffered(transfer_id=tid, sender=sender, nick=nick, name=name, size=size):
+                self._files[tid] = name
+                if self.json_mode:
+                    fields = {"from": sender}
+                    self._json(
+                        event="file-offered", id=tid, **fields, nick=nick, name=name, size=size
+                    )
+                else:
+                    who = self.nicks.label(sender, nick)
+                    self._line(f"* {who} sends {name} ({human_size(size)})")
+            case FileProgress(transfer_id=tid, peer_id=peer, sending=sending, done=done):
+                if self.json_mode:
+                    self._json(
+                        event="file-progress",
+                        id=tid,
+                        peer=peer,
+                        sending=sending,
+                        bytes=done,
+                        total=event.total,
+                    )
+                else:
+                    self._progress_bar(event)
+            case FileReceived(transfer_id=tid, sender=sender, nick=nick, path=path):
+                if self.json_mode:
+                    fields = {"from": sender}
+                    self._json(
+                        event="file-received",
+                        id=tid,
+                        **fields,
+                        nick=nick,
+                        path=str(path),
+                        bytes=event.size,
+                        sha256=event.sha256,
+                    )
+                else:
+                    who = self.nicks.label(sender, nick)
+                    self._line(f"* saved {path} ({human_size(event.size)}) from {who}")
+            case FileDelivered(transfer_id=tid, peer_id=peer):
+                if self.json_mode:
+                    self._json(event="file-delivered", id=tid, peer=peer)
+                else:
+                    name = self._files.get(tid, "the file")
+                    self._line(f"* {self.nicks.label(peer)} has {name}, verified")
+            case FileFailed(transfer_id=tid, peer_id=peer, sending=sending, reason=reason):
+                if self.json_mode:
+                    self._json(
+                        event="file-failed", id=tid, peer=peer, sending=sending, reason=reason
+                    )
+                else:
+                    name = self._files.get(tid, "a file")
+                    way = "to" if sending else "from"
+                    self._line(f"! {name} {way} {self.nicks.label(peer)} failed: {reason}")
+
+    def _progress_bar(self, event: FileProgress) -> None:
+        """A bar at each quarter of the way (plain mode: lines, not redraws, so that
+        chat lines around them stay readable)."""
+        total = max(event.total, 1)
+        quarters = 4 * event.done // total
+        key = (event.transfer_id, event.peer_id)
+        if quarters <= self._quarters.get(key, 0) or quarters == 0:
+            return
+        self._quarters[key] = quarters
+        filled = 20 * event.done // total
+        bar = "#" * filled + "-" * (20 - filled)
+        name = self._files.get(event.transfer_id, "file")
+        way = "to" if event.sending else "from"
+        percent = 100 * event.done // total
+        self._line(f"  [{bar}] {percent:3d}% {name} {way} {self.nicks.label(event.peer_id)}")
 
     def sent(self, sent: SentMessage) -> None:
         if self.json_mode:

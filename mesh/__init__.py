@@ -3,6 +3,11 @@
 from .channel import Channel
 from .chat import MAX_TEXT_BYTES, ChatMessage, MessageTooLarge
 from .events import (
+    FileDelivered,
+    FileFailed,
+    FileOffered,
+    FileProgress,
+    FileReceived,
     MessageReceived,
     MessageUndelivered,
     PayloadUndelivered,
@@ -16,6 +21,7 @@ from .events import (
     SignallingRestored,
     TransferProgress,
 )
+from .file_transfer import FileTransfer
 from .ice import IceConfig, IceServer
 from .memory_transport import MemoryHub, MemoryTransport
 from .payloads import MAX_PAYLOAD_BYTES, PayloadHeader, PayloadTooLarge
@@ -28,6 +34,12 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "Channel",
     "ChatMessage",
+    "FileDelivered",
+    "FileFailed",
+    "FileOffered",
+    "FileProgress",
+    "FileReceived",
+    "FileTransfer",
     "IceConfig",
     "IceServer",
     "MemoryHub",

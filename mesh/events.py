@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from .chat import ChatMessage
@@ -85,6 +86,63 @@ class SignallingRestored:
     """The pub/sub connection is back; we have announced ourselves again."""
 
 
+@dataclass(frozen=True, slots=True)
+class FileOffered:
+    """``sender`` offers a file of ``size`` bytes; ``name`` is already made safe. It is
+    accepted (saved in the downloads folder) unless this client refused it: then a
+    :class:`FileFailed` follows with the reason the sender was given."""
+
+    transfer_id: str
+    sender: str
+    nick: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    """``done`` of ``total`` bytes of a file to (``sending``) or from ``peer_id``: for a
+    sender, what the peer confirmed it wrote. A few per second at most."""
+
+    transfer_id: str
+    peer_id: str
+    sending: bool
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileReceived:
+    """A file from ``sender`` is saved at ``path``, and its SHA-256 (hex) is the one the
+    sender signed."""
+
+    transfer_id: str
+    sender: str
+    nick: str
+    path: Path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileDelivered:
+    """``peer_id`` saved our file, and its digest matched."""
+
+    transfer_id: str
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailed:
+    """The transfer of a file to (``sending``) or from ``peer_id`` ended without it:
+    ``reason`` says why. A receiver keeps nothing of it."""
+
+    transfer_id: str
+    peer_id: str
+    sending: bool
+    reason: str
+
+
 RoomEvent = (
     PeerJoined
     | PeerLeft
@@ -94,6 +152,11 @@ RoomEvent = (
     | TransferProgress
     | SignallingLost
     | SignallingRestored
+    | FileOffered
+    | FileProgress
+    | FileReceived
+    | FileDelivered
+    | FileFailed
 )
 
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Self
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -51,6 +52,8 @@ from .events import (
     SignallingRestored,
     TransferProgress,
 )
+from .file_transfer import FileTransfer, FileTransfers
+from .files import DEFAULT_MAX_FILE_SIZE, FILE_DATA_CHANNEL, FILES_CHANNEL, RESERVED_PREFIX
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
@@ -69,6 +72,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
+RECONNECT_GRACE = 30.0  # seconds a lost peer's messages and files wait for it
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
 # send() waits while this many payload bytes are still to be handed to channels, so a
@@ -112,9 +116,13 @@ class Room:
         identity: Identity | None = None,
         secret: str | None = None,
         timing: p.Timing | None = None,
+        downloads: Path | None = None,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     ) -> None:
         """``secret``: only holders of the same secret can join, and the signalling
-        service sees nothing but sealed messages (see docs/security.md)."""
+        service sees nothing but sealed messages (see docs/security.md).
+        ``downloads``: the folder files sent to us are saved in (refused without one),
+        up to ``max_file_size`` bytes each."""
         self.name = validate_room(room)
         identity = identity or Identity()
         self.id = identity.client_id
@@ -138,9 +146,19 @@ class Room:
             sign=identity.sign,
             key_of=self._protocol.public_key_of,
             heartbeat_interval=self._protocol.timing.heartbeat_interval,
+            reconnect_grace=RECONNECT_GRACE,
             new_sink=_new_sink,
         )
         self._channels: dict[str, Channel] = {}
+        self._files = FileTransfers(
+            send=self._send_payload,
+            is_open=lambda peer: peer in self._protocol.open_peers(),
+            peers=self._protocol.open_peers,
+            emit=self._events.put_nowait,
+            downloads=downloads,
+            max_file_size=max_file_size,
+            reconnect_grace=RECONNECT_GRACE,
+        )
         self._backlog_drained = asyncio.Event()
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
@@ -199,11 +217,23 @@ class Room:
         self._carry(actions)
         return sent
 
+    async def send_file(self, path: Path | str, to: Iterable[str] | None = None) -> FileTransfer:
+        """Offer the file at ``path`` to the peers ``to`` (everyone here by default),
+        and stream it to those who accept, from disk, verified by its SHA-256 on
+        arrival. Returns at once: watch ``transfer.progress``, ``await
+        transfer.wait()``, or the File* events.
+
+        Raises ValueError (not a readable file, nobody here, unknown recipients)."""
+        return await self._files.send_file(Path(path), to)
+
     def channel(self, name: str) -> Channel:
         """The channel ``name`` (1-64 printable characters): send on it, iterate what
-        arrives on it. ``"chat"`` is the chat itself. Messages on a channel nobody has
-        asked for are acknowledged and dropped: ask before joining to miss none."""
+        arrives on it. ``"chat"`` is the chat itself; names starting ``meshchat/`` are
+        the framework's own. Messages on a channel nobody has asked for are
+        acknowledged and dropped: ask before joining to miss none."""
         check_channel_name(name)
+        if name.startswith(RESERVED_PREFIX):
+            raise ValueError(f"channel names starting {RESERVED_PREFIX!r} are reserved")
         if (channel := self._channels.get(name)) is None:
             channel = self._channels[name] = Channel(name, self._send_payload, self.send)
         return channel
@@ -247,6 +277,7 @@ class Room:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._transport.close()
+        await self._files.close()
         self._events.put_nowait(None)
         self._backlog_drained.set()
         for channel in self._channels.values():
@@ -275,9 +306,11 @@ class Room:
                 case PeerJoined(peer_id=peer_id):
                     route = self._route_to(peer_id)
                     self._events.put_nowait(dataclasses.replace(action, route=route))
+                    self._files.peer_joined(peer_id)
                 case PeerLeft(peer_id=peer_id, said_bye=said_bye):
                     self._events.put_nowait(action)
                     self._carry(self._data.closed(peer_id, time.monotonic(), said_bye=said_bye))
+                    self._files.peer_left(peer_id, said_bye=said_bye)
                 case p.Subscribe():
                     raise AssertionError("subscriptions happen only in join()")
 
@@ -330,6 +363,12 @@ class Room:
                         chat.deliver(_received_chat(shown))
                 case d.PayloadReceived():
                     self._deliver_payload(action)
+                case PayloadUndelivered(header=header, peer_id=peer_id, reason=reason) if (
+                    header.channel.startswith(RESERVED_PREFIX)
+                ):
+                    self._files.undelivered(header.id, peer_id, reason)
+                case TransferProgress(channel=channel) if channel.startswith(RESERVED_PREFIX):
+                    pass  # a file's chunks: the file's own progress is reported instead
                 case MessageUndelivered() | PayloadUndelivered() | TransferProgress():
                     self._events.put_nowait(action)
                 case d.DropPeer(peer_id=peer_id, reason=reason):
@@ -355,7 +394,9 @@ class Room:
 
     def _deliver_payload(self, action: d.PayloadReceived) -> None:
         header = action.header
-        channel = self._channels.get(header.channel)
+        channel: Channel | FileTransfers | None = self._channels.get(header.channel)
+        if header.channel in (FILES_CHANNEL, FILE_DATA_CHANNEL):
+            channel = self._files
         if channel is None:
             if action.body is not None:
                 action.body.close()

@@ -220,6 +220,12 @@ class Peer:
         self.process.stdin.write(json.dumps(command).encode() + b"\n")
         await self.process.stdin.drain()
 
+    async def command_line(self, line: str) -> None:
+        """One line on stdin, as typed (``/send PATH``, ``/peers``...)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+
     async def send(self, text: str) -> dict[str, Any]:
         """Send a line and return the matching ``sent`` event."""
         assert self.process.stdin is not None
