@@ -90,9 +90,11 @@ class JoinProcess:
         room: str,
         nick: str,
         launcher: Sequence[str] = (),
+        extra: Sequence[str] = (),
     ) -> JoinProcess:
         """Join through ``broker``, or with none given (the embedded default);
-        ``launcher`` prefixes the command (``ip netns exec NAME``)."""
+        ``launcher`` prefixes the command (``ip netns exec NAME``); ``extra`` are more
+        options."""
         where = ["--broker", broker.url] if broker is not None else []
         process = await asyncio.create_subprocess_exec(
             *launcher,
@@ -105,6 +107,7 @@ class JoinProcess:
             *where,
             "--host-address",
             "127.0.0.1",
+            *extra,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
@@ -120,8 +123,10 @@ class JoinProcess:
             self._changed.set()
         self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        async with asyncio.timeout(WAIT):
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], within: float = WAIT
+    ) -> dict[str, Any]:
+        async with asyncio.timeout(within):
             while True:
                 for event in self.events:
                     if predicate(event):

@@ -35,7 +35,7 @@ FILES_CHANNEL = "meshchat/files"
 FILE_DATA_CHANNEL = "meshchat/file-data"
 RESERVED_PREFIX = "meshchat/"  # channel names the framework keeps for itself
 
-CHUNK_BYTES = 1024 * 1024 - 64  # a chunk payload stays at or under 1 MiB, kept in memory
+CHUNK_BYTES = 256 * 1024 - 64  # a chunk payload at most 256 KiB: few are held at once
 DEFAULT_MAX_FILE_SIZE = 4 * 1024**3
 MAX_FILE_SIZE = 2**50  # what an offer may say at all (a petabyte)
 MAX_OFFERED_NAME = 1024  # characters of an offered name, before it is made safe

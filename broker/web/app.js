@@ -13,6 +13,34 @@ $("secret").value = fragment.get("secret") || "";
 
 let room = null;
 const names = new Map();
+const transfers = new Map(); // transfer id -> its line in the conversation
+
+function size(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let amount = bytes, unit = 0;
+  while (amount >= 1024 && unit < units.length - 1) { amount /= 1024; unit += 1; }
+  return unit ? `${amount.toFixed(1)} ${units[unit]}` : `${bytes} B`;
+}
+
+// A file's line: what it is, and a progress bar (a download link once it is here).
+function transferLine(id, text) {
+  line([[text, "text"]], "file");
+  const item = $("messages").lastElementChild;
+  item.dataset.transfer = id;
+  item.append(document.createElement("progress"));
+  transfers.set(id, item);
+}
+
+async function sendFiles(files) {
+  for (const file of files) {
+    try {
+      const transfer = await room.sendFile(file);
+      transferLine(transfer.id, `you send ${file.name} (${size(file.size)})`);
+    } catch (error) {
+      line([[error.message]], "notice");
+    }
+  }
+}
 
 function line(parts, className) {
   const item = document.createElement("li");
@@ -91,6 +119,30 @@ async function join(nick) {
     line([[`a message did not reach ${names.get(detail.peer) || detail.peer}: ${detail.reason}`]],
       "notice");
   });
+  room.addEventListener("file-offered", ({ detail }) => {
+    transferLine(detail.id, `${detail.nick}${tag(detail.from)} sends ${detail.name} (${size(detail.size)})`);
+  });
+  room.addEventListener("file-progress", ({ detail }) => {
+    const bar = transfers.get(detail.id)?.querySelector("progress");
+    if (bar) { bar.max = detail.total || 1; bar.value = detail.done; }
+  });
+  room.addEventListener("file-received", ({ detail }) => {
+    const item = transfers.get(detail.id);
+    if (!item) return;
+    const link = document.createElement("a");
+    link.href = detail.url; // a blob: URL made by the page from the verified bytes
+    link.download = detail.name;
+    link.textContent = `${detail.name} (${size(detail.size)})`;
+    item.querySelector("progress").replaceWith(link);
+  });
+  room.addEventListener("file-delivered", ({ detail }) => {
+    const bar = transfers.get(detail.id)?.querySelector("progress");
+    if (bar) bar.title = `delivered to ${names.get(detail.peer) || detail.peer}`;
+  });
+  room.addEventListener("file-failed", ({ detail }) => {
+    const who = names.get(detail.peer) || detail.peer;
+    line([[`a file ${detail.sending ? "to" : "from"} ${who} failed: ${detail.reason}`]], "notice");
+  });
   room.addEventListener("signalling-lost", () => { $("status").textContent = "reconnecting…"; });
   room.addEventListener("signalling-restored", () => {
     $("status").textContent = `you are ${nick}${tag(room.id)} (${kind})`;
@@ -124,3 +176,14 @@ document.addEventListener("visibilitychange", () => {
 });
 // A link may suggest a nick (?nick=), but joining is always the user's own click: a
 // link must not put someone into a room, and announce them there, on its own.
+
+$("file").addEventListener("change", () => {
+  if (room) sendFiles([...$("file").files]);
+  $("file").value = "";
+});
+document.addEventListener("dragover", (event) => { if (room) event.preventDefault(); });
+document.addEventListener("drop", (event) => {
+  if (!room || !event.dataTransfer?.files.length) return;
+  event.preventDefault();
+  sendFiles([...event.dataTransfer.files]);
+});

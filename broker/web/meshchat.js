@@ -8,6 +8,7 @@ import {
 } from "/frames.js";
 import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
+import { FileTransfers } from "/files.js";
 
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
@@ -19,6 +20,7 @@ const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
 // send() on a channel waits while this many payload bytes are still to go out (room.py).
 const SEND_BACKLOG = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
+const RESERVED_PREFIX = "meshchat/"; // the framework's own channels (files)
 const now = () => performance.now() / 1000; // the data plane's clock, in seconds
 
 // --- encodings ------------------------------------------------------------------------
@@ -225,6 +227,7 @@ export class Room extends EventTarget {
     this.broker.identity = this.identity;
     await this.broker.open();
     await this.broker.subscribe([this.topicOf(this.id), this.globalTopic]);
+    this.files = new FileTransfers(this);
     this.scheduleTick();
     await this.hello();
   }
@@ -519,11 +522,13 @@ export class Room extends EventTarget {
           this.emit("undelivered", { id: action.id, peer: action.peer, reason: action.reason });
           break;
         case "PayloadUndelivered":
+          if (action.header.channel.startsWith(RESERVED_PREFIX)) break; // files say it their way
           this.emit("undelivered", { id: action.header.id, channel: action.header.channel,
             peer: action.peer, reason: action.reason });
           break;
         case "TransferProgress": {
           const { channel, id, sending, done, total } = action;
+          if (channel.startsWith(RESERVED_PREFIX)) break; // a file's chunks: files.js reports
           const detail = { channel, id, peer: action.peer, sending, done, total };
           this.emit("progress", detail);
           this.channels.get(channel)?.dispatchEvent(new CustomEvent("progress", { detail }));
@@ -566,6 +571,10 @@ export class Room extends EventTarget {
     if (!this.channels.has(name)) this.channels.set(name, new Channel(this, name));
     return this.channels.get(name);
   }
+
+  // Offer a File (from an <input type=file> or a drop) to everyone, or to chosen peer
+  // ids; file-* events on the room say how it goes (files.js).
+  sendFile(file, to = null) { return this.files.sendFile(file, to); }
 
   async sendPayload(channel, data, to = null) {
     while (this.data.backlog() > SEND_BACKLOG && !this.left) {
@@ -643,6 +652,7 @@ export class Room extends EventTarget {
     if (this.left) return;
     this.left = true;
     clearTimeout(this.timer);
+    this.files?.close();
     this.carry(this.data.leave());
     for (const wake of this.drained.splice(0)) wake();
     this.signal(this.globalTopic, "bye", {});

@@ -241,6 +241,48 @@ async def test_the_page_notices_a_crashed_peer_within_seconds_and_a_stalled_one_
             await python.stop()
 
 
+async def test_files_go_from_python_to_the_page_and_back_verified(
+    room_setup: tuple[Broker, Any, list[str]], tmp_path: Path
+) -> None:
+    """A Python peer's /send becomes a download link in the page with the same bytes;
+    a file picked in the page is saved by the Python peer with the same SHA-256."""
+    broker, browser, launcher = room_setup
+    page = await open_page(browser, broker, "wanda")
+    downloads = tmp_path / "yara"
+    python = await Peer.start(
+        broker, "web", "yara", "--downloads", str(downloads), launcher=launcher
+    )
+    try:
+        await wait_for_names(page, ["yara"])
+        await python.wait_for_peers({await page_id(page)})
+        to_page = tmp_path / "from python.bin"
+        to_page.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+        await python.command_line(f'/send "{to_page}"')
+        link = await page.wait_for_selector("#messages li.file a", timeout=TIMEOUT_MS)
+        assert await link.get_attribute("download") == "from python.bin"
+        assert "(3.0 MiB)" in await link.text_content()
+        digest = await page.evaluate(
+            """async (selector) => {
+                const blob = await (await fetch(document.querySelector(selector).href)).blob();
+                const bytes = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+                const hex = (b) => b.toString(16).padStart(2, "0");
+                return [...new Uint8Array(bytes)].map(hex).join("");
+            }""",
+            "#messages li.file a",
+        )
+        assert digest == hashlib.sha256(to_page.read_bytes()).hexdigest()
+        await python.wait_for(lambda e: e["event"] == "file-delivered")
+
+        to_python = tmp_path / "from the page.txt"
+        to_python.write_bytes(os.urandom(2 * 1024 * 1024))
+        await page.set_input_files("#file", str(to_python))
+        received = await python.wait_for(lambda e: e["event"] == "file-received", within=60)
+        assert received["sha256"] == hashlib.sha256(to_python.read_bytes()).hexdigest()
+        assert (downloads / "from the page.txt").read_bytes() == to_python.read_bytes()
+    finally:
+        await python.stop()
+
+
 async def test_the_page_keys_messages_by_sender_and_names_them_by_their_join(
     room_setup: tuple[Broker, Any, list[str]],
 ) -> None:

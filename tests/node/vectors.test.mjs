@@ -77,3 +77,10 @@ test("the page's scrypt (@noble/hashes) derives the keys Python's OpenSSL derive
     assert.equal(Buffer.from(derived).toString("hex"), key, `${password} / ${salt}`);
   }
 });
+
+test("names of received files are made safe as in Python", async () => {
+  const { safeFileName } = await import("../../broker/web/files.js");
+  for (const { offered, safe } of vectors.file_names) {
+    assert.equal(safeFileName(offered), safe, JSON.stringify(offered).slice(0, 80));
+  }
+});

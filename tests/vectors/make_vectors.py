@@ -30,6 +30,7 @@ from meshchat.mesh.chat import (
     encode_chat,
     signed_content,
 )
+from meshchat.mesh.filenames import safe_file_name
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError, clean_nick
 from meshchat.mesh.payloads import (
@@ -267,6 +268,8 @@ def vectors() -> dict[str, Any]:
             for room in ("lobby", "a.b_c-9", "x" * 64)
         ],
         "traces": traces(),
+        # Names of received files, as mesh/filenames.py makes them safe.
+        "file_names": [{"offered": n, "safe": safe_file_name(n)} for n in OFFERED_FILE_NAMES],
         # scrypt as Python's hashlib (OpenSSL) computes it; the page uses @noble/hashes.
         "scrypt": [
             {
@@ -287,6 +290,30 @@ def vectors() -> dict[str, Any]:
             ]
         ],
     }
+
+
+OFFERED_FILE_NAMES = [
+    "report.pdf",
+    "../../etc/passwd",
+    "/etc/shadow",
+    "..\\..\\windows\\system.ini",
+    "C:evil.exe",
+    "..",
+    ".bashrc",
+    "",
+    "CON",
+    "nul.txt",
+    "COM1.tar.gz",
+    "name. . ",
+    "bell\x07\x1b[2Jclear\x9b",
+    "invoice\u202egpj.exe",
+    "zero\u200bwidth\ufeff",
+    "line\u2028break",
+    "café ☕.txt",
+    "é" * 300 + ".tar",
+    "x" * 5000,
+    "y" * 300 + ".averyveryverylongextension",
+]
 
 
 def render() -> str:
