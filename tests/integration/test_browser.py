@@ -8,6 +8,7 @@ candidates only where it sees a routed interface), so no traffic can leave it.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import os
@@ -390,13 +391,9 @@ async def test_the_browsers_scrypt_matches_rfc_7914(
     assert expected.startswith("fdbabe1c9d3472007856e7190d01e9fe")  # the RFC's vector
 
 
-async def test_the_page_chats_over_ably_with_python_peers(
-    room_setup: tuple[Broker, Any, list[str]],
-) -> None:
-    """The page configured for Ably, against the Ably-protocol endpoint of the test suite
-    (run inside the namespace), with a Python peer using the real ably SDK."""
-    broker, browser, launcher = room_setup
-    key = "meshchatTest.key1:local-test-secret"
+@contextlib.asynccontextmanager
+async def ably_endpoint(launcher: list[str], key: str) -> AsyncIterator[str]:
+    """The test suite's Ably-protocol endpoint, run inside the namespace: its address."""
     endpoint = await asyncio.create_subprocess_exec(
         *launcher,
         sys.executable,
@@ -410,7 +407,20 @@ async def test_the_page_chats_over_ably_with_python_peers(
     try:
         assert endpoint.stdout is not None
         line = (await asyncio.wait_for(endpoint.stdout.readline(), 30)).decode()
-        address = line.rsplit(" ", 1)[1].strip()
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        endpoint.terminate()
+        await endpoint.wait()
+
+
+async def test_the_page_chats_over_ably_with_python_peers(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """The page configured for Ably, against the Ably-protocol endpoint of the test suite
+    (run inside the namespace), with a Python peer using the real ably SDK."""
+    broker, browser, launcher = room_setup
+    key = "meshchatTest.key1:local-test-secret"
+    async with ably_endpoint(launcher, key) as address:
         ably = Signalling(
             "ably",
             ["--transport", "ably", "--ably-endpoint", f"ws://{address}"],
@@ -432,9 +442,6 @@ async def test_the_page_chats_over_ably_with_python_peers(
             await wait_for_texts(page, ["and back"])
         finally:
             await python.stop()
-    finally:
-        endpoint.terminate()
-        await endpoint.wait()
 
 
 async def test_the_page_says_in_its_status_line_why_ably_is_not_there(
@@ -444,20 +451,7 @@ async def test_the_page_says_in_its_status_line_why_ably_is_not_there(
     and no room."""
     broker, browser, launcher = room_setup
     key = "meshchatTest.key1:local-test-secret"
-    endpoint = await asyncio.create_subprocess_exec(
-        *launcher,
-        sys.executable,
-        "-m",
-        "tests.support.ably_endpoint",
-        "0",
-        key,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=REPO,
-    )
-    try:
-        assert endpoint.stdout is not None
-        line = (await asyncio.wait_for(endpoint.stdout.readline(), 30)).decode()
-        address = line.rsplit(" ", 1)[1].strip()
+    async with ably_endpoint(launcher, key) as address:
         wrong_key = "meshchatTest.key1:not-the-secret"
         refused, _ = await click_join(
             browser,
@@ -469,9 +463,6 @@ async def test_the_page_says_in_its_status_line_why_ably_is_not_there(
             "document.querySelector('#status').textContent.startsWith('Ably refused')",
             timeout=TIMEOUT_MS,
         )
-    finally:
-        endpoint.terminate()
-        await endpoint.wait()
     # Nothing listens on the endpoint's port any more.
     started = time.monotonic()
     unreachable, _ = await click_join(
