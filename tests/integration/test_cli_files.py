@@ -79,6 +79,16 @@ async def test_send_to_one_nick_and_errors_in_plain_words(
     meshchat_broker: Broker, tmp_path: Path
 ) -> None:
     ana, bo, cy = await peers(meshchat_broker, tmp_path, "ana", "bo", "cy")
+    small = await Peer.start(
+        meshchat_broker,
+        "files",
+        "dee",
+        "--downloads",
+        str(tmp_path / "dee"),
+        "--max-file-size",
+        "1K",
+    )
+    await ana.wait_for_peers({small.id})
     try:
         source = tmp_path / "note.txt"
         source.write_text("for cy only")
@@ -95,8 +105,17 @@ async def test_send_to_one_nick_and_errors_in_plain_words(
             await ana.command_line(line)
             await ana.wait_for(functools.partial(is_error, complaint))
         assert not (tmp_path / "bo").exists()
+        big = tmp_path / "big.bin"
+        big.write_bytes(bytes(2048))
+        await ana.command_line(f"/send {big} dee")
+        failed = await ana.wait_for(event("file-failed", peer=small.id))
+        assert (
+            failed["reason"]
+            == "refused: the file is 2048 bytes; this peer takes files up to 1024 bytes"
+        )
+        assert not (tmp_path / "dee").exists()
     finally:
-        for peer in (ana, bo, cy):
+        for peer in (ana, bo, cy, small):
             await peer.stop()
 
 
