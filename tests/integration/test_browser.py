@@ -57,6 +57,23 @@ def loopback_namespace() -> Iterator[str]:
     name = f"mc-web-{uuid.uuid4().hex[:6]}"
     ip("netns", "add", name)
     try:
+        # No IPv6 in here: addresses that arrive late (duplicate address detection on
+        # the veth) are a network change to Chromium, which then fails the page's
+        # loads in flight with ERR_NETWORK_CHANGED.
+        for setting in ("all", "default"):
+            subprocess.run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    name,
+                    "sh",
+                    "-c",
+                    f"echo 1 > /proc/sys/net/ipv6/conf/{setting}/disable_ipv6",
+                ],
+                check=True,
+                timeout=10,
+            )
         inside = ["netns", "exec", name, "ip"]
         ip(*inside, "link", "set", "lo", "up")
         ip(*inside, "link", "add", "mca", "type", "veth", "peer", "name", "mcb")
