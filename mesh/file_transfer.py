@@ -24,6 +24,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meshchat.wire.quietlog import QuietLog
+from meshchat.wire.ratelimit import TokenBucket
+
 from .events import (
     FileDelivered,
     FileFailed,
@@ -64,6 +67,10 @@ REPORT_INTERVAL = 0.25  # seconds between progress events of one transfer and pe
 HAVE_INTERVAL = 0.5  # seconds between the receiver's confirmations to the sender
 MAX_INCOMING_PER_PEER = 8  # files one peer may be sending us at once
 MAX_INCOMING = 32  # and everyone together
+# Offers taken from one peer a second, and in a burst: each is shown to the user and
+# answered, so a flood of them is dropped instead.
+OFFER_RATE = 1.0
+OFFER_BURST = 10.0
 DISK_MARGIN = 64 * 1024 * 1024  # free space left over after a file, at least
 DELIVERED = "delivered"
 
@@ -157,6 +164,8 @@ class FileTransfers:
         self._chunk_owner: dict[str, tuple[str, str]] = {}  # chunk payload id -> (transfer, peer)
         self._peer_back: dict[str, asyncio.Event] = {}
         self._lost_since: dict[str, float] = {}  # peers lost (not said bye), since when
+        self._offer_budget: dict[str, TokenBucket] = {}
+        self._flood_log = QuietLog(log)
         self._tasks: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
@@ -328,6 +337,18 @@ class FileTransfers:
 
     def _on_offer(self, sender: str, nick: str, offer: Offer) -> None:
         if (sender, offer.id) in self._incoming:
+            return
+        budget = self._offer_budget.get(sender)
+        if budget is None:
+            budget = self._offer_budget[sender] = TokenBucket(
+                OFFER_RATE, OFFER_BURST, time.monotonic()
+            )
+        if not budget.take(time.monotonic()):
+            # A flood of offers: not shown, not answered (the sender hears nothing, as
+            # from a peer that does not listen), and logged a few times at most.
+            self._flood_log.warning(
+                sender, "peer %s offers files too fast; ignored: %s", offer.name
+            )
             return
         name = safe_file_name(offer.name)
         self._emit(FileOffered(offer.id, sender, nick, name, offer.size))

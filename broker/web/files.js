@@ -18,7 +18,7 @@ export const PAGE_MAX_FILE_SIZE = 1024 ** 3;
 const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
 const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
 const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
-const MAX_NAME_BYTES = 200;
+const MAX_NAME_BYTES = 200, OFFER_RATE = 1, OFFER_BURST = 10;
 const DEVICE_NAMES = new Set(["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
   ...["COM", "LPT"].flatMap((kind) => [...Array(10).keys()].map((n) => `${kind}${n}`))]);
 const TRANSFER_ID = /^[0-9a-f]{32}$/, DIGEST = /^[0-9a-f]{64}$/;
@@ -102,6 +102,7 @@ export class FileTransfers {
     this.outgoing = new Map(); // id -> transfer
     this.incoming = new Map(); // "sender id" -> incoming
     this.lostSince = new Map(); // peer -> ms it was lost (not said bye)
+    this.offerBudget = new Map(); // peer -> {tokens, stamp}: offers it may still make
     room.channel(FILES_CHANNEL).addEventListener("message", ({ detail }) => this.onControl(detail));
     room.channel(FILE_DATA_CHANNEL).addEventListener("message", ({ detail }) => this.onChunk(detail));
     room.addEventListener("left", ({ detail }) => this.peerLeft(detail.id, detail.reason === "said bye"));
@@ -236,6 +237,14 @@ export class FileTransfers {
   onOffer(from, nick, offer) {
     const key = `${from} ${offer.id}`;
     if (this.incoming.has(key)) return;
+    // A flood of offers is dropped unshown and unanswered, as in Python (1 a second,
+    // bursts of 10).
+    const at = Date.now(), budget = this.offerBudget.get(from) ?? { tokens: OFFER_BURST, stamp: at };
+    budget.tokens = Math.min(OFFER_BURST, budget.tokens + ((at - budget.stamp) / 1000) * OFFER_RATE);
+    budget.stamp = at;
+    this.offerBudget.set(from, budget);
+    if (budget.tokens < 1) return;
+    budget.tokens -= 1;
     const name = safeFileName(offer.name);
     this.emit("file-offered", { id: offer.id, from, nick, name, size: offer.size });
     const fromSender = [...this.incoming.values()].filter((i) => i.sender === from).length;

@@ -199,6 +199,17 @@ async def test_a_file_over_the_limit_is_refused_and_the_sender_told_why(
     assert bo.of(FileOffered) and bo.saved() == []
 
 
+async def test_a_flood_of_offers_is_not_shown_or_answered(room_of: MakePeers) -> None:
+    ana, bo = await room_of("ana", "bo")
+    for n in range(60):
+        offer = Offer(os.urandom(16).hex(), f"spam {n}.txt", 1, "0" * 64)
+        await ana.room._send_payload(FILES_CHANNEL, encode_control(offer), [bo.room.id])
+    await asyncio.sleep(2.0)
+    offered = len(bo.of(FileOffered))
+    assert 10 <= offered <= 13, f"{offered} offers shown"
+    assert bo.room.id in ana.room.peers, "nobody was dropped: offers are not misbehaviour"
+
+
 async def test_bytes_that_do_not_match_the_signed_digest_leave_nothing(room_of: MakePeers) -> None:
     ana, bo = await room_of("ana", "bo")
     await offer_raw(ana.room, bo.room.id, "tampered.bin", b"not what was signed", "0" * 64)
