@@ -297,6 +297,21 @@ async def test_files_go_from_python_to_the_page_and_back_verified(
         received = await python.wait_for(lambda e: e["event"] == "file-received", within=60)
         assert received["sha256"] == hashlib.sha256(to_python.read_bytes()).hexdigest()
         assert (downloads / "from the page.txt").read_bytes() == to_python.read_bytes()
+
+        # Dropped on the page, as from a file manager.
+        dropped = await page.evaluate_handle(
+            """() => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File(["dropped on the page"], "dropped.txt"));
+                return transfer;
+            }"""
+        )
+        await page.dispatch_event("#messages", "drop", {"dataTransfer": dropped})
+        await python.wait_for(
+            lambda e: e["event"] == "file-received" and e["path"].endswith("dropped.txt"),
+            within=60,
+        )
+        assert (downloads / "dropped.txt").read_text() == "dropped on the page"
     finally:
         await python.stop()
 
