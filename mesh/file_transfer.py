@@ -89,7 +89,7 @@ class FileTransfer:
     recipients: tuple[str, ...]
     progress: dict[str, int] = field(default_factory=dict)  # bytes each peer confirmed
     outcomes: dict[str, str] = field(default_factory=dict)
-    _accepted: dict[str, asyncio.Event] = field(default_factory=dict)
+    _accepted: set[str] = field(default_factory=set)  # recipients who took the offer
     _answered: asyncio.Event = field(default_factory=asyncio.Event)
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
     _reported_at: dict[str, float] = field(default_factory=dict)
@@ -113,12 +113,12 @@ class FileTransfer:
         return True
 
     def _accept(self, peer_id: str) -> None:
-        self._accepted[peer_id].set()
+        self._accepted.add(peer_id)
         self._check_answers()
 
     def _check_answers(self) -> None:
         """Everyone has accepted, or is done with (refused, left...): feeding starts."""
-        if all(p in self.outcomes or self._accepted[p].is_set() for p in self.recipients):
+        if all(p in self.outcomes or p in self._accepted for p in self.recipients):
             self._answered.set()
 
 
@@ -145,7 +145,6 @@ class FileTransfers:
         self,
         *,
         send: SendPayload,
-        is_open: Callable[[str], bool],
         peers: Callable[[], dict[str, str]],
         emit: Callable[[RoomEvent], None],
         downloads: Path | None,
@@ -153,8 +152,7 @@ class FileTransfers:
         reconnect_grace: float,
     ) -> None:
         self._send = send
-        self._is_open = is_open
-        self._peers = peers
+        self._peers = peers  # those with an open channel: id -> nick
         self._emit = emit
         self.downloads = downloads
         self.max_file_size = max_file_size
@@ -192,8 +190,6 @@ class FileTransfers:
 
     async def _offer_and_feed(self, transfer: FileTransfer) -> None:
         offer = Offer(transfer.id, transfer.name, transfer.size, transfer.sha256)
-        for peer in transfer.recipients:
-            transfer._accepted[peer] = asyncio.Event()
         try:
             await self._send(FILES_CHANNEL, encode_control(offer), transfer.recipients)
         except ValueError as error:  # someone left in the meantime
@@ -206,7 +202,7 @@ class FileTransfers:
         except TimeoutError:
             pass
         for peer in transfer.recipients:
-            if peer not in transfer.outcomes and not transfer._accepted[peer].is_set():
+            if peer not in transfer.outcomes and peer not in transfer._accepted:
                 self._fail_outgoing(transfer, peer, "no answer to the offer", tell=True)
         await asyncio.gather(
             *(
@@ -228,7 +224,7 @@ class FileTransfers:
         try:
             offset = 0
             while offset < transfer.size and peer not in transfer.outcomes:
-                if not self._is_open(peer):
+                if peer not in self._peers():
                     lost = self._lost_since.get(peer)
                     if lost is not None and time.monotonic() - lost > self._grace:
                         self._fail_outgoing(transfer, peer, "the peer is gone", tell=False)

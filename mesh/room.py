@@ -152,7 +152,6 @@ class Room:
         self._channels: dict[str, Channel] = {}
         self._files = FileTransfers(
             send=self._send_payload,
-            is_open=lambda peer: peer in self._protocol.open_peers(),
             peers=self._protocol.open_peers,
             emit=self._events.put_nowait,
             downloads=downloads,

@@ -9,7 +9,8 @@
 // file-delivered {id, peer}, file-failed {id, peer, sending, reason}.
 
 import { sha256 } from "./vendor/noble-hashes/sha2.js";
-import { hex } from "./dataplane.js";
+import { hex, randomMessageId } from "./dataplane.js";
+import { wholeNumber } from "./payloads.js";
 
 export const FILES_CHANNEL = "meshchat/files", FILE_DATA_CHANNEL = "meshchat/file-data";
 export const CHUNK_BYTES = 256 * 1024 - 64;
@@ -18,7 +19,7 @@ export const PAGE_MAX_FILE_SIZE = 1024 ** 3;
 const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
 const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
 const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
-const MAX_NAME_BYTES = 200, OFFER_RATE = 1, OFFER_BURST = 10;
+const MAX_NAME_BYTES = 200, OFFER_RATE = 1, OFFER_BURST = 10, MAX_FILE_SIZE = 2 ** 50;
 const DEVICE_NAMES = new Set(["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
   ...["COM", "LPT"].flatMap((kind) => [...Array(10).keys()].map((n) => `${kind}${n}`))]);
 const TRANSFER_ID = /^[0-9a-f]{32}$/, DIGEST = /^[0-9a-f]{64}$/;
@@ -54,10 +55,6 @@ function bounded(name, limit) {
   return cut.replace(/[. ]+$/, "") + suffix;
 }
 
-function whole(value, high) {
-  return Number.isSafeInteger(value) && value >= 0 && value <= high;
-}
-
 function printable(text) {
   return text.replace(/[\p{Cc}\p{Cf}]/gu, " ").trim().slice(0, MAX_REASON) || "no reason given";
 }
@@ -68,12 +65,12 @@ export function decodeControl(value) {
   switch (value.type) {
     case "offer":
       if (typeof value.name !== "string" || !value.name.length || value.name.length > MAX_NAME) return null;
-      if (!whole(value.size, 2 ** 50) || !DIGEST.test(value.sha256 ?? "")) return null;
+      if (wholeNumber(value.size, 0, MAX_FILE_SIZE) === null || !DIGEST.test(value.sha256 ?? "")) return null;
       return value;
     case "accept": case "received": return value;
     case "refuse": case "failed":
       return typeof value.reason === "string" ? { ...value, reason: printable(value.reason) } : null;
-    case "have": return whole(value.bytes, 2 ** 50) ? value : null;
+    case "have": return wholeNumber(value.bytes, 0, MAX_FILE_SIZE) === null ? null : value;
     default: return null;
   }
 }
@@ -90,10 +87,6 @@ function decodeChunk(body) {
   if (!(body instanceof Uint8Array) || body.length < 24) return null;
   const offset = Number(new DataView(body.buffer, body.byteOffset).getBigUint64(16));
   return { id: hex(body.subarray(0, 16)), offset, data: body.subarray(24) };
-}
-
-function randomId() {
-  return hex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 export class FileTransfers {
@@ -128,7 +121,7 @@ export class FileTransfers {
     for (let offset = 0; offset < file.size; offset += CHUNK_BYTES) {
       hasher.update(new Uint8Array(await file.slice(offset, offset + CHUNK_BYTES).arrayBuffer()));
     }
-    const transfer = { id: randomId(), file, name: file.name, size: file.size,
+    const transfer = { id: randomMessageId(), file, name: file.name, size: file.size,
       sha256: hex(hasher.digest()), recipients, outcomes: new Map(), accepted: new Set(),
       progress: new Map(), reportedAt: new Map() };
     this.outgoing.set(transfer.id, transfer);

@@ -131,7 +131,7 @@ export function decodeBinaryFrame(frame) {
   return { start: header(frame.subarray(START_PREFIX, end)), data: frame.subarray(end) };
 }
 
-function wholeNumber(value, low, high) {
+export function wholeNumber(value, low, high) {
   return Number.isSafeInteger(value) && value >= low && value <= high ? value : null;
 }
 
