@@ -89,6 +89,7 @@ WEB_FILES = {
     "/payloads.js": ("payloads.js", "text/javascript; charset=utf-8"),
     "/dataplane.js": ("dataplane.js", "text/javascript; charset=utf-8"),
     "/liveness.js": ("liveness.js", "text/javascript; charset=utf-8"),
+    "/roundtrip.js": ("roundtrip.js", "text/javascript; charset=utf-8"),
     "/files.js": ("files.js", "text/javascript; charset=utf-8"),
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
     "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),

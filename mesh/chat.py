@@ -15,6 +15,7 @@ import re
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from meshchat.wire.canonical import canonical, loads_untrusted
 
@@ -60,7 +61,11 @@ class ChatMessage:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    pass
+    """Also how round trips are measured (round_trip.py): ``ping`` is the sender's
+    clock in ms; ``pong`` echoes the last ping it had from us, with the ms it held it."""
+
+    ping: int | None = None
+    pong: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,8 @@ class ChannelAck:
 
 ChannelMessage = ChatMessage | Heartbeat | ChannelBye | ChannelAck
 
-HEARTBEAT_FRAME = '{"type":"heartbeat"}'
+HEARTBEAT_FRAME = '{"type":"heartbeat"}'  # a bare one, as valid as one with ping and pong
+MAX_PONG_HOLD_MS = 60_000  # a ping is echoed by the next heartbeat, a second later
 BYE_FRAME = '{"type":"bye"}'
 ACK_FRAME = '{"type":"ack"}'
 
@@ -169,7 +175,7 @@ def decode_channel_frame(frame: str | bytes) -> tuple[ChannelMessage, AckRanges]
     acks = _ack_ranges(wire.get("acks", []))
     kind = wire.get("type")
     if kind == "heartbeat":
-        return Heartbeat(), acks
+        return _heartbeat(wire), acks
     if kind == "bye":
         return ChannelBye(), acks
     if kind == "ack":
@@ -177,6 +183,27 @@ def decode_channel_frame(frame: str | bytes) -> tuple[ChannelMessage, AckRanges]
     if kind != "chat":
         raise ProtocolError(f"unknown data channel message type {kind!r}")
     return _chat(wire), acks
+
+
+def encode_heartbeat(ping: int, pong: tuple[int, int] | None) -> str:
+    pong_field = f',"pong":[{pong[0]},{pong[1]}]' if pong is not None else ""
+    return f'{{"type":"heartbeat","ping":{ping}{pong_field}}}'
+
+
+def _heartbeat(wire: dict[str, Any]) -> Heartbeat:
+    ping = wire.get("ping")
+    if ping is not None and (ping := whole_number(ping, 0, MAX_SEQ)) is None:
+        raise ProtocolError("a heartbeat's 'ping' must be a whole number of milliseconds")
+    raw_pong = wire.get("pong")
+    if raw_pong is None:
+        return Heartbeat(ping)
+    if not (isinstance(raw_pong, list) and len(raw_pong) == 2):
+        raise ProtocolError("a heartbeat's 'pong' must be [ping, milliseconds held]")
+    echoed = whole_number(raw_pong[0], 0, MAX_SEQ)
+    held = whole_number(raw_pong[1], 0, MAX_PONG_HOLD_MS)
+    if echoed is None or held is None:
+        raise ProtocolError("a heartbeat's 'pong' must be [ping, milliseconds held]")
+    return Heartbeat(ping, (echoed, held))
 
 
 def _ack_ranges(raw: object) -> AckRanges:

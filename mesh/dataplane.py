@@ -33,7 +33,6 @@ from meshchat.wire.ratelimit import TokenBucket
 from .chat import (
     ACK_FRAME,
     BYE_FRAME,
-    HEARTBEAT_FRAME,
     ChannelAck,
     ChannelBye,
     ChatMessage,
@@ -71,6 +70,7 @@ from .payloads import (
     new_header,
 )
 from .payloads import signed_content as payload_signed_content
+from .round_trip import RoundTrips
 from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
 
 ACK_DELAY = 0.08  # seconds an acknowledgement may wait for a frame to ride on
@@ -214,6 +214,7 @@ class DataPlane:
         # are what each peer's failure detector learns (liveness.py).
         self._next_heartbeat = 0.0
         self._liveness: dict[str, PhiAccrualDetector] = {}
+        self._round_trips = RoundTrips()  # measured by those heartbeats
         self._last_tick: float | None = None
         self._seq = 0  # of our last message, chat line or payload: one sequence for both
         self._acks_due: dict[str, set[int]] = {}  # peer -> its sequence numbers to ack
@@ -246,6 +247,7 @@ class DataPlane:
         it has not acknowledged: that is reported. Another may come back: it is kept."""
         self._open.discard(peer_id)
         self._liveness.pop(peer_id, None)
+        self._round_trips.forget(peer_id)
         self._inbound.pop(peer_id, None)
         self._inbound_payloads.pop(peer_id, None)
         self._acks_due.pop(peer_id, None)  # it sends again what we had not acknowledged
@@ -274,6 +276,8 @@ class DataPlane:
                 detector.heartbeat(now)
             else:
                 detector.alive(now)
+        if isinstance(message, Heartbeat):
+            self._round_trips.received(peer_id, message, now)
         self._delivery.acked(peer_id, acks)
         if self._bodies and acks:
             self._release_bodies()
@@ -551,12 +555,19 @@ class DataPlane:
             self._next_heartbeat += self.heartbeat_interval
             if self._next_heartbeat <= now:
                 self._next_heartbeat = now + self.heartbeat_interval
-            actions += [self._frame_to(peer_id, HEARTBEAT_FRAME) for peer_id in sorted(self._open)]
+            actions += [
+                self._frame_to(peer_id, self._round_trips.heartbeat_for(peer_id, now))
+                for peer_id in sorted(self._open)
+            ]
         for peer_id, detector in sorted(self._liveness.items()):
             if detector.suspected(now):
                 del self._liveness[peer_id]  # reported once; a new channel starts afresh
                 actions.append(PeerSilent(peer_id, round(detector.silence(now), 3)))
         return actions
+
+    def round_trip(self, peer_id: str) -> float | None:
+        """The smoothed round-trip time to ``peer_id`` in seconds, once measured."""
+        return self._round_trips.of(peer_id)
 
     def next_wakeup(self) -> float:
         """When :meth:`tick` next has something to do at the latest: the next heartbeat

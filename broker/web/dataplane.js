@@ -19,6 +19,7 @@
 // WebCrypto is, so the methods that use them are too.
 
 import { PhiAccrualDetector } from "./liveness.js";
+import { RoundTrips } from "./roundtrip.js";
 import { asRanges, decodeChannelFrame, chatSignedContent, MAX_TEXT_BYTES, withAcks } from "./frames.js";
 import {
   CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, chunkFrame, decodeBinaryFrame,
@@ -37,7 +38,7 @@ export const MAX_SENDING_AT_ONCE = MAX_INCOMING_PAYLOADS_PER_PEER / 2;
 export const MAX_INCOMING_TOTAL = 8 * MAX_PAYLOAD_BYTES;
 export const STALL_TIMEOUT = 30;
 const RECENT_CAPACITY = 4096;
-const HEARTBEAT_FRAME = '{"type":"heartbeat"}', BYE_FRAME = '{"type":"bye"}', ACK_FRAME = '{"type":"ack"}';
+const BYE_FRAME = '{"type":"bye"}', ACK_FRAME = '{"type":"ack"}';
 const encoder = new TextEncoder();
 
 export function hex(buffer) {
@@ -244,6 +245,7 @@ export class DataPlane {
     this.delivery = new DeliveryTracker(ackTimeout, reconnectGrace);
     this.nextHeartbeat = 0; // on a steady clock, busy or not: the peers' detectors learn it
     this.liveness = new Map(); // peer -> PhiAccrualDetector (liveness.js)
+    this.roundTrips = new RoundTrips(); // measured by those heartbeats
     this.lastTick = null;
     this.seq = 0;
     this.acksDue = new Map();
@@ -272,6 +274,7 @@ export class DataPlane {
   closed(peer, now, saidBye) {
     this.open.delete(peer);
     this.liveness.delete(peer);
+    this.roundTrips.forget(peer);
     this.inbound.delete(peer);
     this.inboundPayloads.delete(peer);
     this.acksDue.delete(peer);
@@ -294,7 +297,10 @@ export class DataPlane {
     try { message = decodeChannelFrame(frame); } catch (error) {
       return [{ type: "PeerMisbehaved", peer, reason: error.message }];
     }
-    if (message.type === "heartbeat") detector?.heartbeat(now); else detector?.alive(now);
+    if (message.type === "heartbeat") {
+      detector?.heartbeat(now);
+      this.roundTrips.received(peer, message, now);
+    } else detector?.alive(now);
     this.delivery.acked(peer, message.acks);
     if (this.bodies.size && message.acks.length) this.releaseBodies();
     if (message.type === "heartbeat" || message.type === "ack") return [];
@@ -398,7 +404,7 @@ export class DataPlane {
     if (now >= this.nextHeartbeat) {
       this.nextHeartbeat += this.heartbeatInterval;
       if (this.nextHeartbeat <= now) this.nextHeartbeat = now + this.heartbeatInterval;
-      for (const peer of [...this.open].sort()) actions.push(this.frameTo(peer, HEARTBEAT_FRAME));
+      for (const peer of [...this.open].sort()) actions.push(this.frameTo(peer, this.roundTrips.heartbeatFor(peer, now)));
     }
     for (const [peer, detector] of [...this.liveness].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (detector.suspected(now)) {
@@ -408,6 +414,9 @@ export class DataPlane {
     }
     return actions;
   }
+
+  // The smoothed round-trip time to peer in seconds, or null before it is measured.
+  roundTrip(peer) { return this.roundTrips.of(peer); }
 
   // When tick() next has something to do at the latest.
   nextWakeup() {

@@ -8,6 +8,7 @@ export const MAX_FRAME_CHARS = 64 * 1024;
 export const MAX_TIMESTAMP_MS = 253402300799999; // the last millisecond of the year 9999
 export const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4;
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER, MAX_ACK_RANGES = 64;
+export const MAX_PONG_HOLD_MS = 60000;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/; // Ed25519: 64 bytes, base64url without padding
 // (String.prototype.isWellFormed says the same, but older Node and browsers lack it.)
@@ -15,8 +16,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const encoder = new TextEncoder();
 
 // One data-channel frame: {type: "chat", id, seq, from, nick, ts, text, acks} |
-// {type: "ack" | "heartbeat" | "bye", acks}, where acks are [first, last] ranges of the
-// receiver's sequence numbers; throws an Error saying what is wrong.
+// {type: "ack" | "bye", acks} | {type: "heartbeat", acks, ping?, pong?}, where acks are
+// [first, last] ranges of the receiver's sequence numbers, ping the sender's clock (ms)
+// and pong [our ping, ms held] (roundtrip.js); throws an Error saying what is wrong.
 export function decodeChannelFrame(text) {
   if (typeof text !== "string") throw new Error("binary frame");
   if (text.length > MAX_FRAME_CHARS) throw new Error("frame too large");
@@ -25,7 +27,8 @@ export function decodeChannelFrame(text) {
   if (!frame || typeof frame !== "object" || Array.isArray(frame)) throw new Error("not an object");
   const acks = ackRanges(frame.acks === undefined ? [] : frame.acks);
   switch (frame.type) {
-    case "heartbeat": case "bye": case "ack": return { type: frame.type, acks };
+    case "heartbeat": return { type: "heartbeat", acks, ...heartbeatFields(frame) };
+    case "bye": case "ack": return { type: frame.type, acks };
     case "chat": break;
     default: throw new Error("unknown type");
   }
@@ -42,6 +45,26 @@ export function decodeChannelFrame(text) {
   if (LONE_SURROGATE.test(body)) throw new Error("text is not valid Unicode (lone surrogate)");
   if (encoder.encode(body).length > MAX_TEXT_BYTES) throw new Error("text too long");
   return { type: "chat", id, seq, from, nick: cleanNick(nick), ts, text: body, sig, acks };
+}
+
+function heartbeatFields({ ping, pong }) {
+  const fields = {};
+  if (ping !== undefined && ping !== null) {
+    if (!isWhole(ping, 0, MAX_SEQ)) throw new Error("bad ping");
+    fields.ping = ping;
+  }
+  if (pong !== undefined && pong !== null) {
+    if (!Array.isArray(pong) || pong.length !== 2 || !isWhole(pong[0], 0, MAX_SEQ)
+      || !isWhole(pong[1], 0, MAX_PONG_HOLD_MS)) throw new Error("bad pong");
+    fields.pong = [pong[0], pong[1]];
+  }
+  return fields;
+}
+
+const isWhole = (value, low, high) => Number.isSafeInteger(value) && value >= low && value <= high;
+
+export function encodeHeartbeat(ping, pong) {
+  return `{"type":"heartbeat","ping":${ping}${pong ? `,"pong":[${pong[0]},${pong[1]}]` : ""}}`;
 }
 
 function ackRanges(raw) {

@@ -103,6 +103,9 @@ for (const trace of vectors.traces) {
         assert.deepEqual(actions.map(normal), step.expect, where);
       }
       assert.equal(plane.forged, step.forged, `${where}: forged count`);
+      for (const [peer, rtt] of Object.entries(step.rtt ?? {})) {
+        assert.equal(plane.roundTrip(peer), rtt, `${where}: round trip`);
+      }
     }
   });
 }

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from meshchat.mesh import dataplane as d
-from meshchat.mesh.chat import ACK_FRAME, BYE_FRAME, HEARTBEAT_FRAME, decode_channel_frame
+from meshchat.mesh.chat import (
+    ACK_FRAME,
+    BYE_FRAME,
+    HEARTBEAT_FRAME,
+    decode_channel_frame,
+    encode_heartbeat,
+)
 from meshchat.mesh.events import MessageReceived, MessageUndelivered
 from meshchat.mesh.identity import Identity
 
@@ -114,7 +120,7 @@ def test_bye_heartbeats_and_leaving() -> None:
     assert ana.receive(BO, BYE_FRAME, 0.0) == [d.PeerSaidBye(BO)]
     assert ana.receive(BO, HEARTBEAT_FRAME, 0.0) == []
     ana.opened(BO, 0.0)
-    assert frames_to(ana.tick(0.1), BO) == [HEARTBEAT_FRAME]
+    assert frames_to(ana.tick(0.1), BO) == [encode_heartbeat(100, None)]
     assert frames_to(ana.tick(0.5), BO) == [], "one heartbeat a second, no more"
     assert ana.leave() == [d.SendFrame(BO, BYE_FRAME)]
 
@@ -124,13 +130,39 @@ def test_heartbeats_keep_a_steady_clock_whatever_else_is_sent() -> None:
     # one a second, on time, and the driver is told when the next round is due.
     ana = plane(ANA, "ana", heartbeat_interval=1.0)
     ana.opened(BO, 0.0)
-    assert frames_to(ana.tick(0.0), BO) == [HEARTBEAT_FRAME]
+    assert frames_to(ana.tick(0.0), BO) == [encode_heartbeat(0, None)]
     assert ana.next_wakeup() == 1.0
     ana.send_chat("busy", 0.5, 500)
-    assert frames_to(ana.tick(1.02), BO) == [HEARTBEAT_FRAME]
+    assert frames_to(ana.tick(1.02), BO) == [encode_heartbeat(1020, None)]
     assert ana.next_wakeup() == 2.0, "late by 20 ms, the next round is still on the clock"
-    assert frames_to(ana.tick(5.3), BO) == [HEARTBEAT_FRAME], "after a stall, one round"
+    after_stall = frames_to(ana.tick(5.3), BO)
+    assert after_stall == [encode_heartbeat(5300, None)], "after a stall, one round"
     assert ana.next_wakeup() == 6.3
+
+
+def test_heartbeats_measure_the_round_trip_whatever_the_two_clocks_say() -> None:
+    # Each side's clock starts elsewhere (bo's runs 1000 s ahead); frames take 40 ms
+    # each way, and each side holds the other's ping until its own next heartbeat.
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
+    ana.opened(BO, 0.0)
+    bo.opened(ANA, 1000.0)
+    one_way, skew = 0.04, 1000.0
+    in_flight: list[tuple[float, str, str]] = []  # (arrival on ana's clock, to, frame)
+    for tick in range(0, 48):
+        now = tick / 4
+        for arrival, to, frame in [f for f in in_flight if f[0] <= now]:
+            in_flight.remove((arrival, to, frame))
+            if to == ANA:
+                ana.receive(BO, frame, arrival)
+            else:
+                bo.receive(ANA, frame, arrival + skew)
+        in_flight += [(now + one_way, BO, f) for f in frames_to(ana.tick(now), BO)]
+        bo_frames = frames_to(bo.tick(now + 0.1 + skew), ANA)  # bo ticks out of step
+        in_flight += [(now + 0.1 + one_way, ANA, f) for f in bo_frames]
+    assert ana.round_trip(BO) == pytest.approx(2 * one_way, abs=0.002)
+    assert bo.round_trip(ANA) == pytest.approx(2 * one_way, abs=0.002)
+    ana.closed(BO, 13.0, said_bye=False)
+    assert ana.round_trip(BO) is None, "a new channel is measured afresh"
 
 
 def test_a_peer_whose_heartbeats_stop_is_reported_silent_once() -> None:

@@ -67,6 +67,10 @@ FRAMES = [
     '{"type":"ack","acks":[[1,1]]}',
     '{"type":"heartbeat","acks":[[2,9]]}',
     '{"type":"heartbeat"}',
+    '{"type":"heartbeat","ping":0}',
+    '{"type":"heartbeat","ping":9007199254740991,"pong":[12,60000],"acks":[[1,1]]}',
+    '{"type":"heartbeat","ping":null,"pong":null}',
+    '{"type":"heartbeat","ping":5.0,"pong":[1.0,2]}',
     '{"type":"bye"}',
     # invalid
     chat(ts=10**20),
@@ -94,6 +98,15 @@ FRAMES = [
     chat(acks=[[1, 2]] * 65),
     chat(acks={"1": 2}),
     '{"type":"ack","acks":"all"}',
+    '{"type":"heartbeat","ping":-1}',
+    '{"type":"heartbeat","ping":1.5}',
+    '{"type":"heartbeat","ping":"now"}',
+    '{"type":"heartbeat","ping":9007199254740992}',
+    '{"type":"heartbeat","pong":[1]}',
+    '{"type":"heartbeat","pong":[1,60001]}',
+    '{"type":"heartbeat","pong":[-1,0]}',
+    '{"type":"heartbeat","pong":{"0":1,"1":2}}',
+    '{"type":"heartbeat","pong":[1,true]}',
     chat(id=""),
     chat(id="x" * 65),
     chat(**{"from": "not/an/id"}),
@@ -141,8 +154,13 @@ def decoded(frame: str) -> dict[str, Any]:
             return {"valid": True, **json.loads(encode_chat(message)), "acks": ranges}
         case ChannelAck():
             return {"valid": True, "type": "ack", "acks": ranges}
-        case Heartbeat():
-            return {"valid": True, "type": "heartbeat", "acks": ranges}
+        case Heartbeat(ping=ping, pong=pong):
+            fields: dict[str, Any] = {"valid": True, "type": "heartbeat", "acks": ranges}
+            if ping is not None:
+                fields["ping"] = ping
+            if pong is not None:
+                fields["pong"] = list(pong)
+            return fields
         case ChannelBye():
             return {"valid": True, "type": "bye", "acks": ranges}
 

@@ -118,10 +118,11 @@ def normal(action: d.DataAction) -> dict[str, Any]:
 class Trace:
     """Runs the subject core step by step, writing down each input and its actions."""
 
-    def __init__(self, name: str, subject: d.DataPlane) -> None:
+    def __init__(self, name: str, subject: d.DataPlane, rtt_of: str | None = None) -> None:
         self.name = name
         self.subject = subject
         self.steps: list[dict[str, Any]] = []
+        self.rtt_of = rtt_of  # a peer whose measured round trip each step writes down
 
     def step(self, call: dict[str, Any], run: Callable[[], list[d.DataAction]]) -> list[Any]:
         try:
@@ -132,6 +133,8 @@ class Trace:
         self.steps.append(
             {**call, "expect": [normal(a) for a in actions], "forged": self.subject.forged}
         )
+        if self.rtt_of is not None:
+            self.steps[-1]["rtt"] = {self.rtt_of: self.subject.round_trip(self.rtt_of)}
         return actions
 
     def opened(self, peer: str, now: float) -> None:
@@ -297,5 +300,26 @@ def liveness_trace() -> dict[str, Any]:
     return trace.render()
 
 
+def round_trip_trace() -> dict[str, Any]:
+    """Round trips measured by heartbeats: our ping echoed with the time it was held,
+    smoothed; echoes that cannot be true ignored; forgotten with the channel."""
+    b = BO.client_id
+    trace = Trace("round trips: ping, pong, smoothing", plane(ANA, "ana", 1), rtt_of=b)
+    trace.opened(b, 0.5)
+    trace.tick(0.5)  # our ping 500
+    trace.receive(b, '{"type":"heartbeat","ping":7000}', 0.52)
+    trace.receive(b, '{"type":"heartbeat","ping":8000,"pong":[500,40]}', 0.6)  # 60 ms
+    trace.tick(1.5)  # our ping 1500, echoing 8000 held 900 ms
+    trace.receive(b, '{"type":"heartbeat","ping":9000,"pong":[1500,300]}', 1.9)  # 100 ms
+    trace.receive(b, '{"type":"heartbeat","pong":[2900,0]}', 1.95)  # from the future
+    trace.receive(b, '{"type":"heartbeat","pong":[1500,900]}', 1.96)  # held too long
+    trace.tick(2.5)
+    trace.receive(b, '{"type":"heartbeat","pong":[2500,0],"acks":[[1,1]]}', 2.5005)
+    trace.closed(b, 3.0, False)
+    trace.opened(b, 3.5)
+    trace.tick(3.5)  # a new channel: no echo of the old one's ping
+    return trace.render()
+
+
 def traces() -> list[dict[str, Any]]:
-    return [chat_trace(), payload_trace(), liveness_trace()]
+    return [chat_trace(), payload_trace(), liveness_trace(), round_trip_trace()]
