@@ -161,6 +161,15 @@ RoomEvent = (
 
 
 @dataclass(frozen=True, slots=True)
+class PeerLink:
+    """How we are connected to one peer, as of now (``Room.links()``)."""
+
+    nick: str
+    route: str  # as in PeerJoined: "host/host", "srflx/host", "relay/host"...
+    round_trip: float | None  # smoothed, in seconds; None until the first heartbeat echo
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
     message: ChatMessage
     delivered_to: tuple[str, ...]  # peer ids whose data channel took the message

@@ -44,6 +44,7 @@ from .events import (
     PayloadUndelivered,
     PeerJoined,
     PeerLeft,
+    PeerLink,
     Received,
     RoomEvent,
     SentMessage,
@@ -179,6 +180,14 @@ class Room:
     def peers(self) -> dict[str, str]:
         """Peers with an open data channel: id -> nickname."""
         return self._protocol.open_peers()
+
+    def links(self) -> dict[str, PeerLink]:
+        """Each peer with an open data channel: id -> its nick, ICE route and round
+        trip, as of now (cheap enough to poll a few times a second for a display)."""
+        return {
+            peer_id: PeerLink(nick, self._route_to(peer_id), self._data.round_trip(peer_id))
+            for peer_id, nick in self.peers.items()
+        }
 
     @property
     def forged_messages(self) -> int:

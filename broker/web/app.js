@@ -75,11 +75,28 @@ function renderPeers() {
     const idTag = document.createElement("span");
     idTag.className = "tag";
     idTag.textContent = tag(id);
-    item.append(name, idTag);
+    const rtt = document.createElement("span");
+    rtt.className = "rtt";
+    rtt.textContent = roundTrip(id);
+    item.append(name, idTag, rtt);
     item.title = id;
     return item;
   }));
 }
+
+// How far a peer is: the round trip its heartbeats measure, redrawn every second.
+function roundTrip(id) {
+  const seconds = room?.roundTrip(id);
+  if (seconds === null || seconds === undefined) return "";
+  const ms = seconds * 1000;
+  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}
+
+setInterval(() => {
+  for (const item of $("peers").children) {
+    item.querySelector(".rtt").textContent = roundTrip(item.title);
+  }
+}, 1000);
 
 async function join(nick) {
   localStorage.setItem("meshchat-nick", nick);

@@ -212,6 +212,9 @@ export class Room extends EventTarget {
   // Messages dropped because their author's signature did not verify.
   get forged() { return this.data.forged; }
 
+  // The smoothed round-trip time to a peer in seconds (heartbeat echoes), or null.
+  roundTrip(peerId) { return this.data.roundTrip(peerId); }
+
   get topicRoom() { return this.seal ? this.seal.topicTag : this.name; }
   get globalTopic() { return globalTopic(this.topicRoom); }
   topicOf(id) { return clientTopic(this.topicRoom, id); }

@@ -211,6 +211,22 @@ async def test_two_browsers_and_two_python_peers_chat_exactly_once(
             got = sorted(m["text"] for m in python.messages())
             assert got == expected, f"{python.nick}: {got}"
 
+        # Round trips, measured both ways by heartbeat echoes the other language makes.
+        await pages[0].wait_for_function(
+            "[...document.querySelectorAll('#peers .rtt')]"
+            ".filter((e) => / ms$/.test(e.textContent)).length === 3",
+            timeout=15_000,
+        )
+        for _ in range(30):
+            await pythons[0].command_line("/peers")
+            listed = await pythons[0].wait_for(lambda e: e["event"] == "peers" and e is not None)
+            pythons[0].events.remove(listed)
+            rtts = {p["id"]: p["rtt_ms"] for p in listed["peers"]}
+            if all(rtts.get(i) is not None for i in page_ids):
+                break
+            await asyncio.sleep(0.5)
+        assert all(0 < rtts[i] < 1000 for i in page_ids), rtts
+
         # For a person to look at (not committed): the conversation, wide and phone-sized.
         ARTIFACTS.mkdir(exist_ok=True)
         await pages[0].screenshot(path=str(ARTIFACTS / "browser-chat.png"))
