@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from meshchat.mesh import Transport, WebSocketTransport
-from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
 
 from .defaults import TRANSPORTS
+
+if TYPE_CHECKING:
+    from meshchat.mesh.ably_transport import AblyConfig
+
+# The Ably SDK (and the HTTP client under it) loads only for a room that uses Ably.
 
 __all__ = ["TRANSPORTS", "ably_config", "make_transport"]
 
@@ -19,6 +24,8 @@ def ably_config(endpoint: str | None, environ: Mapping[str, str] = os.environ) -
     ``endpoint`` is Ably's endpoint option, optionally as ``ws://host:port`` (plain, for a
     local test endpoint) or ``wss://host:port``.
     """
+    from meshchat.mesh.ably_transport import AblyConfig
+
     tls = True
     if endpoint is not None:
         scheme, sep, rest = endpoint.partition("://")
@@ -40,6 +47,8 @@ def make_transport(
 ) -> tuple[Transport, str]:
     """The transport, and where it goes, in words for the user (never with a token)."""
     if kind == "ably":
+        from meshchat.mesh.ably_transport import AblyTransport
+
         config = ably_config(ably_endpoint)
         return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"
     transport = WebSocketTransport(broker_url, token=broker_token)

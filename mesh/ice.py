@@ -11,17 +11,21 @@ Two aiortc behaviours make explicit configuration necessary:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer
+from typing import TYPE_CHECKING
 
 from meshchat.wire.ice import IceServer, check_ice_urls, is_turn
 
+if TYPE_CHECKING:
+    from aiortc import RTCConfiguration
+
+# aiortc and aioice are imported where they are used: checking options (the command
+# line does it before anything else) must not wait for WebRTC to load.
+
 __all__ = ["IceConfig", "IceServer", "restrict_host_addresses"]
 
-_original_get_host_addresses = aioice.ice.get_host_addresses
+_original_get_host_addresses: Callable[..., list[str]] | None = None
 _allowed_host_addresses: tuple[str, ...] | None = None
 
 
@@ -32,6 +36,8 @@ class IceConfig:
     host_addresses: tuple[str, ...] | None = None
 
     def rtc_configuration(self) -> RTCConfiguration:
+        from aiortc import RTCConfiguration, RTCIceServer
+
         return RTCConfiguration(
             iceServers=[
                 RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
@@ -72,7 +78,11 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
     aioice looks its address list up through a module-level function at gathering time,
     so swapping that function is the one seam it offers. ``None`` restores the default.
     """
-    global _allowed_host_addresses
+    import aioice.ice
+
+    global _allowed_host_addresses, _original_get_host_addresses
+    if _original_get_host_addresses is None:
+        _original_get_host_addresses = aioice.ice.get_host_addresses
     _allowed_host_addresses = tuple(addresses) if addresses is not None else None
     if _allowed_host_addresses is None:
         aioice.ice.get_host_addresses = _original_get_host_addresses
