@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
             ctx.default_map = load_defaults(path)
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
+    ctx.meta["verbose"] = verbose
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
@@ -128,6 +130,12 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     help="Machine mode: one JSON event per line on stdout; each stdin line is sent.",
 )
 @click.option(
+    "--plain",
+    is_flag=True,
+    help="Line mode instead of the terminal app: typed lines are sent, events are printed "
+    "as lines (the mode anyway when stdin or stdout is not a terminal).",
+)
+@click.option(
     "--ice-server",
     "ice_servers",
     cls=ListOption,
@@ -181,6 +189,7 @@ def join(
     broker_token_file: Path | None,
     secret: str | None,
     json_mode: bool,
+    plain: bool,
     ice_servers: tuple[str, ...],
     ice_username: str | None,
     ice_credential: str | None,
@@ -190,12 +199,15 @@ def join(
 ) -> None:
     """Join ROOM and chat: typed lines are sent, messages, joins and leaves are shown.
 
-    /send PATH [NICK] sends a file (to everyone, or to one peer); files sent to you
-    are saved in the downloads folder. Leave with /quit, Ctrl-D or Ctrl-C.
+    In a terminal this opens the chat app (--plain for line mode). /help lists the
+    commands; /send PATH [NICK] sends a file (to everyone, or to one peer); files sent
+    to you are saved in the downloads folder. Leave with /quit, Ctrl-D or Ctrl-C.
+    Log records go to ~/.local/state/meshchat/join.log, never into the chat.
     """
-    from meshchat.mesh import IceConfig
+    from meshchat.mesh.ice import IceConfig
 
-    from .join import run_join
+    from .join_options import JoinOptions
+    from .logs import log_to_file
 
     try:
         ice = IceConfig.from_options(ice_servers, ice_username, ice_credential, host_addresses)
@@ -206,21 +218,33 @@ def join(
         secret = ""  # click drops empty variables; Room refuses an empty secret
     if broker_url is not None and split_token(broker_url)[1] is not None:
         _warn_if_on_command_line(ctx, "broker_url", "the access token in --broker")
-    asyncio.run(
-        run_join(
-            room,
-            nick,
-            json_mode,
-            ice,
-            transport_kind=transport_kind,
-            broker_url=broker_url,
-            ably_endpoint=ably_endpoint,
-            secret=secret,
-            broker_token=_broker_token(broker_token_file),
-            downloads=downloads or default_downloads(),
-            max_file_size=max_file_size,
-        )
+    options = JoinOptions(
+        room,
+        nick,
+        ice,
+        transport_kind=transport_kind,
+        broker_url=broker_url,
+        ably_endpoint=ably_endpoint,
+        secret=secret,
+        broker_token=_broker_token(broker_token_file),
+        downloads=downloads or default_downloads(),
+        max_file_size=max_file_size,
     )
+    verbose = ctx.meta.get("verbose", 0)
+    if json_mode or plain or not _in_a_terminal():
+        log_to_file(keep_stderr=verbose > 0)
+        from .join import run_join
+
+        asyncio.run(run_join(options, json_mode))
+        return
+    from .chat_app import run_app  # Textual is loaded for the app alone
+
+    run_app(options, log_to_file(keep_stderr=False))
+
+
+def _in_a_terminal() -> bool:
+    """Both ends a terminal that can draw the app (not TERM=dumb, as in Emacs' shell)."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM", "dumb") != "dumb"
 
 
 def default_downloads() -> Path:

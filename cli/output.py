@@ -1,8 +1,10 @@
-"""How room events are shown: as text for people, or one JSON object per line.
+"""How room events are shown: for people, or as one JSON object per line.
 
-Everything a peer chose (nick, text, even reasons built from what it sent) goes through
-``terminal_text`` first, and no single event can stop the display: a failure to show
-one is reported in its place and the next is shown as usual.
+The :class:`Printer` decides what to say; for people it says it to a :class:`Sink`:
+lines of text in ``--plain`` mode (:class:`PlainSink`), widgets in the terminal app
+(``chat_app.py``). Everything a peer chose (nick, text, even reasons built from what it
+sent) goes through ``terminal_text`` before it reaches the terminal, and no single event
+can stop the display: a failure to show one is reported in its place.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from meshchat.mesh import (
     FileDelivered,
@@ -23,6 +25,7 @@ from meshchat.mesh import (
     MessageUndelivered,
     PeerJoined,
     PeerLeft,
+    PeerLink,
     RoomEvent,
     SentMessage,
     SignallingLost,
@@ -74,13 +77,76 @@ class NickBook:
         return matches[0]
 
 
+NoticeKind = Literal["info", "problem"]
+
+
+class Sink(Protocol):
+    """Where the printer's lines for people go. Nothing given here is safe yet: a sink
+    passes stranger-chosen text through ``for_terminal`` (or shows it as plain data)."""
+
+    def notice(self, text: str, kind: NoticeKind) -> None:
+        """Something about the room: a join, a leave, a saved file, an error..."""
+
+    def message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
+        """A chat line by ``sender`` (a peer id; ours for our own lines)."""
+
+    def own_message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
+        """A chat line we sent."""
+
+    def progress(self, transfer: str, peer: str, caption: str, done: int, total: int) -> None:
+        """``done`` of ``total`` bytes of a file to or from ``peer``."""
+
+    def transfer_ended(self, transfer: str, peer: str) -> None:
+        """That file is through, or failed (a notice says which)."""
+
+
+class PlainSink:
+    """Lines of text on a stream: ``* notices``, ``! problems``, ``HH:MM <nick#tag> text``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._quarters: dict[tuple[str, str], int] = {}  # (transfer, peer) -> quarters shown
+
+    def notice(self, text: str, kind: NoticeKind) -> None:
+        self._line(f"{'!' if kind == 'problem' else '*'} {text}")
+
+    def message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
+        self._line(f"{clock(timestamp_ms)} <{label}> {text}")
+
+    def own_message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
+        """Not repeated: the line the user typed is on the screen already."""
+
+    def progress(self, transfer: str, peer: str, caption: str, done: int, total: int) -> None:
+        """A bar at each quarter of the way (lines, not redraws, so that chat lines
+        around them stay readable)."""
+        total = max(total, 1)
+        quarters = 4 * done // total
+        key = (transfer, peer)
+        if quarters <= self._quarters.get(key, 0) or quarters == 0:
+            return
+        self._quarters[key] = quarters
+        filled = 20 * done // total
+        bar = "#" * filled + "-" * (20 - filled)
+        self._line(f"  [{bar}] {100 * done // total:3d}% {caption}")
+
+    def transfer_ended(self, transfer: str, peer: str) -> None:
+        self._quarters.pop((transfer, peer), None)
+
+    def _line(self, text: str) -> None:
+        # The one way text reaches the terminal: nothing in it can be a control.
+        self._stream.write(for_terminal(text) + "\n")
+        self._stream.flush()
+
+
 class Printer:
-    def __init__(self, json_mode: bool, stream: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, json_mode: bool, stream: TextIO = sys.stdout, sink: Sink | None = None
+    ) -> None:
         self.json_mode = json_mode
         self._stream = stream
+        self._sink: Sink = sink if sink is not None else PlainSink(stream)
         self.nicks = NickBook()
         self._files: dict[str, str] = {}  # transfer id -> file name, for progress lines
-        self._quarters: dict[tuple[str, str], int] = {}  # (transfer, peer) -> quarters shown
 
     def ready(
         self,
@@ -105,17 +171,17 @@ class Printer:
             return
         where = "an embedded broker" if embedded else broker
         kind = "sealed" if sealed else "open"
-        self._line(
-            f"* joined the {kind} room {room!r} as {self.nicks.label(client_id)} via {where}"
+        self._notice(
+            f"joined the {kind} room {room!r} as {self.nicks.label(client_id)} via {where}"
         )
         if sealed:
-            self._line("* only holders of the room secret can meet you here")
+            self._notice("only holders of the room secret can meet you here")
         else:
-            self._line("* anyone who knows the room's name can join; --secret seals a room")
-        self._line(f"* your id is {client_id}")
-        self._line(
-            "* type a message and press Enter; /peers lists peers, /send PATH [NICK] sends "
-            "a file, /quit leaves"
+            self._notice("anyone who knows the room's name can join; --secret seals a room")
+        self._notice(f"your id is {client_id}")
+        self._notice(
+            "type a message and press Enter; /help lists commands, /send PATH [NICK] "
+            "sends a file, /quit leaves"
         )
 
     def event(self, event: RoomEvent) -> None:
@@ -133,12 +199,12 @@ class Printer:
                 if self.json_mode:
                     self._json(event="joined", peer=peer, nick=nick, route=route)
                 else:
-                    self._line(f"* {self.nicks.label(peer)} joined (id {peer})")
+                    self._notice(f"{self.nicks.label(peer)} joined (id {peer})")
             case PeerLeft(peer_id=peer, nick=nick, reason=reason):
                 if self.json_mode:
                     self._json(event="left", peer=peer, nick=nick, reason=reason)
                 else:
-                    self._line(f"* {self.nicks.label(peer, nick)} left: {reason}")
+                    self._notice(f"{self.nicks.label(peer, nick)} left: {reason}")
             case MessageReceived(message=m):
                 if self.json_mode:
                     self._json(
@@ -151,14 +217,14 @@ class Printer:
                     )
                 else:
                     label = self.nicks.label(m.sender, m.nick)
-                    self._line(f"{_clock(m.timestamp_ms)} <{label}> {m.text}")
+                    self._sink.message(m.timestamp_ms, m.sender, label, m.text)
             case SignallingLost(reason=reason, final=final):
                 if self.json_mode:
                     self._json(event="signalling-lost", reason=reason, final=final)
                 else:
                     retry = "" if final else "; reconnecting"
-                    self._line(
-                        f"* signalling lost ({reason}){retry}. Open chats continue; "
+                    self._notice(
+                        f"signalling lost ({reason}){retry}. Open chats continue; "
                         "no one new can join meanwhile"
                     )
             case MessageUndelivered(message=m, peer_id=peer, reason=reason):
@@ -166,21 +232,33 @@ class Printer:
                     self._json(event="undelivered", id=m.id, peer=peer, reason=reason)
                 else:
                     preview = m.text if len(m.text) <= 30 else m.text[:29] + "…"
-                    self._line(f"! {preview!r} did not reach {self.nicks.label(peer)}: {reason}")
+                    self._problem(f"{preview!r} did not reach {self.nicks.label(peer)}: {reason}")
             case SignallingRestored():
                 if self.json_mode:
                     self._json(event="signalling-restored")
                 else:
-                    self._line("* signalling restored")
+                    self._notice("signalling restored")
             case FileOffered() | FileProgress() | FileReceived() | FileDelivered() | FileFailed():
                 self._file_event(event)
+                self._end_bar(event)
+
+    def _end_bar(self, event: RoomEvent) -> None:
+        if self.json_mode:
+            return
+        match event:
+            case (
+                FileReceived(transfer_id=tid, sender=peer)
+                | FileDelivered(transfer_id=tid, peer_id=peer)
+                | FileFailed(transfer_id=tid, peer_id=peer)
+            ):
+                self._sink.transfer_ended(tid, peer)
 
     def hosting_broker(self, url: str) -> None:
         """This process took over running the room's broker (its host left)."""
         if self.json_mode:
             self._json(event="broker-hosted", url=url)
         else:
-            self._line(f"* the broker's host left; this process now runs it at {url}")
+            self._notice(f"the broker's host left; this process now runs it at {url}")
 
     def sending(self, transfer: FileTransfer) -> None:
         """We offered a file (``/send``)."""
@@ -196,7 +274,7 @@ class Printer:
             )
         else:
             to = ", ".join(self.nicks.label(peer) for peer in transfer.recipients)
-            self._line(f"* offering {transfer.name} ({human_size(transfer.size)}) to {to}")
+            self._notice(f"offering {transfer.name} ({human_size(transfer.size)}) to {to}")
 
     def _file_event(self, event: RoomEvent) -> None:
         match event:
@@ -209,7 +287,7 @@ class Printer:
                     )
                 else:
                     who = self.nicks.label(sender, nick)
-                    self._line(f"* {who} sends {name} ({human_size(size)})")
+                    self._notice(f"{who} sends {name} ({human_size(size)})")
             case FileProgress(transfer_id=tid, peer_id=peer, sending=sending, done=done):
                 if self.json_mode:
                     self._json(
@@ -236,13 +314,13 @@ class Printer:
                     )
                 else:
                     who = self.nicks.label(sender, nick)
-                    self._line(f"* saved {path} ({human_size(event.size)}) from {who}")
+                    self._notice(f"saved {path} ({human_size(event.size)}) from {who}")
             case FileDelivered(transfer_id=tid, peer_id=peer):
                 if self.json_mode:
                     self._json(event="file-delivered", id=tid, peer=peer)
                 else:
                     name = self._files.get(tid, "the file")
-                    self._line(f"* {self.nicks.label(peer)} has {name}, verified")
+                    self._notice(f"{self.nicks.label(peer)} has {name}, verified")
             case FileFailed(transfer_id=tid, peer_id=peer, sending=sending, reason=reason):
                 if self.json_mode:
                     self._json(
@@ -251,27 +329,17 @@ class Printer:
                 else:
                     name = self._files.get(tid, "a file")
                     way = "to" if sending else "from"
-                    self._line(f"! {name} {way} {self.nicks.label(peer)} failed: {reason}")
+                    self._problem(f"{name} {way} {self.nicks.label(peer)} failed: {reason}")
 
     def _progress_bar(self, event: FileProgress) -> None:
-        """A bar at each quarter of the way (plain mode: lines, not redraws, so that
-        chat lines around them stay readable)."""
-        total = max(event.total, 1)
-        quarters = 4 * event.done // total
-        key = (event.transfer_id, event.peer_id)
-        if quarters <= self._quarters.get(key, 0) or quarters == 0:
-            return
-        self._quarters[key] = quarters
-        filled = 20 * event.done // total
-        bar = "#" * filled + "-" * (20 - filled)
         name = self._files.get(event.transfer_id, "file")
         way = "to" if event.sending else "from"
-        percent = 100 * event.done // total
-        self._line(f"  [{bar}] {percent:3d}% {name} {way} {self.nicks.label(event.peer_id)}")
+        caption = f"{name} {way} {self.nicks.label(event.peer_id)}"
+        self._sink.progress(event.transfer_id, event.peer_id, caption, event.done, event.total)
 
     def sent(self, sent: SentMessage) -> None:
+        m = sent.message
         if self.json_mode:
-            m = sent.message
             self._json(
                 event="sent",
                 id=m.id,
@@ -280,38 +348,66 @@ class Printer:
                 to=list(sent.delivered_to),
                 queued_for=list(sent.queued_for),
             )
-        elif not sent.delivered_to and not sent.queued_for:
-            self._line("* nobody is here yet; the message was not delivered")
+            return
+        self._sink.own_message(m.timestamp_ms, m.sender, self.nicks.label(m.sender), m.text)
+        if not sent.delivered_to and not sent.queued_for:
+            self._notice("nobody is here yet; the message was not delivered")
 
-    def peers(self, peers: dict[str, str]) -> None:
+    def peers(self, links: dict[str, PeerLink]) -> None:
+        """``/peers``: who is here, by which ICE route, how far (round trip)."""
         if self.json_mode:
-            self._json(event="peers", peers=[{"id": i, "nick": n} for i, n in peers.items()])
-        elif peers:
-            for peer_id, nick in peers.items():
-                self.nicks.learn(peer_id, nick)
-            self._line("* peers: " + ", ".join(self.nicks.label(i) for i in peers))
+            listed = [
+                {
+                    "id": peer_id,
+                    "nick": link.nick,
+                    "route": link.route,
+                    "rtt_ms": None if link.round_trip is None else round(link.round_trip * 1000, 1),
+                }
+                for peer_id, link in links.items()
+            ]
+            self._json(event="peers", peers=listed)
+        elif links:
+            for peer_id, link in links.items():
+                self.nicks.learn(peer_id, link.nick)
+            described = [
+                f"{self.nicks.label(i)} ({link.route}, {describe_round_trip(link.round_trip)})"
+                for i, link in links.items()
+            ]
+            self._notice("peers: " + ", ".join(described))
         else:
-            self._line("* no peers connected")
+            self._notice("no peers connected")
 
     def error(self, message: str) -> None:
         if self.json_mode:
             self._json(event="error", message=message)
         else:
-            self._line(f"! {message}")
+            self._problem(message)
+
+    def notice(self, message: str) -> None:
+        """Something for people to read (never shown in --json mode)."""
+        if not self.json_mode:
+            self._notice(message)
 
     def _json(self, **fields: Any) -> None:
-        self._write(json_line(fields))
-
-    def _line(self, text: str) -> None:
-        # The one way text reaches the terminal: nothing in it can be a control.
-        self._write(for_terminal(text))
-
-    def _write(self, line: str) -> None:
-        self._stream.write(line + "\n")
+        self._stream.write(json_line(fields) + "\n")
         self._stream.flush()
 
+    def _notice(self, text: str) -> None:
+        self._sink.notice(text, "info")
 
-def _clock(timestamp_ms: int) -> str:
+    def _problem(self, text: str) -> None:
+        self._sink.notice(text, "problem")
+
+
+def describe_round_trip(seconds: float | None) -> str:
+    if seconds is None:
+        return "round trip not yet measured"
+    milliseconds = seconds * 1000
+    return f"{milliseconds:.1f} ms" if milliseconds < 10 else f"{milliseconds:.0f} ms"
+
+
+def clock(timestamp_ms: int) -> str:
+    """HH:MM of a timestamp from a peer (which may be absurd)."""
     try:
         return time.strftime("%H:%M", time.localtime(timestamp_ms / 1000))
     except (OverflowError, ValueError, OSError):

@@ -1,0 +1,24 @@
+"""What ``meshchat join`` was asked to do, checked; light to import (no WebRTC), so the
+terminal app can be on the screen before the room's machinery has loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from meshchat.mesh.files import DEFAULT_MAX_FILE_SIZE
+from meshchat.mesh.ice import IceConfig
+
+
+@dataclass(frozen=True, slots=True)
+class JoinOptions:
+    room_name: str
+    nick: str
+    ice: IceConfig
+    transport_kind: str = "broker"
+    broker_url: str | None = None  # None: the default one on loopback, embedded
+    ably_endpoint: str | None = None
+    secret: str | None = None
+    broker_token: str | None = None
+    downloads: Path | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE

@@ -1,0 +1,158 @@
+"""A joined room and what goes with it, for both faces of ``meshchat join`` (the line
+mode in join.py and the terminal app in chat_app.py): joining, showing events, carrying
+out typed commands, leaving."""
+
+from __future__ import annotations
+
+import click
+
+from meshchat.mesh import (
+    MessageTooLarge,
+    PeerLink,
+    Room,
+    RoomEvent,
+    SignallingLost,
+    SignallingRestored,
+    TransportError,
+)
+from meshchat.mesh.websocket_transport import broker_is_listening
+from meshchat.wire.redaction import redact
+
+from .commands import Clear, Command, Help, Invalid, Nothing, Peers, Quit, Say, SendFile
+from .commands import help_lines as command_help_lines
+from .conversation import RoomStatus, SignallingState
+from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT
+from .join_options import JoinOptions
+from .output import Printer
+from .succession import EmbeddedBroker
+from .transports import make_transport
+
+
+class ChatSession:
+    """A :class:`~.conversation.Conversation` over a real :class:`Room`."""
+
+    def __init__(
+        self, room: Room, printer: Printer, where: str, embedded: EmbeddedBroker | None
+    ) -> None:
+        self.room = room
+        self.printer = printer
+        self.where = where  # the signalling service, in words (never with a token)
+        self.embedded = embedded
+        self.signalling: SignallingState = "connected"
+
+    @property
+    def hosting_broker(self) -> bool:
+        return self.embedded is not None and self.embedded.hosting
+
+    @property
+    def own_id(self) -> str:
+        return self.room.id
+
+    @property
+    def own_nick(self) -> str:
+        return self.room.nick
+
+    def status(self) -> RoomStatus:
+        room = self.room
+        return RoomStatus(room.name, room.sealed, self.where, self.hosting_broker, self.signalling)
+
+    def links(self) -> dict[str, PeerLink]:
+        return self.room.links()
+
+    @classmethod
+    async def open(cls, options: JoinOptions, printer: Printer) -> ChatSession:
+        """Join the room; click.ClickException, saying why, if that cannot be done."""
+        url = options.broker_url or DEFAULT_BROKER_URL
+        # With no broker given, the default one on loopback is run by one of the
+        # processes that use it: the first, and after it leaves, a successor.
+        embedded = None
+        if options.transport_kind == "broker" and options.broker_url is None:
+            embedded = EmbeddedBroker(
+                DEFAULT_HOST, DEFAULT_PORT, lambda: printer.hosting_broker(url)
+            )
+            if not await broker_is_listening(url):
+                await embedded.try_to_host()
+        try:
+            transport, where = make_transport(
+                options.transport_kind, url, options.ably_endpoint, options.broker_token
+            )
+            room = Room(
+                transport,
+                options.room_name,
+                nick=options.nick,
+                ice=options.ice,
+                secret=options.secret,
+                downloads=options.downloads,
+                max_file_size=options.max_file_size,
+            )
+            await room.join()
+        except (TransportError, ValueError) as error:
+            if embedded is not None:
+                await embedded.close()
+            raise click.ClickException(redact(str(error))) from None
+        session = cls(room, printer, where, embedded)
+        printer.ready(room.name, room.id, room.nick, where, session.hosting_broker, room.sealed)
+        return session
+
+    async def show_events(self) -> None:
+        """Show the room's events until it is left."""
+        async for event in self.room.events():
+            self.printer.event(event)  # never raises: one bad event cannot end the display
+            self.observe(event)
+
+    def observe(self, event: RoomEvent) -> None:
+        match event:
+            case SignallingLost(final=final):
+                self.signalling = "lost" if final else "reconnecting"
+            case SignallingRestored():
+                self.signalling = "connected"
+        if self.embedded is not None:
+            self.embedded.observe(event)
+
+    async def execute(self, command: Command) -> bool:
+        """Carry out a typed command; False when it was the one to leave. (Clear is
+        the display's own business.)"""
+        printer = self.printer
+        match command:
+            case Quit():
+                return False
+            case Say(text=text):
+                try:
+                    printer.sent(await self.room.send(text))
+                except MessageTooLarge as error:
+                    printer.error(str(error))
+            case Peers():
+                printer.peers(self.room.links())
+            case Help():
+                for line in command_help_lines():
+                    printer.notice(line)
+            case SendFile(path=path, to=who):
+                await self._send_file(path, who)
+            case Invalid(problem=problem):
+                printer.error(problem)
+            case Nothing() | Clear():
+                pass
+        return True
+
+    async def _send_file(self, path: str, who: str | None) -> None:
+        to = None
+        if who is not None:
+            try:
+                to = [self.printer.nicks.resolve(who, self.room.peers)]
+            except LookupError as error:
+                self.printer.error(str(error))
+                return
+        try:
+            transfer = await self.room.send_file(path, to)
+        except ValueError as error:
+            self.printer.error(str(error))
+            return
+        self.printer.sending(transfer)
+
+    async def close(self) -> None:
+        """Leave: peers are told at once; a broker we host stops last."""
+        try:
+            await self.room.leave()
+        finally:
+            if self.embedded is not None:
+                await self.embedded.close()
