@@ -1,0 +1,114 @@
+"""Screenshots of the terminal app at 80x24 and 120x40 (pytest-textual-snapshot; the
+SVGs are in __snapshots__/, `pytest --snapshot-update` redraws them after a deliberate
+change). The room is a fixed script here, so that every run draws the same screen; the
+app in a real room is tested in tests/integration/test_chat_app.py."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from meshchat.cli.chat_app import ChatApp
+from meshchat.cli.commands import Command, Quit
+from meshchat.cli.conversation import Conversation, RoomStatus
+from meshchat.cli.output import Printer
+from meshchat.mesh.chat import ChatMessage
+from meshchat.mesh.events import (
+    FileOffered,
+    FileProgress,
+    MessageReceived,
+    PeerJoined,
+    PeerLeft,
+    PeerLink,
+    SignallingLost,
+)
+
+ANA, BO, CY, DEE = ("a1" * 16, "b2" * 16, "c3" * 16, "d4" * 16)
+NOON = 1_780_000_000  # seconds; the clock is UTC in these tests
+
+
+class ScriptedRoom:
+    """A room that already happened: the same events, links and status every time."""
+
+    own_id, own_nick = ANA, "ana"
+
+    def __init__(self, printer: Printer) -> None:
+        self.printer = printer
+
+    def status(self) -> RoomStatus:
+        return RoomStatus("lobby", False, "ws://127.0.0.1:8765", True, "connected")
+
+    def links(self) -> dict[str, PeerLink]:
+        return {
+            BO: PeerLink("bo", "host/host", 0.0031),
+            CY: PeerLink("cy", "srflx/relay", 0.0874),
+            DEE: PeerLink("dee", "host/host", None),
+        }
+
+    async def show_events(self) -> None:
+        printer, ms = self.printer, NOON * 1000
+        printer.ready("lobby", ANA, "ana", "ws://127.0.0.1:8765", True, False)
+        for peer, nick in ((BO, "bo"), (CY, "cy"), (DEE, "dee")):
+            printer.event(PeerJoined(peer, nick, "host/host"))
+        printer.event(
+            MessageReceived(ChatMessage("m1", BO, "bo", ms, "hi all, is the build green?"))
+        )
+        printer.event(
+            MessageReceived(ChatMessage("m2", CY, "cy", ms + 60_000, "ana: can you look?"))
+        )
+        printer.event(MessageReceived(ChatMessage("m3", DEE, "dee", ms + 60_000, "\x1b[2J ☕")))
+        printer.event(FileOffered("f1", CY, "cy", "build.log", 4_000_000))
+        printer.event(FileProgress("f1", CY, False, 1_600_000, 4_000_000))
+        printer.event(PeerLeft("e5" * 16, "eve", "silent for 2.1 s"))
+        printer.event(SignallingLost("the broker closed the connection", final=False))
+
+    async def execute(self, command: Command) -> bool:
+        return not isinstance(command, Quit)
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def utc() -> Iterator[None]:
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if previous is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = previous
+    time.tzset()
+
+
+def scripted_app() -> ChatApp:
+    async def opener(printer: Printer) -> Conversation:
+        return ScriptedRoom(printer)
+
+    return ChatApp(opener, "joining lobby…", clock=lambda: NOON + 120)
+
+
+async def typed_and_settled(pilot: Any) -> None:
+    await pilot.pause(0.3)
+    await pilot.press(*"I am typing")
+    await pilot.pause(0.6)  # the panel and status line are drawn twice a second
+
+
+SnapCompare = Callable[..., bool]
+
+
+def test_the_main_screen_at_80_by_24(snap_compare: SnapCompare) -> None:
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=typed_and_settled)
+
+
+def test_the_main_screen_at_120_by_40(snap_compare: SnapCompare) -> None:
+    assert snap_compare(scripted_app(), terminal_size=(120, 40), run_before=typed_and_settled)
+
+
+def test_a_narrow_terminal_gives_the_log_the_whole_width(snap_compare: SnapCompare) -> None:
+    assert snap_compare(scripted_app(), terminal_size=(50, 16), run_before=typed_and_settled)
