@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import re
 import signal
 import sys
@@ -34,7 +35,7 @@ from textual.widgets import Input, Label, ProgressBar, RichLog, Static
 from meshchat.mesh.events import PeerLink
 from meshchat.wire.redaction import split_token
 
-from .commands import Clear, History, Invalid, Nothing, Quit, completions, parse
+from .commands import Clear, History, Nothing, Quit, completions, parse
 from .conversation import Conversation, RoomStatus
 from .join_options import JoinOptions
 from .output import NoticeKind, Printer, clock, describe_round_trip
@@ -190,15 +191,23 @@ class ChatLog(RichLog):
     SCROLLBACK = 5000  # lines kept
 
     def __init__(self) -> None:
-        super().__init__(id="log", wrap=True, markup=False, highlight=False, auto_scroll=False)
+        super().__init__(
+            id="log",
+            wrap=True,
+            markup=False,
+            highlight=False,
+            auto_scroll=False,
+            max_lines=4 * self.SCROLLBACK,  # drawn lines: a long message wraps into several
+        )
         self._texts: deque[Text] = deque(maxlen=self.SCROLLBACK)
         self._laid_out_for = 0
 
     def add(self, line: Text) -> None:
         self._texts.append(line)
-        # Follow new lines only if the reader is at the bottom: scrolled back, they stay.
-        at_end = self.is_vertical_scroll_end or self.max_scroll_y == 0
-        self._draw(line, at_end)
+        if self._laid_out_for:  # before the first layout, on_resize draws it
+            # Follow new lines only if the reader is at the bottom: scrolled back, they stay.
+            at_end = self.is_vertical_scroll_end or self.max_scroll_y == 0
+            self.write(line, width=self._laid_out_for, scroll_end=at_end)
 
     def forget(self) -> None:
         self._texts.clear()
@@ -209,20 +218,15 @@ class ChatLog(RichLog):
         return [line.plain for line in self._texts]
 
     def on_resize(self, event: events.Resize) -> None:
+        # Runs before RichLog's own handler, which draws the writes made before the
+        # size was known (each with the width given here).
         width = self.scrollable_content_region.width
-        if width != self._laid_out_for and width > 0:
+        if width > 0 and width != self._laid_out_for:
             at_end = self.is_vertical_scroll_end or self.max_scroll_y == 0
             self.clear()
+            self._laid_out_for = width
             for line in self._texts:
-                self._draw(line, at_end)
-
-    def _draw(self, line: Text, scroll_end: bool) -> None:
-        width = self.scrollable_content_region.width
-        if width <= 0:  # not laid out yet: RichLog keeps it until it is
-            self.write(line, scroll_end=scroll_end)
-            return
-        self._laid_out_for = width
-        self.write(line, width=width, scroll_end=scroll_end)
+                self.write(line, width=width, scroll_end=at_end)
 
 
 class PeerPanel(Static):
@@ -290,6 +294,7 @@ class ChatApp(App[None]):
         self.conversation: Conversation | None = None
         self.failure: str | None = None  # why the room could not be joined
         self._leaving = False
+        self._terminal_gone = False
         self._warning: tuple[str, float] | None = None
         self._bars: dict[tuple[str, str], Horizontal] = {}
 
@@ -310,9 +315,9 @@ class ChatApp(App[None]):
         self._refresh()
         self.set_interval(0.5, self._refresh)
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.leave)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, self.leave)
+            loop.add_signal_handler(signal.SIGHUP, self._hung_up)
         self.run_worker(self._converse(), name="conversation")
 
     def on_resize(self, event: events.Resize) -> None:
@@ -349,22 +354,24 @@ class ChatApp(App[None]):
         command = parse(event.value)
         if isinstance(command, Nothing):
             return
-        if self.conversation is None and not isinstance(command, Quit | Clear | Invalid):
-            self.printer.error("still joining; the line is kept, send it again in a moment")
+        if self.conversation is None and not isinstance(command, Quit | Clear):
+            self.printer.error("still joining; the line is kept: send it again in a moment")
             return
         entry.history.add(event.value)
         entry.value = ""
-        if isinstance(command, Clear):
-            self.action_clear()
-            return
         if isinstance(command, Quit):
             self.leave()
-            return
-        if self.conversation is None:  # only Invalid gets here while joining
-            self.printer.error(command.problem if isinstance(command, Invalid) else "")
-            return
-        if not await self.conversation.execute(command):
-            self.leave()
+        elif isinstance(command, Clear):
+            self.action_clear()
+        elif self.conversation is not None:
+            try:
+                staying = await self.conversation.execute(command)
+            except Exception as error:  # a failed command is reported; the app goes on
+                log.exception("command %r failed", command)
+                self.printer.error(f"that did not work: {error}")
+                return
+            if not staying:
+                self.leave()
 
     def action_leave(self) -> None:
         self.leave()
@@ -378,15 +385,21 @@ class ChatApp(App[None]):
             return
         self._leaving = True
         self._set_status(Text("leaving…", "bold"))
-        if self.conversation is None:
-            self.exit()  # still joining: nobody knows us yet (the join is cancelled)
-            return
         self.run_worker(self._close(), name="leave")
+
+    def _hung_up(self) -> None:
+        """The terminal is gone (its window closed): say bye, then end the process
+        without restoring a terminal that is not there (Textual would wait on it)."""
+        self._terminal_gone = True
+        self.leave()
 
     async def _close(self) -> None:
         try:
             await self._close_conversation()
         finally:
+            if self._terminal_gone:
+                logging.shutdown()
+                os._exit(0)
             self.exit()
 
     async def _close_conversation(self) -> None:
@@ -457,6 +470,8 @@ class ChatApp(App[None]):
         ]
 
     def _refresh(self) -> None:
+        if self._leaving:
+            return  # the status line says so
         conversation = self.conversation
         panel = self.query_one(PeerPanel)
         if conversation is None:
@@ -471,8 +486,7 @@ class ChatApp(App[None]):
         }
         own = (conversation.own_id, self.printer.nicks.label(conversation.own_id))
         panel.show(own, labels, links)
-        if not self._leaving:
-            self._set_status(self._status_line(conversation.status(), len(links)))
+        self._set_status(self._status_line(conversation.status(), len(links)))
 
     def _status_line(self, status: RoomStatus, peers: int) -> Text:
         # Most telling first: on a narrow terminal the end is cut off.

@@ -130,6 +130,8 @@ class Peer:
     _reader: asyncio.Task[None] | None = None
     # A file, not a pipe: a pipe nobody reads would block a chatty process.
     stderr_path: Path | None = None
+    # Its own state folder: where `join` keeps its log file (cli/logs.py).
+    state: tempfile.TemporaryDirectory[str] = field(default_factory=tempfile.TemporaryDirectory)
 
     @classmethod
     async def start(
@@ -160,6 +162,8 @@ class Peer:
         cwd: Path | None = None,
     ) -> Peer:
         """Run ``args``, a process that reports JSON lines on stdout, ``ready`` first."""
+        state = tempfile.TemporaryDirectory(prefix=f"meshchat-{nick}-state-")
+        env = {**(os.environ if env is None else env), "XDG_STATE_HOME": state.name}
         with tempfile.NamedTemporaryFile(prefix=f"meshchat-{nick}-", delete=False) as log:
             process = await asyncio.create_subprocess_exec(
                 *args,
@@ -169,7 +173,7 @@ class Peer:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
             )
-        peer = cls(nick, process, stderr_path=Path(log.name))
+        peer = cls(nick, process, stderr_path=Path(log.name), state=state)
         peer._reader = asyncio.create_task(peer._read())
         ready = await peer.wait_for(lambda e: e["event"] == "ready")
         peer.id = ready["id"]
@@ -247,8 +251,14 @@ class Peer:
             return ""
         return self.stderr_path.read_text(errors="replace")[-3000:]
 
+    def logged(self) -> str:
+        """What it wrote on stderr and in its log file."""
+        log = Path(self.state.name) / "meshchat" / "join.log"
+        return self.stderr() + (log.read_text(errors="replace") if log.exists() else "")
+
     async def stop(self) -> None:
         await stop_process(self.process, self._reader, self.stderr_path)
+        self.state.cleanup()
 
 
 async def stop_process(

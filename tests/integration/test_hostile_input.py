@@ -93,7 +93,7 @@ async def test_the_broker_token_is_never_shown(token_broker: Broker, tmp_path: P
     try:
         ready = await peer.wait_for(lambda e: e["event"] == "ready")
         assert TOKEN not in json.dumps(ready) and ready["broker"].startswith("ws://")
-        assert TOKEN not in peer.stderr()
+        assert TOKEN not in peer.logged()
     finally:
         await peer.stop()
     # From the environment and from a file, with no token on the command line at all.

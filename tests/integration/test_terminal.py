@@ -77,6 +77,29 @@ async def test_the_readme_command_opens_the_app_at_once_and_chats(
         await tmux.wait_for("ana", lambda _: tmux.exited("ana"), 5)  # Ctrl-C ends it
 
 
+async def test_closing_the_terminal_says_bye_and_ends_the_program(
+    tmux: Tmux, peers: list[Peer], meshchat_broker: Broker, tmp_path: Path
+) -> None:
+    command = [MESHCHAT_SCRIPT, "join", "hang-up", "--nick", "ana", *meshchat_broker.join_args]
+    tmux.start("ana", [*command, "--host-address", "127.0.0.1"], env=home(tmp_path, "ana"))
+    pid = int(tmux.run("display-message", "-p", "-t", "ana", "#{pane_pid}"))
+    bo = await Peer.start(meshchat_broker, "hang-up", "bo")
+    peers.append(bo)
+    await tmux.wait_for("ana", lambda s: "1 peer ·" in s)
+    tmux.run("kill-session", "-t", "ana")  # the window closes: SIGHUP, no terminal left
+    left = await bo.wait_for(lambda e: e["event"] == "left", 10)
+    assert left["reason"] == "said bye"
+    for _ in range(100):
+        if not running(pid):
+            break
+        await asyncio.sleep(0.05)
+    assert not running(pid), "the program ended with its terminal"
+
+
+def running(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
 HOSTILE = ["\x1b[2J\x1b[H", "\x1b]0;owned\x07", "\x1b[31mred\x1b[0m", "\x9b2J"]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from meshchat.cli.chat_app import ChatApp
+from meshchat.cli.chat_app import ChatApp, ChatLog, PeerPanel
 from meshchat.cli.commands import Command, Quit
 from meshchat.cli.conversation import Conversation, RoomStatus
 from meshchat.cli.output import Printer
@@ -112,3 +112,54 @@ def test_the_main_screen_at_120_by_40(snap_compare: SnapCompare) -> None:
 
 def test_a_narrow_terminal_gives_the_log_the_whole_width(snap_compare: SnapCompare) -> None:
     assert snap_compare(scripted_app(), terminal_size=(50, 16), run_before=typed_and_settled)
+
+
+async def test_the_log_is_laid_out_again_when_the_terminal_changes_width() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause(0.3)
+        chat_log = app.query_one(ChatLog)
+        narrow = len(chat_log.lines)
+        await pilot.resize_terminal(140, 30)
+        await pilot.pause(0.3)
+        width = chat_log.scrollable_content_region.width
+        assert len(chat_log.lines) < narrow, "fewer lines wrapped"
+        assert all(strip.cell_length <= width for strip in chat_log.lines), "nothing cut off"
+        drawn = "".join(segment.text for strip in chat_log.lines for segment in strip)
+        assert "reconnecting. Open chats continue; no one new can join" in drawn
+        assert app.query_one(PeerPanel).display
+        await pilot.resize_terminal(50, 20)
+        await pilot.pause(0.3)
+        assert app.query_one(PeerPanel).display is False, "a narrow terminal: log only"
+
+
+async def test_scrolled_back_the_log_stays_put_and_at_the_end_it_follows() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        for n in range(60):
+            app.printer.notice(f"line {n}")
+        await pilot.pause(0.1)
+        chat_log = app.query_one(ChatLog)
+        assert chat_log.is_vertical_scroll_end
+        await pilot.press("pageup", "pageup")
+        await pilot.pause(0.1)
+        back = chat_log.scroll_y
+        assert back < chat_log.max_scroll_y
+        app.printer.notice("while you read")
+        await pilot.pause(0.1)
+        assert chat_log.scroll_y == back, "a new line does not pull the reader down"
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        app.printer.notice("now at the end")
+        await pilot.pause(0.1)
+        assert chat_log.is_vertical_scroll_end, "at the end, new lines are followed"
+
+
+async def test_ctrl_d_on_an_empty_line_leaves() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert app.return_code is None
+        await pilot.press("ctrl+d")
+        await pilot.pause(0.3)
+        assert app.return_code == 0, "the app is on its way out"
