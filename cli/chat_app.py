@@ -21,7 +21,6 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import ClassVar
 
 import click
@@ -279,17 +278,12 @@ class ChatApp(App[None]):
     ]
 
     def __init__(
-        self,
-        opener: Opener,
-        joining: str,
-        log_path: Path | None = None,
-        clock: Callable[[], float] = time.time,
+        self, opener: Opener, joining: str, clock: Callable[[], float] = time.time
     ) -> None:
         super().__init__()
         self.clock = clock  # when notices happen (fixed in screenshot tests)
         self._opener = opener
         self._joining = joining  # what the status line says until we are in
-        self._log_path = log_path
         self.printer = Printer(json_mode=False, sink=AppSink(self))
         self.conversation: Conversation | None = None
         self.failure: str | None = None  # why the room could not be joined
@@ -502,18 +496,16 @@ class ChatApp(App[None]):
                 line.append("signalling lost, reconnecting", "bold yellow")
             case "lost":
                 line.append("signalling lost", "bold red")
-        line.append(" · ")
-        line.append(safe(status.where))
-        if status.hosting_broker:
-            line.append(" (hosted here)", "dim")
         if self._warning is not None:
             message, until = self._warning
             if time.monotonic() < until:
                 line.append(f" · ⚠ {safe(message)}", "yellow")
-                if self._log_path is not None:
-                    line.append(f" (log: {safe(str(self._log_path))})", "dim")
             else:
                 self._warning = None
+        line.append(" · ")
+        line.append(safe(status.where))
+        if status.hosting_broker:
+            line.append(" (hosted here)", "dim")
         return line
 
     def _set_status(self, line: Text) -> None:
@@ -558,10 +550,10 @@ def joining_line(options: JoinOptions) -> str:
     return f"joining {options.room_name} via {where}…"
 
 
-def run_app(options: JoinOptions, log_path: Path | None) -> None:
+def run_app(options: JoinOptions) -> None:
     """Run the app until the user leaves; a room that cannot be joined is reported on
     stderr once the terminal is back to normal, with exit status 1."""
-    app = ChatApp(open_session(options), joining_line(options), log_path)
+    app = ChatApp(open_session(options), joining_line(options))
 
     async def main() -> None:
         handler = StatusLineHandler(app, asyncio.get_running_loop())

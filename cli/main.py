@@ -239,7 +239,8 @@ def join(
         return
     from .chat_app import run_app  # Textual is loaded for the app alone
 
-    run_app(options, log_to_file(keep_stderr=False))
+    log_to_file(keep_stderr=False)  # warnings show in the app's status line too
+    run_app(options)
 
 
 def _in_a_terminal() -> bool:

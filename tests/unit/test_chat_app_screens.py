@@ -5,6 +5,8 @@ app in a real room is tested in tests/integration/test_chat_app.py."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from meshchat.cli.chat_app import ChatApp, ChatLog, PeerPanel
+from meshchat.cli.chat_app import ChatApp, ChatLog, PeerPanel, StatusLineHandler
 from meshchat.cli.commands import Command, Quit
 from meshchat.cli.conversation import Conversation, RoomStatus
 from meshchat.cli.output import Printer
@@ -163,3 +165,23 @@ async def test_ctrl_d_on_an_empty_line_leaves() -> None:
         await pilot.press("ctrl+d")
         await pilot.pause(0.3)
         assert app.return_code == 0, "the app is on its way out"
+
+
+async def test_a_logged_warning_shows_in_the_status_line_never_in_the_log() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        handler = StatusLineHandler(app, asyncio.get_running_loop())
+        logger = logging.getLogger("meshchat.test.status")
+        logger.addHandler(handler)
+        try:
+            await pilot.pause(0.3)
+            logger.warning("broker connection lost\nsecond line")
+            logger.info("not shown")
+            await pilot.pause(0.2)
+        finally:
+            logger.removeHandler(handler)
+        status = str(app.query_one("#status").render())
+        assert "⚠ broker connection lost" in status and "second line" not in status
+        assert not any(
+            "broker connection lost" in line for line in app.query_one(ChatLog).plain_lines()
+        )
