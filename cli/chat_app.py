@@ -29,6 +29,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Input, Label, ProgressBar, RichLog, Static
 
 from meshchat.mesh.events import PeerLink
@@ -138,6 +139,19 @@ class ChatInput(Input):
         self.history = History()
         self._nicks = nicks
         self._cycle: tuple[str, list[str], int] | None = None  # (value shown, choices, index)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Input keeps only a paste's first line; a chat line takes all of them, joined,
+        # for the user to see before sending (nothing pasted is lost or sent unseen).
+        lines = [line.strip() for line in event.text.splitlines() if line.strip()]
+        if lines:
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(" ".join(lines))
+            else:
+                self.replace(" ".join(lines), *selection)
+        event.prevent_default()  # not Input's own handler after this one
+        event.stop()
 
     def action_older(self) -> None:
         if (line := self.history.older(self.value)) is not None:
@@ -466,6 +480,10 @@ class ChatApp(App[None]):
     def _refresh(self) -> None:
         if self._leaving:
             return  # the status line says so
+        with contextlib.suppress(NoMatches):  # the app is closing: its widgets are going
+            self._redraw_panel_and_status()
+
+    def _redraw_panel_and_status(self) -> None:
         conversation = self.conversation
         panel = self.query_one(PeerPanel)
         if conversation is None:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from textual import events
 
-from meshchat.cli.chat_app import ChatApp, ChatLog, PeerPanel, StatusLineHandler
+from meshchat.cli.chat_app import ChatApp, ChatInput, ChatLog, PeerPanel, StatusLineHandler
 from meshchat.cli.commands import Command, Quit
 from meshchat.cli.conversation import Conversation, RoomStatus
 from meshchat.cli.output import Printer
@@ -185,3 +186,14 @@ async def test_a_logged_warning_shows_in_the_status_line_never_in_the_log() -> N
         assert not any(
             "broker connection lost" in line for line in app.query_one(ChatLog).plain_lines()
         )
+
+
+async def test_a_pasted_block_of_lines_is_kept_whole_in_the_input() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        entry = app.query_one(ChatInput)
+        await pilot.press(*"see: ")
+        entry.post_message(events.Paste("first line\r\n\n  second line\nthird"))
+        await pilot.pause(0.1)
+        assert entry.value == "see: first line second line third"
