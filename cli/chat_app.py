@@ -98,14 +98,16 @@ class AppSink:
         line = Text.assemble((f"{clock(now_ms)} ", "dim"), (f"{mark} {safe(text)}", style))
         self._app.write_line(line)
 
-    def message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
-        highlight = mentions(text, self._app.own_nick)
+    def message(self, timestamp_ms: int, sender: str, label: str, text: str, history: bool) -> None:
+        highlight = mentions(text, self._app.own_nick) and not history
         line = Text.assemble(
             (f"{clock(timestamp_ms)} ", "dim"),
             (safe(label), f"bold {colour_of(sender)}"),
             (" ", ""),
             (safe(text), "bold reverse" if highlight else ""),
         )
+        if history:  # said before we came: dimmed, as the room's past
+            line.stylize("dim")
         self._app.write_line(line)
 
     def own_message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:

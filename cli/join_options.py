@@ -22,3 +22,4 @@ class JoinOptions:
     broker_token: str | None = None
     downloads: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    history: bool = True  # ask for the room's recent chat, keep it for newcomers

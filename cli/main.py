@@ -130,6 +130,14 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     help="Machine mode: one JSON event per line on stdout; each stdin line is sent.",
 )
 @click.option(
+    "--no-history",
+    is_flag=True,
+    envvar="MESHCHAT_NO_HISTORY",
+    help="Neither ask for the room's recent chat on joining nor keep it for newcomers "
+    "(env MESHCHAT_NO_HISTORY). By default the last 200 lines (24 hours at most) are "
+    "kept in memory only, and shown to you, dimmed, when you join.",
+)
+@click.option(
     "--plain",
     is_flag=True,
     help="Line mode instead of the terminal app: typed lines are sent, events are printed "
@@ -189,6 +197,7 @@ def join(
     broker_token_file: Path | None,
     secret: str | None,
     json_mode: bool,
+    no_history: bool,
     plain: bool,
     ice_servers: tuple[str, ...],
     ice_username: str | None,
@@ -229,6 +238,7 @@ def join(
         broker_token=_broker_token(broker_token_file),
         downloads=downloads or default_downloads(),
         max_file_size=max_file_size,
+        history=not no_history,
     )
     verbose = ctx.meta.get("verbose", 0)
     if json_mode or plain or not _in_a_terminal():

@@ -87,8 +87,8 @@ class Sink(Protocol):
     def notice(self, text: str, kind: NoticeKind) -> None:
         """Something about the room: a join, a leave, a saved file, an error..."""
 
-    def message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
-        """A chat line by ``sender`` (a peer id; ours for our own lines)."""
+    def message(self, timestamp_ms: int, sender: str, label: str, text: str, history: bool) -> None:
+        """A chat line by ``sender`` (a peer id); ``history``: said before we joined."""
 
     def own_message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
         """A chat line we sent."""
@@ -110,8 +110,9 @@ class PlainSink:
     def notice(self, text: str, kind: NoticeKind) -> None:
         self._line(f"{'!' if kind == 'problem' else '*'} {text}")
 
-    def message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
-        self._line(f"{clock(timestamp_ms)} <{label}> {text}")
+    def message(self, timestamp_ms: int, sender: str, label: str, text: str, history: bool) -> None:
+        mark = "(history) " if history else ""
+        self._line(f"{mark}{clock(timestamp_ms)} <{label}> {text}")
 
     def own_message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
         """Not repeated: the line the user typed is on the screen already."""
@@ -205,7 +206,7 @@ class Printer:
                     self._json(event="left", peer=peer, nick=nick, reason=reason)
                 else:
                     self._notice(f"{self.nicks.label(peer, nick)} left: {reason}")
-            case MessageReceived(message=m):
+            case MessageReceived(message=m, history=history):
                 if self.json_mode:
                     self._json(
                         event="message",
@@ -214,10 +215,11 @@ class Printer:
                         nick=m.nick,
                         ts=m.timestamp_ms,
                         text=m.text,
+                        history=history,
                     )
                 else:
                     label = self.nicks.label(m.sender, m.nick)
-                    self._sink.message(m.timestamp_ms, m.sender, label, m.text)
+                    self._sink.message(m.timestamp_ms, m.sender, label, m.text, history)
             case SignallingLost(reason=reason, final=final):
                 if self.json_mode:
                     self._json(event="signalling-lost", reason=reason, final=final)

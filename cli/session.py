@@ -84,6 +84,7 @@ class ChatSession:
                 secret=options.secret,
                 downloads=options.downloads,
                 max_file_size=options.max_file_size,
+                history=options.history,
             )
             await room.join()
         except (TransportError, ValueError) as error:

@@ -232,6 +232,12 @@ def whole_number(value: object, low: int, high: int) -> int | None:
     return None
 
 
+def read_chat_message(wire: dict[str, object]) -> ChatMessage:
+    """A chat message from the fields of a chat frame (checked as a frame's are);
+    ProtocolError if any is invalid."""
+    return _chat(wire)
+
+
 def _chat(wire: dict[str, object]) -> ChatMessage:
     seq = whole_number(wire.get("seq"), 1, MAX_SEQ)
     if seq is None:

@@ -39,6 +39,7 @@ class PeerLeft:
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
     message: ChatMessage
+    history: bool = False  # said before we joined, given by a peer (history.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,10 @@ from .events import (
 )
 from .file_transfer import FileTransfer, FileTransfers
 from .files import DEFAULT_MAX_FILE_SIZE, FILE_DATA_CHANNEL, FILES_CHANNEL, RESERVED_PREFIX
+from .history import HISTORY_CHANNEL, REQUEST, HistoryBook
+from .history import Answer as HistoryAnswer
+from .history import Request as HistoryRequest
+from .history import parse as parse_history
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
@@ -119,11 +123,13 @@ class Room:
         timing: p.Timing | None = None,
         downloads: Path | None = None,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        history: bool = True,
     ) -> None:
         """``secret``: only holders of the same secret can join, and the signalling
         service sees nothing but sealed messages (see docs/security.md).
         ``downloads``: the folder files sent to us are saved in (refused without one),
-        up to ``max_file_size`` bytes each."""
+        up to ``max_file_size`` bytes each. ``history``: keep the room's recent chat
+        for newcomers, and ask for it on joining (history.py); False: neither."""
         self.name = validate_room(room)
         identity = identity or Identity()
         self.id = identity.client_id
@@ -151,6 +157,7 @@ class Room:
             new_sink=_new_sink,
         )
         self._channels: dict[str, Channel] = {}
+        self._history = HistoryBook(self.name, keep=history)
         self._files = FileTransfers(
             send=self._send_payload,
             peers=self._protocol.open_peers,
@@ -191,8 +198,9 @@ class Room:
 
     @property
     def forged_messages(self) -> int:
-        """Messages dropped because their author's signature did not verify."""
-        return self._data.forged
+        """Messages dropped because their author's signature did not verify (sent to
+        us, or in the history a peer gave us)."""
+        return self._data.forged + self._history.forged
 
     async def join(self) -> None:
         """Connect to the signalling service and announce ourselves."""
@@ -208,6 +216,7 @@ class Room:
             assert isinstance(action, p.Subscribe)
             await self._transport.subscribe(action.topics)
         self._joined = True
+        self._history.joined(time.monotonic())
         self._tasks = [
             asyncio.create_task(self._read_transport(), name="meshchat-transport"),
             asyncio.create_task(self._publish_outbox(), name="meshchat-outbox"),
@@ -221,8 +230,10 @@ class Room:
 
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
-        sent, actions = self._data.send_chat(text, time.monotonic(), int(time.time() * 1000))
+        now = time.monotonic()
+        sent, actions = self._data.send_chat(text, now, int(time.time() * 1000))
         self._carry(actions)
+        self._history.keep(sent.message, self._identity.public_key_b64, now)
         return sent
 
     async def send_file(self, path: Path | str, to: Iterable[str] | None = None) -> FileTransfer:
@@ -315,6 +326,8 @@ class Room:
                     route = self._route_to(peer_id)
                     self._events.put_nowait(dataclasses.replace(action, route=route))
                     self._files.peer_joined(peer_id)
+                    if self._history.should_ask(peer_id, time.monotonic()):
+                        self._spawn(self._send_history(REQUEST, peer_id))
                 case PeerLeft(peer_id=peer_id, said_bye=said_bye):
                     self._events.put_nowait(action)
                     self._carry(self._data.closed(peer_id, time.monotonic(), said_bye=said_bye))
@@ -367,6 +380,8 @@ class Room:
                     nick = self._protocol.nick_of(message.sender) or message.nick
                     shown = dataclasses.replace(message, nick=nick)
                     self._events.put_nowait(MessageReceived(shown))
+                    if (key := self._protocol.public_key_of(message.sender)) is not None:
+                        self._history.keep(shown, key, time.monotonic())
                     if (chat := self._channels.get(CHAT_CHANNEL)) is not None:
                         chat.deliver(_received_chat(shown))
                 case d.PayloadReceived():
@@ -402,6 +417,12 @@ class Room:
 
     def _deliver_payload(self, action: d.PayloadReceived) -> None:
         header = action.header
+        if header.channel == HISTORY_CHANNEL:
+            if action.body is not None:
+                action.body.close()  # history is a JSON value, never a stream of bytes
+            else:
+                self._history_said(header.sender, action.value)
+            return
         channel: Channel | FileTransfers | None = self._channels.get(header.channel)
         if header.channel in (FILES_CHANNEL, FILE_DATA_CHANNEL):
             channel = self._files
@@ -426,6 +447,27 @@ class Room:
             channel.deliver(received(body=action.body))
         else:
             channel.deliver(received(data=action.value))
+
+    def _history_said(self, peer_id: str, value: object) -> None:
+        try:
+            said = parse_history(value)
+        except ProtocolError as error:
+            log.info("peer %s sent a bad history message: %s", peer_id, error)
+            return
+        now = time.monotonic()
+        match said:
+            case HistoryRequest():
+                if (answer := self._history.answer_for(peer_id, now)) is not None:
+                    self._spawn(self._send_history(answer, peer_id))
+            case HistoryAnswer():
+                for message in self._history.believe(peer_id, said, now):
+                    self._events.put_nowait(MessageReceived(message, history=True))
+
+    async def _send_history(self, value: object, peer_id: str) -> None:
+        try:
+            await self._send_payload(HISTORY_CHANNEL, value, (peer_id,))
+        except ValueError as error:  # the peer left meanwhile
+            log.info("no history for %s: %s", peer_id, error)
 
     def _pump(self, peer_id: str) -> None:
         """Hand the channel to ``peer_id`` as many payload frames as it takes now."""
