@@ -111,7 +111,8 @@ async function join(nick) {
                 tls: params.get("ablyTls") !== "0",
                 key: fragment.get("ablyKey"), token: fragment.get("ablyToken") } }
     : { broker: `${scheme}://${location.host}/` };
-  room = await Room.join(signalling, roomName, nick, secret);
+  // ?history=off: neither ask for the room's recent lines nor keep them.
+  room = await Room.join(signalling, roomName, nick, secret, { history: params.get("history") !== "off" });
   window.meshchatRoom = room; // for tests and the curious
   const kind = secret ? "sealed room" : "open room";
   $("status").textContent = `you are ${nick}${tag(room.id)} (${kind})`;
@@ -130,7 +131,7 @@ async function join(nick) {
   });
   room.addEventListener("message", ({ detail }) => {
     line([[clock(detail.ts), "time"], [detail.nick + tag(detail.from), "nick"],
-      [detail.text, "text"]]);
+      [detail.text, "text"]], detail.history ? "history" : undefined);
   });
   room.addEventListener("undelivered", ({ detail }) => {
     line([[`a message did not reach ${names.get(detail.peer) || detail.peer}: ${detail.reason}`]],

@@ -9,6 +9,7 @@ import {
 import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
 import { FileTransfers } from "/files.js";
+import { History } from "/history.js";
 
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
@@ -179,8 +180,10 @@ class BrokerConnection {
 export class Room extends EventTarget {
   // With a secret, everything published is sealed and the room's name is hidden.
   // ``signalling``: { broker: url } or { ably: { endpoint, tls, key | token } }.
-  static async join(signalling, roomName, nick, secret = "") {
+  // ``history``: keep the room's recent lines and ask for them (history.js).
+  static async join(signalling, roomName, nick, secret = "", { history = true } = {}) {
     const room = new Room(roomName, nick, await Identity.create());
+    room.keepHistory = history;
     if (secret) room.seal = await RoomSeal.create(roomName, secret, b64url, unb64url);
     await room.start(signalling);
     return room;
@@ -209,8 +212,9 @@ export class Room extends EventTarget {
     this.seal = null;
   }
 
-  // Messages dropped because their author's signature did not verify.
-  get forged() { return this.data.forged; }
+  // Messages dropped because their author's signature did not verify (sent to us, or
+  // in the history a peer gave us).
+  get forged() { return this.data.forged + (this.history?.forged ?? 0); }
 
   // The smoothed round-trip time to a peer in seconds (heartbeat echoes), or null.
   roundTrip(peerId) { return this.data.roundTrip(peerId); }
@@ -231,6 +235,7 @@ export class Room extends EventTarget {
     await this.broker.open();
     await this.broker.subscribe([this.topicOf(this.id), this.globalTopic]);
     this.files = new FileTransfers(this);
+    this.history = new History(this, { keep: this.keepHistory ?? true });
     this.scheduleTick();
     await this.hello();
   }
@@ -451,12 +456,13 @@ export class Room extends EventTarget {
       peer.channel = channel;
       peer.phase = "open";
       peer.lastSeen = Date.now();
+      peer.channelOpen = true;
+      // The data plane first: whoever hears "joined" may send to the peer at once.
+      this.carry(this.data.opened(peer.id, now()));
       if (!peer.joined) {
         peer.joined = true;
         this.emit("joined", { id: peer.id, nick: peer.nick });
       }
-      peer.channelOpen = true;
-      this.carry(this.data.opened(peer.id, now()));
     };
     channel.onopen = opened;
     if (channel.readyState === "open") opened();
@@ -510,6 +516,7 @@ export class Room extends EventTarget {
           // Shown under the nick the peer announced when it joined, not the frame's.
           const detail = { id, from, nick: this.peers.get(from)?.nick ?? "anon", ts, text };
           this.emit("message", detail);
+          this.history?.keep({ ...action.message, nick: detail.nick }, this.peers.get(from)?.pk);
           this.channels.get(CHAT_CHANNEL)?.deliver({ ...detail, data: text, size: text.length });
           break;
         }
@@ -563,6 +570,7 @@ export class Room extends EventTarget {
   async send(text) {
     const [sent, actions] = await this.data.sendChat(text, now(), Date.now());
     this.carry(actions);
+    this.history?.keep(sent.message, this.identity.publicKey);
     return { message: sent.message, delivered: sent.delivered };
   }
 

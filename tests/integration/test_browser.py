@@ -243,6 +243,46 @@ async def test_two_browsers_and_two_python_peers_chat_exactly_once(
             await python.stop()
 
 
+async def test_history_reaches_a_late_page_and_the_page_passes_it_on(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    broker, browser, launcher = room_setup
+    ana, bo = [await Peer.start(broker, "web", n, launcher=launcher) for n in ("ana", "bo")]
+    cy = None
+    try:
+        await ana.wait_for_peers({bo.id})
+        said = [f"before the page came, {n}" for n in range(3)]
+        for text in said:
+            await ana.send(text)
+            await bo.wait_for(functools.partial(is_message, text))
+        page = await open_page(browser, broker, "wanda")
+        await page.wait_for_function(
+            "document.querySelectorAll('#messages li.history').length === 3", timeout=TIMEOUT_MS
+        )
+        shown = await page.eval_on_selector_all(
+            "#messages li.history .text", "e => e.map(x => x.textContent)"
+        )
+        assert shown == said, "once each, in order, marked as history"
+        await send_from_page(page, "said by the page")
+        await ana.wait_for(functools.partial(is_message, "said by the page"))
+
+        # Only the page is left to remember: it gives a newcomer all of it, ana's
+        # lines still verifying as ana's.
+        await ana.quit()
+        await bo.quit()
+        cy = await Peer.start(broker, "web", "cy", launcher=launcher)
+        await cy.wait_for(functools.partial(is_message, "said by the page"))
+        got = [(e["text"], e["from"]) for e in cy.messages() if e["history"]]
+        assert got == [
+            *((text, ana.id) for text in said),
+            ("said by the page", await page_id(page)),
+        ]
+    finally:
+        for python in (ana, bo, cy):
+            if python is not None:
+                await python.stop()
+
+
 async def test_the_page_notices_a_crashed_peer_within_seconds_and_a_stalled_one_never(
     room_setup: tuple[Broker, Any, list[str]],
 ) -> None:

@@ -1,0 +1,98 @@
+// History for late joiners: the page's twin of mesh/history.py (the reasoning is there).
+// The page keeps the room's last lines with their authors' keys, answers newcomers, and
+// asks the first peers it meets; every entry must verify as its author's.
+import { chatSignedContent, decodeChannelFrame } from "./frames.js";
+
+export const HISTORY_CHANNEL = "meshchat/history";
+const MAX_MESSAGES = 200, MAX_AGE = 24 * 3600 * 1000; // lines; ms since we had the line
+const ASK_WITHIN = 15000, ASK_AT_MOST = 2, ANSWER_INTERVAL = 60000; // ms, peers, ms
+const encoder = new TextEncoder();
+
+function unb64url(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function idOfKey(raw) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 32);
+}
+
+export class History {
+  // room: the Room (meshchat.js); emits "message" events with history: true.
+  constructor(room, { keep = true } = {}) {
+    Object.assign(this, { room, keeping: keep });
+    this.kept = new Map(); // "author id" -> {message, key, at}, oldest first
+    this.joinedAt = Date.now();
+    this.asked = 0;
+    this.waiting = new Set(); // peers asked whose answer has not come
+    this.answered = new Map(); // peer -> ms of our last answer to it
+    this.forged = 0; // entries dropped because they did not verify
+    room.channel(HISTORY_CHANNEL).addEventListener("message", ({ detail }) => {
+      this.onMessage(detail.from, detail.data).catch((error) => console.warn("history", error));
+    });
+    room.addEventListener("joined", ({ detail }) => this.peerJoined(detail.id));
+  }
+
+  keep(message, key) {
+    if (!this.keeping || typeof key !== "string") return;
+    const { id, seq, from, nick, ts, text, sig } = message;
+    this.kept.set(`${from} ${id}`, { message: { type: "chat", id, seq, from, nick, ts, text, sig }, key, at: Date.now() });
+    while (this.kept.size > MAX_MESSAGES) this.kept.delete(this.kept.keys().next().value);
+  }
+
+  recent() {
+    for (const [k, { at }] of this.kept) {
+      if (Date.now() - at <= MAX_AGE) break;
+      this.kept.delete(k);
+    }
+    return [...this.kept.values()];
+  }
+
+  peerJoined(peer) {
+    if (!this.keeping || Date.now() - this.joinedAt > ASK_WITHIN || this.asked >= ASK_AT_MOST) return;
+    this.asked += 1;
+    this.waiting.add(peer);
+    this.room.sendPayload(HISTORY_CHANNEL, { type: "request" }, [peer]).catch(() => {});
+  }
+
+  async onMessage(peer, value) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) return;
+    if (value.type === "request") {
+      const last = this.answered.get(peer);
+      if (last !== undefined && Date.now() - last < ANSWER_INTERVAL) return;
+      this.answered.set(peer, Date.now());
+      const messages = this.recent().map(({ message, key }) => ({ ...message, key }));
+      this.room.sendPayload(HISTORY_CHANNEL, { type: "messages", messages }, [peer]).catch(() => {});
+    } else if (value.type === "messages" && Array.isArray(value.messages)
+      && value.messages.length <= MAX_MESSAGES && this.waiting.delete(peer)) {
+      for (const entry of value.messages) {
+        const message = await this.checked(entry);
+        if (message === null) {
+          this.forged += 1;
+          continue;
+        }
+        if (this.kept.has(`${message.from} ${message.id}`)) continue; // seen already
+        this.keep(message, entry.key);
+        const { id, from, nick, ts, text } = message;
+        this.room.emit("message", { id, from, nick, ts, text, history: true });
+      }
+    }
+  }
+
+  // The entry's message if it is its author's, signed for this room; else null.
+  async checked(entry) {
+    if (!entry || typeof entry !== "object" || typeof entry.key !== "string") return null;
+    try {
+      const message = decodeChannelFrame(JSON.stringify({ ...entry, acks: undefined }));
+      if (message.type !== "chat") return null;
+      const raw = unb64url(entry.key);
+      if (raw.length !== 32 || await idOfKey(raw) !== message.from) return null;
+      const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+      const content = encoder.encode(chatSignedContent(this.room.name, message));
+      return await crypto.subtle.verify("Ed25519", key, unb64url(message.sig), content) ? message : null;
+    } catch {
+      return null;
+    }
+  }
+}
