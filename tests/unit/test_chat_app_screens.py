@@ -57,6 +57,8 @@ class ScriptedRoom:
         printer.ready("lobby", ANA, "ana", "ws://127.0.0.1:8765", True, False)
         for peer, nick in ((BO, "bo"), (CY, "cy"), (DEE, "dee")):
             printer.event(PeerJoined(peer, nick, "host/host"))
+        earlier = ChatMessage("m0", BO, "bo", ms - 3_600_000, "said before ana came")
+        printer.event(MessageReceived(earlier, history=True))
         printer.event(
             MessageReceived(ChatMessage("m1", BO, "bo", ms, "hi all, is the build green?"))
         )
