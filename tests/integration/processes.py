@@ -216,7 +216,12 @@ class Peer:
         return connected
 
     def messages(self) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["event"] == "message"]
+        """Messages received live (not the history given on joining: see history())."""
+        return [e for e in self.events if e["event"] == "message" and not e.get("history")]
+
+    def history(self) -> list[dict[str, Any]]:
+        """Messages given as the room's history when this peer joined."""
+        return [e for e in self.events if e["event"] == "message" and e.get("history")]
 
     async def command(self, command: dict[str, Any]) -> None:
         """One JSON line on stdin (for processes that take commands so)."""

@@ -21,10 +21,6 @@ from .processes import EVENT_TIMEOUT, Broker, Peer
 pytestmark = pytest.mark.timeout(120)
 
 
-def history(peer: Peer) -> list[dict[str, Any]]:
-    return [e for e in peer.messages() if e["history"]]
-
-
 def is_message(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda event: event["event"] == "message" and event["text"] == text
 
@@ -56,11 +52,11 @@ async def test_a_newcomer_sees_the_rooms_last_lines_once_in_order(
     await cy.wait_for_peers({ana.id, bo.id})
     await cy.wait_for(lambda e: e.get("text") == said[-1])
     await asyncio.sleep(1)  # both were asked: the second answer must add nothing
-    shown = history(cy)
+    shown = cy.history()
     assert [e["text"] for e in shown] == said, "all ten, in order, once"
     assert {e["from"] for e in shown} == {ana.id, bo.id}
     assert {e["nick"] for e in shown} == {"ana", "bo"}
-    assert not history(ana) and not history(bo), "the old-timers were not given any"
+    assert not ana.history() and not bo.history(), "the old-timers were not given any"
 
     await ana.send("after cy came")
     live = await cy.wait_for(lambda e: e.get("text") == "after cy came")
@@ -79,13 +75,13 @@ async def test_history_outlives_its_author_and_can_be_turned_off(
 
     cy = await spawn_peer(meshchat_broker, "history-gone", "cy")
     await cy.wait_for(lambda e: e.get("text") == said[-1], EVENT_TIMEOUT)
-    assert [e["text"] for e in history(cy)] == said
-    assert {e["from"] for e in history(cy)} == {ana.id}, "still ana's, checked by ana's key"
+    assert [e["text"] for e in cy.history()] == said
+    assert {e["from"] for e in cy.history()} == {ana.id}, "still ana's, checked by ana's key"
 
     dee = await spawn_peer(meshchat_broker, "history-gone", "dee", "--no-history")
     await dee.wait_for_peers({bo.id, cy.id})
     await asyncio.sleep(2)
-    assert not dee.messages(), "--no-history: nothing asked, nothing shown"
+    assert not dee.history() and not dee.messages(), "--no-history: nothing asked, nothing shown"
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ async def test_the_readme_command_opens_the_app_at_once_and_chats(
         peers.append(bo)
         await tmux.wait_for("ana", lambda s: "1 peer ·" in s and "bo#" in s)
         tmux.keys("ana", "I am typing", literal=True)
+        await tmux.wait_for("ana", lambda s: s.splitlines()[-1].rstrip() == "> I am typing")
         await bo.send("hello ana")
         await tmux.wait_for("ana", lambda s: "hello ana" in s)
         assert tmux.screen("ana").splitlines()[-1].rstrip() == "> I am typing"
