@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -554,7 +555,7 @@ async def _run_broker(
     from meshchat.broker.errors import BackplaneError
 
     try:
-        _, server = await serve(host, port, limits, redis_url=redis_url, ice=ice, **options)
+        broker, server = await serve(host, port, limits, redis_url=redis_url, ice=ice, **options)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     except BackplaneError as error:
@@ -563,4 +564,15 @@ async def _run_broker(
         address = sock.getsockname()
         # Tests and scripts read this line to learn the port when --port 0 is used.
         click.echo(f"meshchat broker listening on ws://{address[0]}:{address[1]}", err=True)
-    await server.serve_forever()
+    # SIGTERM (docker stop, systemd) and Ctrl-C end it cleanly: every client is told
+    # "going away" (1001) and reconnects elsewhere at once, instead of finding out.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    click.echo("meshchat broker stopping: closing every connection", err=True)
+    server.close()
+    await server.wait_closed()
+    if broker.backplane is not None:
+        await broker.backplane.stop()

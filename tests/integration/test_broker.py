@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import urllib.error
 import urllib.request
@@ -427,3 +428,19 @@ async def test_the_page_gets_the_offered_ice_servers_in_its_challenge_frame() ->
         assert turn["username"].endswith(":meshchat") and turn["credential"]
     finally:
         await broker.stop()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stopped_broker_tells_every_client_it_is_going_away(
+    meshchat_broker: Broker, how: signal.Signals
+) -> None:
+    async with connect(meshchat_broker.url) as first, connect(meshchat_broker.url) as second:
+        assert meshchat_broker.process is not None
+        meshchat_broker.process.send_signal(how)  # docker stop, systemd; or Ctrl-C
+        for client in (first, second):
+            with pytest.raises(ConnectionClosed) as closed:
+                async with asyncio.timeout(5):
+                    while True:
+                        await client.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert await asyncio.wait_for(meshchat_broker.process.wait(), 5) == 0
