@@ -99,6 +99,8 @@ def scripted_app() -> ChatApp:
 
 
 async def typed_and_settled(pilot: Any) -> None:
+    # A blinking cursor is drawn or not depending on the moment: hold it still.
+    pilot.app.query_one(ChatInput).cursor_blink = False
     await pilot.pause(0.3)
     await pilot.press(*"I am typing")
     await pilot.pause(0.6)  # the panel and status line are drawn twice a second
