@@ -92,6 +92,7 @@ WEB_FILES = {
     "/roundtrip.js": ("roundtrip.js", "text/javascript; charset=utf-8"),
     "/files.js": ("files.js", "text/javascript; charset=utf-8"),
     "/history.js": ("history.js", "text/javascript; charset=utf-8"),
+    "/keys.js": ("keys.js", "text/javascript; charset=utf-8"),
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
     "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),

@@ -2,21 +2,12 @@
 // The page keeps the room's last lines with their authors' keys, answers newcomers, and
 // asks the first peers it meets; every entry must verify as its author's.
 import { chatSignedContent, decodeChannelFrame } from "./frames.js";
+import { clientIdFor, unb64url } from "./keys.js";
 
 export const HISTORY_CHANNEL = "meshchat/history";
 const MAX_MESSAGES = 200, MAX_AGE = 24 * 3600 * 1000; // lines; ms since we had the line
 const ASK_WITHIN = 15000, ASK_AT_MOST = 2, ANSWER_INTERVAL = 60000; // ms, peers, ms
 const encoder = new TextEncoder();
-
-function unb64url(text) {
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-}
-
-async function idOfKey(raw) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 32);
-}
 
 export class History {
   // room: the Room (meshchat.js); emits "message" events with history: true.
@@ -87,7 +78,7 @@ export class History {
       const message = decodeChannelFrame(JSON.stringify({ ...entry, acks: undefined }));
       if (message.type !== "chat") return null;
       const raw = unb64url(entry.key);
-      if (raw.length !== 32 || await idOfKey(raw) !== message.from) return null;
+      if (raw.length !== 32 || await clientIdFor(raw) !== message.from) return null;
       const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
       const content = encoder.encode(chatSignedContent(this.room.name, message));
       return await crypto.subtle.verify("Ed25519", key, unb64url(message.sig), content) ? message : null;

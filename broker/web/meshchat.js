@@ -2,7 +2,7 @@
 // any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
 // No build step: an ES module the broker serves as is.
 
-import { DataPlane, LOW_WATER, TICK_INTERVAL } from "/dataplane.js";
+import { DataPlane, LOW_WATER, TICK_INTERVAL, hex } from "/dataplane.js";
 import {
   admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
 } from "/frames.js";
@@ -10,6 +10,7 @@ import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
 import { FileTransfers } from "/files.js";
 import { History } from "/history.js";
+import { b64url, clientIdFor, unb64url } from "/keys.js";
 
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
@@ -24,24 +25,7 @@ const encoder = new TextEncoder();
 const RESERVED_PREFIX = "meshchat/"; // the framework's own channels (files)
 const now = () => performance.now() / 1000; // the data plane's clock, in seconds
 
-// --- encodings ------------------------------------------------------------------------
-
-export function b64url(bytes) {
-  let text = "";
-  for (const byte of new Uint8Array(bytes)) text += String.fromCharCode(byte);
-  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function unb64url(text) {
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-}
-
-function hex(buffer) {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export { canonical }; // where the page's tests look for it
+export { b64url, canonical }; // where the page's tests look for them
 
 function randomHex(bytes) {
   return hex(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -53,7 +37,7 @@ export class Identity {
   static async create() {
     const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
     const raw = await crypto.subtle.exportKey("raw", keys.publicKey);
-    const id = hex(await crypto.subtle.digest("SHA-256", raw)).slice(0, 32);
+    const id = await clientIdFor(raw);
     return new Identity(keys.privateKey, b64url(raw), id);
   }
 
@@ -76,8 +60,7 @@ async function verified(wire) {
   if (typeof wire.pk !== "string" || typeof wire.sig !== "string") return false;
   const raw = unb64url(wire.pk);
   if (raw.length !== 32) return false;
-  const id = hex(await crypto.subtle.digest("SHA-256", raw)).slice(0, 32);
-  if (id !== wire.from) return false;
+  if (await clientIdFor(raw) !== wire.from) return false;
   const { sig, ...signed } = wire;
   const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
   return crypto.subtle.verify("Ed25519", key, unb64url(sig), encoder.encode(canonical(signed)));
