@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
 
 from meshchat.cli.transports import ably_config
-from meshchat.mesh import Transport
+from meshchat.mesh import Room, Transport
 from meshchat.mesh.ably_transport import AblyTransport
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 
@@ -100,11 +100,26 @@ async def spawn_peer() -> AsyncIterator[PeerFactory]:
     """Start ``meshchat join --json`` processes; all are killed at the end of the test."""
     peers: list[Peer] = []
 
-    async def spawn(signalling: Signalling | None, room: str, nick: str, *extra: str) -> Peer:
-        peer = await Peer.start(signalling, room, nick, *extra)
+    async def spawn(
+        signalling: Signalling | None,
+        room: str,
+        nick: str,
+        *extra: str,
+        launcher: Sequence[str] = (),
+    ) -> Peer:
+        peer = await Peer.start(signalling, room, nick, *extra, launcher=launcher)
         peers.append(peer)
         return peer
 
     yield spawn
     for peer in peers:
         await peer.stop()
+
+
+@pytest.fixture
+async def rooms() -> AsyncIterator[list[Room]]:
+    """In-process rooms made by the test; all left at the end."""
+    made: list[Room] = []
+    yield made
+    for room in made:
+        await room.leave()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,14 +82,6 @@ async def test_history_outlives_its_author_and_can_be_turned_off(
     await dee.wait_for_peers({bo.id, cy.id})
     await asyncio.sleep(2)
     assert not dee.history() and not dee.messages(), "--no-history: nothing asked, nothing shown"
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[Room]]:
-    made: list[Room] = []
-    yield made
-    for room in made:
-        await room.leave()
 
 
 async def test_an_altered_or_invented_history_line_is_dropped_and_counted(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,15 +23,6 @@ pytestmark = pytest.mark.integration
 # overwrites the current one, a one-byte C1 CSI, a right-to-left override.
 TERMINAL_ATTACKS = ["\x1b]0;pwned\x07", "\x1b[2J", "\r<ana> fake line", "\x9b31m", "\u202e"]
 RAW_UNSAFE = [b"\x1b", b"\x07", b"\r", "\x9b".encode(), "\u202e".encode()]
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[Room]]:
-    """In-process rooms made by the test; all left at the end."""
-    made: list[Room] = []
-    yield made
-    for room in made:
-        await room.leave()
 
 
 async def victim_among(

@@ -9,13 +9,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .conftest import PeerFactory
 from .netns import namespace_link
-from .processes import Broker, Peer, free_port
+from .processes import Broker, free_port
 from .terminal import MESHCHAT_SCRIPT, Tmux
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,14 +29,6 @@ def tmux() -> Iterator[Tmux]:
     terminals.close()
 
 
-@pytest.fixture
-async def peers() -> AsyncIterator[list[Peer]]:
-    started: list[Peer] = []
-    yield started
-    for peer in started:
-        await peer.stop()
-
-
 def home(tmp_path: Path, nick: str) -> dict[str, str]:
     """A home of its own: downloads and the log file land there."""
     path = tmp_path / nick
@@ -44,7 +37,7 @@ def home(tmp_path: Path, nick: str) -> dict[str, str]:
 
 
 async def test_the_readme_command_opens_the_app_at_once_and_chats(
-    tmux: Tmux, peers: list[Peer], tmp_path: Path
+    tmux: Tmux, spawn_peer: PeerFactory, tmp_path: Path
 ) -> None:
     # A namespace of our own: the default broker port is free there, and an interface
     # with an address gives the README's command (no options) host candidates.
@@ -59,8 +52,7 @@ async def test_the_readme_command_opens_the_app_at_once_and_chats(
         assert on_screen < 2.5, f"the screen took {on_screen:.2f} s to appear"
         await tmux.wait_for("ana", lambda s: "signalling ok" in s and "(hosted here)" in s)
 
-        bo = await Peer.start(None, "lobby", "bo", launcher=inside)
-        peers.append(bo)
+        bo = await spawn_peer(None, "lobby", "bo", launcher=inside)
         await tmux.wait_for("ana", lambda s: "1 peer ·" in s and "bo#" in s)
         tmux.keys("ana", "I am typing", literal=True)
         await tmux.wait_for("ana", lambda s: s.splitlines()[-1].rstrip() == "> I am typing")
@@ -79,13 +71,12 @@ async def test_the_readme_command_opens_the_app_at_once_and_chats(
 
 
 async def test_closing_the_terminal_says_bye_and_ends_the_program(
-    tmux: Tmux, peers: list[Peer], meshchat_broker: Broker, tmp_path: Path
+    tmux: Tmux, spawn_peer: PeerFactory, meshchat_broker: Broker, tmp_path: Path
 ) -> None:
     command = [MESHCHAT_SCRIPT, "join", "hang-up", "--nick", "ana", *meshchat_broker.join_args]
     tmux.start("ana", [*command, "--host-address", "127.0.0.1"], env=home(tmp_path, "ana"))
     pid = int(tmux.run("display-message", "-p", "-t", "ana", "#{pane_pid}"))
-    bo = await Peer.start(meshchat_broker, "hang-up", "bo")
-    peers.append(bo)
+    bo = await spawn_peer(meshchat_broker, "hang-up", "bo")
     await tmux.wait_for("ana", lambda s: "1 peer ·" in s)
     tmux.run("kill-session", "-t", "ana")  # the window closes: SIGHUP, no terminal left
     left = await bo.wait_for(lambda e: e["event"] == "left", 10)
@@ -108,7 +99,7 @@ HOSTILE = ["\x1b[2J\x1b[H", "\x1b]0;owned\x07", "\x1b[31mred\x1b[0m", "\x9b2J"]
 async def test_what_a_stranger_sends_takes_no_effect_on_a_real_terminal(
     mode: str,
     tmux: Tmux,
-    peers: list[Peer],
+    spawn_peer: PeerFactory,
     meshchat_broker: Broker,
     tmp_path: Path,
 ) -> None:
@@ -123,8 +114,7 @@ async def test_what_a_stranger_sends_takes_no_effect_on_a_real_terminal(
     tmux.start("ana", command, (120, 30), home(tmp_path, "ana"))
     tmux.run("select-pane", "-t", "ana", "-T", "meshchat-test")
     await tmux.wait_for("ana", lambda s: "joined the open room" in s)
-    mallory = await Peer.start(meshchat_broker, room, "\u202emallory\x1b[2J")
-    peers.append(mallory)
+    mallory = await spawn_peer(meshchat_broker, room, "\u202emallory\x1b[2J")
     await tmux.wait_for("ana", lambda s: "mallory" in s and "joined" in s)
     for text in HOSTILE:
         await mallory.send(text)
