@@ -85,6 +85,19 @@ def mentions(text: str, nick: str) -> bool:
     return re.search(rf"(?<![\w]){re.escape(nick)}(?![\w])", text, re.IGNORECASE) is not None
 
 
+def chat_line(
+    timestamp_ms: int, sender: str, label: str, text: str, text_style: str, own: bool = False
+) -> Text:
+    """``HH:MM nick#tag text``, the nick in its peer's colour (underlined: our own)."""
+    nick_style = f"bold {'underline ' if own else ''}{colour_of(sender)}"
+    return Text.assemble(
+        (f"{clock(timestamp_ms)} ", "dim"),
+        (safe(label), nick_style),
+        (" ", ""),
+        (safe(text), text_style),
+    )
+
+
 class AppSink:
     """The printer's lines for people, drawn into the app's widgets."""
 
@@ -100,24 +113,13 @@ class AppSink:
 
     def message(self, timestamp_ms: int, sender: str, label: str, text: str, history: bool) -> None:
         highlight = mentions(text, self._app.own_nick) and not history
-        line = Text.assemble(
-            (f"{clock(timestamp_ms)} ", "dim"),
-            (safe(label), f"bold {colour_of(sender)}"),
-            (" ", ""),
-            (safe(text), "bold reverse" if highlight else ""),
-        )
+        line = chat_line(timestamp_ms, sender, label, text, "bold reverse" if highlight else "")
         if history:  # said before we came: dimmed, as the room's past
             line.stylize("dim")
         self._app.write_line(line)
 
     def own_message(self, timestamp_ms: int, sender: str, label: str, text: str) -> None:
-        line = Text.assemble(
-            (f"{clock(timestamp_ms)} ", "dim"),
-            (safe(label), f"bold underline {colour_of(sender)}"),
-            (" ", ""),
-            (safe(text), ""),
-        )
-        self._app.write_line(line)
+        self._app.write_line(chat_line(timestamp_ms, sender, label, text, "", own=True))
 
     def progress(self, transfer: str, peer: str, caption: str, done: int, total: int) -> None:
         self._app.show_progress((transfer, peer), safe(caption), done, total)
@@ -350,9 +352,6 @@ class ChatApp(App[None]):
             self.exit(return_code=1)
             return
         self._refresh()
-        if self._leaving:  # Ctrl-C while joining
-            await self._close()
-            return
         try:
             await self.conversation.show_events()
         except Exception as error:

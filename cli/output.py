@@ -242,18 +242,6 @@ class Printer:
                     self._notice("signalling restored")
             case FileOffered() | FileProgress() | FileReceived() | FileDelivered() | FileFailed():
                 self._file_event(event)
-                self._end_bar(event)
-
-    def _end_bar(self, event: RoomEvent) -> None:
-        if self.json_mode:
-            return
-        match event:
-            case (
-                FileReceived(transfer_id=tid, sender=peer)
-                | FileDelivered(transfer_id=tid, peer_id=peer)
-                | FileFailed(transfer_id=tid, peer_id=peer)
-            ):
-                self._sink.transfer_ended(tid, peer)
 
     def hosting_broker(self, url: str) -> None:
         """This process took over running the room's broker (its host left)."""
@@ -317,12 +305,14 @@ class Printer:
                 else:
                     who = self.nicks.label(sender, nick)
                     self._notice(f"saved {path} ({human_size(event.size)}) from {who}")
+                    self._sink.transfer_ended(tid, sender)
             case FileDelivered(transfer_id=tid, peer_id=peer):
                 if self.json_mode:
                     self._json(event="file-delivered", id=tid, peer=peer)
                 else:
                     name = self._files.get(tid, "the file")
                     self._notice(f"{self.nicks.label(peer)} has {name}, verified")
+                    self._sink.transfer_ended(tid, peer)
             case FileFailed(transfer_id=tid, peer_id=peer, sending=sending, reason=reason):
                 if self.json_mode:
                     self._json(
@@ -332,6 +322,7 @@ class Printer:
                     name = self._files.get(tid, "a file")
                     way = "to" if sending else "from"
                     self._problem(f"{name} {way} {self.nicks.label(peer)} failed: {reason}")
+                    self._sink.transfer_ended(tid, peer)
 
     def _progress_bar(self, event: FileProgress) -> None:
         name = self._files.get(event.transfer_id, "file")
