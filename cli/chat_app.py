@@ -157,6 +157,22 @@ class ChatInput(Input):
         event.prevent_default()  # not Input's own handler after this one
         event.stop()
 
+    async def _on_key(self, event: events.Key) -> None:
+        # Enter is taken here, in turn with the keys around it: as a binding it would
+        # go round through the app, behind keys typed after it (a fast typist's next
+        # line would join this one).
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
+
+    async def action_submit(self) -> None:
+        # Cleared here, at the Enter itself: keys typed after it may be handled before
+        # the app gets to the submitted line, and belong to the next one.
+        line, self.value = self.value, ""
+        self.history.add(line)
+        self.post_message(self.Submitted(self, line))
+
     def action_older(self) -> None:
         if (line := self.history.older(self.value)) is not None:
             self._show(line)
@@ -359,15 +375,15 @@ class ChatApp(App[None]):
             self.printer.error(f"the room's events stopped: {error}")
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        entry = self.query_one(ChatInput)
         command = parse(event.value)
         if isinstance(command, Nothing):
             return
         if self.conversation is None and not isinstance(command, Quit | Clear):
             self.printer.error("still joining; the line is kept: send it again in a moment")
+            entry = self.query_one(ChatInput)
+            if not entry.value:  # unless the next one is being typed already
+                entry.value = event.value
             return
-        entry.history.add(event.value)
-        entry.value = ""
         if isinstance(command, Quit):
             self.leave()
         elif isinstance(command, Clear):

@@ -201,3 +201,34 @@ async def test_a_pasted_block_of_lines_is_kept_whole_in_the_input() -> None:
         entry.post_message(events.Paste("first line\r\n\n  second line\nthird"))
         await pilot.pause(0.1)
         assert entry.value == "see: first line second line third"
+
+
+async def test_what_is_typed_right_after_enter_belongs_to_the_next_line() -> None:
+    # Keys pressed after Enter reach the input before the app handles the submitted
+    # line: clearing the input then wiped them (seen in a real terminal: "/send ..."
+    # typed at once after a line arrived as "txt bo").
+    typed: list[str] = []
+
+    class Recording(ScriptedRoom):
+        async def execute(self, command: Command) -> bool:
+            typed.append(getattr(command, "text", ""))
+            return True
+
+    async def opener(printer: Printer) -> Conversation:
+        return Recording(printer)
+
+    app = ChatApp(opener, "joining lobby…", clock=lambda: NOON)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        # All at once, as a terminal delivers a fast typist's keys (pilot.press would
+        # wait for each to be handled).
+        for char in "line one\rline two":
+            key = "enter" if char == "\r" else ("space" if char == " " else char)
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.3)
+        assert app.query_one(ChatInput).value == "line two"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert typed == ["line one", "line two"]
+        await pilot.press("up")
+        assert app.query_one(ChatInput).value == "line two", "both in the history"
