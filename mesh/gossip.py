@@ -1,0 +1,408 @@
+"""Messages relayed along a partial mesh, as a sans-I/O core: author-signed envelopes,
+flooding with a seen cache, per-author order, and repair by gossip (IHAVE / IWANT).
+
+In a room bigger than a full mesh (``overlay.py``), a peer's links reach a few peers
+only. Whatever is said to the whole room goes out as an *envelope*: the author's id,
+its own sequence number ``n`` (1, 2, 3... for everything it relays through the room),
+its public key, the recipients (empty: everyone) and a body, all signed by the author.
+Every peer that gets an envelope it has not seen checks the signature, keeps a copy for
+a while, delivers it if it is addressed to it, and forwards it, verbatim, to all its
+other links. A relay can therefore drop an envelope but neither alter nor invent one;
+one that drops is routed around, because every envelope reaches a peer by as many
+paths as it has links.
+
+Order: envelopes of one author are delivered in the order of ``n``; a later one waits
+up to ``GAP_WAIT`` for an earlier one that is missing, and is delivered anyway after
+that. Repair: once a second, each peer tells each link the highest ``n`` it holds of
+the authors heard lately (IHAVE); a link that is behind asks for what it lacks (IWANT)
+and gets the cached envelopes. This is GossipSub's scheme, with per-author sequence
+numbers instead of message ids so that a gap is visible. The wire format is in
+``docs/protocol.md``, "Rooms bigger than a full mesh".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshchat.wire.canonical import canonical
+from meshchat.wire.keys import BadSignature, verify
+from meshchat.wire.ratelimit import TokenBucket
+
+from .chat import MAX_FRAME_BYTES, MAX_SEQ, SIGNATURE_PATTERN, whole_number
+from .dataplane import PeerMisbehaved, SendFrame
+from .messages import ID_PATTERN, ProtocolError
+
+GOSSIP_CHANNEL = "meshchat/gossip"  # what envelope signatures are bound to, with the room
+GAP_WAIT = 3.0  # seconds a later envelope waits for a missing earlier one
+START_WAIT = 0.3  # ... and the first one heard from an author, for any earlier one
+CACHE_SECONDS = 30.0  # envelopes kept to answer IWANT
+CACHE_MAX = 8192
+SEEN_MAX = 32768  # (author, n) pairs remembered to drop copies
+MAX_AUTHORS = 1024
+MAX_HELD = 256  # envelopes of one author waiting for an earlier one
+IHAVE_INTERVAL = 1.0
+IHAVE_WINDOW = 2.0  # authors advertised: those with a new envelope within this
+MAX_IHAVE_AUTHORS = 256
+MAX_WANT = 256  # envelopes asked for in one IWANT
+MAX_RECIPIENTS = 64
+# Envelopes taken from one link, per second and in a burst: forwarded traffic from
+# the whole room, so far above what one author may send.
+ENVELOPE_RATE = 400.0
+ENVELOPE_BURST = 800.0
+WANT_RATE = 4.0  # IWANT requests served per link per second
+WANT_BURST = 8.0
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url unpadded
+
+FRAME_TYPES = ("gossip", "ihave", "iwant")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One author-signed message relayed through the room. ``frame`` is its text as
+    received or made, forwarded verbatim."""
+
+    author: str
+    n: int
+    key: str
+    to: tuple[str, ...]
+    body: dict[str, Any]
+    signature: str
+    frame: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An envelope for us (to everyone, or to us among others), in its author's order."""
+
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Forged:
+    """A link relayed an envelope whose signature does not verify: an honest relay
+    checks before it forwards, so this link is lying."""
+
+    peer_id: str
+
+
+GossipAction = SendFrame | Delivered | PeerMisbehaved | Forged
+
+
+def is_gossip_frame(frame: str | bytes) -> bool:
+    """Whether a data-channel frame is the overlay's (``gossip``/``ihave``/``iwant``):
+    they start with their type, as this module writes them."""
+    return isinstance(frame, str) and frame.startswith(
+        ('{"type":"gossip"', '{"type":"ihave"', '{"type":"iwant"')
+    )
+
+
+def signed_content(room: str, author: str, n: int, to: tuple[str, ...], body: object) -> bytes:
+    return canonical(
+        {
+            "room": room,
+            "channel": GOSSIP_CHANNEL,
+            "from": author,
+            "n": n,
+            "to": list(to),
+            "body": body,
+        }
+    )
+
+
+def encode_envelope(
+    author: str, n: int, key: str, to: tuple[str, ...], body: dict[str, Any], signature: str
+) -> str:
+    fields = {"type": "gossip", "from": author, "n": n, "key": key, "to": list(to)}
+    fields |= {"body": body, "sig": signature}
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_envelope(wire: dict[str, Any], frame: str) -> Envelope:
+    """The envelope in a parsed ``gossip`` frame; ProtocolError if a field is invalid
+    (the signature is checked by the caller, once per envelope)."""
+    author, key, sig, body, to = (wire.get(k) for k in ("from", "key", "sig", "body", "to"))
+    n = whole_number(wire.get("n"), 1, MAX_SEQ)
+    if not isinstance(author, str) or not ID_PATTERN.match(author):
+        raise ProtocolError("envelope without a valid 'from'")
+    if n is None:
+        raise ProtocolError("envelope without a valid 'n'")
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise ProtocolError("envelope without a valid 'key'")
+    if not isinstance(sig, str) or not SIGNATURE_PATTERN.match(sig):
+        raise ProtocolError("envelope without a valid 'sig'")
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        raise ProtocolError("envelope without a 'body' object with a 'type'")
+    if not isinstance(to, list) or len(to) > MAX_RECIPIENTS:
+        raise ProtocolError(f"envelope 'to' must be a list of at most {MAX_RECIPIENTS} ids")
+    if not all(isinstance(r, str) and ID_PATTERN.match(r) for r in to):
+        raise ProtocolError("envelope 'to' holds an invalid id")
+    return Envelope(author, n, key, tuple(to), body, sig, frame)
+
+
+@dataclass
+class _Author:
+    """What we have of one author's envelopes."""
+
+    next: int | None  # the next n to deliver; None until the first wait is over
+    high: int = 0  # the highest n held
+    held: dict[int, Envelope] = field(default_factory=dict)
+    waiting_since: float | None = None  # when the oldest held envelope arrived
+    changed_at: float = 0.0  # when ``high`` last grew
+
+
+class Gossip:
+    """The relayed messages of the client ``client_id`` in ``room``."""
+
+    def __init__(
+        self,
+        client_id: str,
+        room: str,
+        *,
+        key: str,
+        sign: Callable[[bytes], str],
+    ) -> None:
+        self.client_id = client_id
+        self.room = room
+        self._key = key
+        self._sign = sign
+        self._n = 0
+        self._links: set[str] = set()
+        self._authors: OrderedDict[str, _Author] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], tuple[str, float]] = OrderedDict()
+        self._budgets: dict[str, TokenBucket] = {}
+        self._want_budgets: dict[str, TokenBucket] = {}
+        self._next_ihave = 0.0
+        self.forged = 0  # envelopes dropped because their signature did not verify
+        self.relayed = 0  # envelopes forwarded for others
+
+    # -- links --
+
+    def link_up(self, peer_id: str, now: float) -> list[GossipAction]:
+        """A link opened: tell it at once what we hold, so it can catch up."""
+        self._links.add(peer_id)
+        ihave = self._ihave_frame(now)
+        return [SendFrame(peer_id, ihave)] if ihave else []
+
+    def link_down(self, peer_id: str) -> None:
+        self._links.discard(peer_id)
+        self._budgets.pop(peer_id, None)
+        self._want_budgets.pop(peer_id, None)
+
+    @property
+    def links(self) -> frozenset[str]:
+        return frozenset(self._links)
+
+    # -- out --
+
+    def publish(
+        self, body: dict[str, Any], now: float, to: tuple[str, ...] = ()
+    ) -> tuple[Envelope, list[GossipAction]]:
+        """``body`` from us to the room (or to the peers ``to``), to every link."""
+        self._n += 1
+        to = tuple(sorted(set(to)))
+        signature = self._sign(signed_content(self.room, self.client_id, self._n, to, body))
+        frame = encode_envelope(self.client_id, self._n, self._key, to, body, signature)
+        if len(frame) > MAX_FRAME_BYTES:
+            self._n -= 1
+            raise ValueError(
+                f"a message relayed through the room is at most {MAX_FRAME_BYTES} bytes "
+                f"encoded; this one is {len(frame)}"
+            )
+        envelope = Envelope(self.client_id, self._n, self._key, to, body, signature, frame)
+        self._remember(envelope, now)
+        return envelope, [SendFrame(peer_id, frame) for peer_id in sorted(self._links)]
+
+    # -- in --
+
+    def receive(
+        self, peer_id: str, wire: dict[str, Any], frame: str, now: float
+    ) -> list[GossipAction]:
+        """A parsed overlay frame (``is_gossip_frame``) from the link ``peer_id``."""
+        kind = wire.get("type")
+        try:
+            if kind == "gossip":
+                return self._on_envelope(peer_id, decode_envelope(wire, frame), now)
+            if kind == "ihave":
+                return self._on_ihave(peer_id, wire)
+            return self._on_iwant(peer_id, wire, now)
+        except ProtocolError as error:
+            return [PeerMisbehaved(peer_id, str(error))]
+
+    def _on_envelope(self, peer_id: str, envelope: Envelope, now: float) -> list[GossipAction]:
+        budget = self._budgets.get(peer_id)
+        if budget is None:
+            budget = self._budgets[peer_id] = TokenBucket(ENVELOPE_RATE, ENVELOPE_BURST, now)
+        if not budget.take(now):
+            return [
+                PeerMisbehaved(peer_id, f"more than {ENVELOPE_RATE:g} relayed messages a second")
+            ]
+        key = (envelope.author, envelope.n)
+        if key in self._seen:
+            return []  # a copy by another path (ours too): the common case, and cheap
+        content = signed_content(self.room, envelope.author, envelope.n, envelope.to, envelope.body)
+        try:
+            verify(envelope.author, envelope.key, envelope.signature, content)
+        except BadSignature:
+            self.forged += 1
+            return [Forged(peer_id)]
+        if envelope.author == self.client_id:
+            return []  # ours, from before what we remember
+        self._remember(envelope, now)
+        self.relayed += 1
+        actions: list[GossipAction] = [
+            SendFrame(link, envelope.frame)
+            for link in sorted(self._links)
+            if link not in (peer_id, envelope.author)
+        ]
+        return actions + self._hold(envelope, now)
+
+    def _remember(self, envelope: Envelope, now: float) -> None:
+        key = (envelope.author, envelope.n)
+        self._seen[key] = None
+        if len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        self._cache[key] = (envelope.frame, now)
+        while len(self._cache) > CACHE_MAX:
+            self._cache.popitem(last=False)
+        author = self._author(envelope.author, now)
+        if envelope.n > author.high:
+            author.high = envelope.n
+            author.changed_at = now
+
+    def _author(self, author_id: str, now: float) -> _Author:
+        author = self._authors.get(author_id)
+        if author is None:
+            author = self._authors[author_id] = _Author(next=None)
+            if len(self._authors) > MAX_AUTHORS:
+                self._authors.popitem(last=False)
+        self._authors.move_to_end(author_id)
+        return author
+
+    def _hold(self, envelope: Envelope, now: float) -> list[GossipAction]:
+        """Deliver ``envelope`` in its author's order, or keep it until its turn."""
+        if envelope.author == self.client_id:
+            return []
+        author = self._author(envelope.author, now)
+        if author.next is not None and envelope.n < author.next:
+            # Older than where we started with this author: new to us all the same.
+            return self._for_us(envelope)
+        author.held[envelope.n] = envelope
+        if author.waiting_since is None:
+            author.waiting_since = now
+        if len(author.held) > MAX_HELD:
+            return self._release(author, skip=True)
+        return self._release(author)
+
+    def _release(self, author: _Author, *, skip: bool = False) -> list[GossipAction]:
+        """Deliver what is in order; with ``skip``, give up on the gap before the
+        earliest held envelope first."""
+        if author.next is None or skip:
+            if author.next is None and not skip and 1 not in author.held:
+                return []  # the first from this author: wait START_WAIT for earlier ones
+            author.next = min(author.held)
+        actions: list[GossipAction] = []
+        while (envelope := author.held.pop(author.next, None)) is not None:
+            author.next += 1
+            actions += self._for_us(envelope)
+        author.waiting_since = None if not author.held else author.waiting_since
+        return actions
+
+    def _for_us(self, envelope: Envelope) -> list[GossipAction]:
+        if envelope.to and self.client_id not in envelope.to:
+            return []
+        return [Delivered(envelope)]
+
+    def _on_ihave(self, peer_id: str, wire: dict[str, Any]) -> list[GossipAction]:
+        highs = wire.get("high")
+        if not isinstance(highs, dict) or len(highs) > MAX_IHAVE_AUTHORS:
+            raise ProtocolError(f"'ihave' must map at most {MAX_IHAVE_AUTHORS} authors to numbers")
+        missing: list[tuple[str, int]] = []
+        for author_id, raw_high in highs.items():
+            high = whole_number(raw_high, 1, MAX_SEQ)
+            if high is None or not ID_PATTERN.match(author_id):
+                raise ProtocolError("'ihave' holds an invalid author or number")
+            author = self._authors.get(author_id)
+            if author is None or author.next is None or author_id == self.client_id:
+                continue  # an author we never heard: nothing to order its envelopes after
+            missing += [
+                (author_id, n)
+                for n in range(max(author.next, high - MAX_WANT + 1), high + 1)
+                if n not in author.held and (author_id, n) not in self._seen
+            ]
+        wanted = [[a, first, last] for a, first, last in _runs(missing[:MAX_WANT])]
+        if not wanted:
+            return []
+        frame = json.dumps({"type": "iwant", "want": wanted}, separators=(",", ":"))
+        return [SendFrame(peer_id, frame)]
+
+    def _on_iwant(self, peer_id: str, wire: dict[str, Any], now: float) -> list[GossipAction]:
+        wants = wire.get("want")
+        if not isinstance(wants, list) or len(wants) > MAX_WANT:
+            raise ProtocolError(f"'iwant' must list at most {MAX_WANT} ranges")
+        budget = self._want_budgets.get(peer_id)
+        if budget is None:
+            budget = self._want_budgets[peer_id] = TokenBucket(WANT_RATE, WANT_BURST, now)
+        if not budget.take(now):
+            return []  # asking faster than any gap opens: answered at the next one
+        frames: list[GossipAction] = []
+        for want in wants:
+            if not (isinstance(want, list) and len(want) == 3 and isinstance(want[0], str)):
+                raise ProtocolError("an 'iwant' range must be [author, first, last]")
+            first, last = whole_number(want[1], 1, MAX_SEQ), whole_number(want[2], 1, MAX_SEQ)
+            if first is None or last is None or last < first:
+                raise ProtocolError("an 'iwant' range must be [author, first, last]")
+            for n in range(first, min(last, first + MAX_WANT - 1) + 1):
+                if len(frames) >= MAX_WANT:
+                    return frames
+                if (cached := self._cache.get((want[0], n))) is not None:
+                    frames.append(SendFrame(peer_id, cached[0]))
+        return frames
+
+    # -- time --
+
+    def tick(self, now: float) -> list[GossipAction]:
+        """Call every ``TICK_INTERVAL``: envelopes whose wait is over, old copies
+        forgotten, and the IHAVE round once a second."""
+        actions: list[GossipAction] = []
+        for author in list(self._authors.values()):
+            if author.waiting_since is None:
+                continue
+            wait = START_WAIT if author.next is None else GAP_WAIT
+            if now - author.waiting_since >= wait:
+                actions += self._release(author, skip=True)
+        while self._cache and next(iter(self._cache.values()))[1] < now - CACHE_SECONDS:
+            self._cache.popitem(last=False)
+        if now >= self._next_ihave:
+            self._next_ihave = now + IHAVE_INTERVAL
+            if (ihave := self._ihave_frame(now)) is not None:
+                actions += [SendFrame(peer_id, ihave) for peer_id in sorted(self._links)]
+        return actions
+
+    def _ihave_frame(self, now: float) -> str | None:
+        highs: dict[str, int] = {}
+        for author_id, author in reversed(self._authors.items()):
+            if now - author.changed_at <= IHAVE_WINDOW and author.high:
+                highs[author_id] = author.high
+                if len(highs) >= MAX_IHAVE_AUTHORS:
+                    break
+        if not highs:
+            return None
+        return json.dumps({"type": "ihave", "high": highs}, separators=(",", ":"))
+
+
+def _runs(wanted: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(author, n) pairs, sorted by author then n, as inclusive runs per author:
+    [(a, 1), (a, 2), (b, 7)] -> [(a, 1, 2), (b, 7, 7)]."""
+    runs: list[tuple[str, int, int]] = []
+    for author, n in wanted:
+        if runs and runs[-1][0] == author and n == runs[-1][2] + 1:
+            runs[-1] = (author, runs[-1][1], n)
+        else:
+            runs.append((author, n, n))
+    return runs

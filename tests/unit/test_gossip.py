@@ -1,0 +1,256 @@
+"""The relaying core of a partial mesh (mesh/gossip.py): envelopes, copies, forgeries,
+per-author order, repair by IHAVE/IWANT, and a lossy network of cores."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from meshchat.mesh import gossip as g
+from meshchat.mesh.dataplane import PeerMisbehaved, SendFrame
+from meshchat.mesh.identity import Identity
+
+ROOM = "crowd"
+
+
+class Node:
+    def __init__(self) -> None:
+        self.identity = Identity()
+        self.id = self.identity.client_id
+        self.core = g.Gossip(
+            self.id, ROOM, key=self.identity.public_key_b64, sign=self.identity.sign
+        )
+
+
+def frames(actions: list[g.GossipAction]) -> dict[str, list[str]]:
+    sent: dict[str, list[str]] = {}
+    for action in actions:
+        if isinstance(action, SendFrame):
+            assert isinstance(action.frame, str)
+            sent.setdefault(action.peer_id, []).append(action.frame)
+    return sent
+
+
+def delivered(actions: list[g.GossipAction]) -> list[Any]:
+    return [a.envelope.body["text"] for a in actions if isinstance(a, g.Delivered)]
+
+
+def feed(node: Node, sender: str, frame: str, now: float = 0.0) -> list[g.GossipAction]:
+    return node.core.receive(sender, json.loads(frame), frame, now)
+
+
+def say(node: Node, text: str, now: float = 0.0, to: tuple[str, ...] = ()) -> str:
+    envelope, _ = node.core.publish({"type": "note", "text": text}, now, to)
+    return envelope.frame
+
+
+@pytest.fixture
+def trio() -> tuple[Node, Node, Node]:
+    """a - b - c in a line, a and c not linked."""
+    a, b, c = Node(), Node(), Node()
+    a.core.link_up(b.id, 0.0)
+    b.core.link_up(a.id, 0.0)
+    b.core.link_up(c.id, 0.0)
+    c.core.link_up(b.id, 0.0)
+    return a, b, c
+
+
+def test_an_envelope_goes_to_every_link_and_on_along_the_line(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    envelope, actions = a.core.publish({"type": "note", "text": "hi"}, 0.0)
+    assert frames(actions) == {b.id: [envelope.frame]}
+    at_b = feed(b, a.id, envelope.frame)
+    assert delivered(at_b) == ["hi"]
+    assert frames(at_b) == {c.id: [envelope.frame]}  # verbatim, not back to a
+    at_c = feed(c, b.id, envelope.frame)
+    assert delivered(at_c) == ["hi"] and frames(at_c) == {}
+
+
+def test_a_second_copy_is_neither_shown_nor_forwarded(trio: tuple[Node, Node, Node]) -> None:
+    a, b, _ = trio
+    frame = say(a, "once")
+    feed(b, a.id, frame)
+    assert feed(b, a.id, frame) == []
+
+
+def test_an_altered_envelope_is_refused_and_does_not_block_the_real_one(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    frame = say(a, "pay ana")
+    altered = frame.replace("pay ana", "pay eve")
+    assert feed(b, c.id, altered) == [g.Forged(c.id)]
+    assert b.core.forged == 1
+    actions = feed(b, a.id, frame)
+    assert delivered(actions) == ["pay ana"] and frames(actions) == {c.id: [frame]}
+
+
+def test_an_envelope_in_someone_elses_name_is_refused(trio: tuple[Node, Node, Node]) -> None:
+    a, b, c = trio
+    wire = json.loads(say(c, "i am a"))
+    wire["from"], wire["key"] = a.id, a.identity.public_key_b64
+    forged = json.dumps(wire)
+    assert feed(b, c.id, forged) == [g.Forged(c.id)]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"n": 0}, "'n'"),
+        ({"n": "1"}, "'n'"),
+        ({"from": "../x"}, "'from'"),
+        ({"key": "short"}, "'key'"),
+        ({"sig": 5}, "'sig'"),
+        ({"body": []}, "'body'"),
+        ({"body": {"text": "no type"}}, "'body'"),
+        ({"to": ["x"] * 65}, "'to'"),
+        ({"to": ["bad id"]}, "'to'"),
+    ],
+)
+def test_malformed_envelopes_are_misbehaviour(
+    trio: tuple[Node, Node, Node], change: dict[str, object], reason: str
+) -> None:
+    a, b, _ = trio
+    wire = json.loads(say(a, "x")) | change
+    actions = feed(b, a.id, json.dumps(wire))
+    assert len(actions) == 1 and isinstance(actions[0], PeerMisbehaved)
+    assert reason in actions[0].reason
+
+
+def test_envelopes_wait_for_an_earlier_one_and_come_out_in_order(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, _ = trio
+    first, second, third = say(a, "1"), say(a, "2"), say(a, "3")
+    assert delivered(feed(b, a.id, first)) == ["1"]
+    assert delivered(feed(b, a.id, third, 0.1)) == []  # 2 is missing
+    assert delivered(feed(b, a.id, second, 0.2)) == ["2", "3"]
+
+
+def test_a_gap_that_is_never_filled_holds_later_envelopes_for_gap_wait_only(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, _ = trio
+    first, _lost, third = say(a, "1"), say(a, "2"), say(a, "3")
+    feed(b, a.id, first)
+    feed(b, a.id, third, 1.0)
+    assert delivered(b.core.tick(1.0 + g.GAP_WAIT - 0.1)) == []
+    assert delivered(b.core.tick(1.0 + g.GAP_WAIT)) == ["3"]
+
+
+def test_the_first_envelope_heard_from_an_author_waits_a_moment_for_earlier_ones(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, _ = trio
+    say(a, "1")  # said before b was listening
+    second, third = say(a, "2"), say(a, "3")
+    assert delivered(feed(b, a.id, third, 5.0)) == []
+    assert delivered(feed(b, a.id, second, 5.1)) == []
+    assert delivered(b.core.tick(5.0 + g.START_WAIT + 0.01)) == ["2", "3"]
+
+
+def test_an_envelope_to_others_is_forwarded_but_not_delivered(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    frame = say(a, "for c only", to=(c.id,))
+    at_b = feed(b, a.id, frame)
+    assert delivered(at_b) == [] and frames(at_b) == {c.id: [frame]}
+    assert delivered(feed(c, b.id, frame)) == ["for c only"]
+
+
+def test_a_lost_last_envelope_is_repaired_by_ihave_and_iwant(trio: tuple[Node, Node, Node]) -> None:
+    a, b, c = trio
+    first = say(a, "1")
+    feed(c, b.id, feed_and_forward(b, a, first))
+    second = say(a, "2")
+    feed(b, a.id, second, 0.5)  # b's copy to c is lost
+    ihave = frames(b.core.tick(1.0))[c.id]
+    iwant = frames(feed(c, b.id, ihave[0], 1.0))[b.id]
+    assert json.loads(iwant[0]) == {"type": "iwant", "want": [[a.id, 2, 2]]}
+    resent = frames(feed(b, c.id, iwant[0], 1.0))[c.id]
+    assert delivered(feed(c, b.id, resent[0], 1.1)) == ["2"]
+
+
+def feed_and_forward(relay: Node, source: Node, frame: str) -> str:
+    feed(relay, source.id, frame)
+    return frame
+
+
+def test_a_link_that_floods_is_misbehaving(trio: tuple[Node, Node, Node]) -> None:
+    a, b, _ = trio
+    results = [feed(b, a.id, say(a, str(n))) for n in range(int(g.ENVELOPE_BURST) + 1)]
+    assert isinstance(results[-1][0], PeerMisbehaved)
+
+
+def test_a_too_big_envelope_is_refused_before_it_is_numbered(trio: tuple[Node, Node, Node]) -> None:
+    a, b, _ = trio
+    with pytest.raises(ValueError, match="at most"):
+        a.core.publish({"type": "note", "text": "x" * 70_000}, 0.0)
+    assert delivered(feed(b, a.id, say(a, "next"))) == ["next"]  # still number 1
+
+
+def test_a_lossy_network_of_cores_delivers_everything_once_and_in_order() -> None:
+    """Twenty cores on a random graph of degree about five, a fifth of all frames lost:
+    after the repair rounds every core has every author's envelopes once, in order."""
+    rng = random.Random(7)
+    nodes = [Node() for _ in range(20)]
+    by_id = {node.id: node for node in nodes}
+    for index, node in enumerate(nodes):  # a ring, for connectivity, plus random chords
+        for other in (nodes[(index + 1) % 20], rng.choice(nodes), rng.choice(nodes)):
+            if other is not node:
+                node.core.link_up(other.id, 0.0)
+                other.core.link_up(node.id, 0.0)
+    got: dict[str, list[str]] = {node.id: [] for node in nodes}
+    queue: list[tuple[str, str, str]] = []  # (from, to, frame)
+
+    def run(owner: Node, actions: list[g.GossipAction]) -> None:
+        for action in actions:
+            if isinstance(action, g.Delivered):
+                got[owner.id].append(action.envelope.body["text"])
+            elif isinstance(action, SendFrame) and rng.random() > 0.2:
+                queue.append((owner.id, action.peer_id, str(action.frame)))
+
+    authors = nodes[:3]
+    now = 0.0
+    for round_ in range(20):
+        for author in authors:
+            run(
+                author,
+                author.core.publish({"type": "note", "text": f"{author.id} {round_}"}, now)[1],
+            )
+        while queue:
+            sender, receiver, frame = queue.pop(rng.randrange(len(queue)))  # reordered too
+            run(by_id[receiver], feed(by_id[receiver], sender, frame, now))
+        now += 0.25
+        for node in nodes:
+            run(node, node.core.tick(now))
+    for _ in range(12):  # quiet: repair rounds only
+        now += 0.25
+        for node in nodes:
+            run(node, node.core.tick(now))
+        while queue:
+            sender, receiver, frame = queue.pop(0)
+            run(by_id[receiver], feed(by_id[receiver], sender, frame, now))
+    for node in nodes:
+        for author in authors:
+            if author is node:
+                continue
+            lines = [text for text in got[node.id] if text.startswith(author.id)]
+            assert lines == [f"{author.id} {n}" for n in range(20)], node.id
+
+
+def test_our_own_envelopes_coming_back_are_dropped_but_one_we_never_sent_is_a_forgery(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    frame = say(a, "mine")
+    assert feed(a, b.id, frame) == []  # back along another path
+    wire = json.loads(say(c, "a said this"))
+    wire["from"], wire["key"], wire["n"] = a.id, a.identity.public_key_b64, 2
+    assert feed(a, b.id, json.dumps(wire)) == [g.Forged(b.id)]
