@@ -28,12 +28,15 @@ class PeerJoined:
 
 @dataclass(frozen=True, slots=True)
 class PeerLeft:
-    """The peer is gone: it said bye (``said_bye``), or its connection was lost."""
+    """The peer is gone: it said bye (``said_bye``), or its connection was lost
+    (``silent``: nothing came from it for far longer than its heartbeats are apart,
+    as when its process or machine died)."""
 
     peer_id: str
     nick: str
     reason: str
     said_bye: bool = False
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

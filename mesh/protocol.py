@@ -102,6 +102,24 @@ class ClosePeerConnection:
     pc_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Announced:
+    """A valid broadcast ``hello``: ``peer_id`` is in the room. ``wire`` is the message
+    as the service gave it (signed, sealed if the room is), to vouch for it to others."""
+
+    peer_id: str
+    nick: str
+    public_key: str
+    wire: object
+
+
+@dataclass(frozen=True, slots=True)
+class Departed:
+    """A valid ``bye`` from ``peer_id``, linked to us or not."""
+
+    peer_id: str
+
+
 # The application's PeerJoined and PeerLeft (events.py) are actions here too: the
 # driver passes them on.
 Action = (
@@ -113,6 +131,8 @@ Action = (
     | ClosePeerConnection
     | PeerJoined
     | PeerLeft
+    | Announced
+    | Departed
 )
 
 
@@ -124,6 +144,9 @@ class Timing:
     """Every delay the protocol uses, in seconds."""
 
     hello_initial: float = 1.0
+    # On joining, strangers' announcements are only noted for this long: the room may
+    # turn out too big for a full mesh (overlay.py), and its members call us anyway.
+    join_settle: float = 1.5
     hello_max: float = 30.0
     hello_jitter: float = 0.25  # each interval is scaled by 1 +/- this
     connect_timeout: float = 20.0  # from first contact to an open data channel
@@ -236,6 +259,15 @@ class MeshProtocol:
         )
         self._shunned: OrderedDict[str, float] = OrderedDict()  # peer id -> until when
         self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
+        # A partial mesh (overlay.py): strangers' hellos are not answered with a link,
+        # links are made by connect(), and a stranger's request is taken up only if
+        # ``accept_link`` says so. ``hello_floor``: the least interval between hellos.
+        self.sparse = False
+        self.accept_link: Callable[[str], bool] = lambda peer_id: True
+        self.hello_floor = 0.0
+        self.last_hello: dict[str, Any] | None = None  # as published, for rosters
+        self._settle_until: float | None = None
+        self._noted: OrderedDict[str, tuple[Hello, str]] = OrderedDict()  # while settling
         self._quiet_log = QuietLog(log)  # strangers decide how often we would log
 
     # -- queries --
@@ -288,6 +320,7 @@ class MeshProtocol:
         """Both subscriptions are active: announce ourselves."""
         self._subscribed = True
         self._hello_interval = self.timing.hello_initial
+        self._settle_until = now + self.timing.join_settle
         return self._broadcast_hello(now)
 
     def reannounce(self, now: float) -> list[Action]:
@@ -307,6 +340,36 @@ class MeshProtocol:
         for peer in list(self._peers.values()):
             actions += self._drop(peer, "we left", announce=False)
         return actions
+
+    # -- links in a partial mesh --
+
+    def connect(self, peer_id: str, nick: str, now: float) -> list[Action]:
+        """Make a link to the member ``peer_id`` (heard of, not met): the caller offers
+        at once, the callee asks the caller to."""
+        if self._left or peer_id in self._peers or self._is_shunned(peer_id, now):
+            return []
+        peer = self._add_peer(peer_id, nick, now)
+        if peer is None:
+            return []
+        if self.is_caller_towards(peer_id):
+            return self._call(peer, now)
+        return [self._send(peer_id, Hello(self.client_id, self.nick, peer_id))]
+
+    def unlink(self, peer_id: str) -> list[Action]:
+        """Close the link to ``peer_id`` without counting it as a leave (a prune)."""
+        peer = self._peers.get(peer_id)
+        return self._drop(peer, "link pruned", announce=False) if peer else []
+
+    def vouch(self, data: object) -> Announced | None:
+        """A broadcast hello that another peer passed on (a roster entry), if it is a
+        valid, signed one for this room; None otherwise."""
+        try:
+            message, public_key = self._codec.decode_with_key(data)
+        except ProtocolError:
+            return None
+        if not isinstance(message, Hello) or message.to is not None:
+            return None
+        return Announced(message.sender, message.nick, public_key, data)
 
     # -- pub/sub input --
 
@@ -333,14 +396,32 @@ class MeshProtocol:
         if self._is_shunned(message.sender, now):
             return self._reject(f"message from {message.sender}, who is shunned")
         peer = self._peers.get(message.sender)
+        heard: list[Action] = []
+        if isinstance(message, Hello) and to is None:
+            heard = [Announced(message.sender, message.nick, public_key, data)]
+        elif isinstance(message, Bye):
+            heard = [Departed(message.sender)]
+        if peer is None and self.sparse and isinstance(message, Hello) and to is None:
+            return heard  # the overlay decides whom to link to
+        if peer is None and isinstance(message, Hello) and to is None and self._settling(now):
+            self._noted[message.sender] = (message, public_key)
+            if len(self._noted) > MAX_PEERS:
+                self._noted.popitem(last=False)
+            return heard
+            if isinstance(message, Hello | Offer) and not self.accept_link(message.sender):
+                log.debug("link asked by %s: we have enough", message.sender)
+                return heard  # it asks someone else when we do not answer
         if peer is None and isinstance(message, Hello | Offer):
             item = (message, public_key)
             self._admission.wait(origin or message.sender, message.sender, item, now)
-            return self._admit(now)
+            return heard + self._admit(now)
         if peer is not None:
             peer.public_key = public_key  # an id is a hash of its key: it never changes
             if to is not None:
                 peer.heard_directly = True
+        return heard + self._handle(message, peer, now)
+
+    def _handle(self, message: SignalMessage, peer: _Peer | None, now: float) -> list[Action]:
         match message:
             case Hello():
                 return self._on_hello(message, now)
@@ -405,7 +486,7 @@ class MeshProtocol:
         """The data plane's failure detector gave up on the peer: lost, and asked to
         reconnect (if it only stalled, it will)."""
         peer = self._by_pc.get(pc_id)
-        return self._lost(peer, f"silent for {silence:.1f} s") if peer else []
+        return self._lost(peer, f"silent for {silence:.1f} s", silent=True) if peer else []
 
     def bad_frame(self, pc_id: int, now: float) -> list[Action]:
         """The peer sent something invalid on the data channel. A few are forgiven (a
@@ -446,6 +527,9 @@ class MeshProtocol:
         if self._left or not self._subscribed:
             return []
         actions: list[Action] = self._admit(now)
+        if self._settle_until is not None and not self._settling(now):
+            self._settle_until = None
+            actions += self._answer_noted(now)
         for peer in list(self._peers.values()):
             if peer.phase is Phase.OPEN:
                 continue
@@ -469,12 +553,38 @@ class MeshProtocol:
                     actions += self._resend_description(peer, now)
         if self._hurry_hello and self._next_hello is not None:
             # Someone was lost: look for them (and anyone else) again soon.
-            self._next_hello = min(self._next_hello, now + self.timing.hello_initial)
+            soon = max(self.timing.hello_initial, self.hello_floor)
+            self._next_hello = min(self._next_hello, now + soon)
             self._hurry_hello = False
         if self._next_hello is not None and now >= self._next_hello:
-            if any(p.phase is not Phase.OPEN for p in self._peers.values()):
+            if not self.sparse and any(p.phase is not Phase.OPEN for p in self._peers.values()):
                 self._hello_interval = self.timing.hello_initial  # mesh incomplete: hurry
             actions += self._broadcast_hello(now)
+        return actions
+
+    def _settling(self, now: float) -> bool:
+        return self._settle_until is not None and now < self._settle_until
+
+    def _answer_noted(self, now: float) -> list[Action]:
+        """Settled in a room that stayed small: answer the announcements noted."""
+        noted, self._noted = self._noted, OrderedDict()
+        if self.sparse:
+            return []
+        actions: list[Action] = []
+        for sender, (hello, public_key) in noted.items():
+            if sender not in self._peers:
+                actions += self._on_hello(hello, now)
+                if (peer := self._peers.get(sender)) is not None:
+                    peer.public_key = public_key
+        return actions
+
+    def abandon_attempts(self) -> list[Action]:
+        """The room turned into a partial mesh: connections still being made for the
+        full mesh are dropped (the overlay makes the few it needs)."""
+        actions: list[Action] = []
+        for peer in list(self._peers.values()):
+            if peer.phase is not Phase.OPEN:
+                actions += self._drop(peer, "not needed in a partial mesh", announce=False)
         return actions
 
     # -- message handlers --
@@ -708,31 +818,42 @@ class MeshProtocol:
         peer.phase = Phase.IDLE
         return [ClosePeerConnection(pc_id)]
 
-    def _lost(self, peer: _Peer, reason: str, *, recontact: bool = True) -> list[Action]:
+    def _lost(
+        self, peer: _Peer, reason: str, *, recontact: bool = True, silent: bool = False
+    ) -> list[Action]:
         """The connection died without a bye: drop it and ask the peer for a new one."""
-        actions = self._drop(peer, reason)
-        self._hello_interval = self.timing.hello_initial  # the mesh is incomplete again
-        self._hurry_hello = True
-        if recontact and not self._left:
+        actions = self._drop(peer, reason, silent=silent)
+        if not self.sparse:  # in a partial mesh, the overlay replaces lost links
+            self._hello_interval = self.timing.hello_initial  # the mesh is incomplete again
+            self._hurry_hello = True
+        if recontact and not self._left and not self.sparse:
             # If the peer is alive it reconnects; if it is gone, this is harmless.
             actions.append(self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id)))
         return actions
 
     def _drop(
-        self, peer: _Peer, reason: str, *, announce: bool = True, said_bye: bool = False
+        self,
+        peer: _Peer,
+        reason: str,
+        *,
+        announce: bool = True,
+        said_bye: bool = False,
+        silent: bool = False,
     ) -> list[Action]:
         actions = self._close_pc(peer)
         del self._peers[peer.peer_id]
         if peer.joined and announce:
-            actions.append(PeerLeft(peer.peer_id, peer.nick, reason, said_bye))
+            actions.append(PeerLeft(peer.peer_id, peer.nick, reason, said_bye, silent))
         log.info("peer %s dropped: %s", peer.peer_id, reason)
         return actions
 
     def _broadcast_hello(self, now: float) -> list[Action]:
         jitter = self._rng.uniform(-self.timing.hello_jitter, self.timing.hello_jitter)
         self._next_hello = now + self._hello_interval * (1 + jitter)
+        self._next_hello = max(self._next_hello, now + self.hello_floor)
         self._hello_interval = min(self._hello_interval * 2, self.timing.hello_max)
-        return [Publish(self.global_topic, self._wire(Hello(self.client_id, self.nick)))]
+        self.last_hello = self._wire(Hello(self.client_id, self.nick))
+        return [Publish(self.global_topic, self.last_hello)]
 
     def _send(self, peer_id: str, message: SignalMessage) -> Publish:
         return Publish(client_topic(self._codec.topic_room, peer_id), self._wire(message))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any, TypeVar
 
@@ -34,11 +35,12 @@ CAND = IceCandidate("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host", "0",
 
 
 def make(timing: p.Timing | None = None) -> p.MeshProtocol:
+    """A protocol that has joined and settled (it answers announcements at once)."""
     proto = p.MeshProtocol(
         ROOM,
         IDENTITIES[1],
         "me",
-        timing=timing,
+        timing=dataclasses.replace(timing or p.Timing(), join_settle=0.0),
         rng=random.Random(1),
         new_session=iter(f"session{i}" for i in range(1000)).__next__,
     )
@@ -378,7 +380,7 @@ def test_bye_removes_the_peer_and_closes_its_connection() -> None:
     pc_id = open_as_caller(proto)
     actions = proto.receive(GLOBAL, wire(Bye(BIG)), 2.0)
     left = PeerLeft(BIG, "big", "said bye", said_bye=True)
-    assert actions == [p.ClosePeerConnection(pc_id), left]
+    assert actions == [p.Departed(BIG), p.ClosePeerConnection(pc_id), left]
     assert proto.open_peers() == {}
 
 
@@ -409,7 +411,10 @@ def test_a_peer_the_data_plane_finds_silent_is_lost_and_asked_to_reconnect() -> 
     pc_id = open_as_caller(proto)
     assert of_type(proto.tick(60.0), PeerLeft) == [], "silence is the data plane's to judge"
     actions = proto.peer_silent(pc_id, 2.3)
-    assert actions[:2] == [p.ClosePeerConnection(pc_id), PeerLeft(BIG, "big", "silent for 2.3 s")]
+    assert actions[:2] == [
+        p.ClosePeerConnection(pc_id),
+        PeerLeft(BIG, "big", "silent for 2.3 s", silent=True),
+    ]
     assert published(actions[2:]) == [(f"meshchat/{ROOM}/client-{BIG}", "hello")]
     assert proto.peer_silent(pc_id, 3.0) == []
 
@@ -511,3 +516,26 @@ def test_a_reply_hello_crossing_our_fresh_offer_does_not_duplicate_it() -> None:
     dropped = proto.dropped
     assert proto.receive(OWN, wire(Answer(BIG, ME, session, "v=0 a", "big")), 2.7) == []
     assert proto.dropped == dropped, "a duplicate answer is normal, not an error"
+
+
+def test_on_joining_announcements_are_noted_first_and_answered_once_settled() -> None:
+    proto = p.MeshProtocol(ROOM, IDENTITIES[1], "me", timing=p.Timing(join_settle=1.5))
+    proto.start()
+    proto.subscribed(0.0)
+    actions = proto.receive(GLOBAL, wire(Hello(BIG, "big")), 0.5)
+    assert of_type(actions, p.Announced) and not of_type(actions, p.Publish)
+    to_big = (f"meshchat/{ROOM}/client-{BIG}", "hello")
+    assert to_big not in published(proto.tick(1.0))
+    assert to_big in published(proto.tick(1.6))
+
+
+def test_noted_announcements_are_left_to_the_overlay_once_the_room_is_partial() -> None:
+    proto = p.MeshProtocol(ROOM, IDENTITIES[1], "me", timing=p.Timing(join_settle=1.5))
+    proto.start()
+    proto.subscribed(0.0)
+    proto.receive(GLOBAL, wire(Hello(BIG, "big")), 0.5)
+    proto.sparse = True
+    assert [topic for topic, _ in published(proto.tick(1.6)) if "/client-" in topic] == []
+    hello = wire(Hello(SMALL, "small"))
+    key = CODECS[SMALL].identity.public_key_b64
+    assert proto.receive(GLOBAL, hello, 2.0) == [p.Announced(SMALL, "small", key, hello)]

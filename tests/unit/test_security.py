@@ -104,7 +104,7 @@ def test_sealed_topics_do_not_name_the_room(alice: Identity) -> None:
 
 def test_the_protocol_drops_a_forged_bye(alice: Identity, mallory: Identity) -> None:
     """Mallory cannot make Alice disappear from Bob's room by saying bye for her."""
-    bob = p.MeshProtocol(ROOM, Identity(), "bob")
+    bob = p.MeshProtocol(ROOM, Identity(), "bob", timing=p.Timing(join_settle=0.0))
     bob.subscribed(0.0)
     bob.receive(bob.global_topic, SignalCodec(ROOM, alice).encode(Hello(alice.client_id, "a")), 1.0)
     forged_bye = SignalCodec(ROOM, mallory).encode(Hello(alice.client_id, "a"))

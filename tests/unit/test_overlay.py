@@ -1,0 +1,151 @@
+"""Membership and links of a partial mesh (mesh/overlay.py)."""
+
+from __future__ import annotations
+
+import random
+from typing import TypeVar
+
+import pytest
+
+from meshchat.mesh import overlay as o
+from meshchat.mesh.events import PeerJoined, PeerLeft
+
+CONFIG = o.OverlayConfig(threshold=12, degree=4, degree_low=3, degree_high=6)
+KEY = "k" * 43
+T = TypeVar("T")
+
+
+def peer(n: int) -> str:
+    return f"{n:032x}"
+
+
+def make(members: int = 0, connections: int = 0) -> o.Overlay:
+    overlay = o.Overlay(peer(0), CONFIG, random.Random(1), connections=lambda: connections)
+    for n in range(1, members + 1):  # from a roster: no link offers to newcomers
+        overlay.heard(peer(n), f"p{n}", KEY, {"hello": n}, 0.0, broadcast=False)
+    return overlay
+
+
+def of(kind: type[T], actions: list[o.OverlayAction]) -> list[T]:
+    return [action for action in actions if isinstance(action, kind)]
+
+
+def test_a_small_room_stays_a_full_mesh_and_leaves_announcing_to_signalling() -> None:
+    overlay = make(members=CONFIG.threshold - 1)
+    assert not overlay.sparse
+    assert overlay.tick(1.0) == []
+    assert overlay.members() == {}  # the signalling core announces peers in a full mesh
+    assert overlay.left(peer(1), "said bye", 1.0, said_bye=True) == []
+
+
+def test_past_the_threshold_the_room_turns_partial_and_announces_every_member() -> None:
+    overlay = make(members=CONFIG.threshold - 1)
+    overlay.announced(peer(1))  # met over a link while the room was a full mesh
+    actions = overlay.heard(peer(50), "late", KEY, {}, 1.0)
+    assert isinstance(actions[0], o.BecameSparse) and overlay.sparse
+    joined = of(PeerJoined, actions)
+    assert {action.peer_id for action in joined} == {peer(n) for n in range(2, 12)} | {peer(50)}
+    assert all(action.route == o.OVERLAY_ROUTE for action in joined)
+
+
+def test_a_partial_room_links_to_degree_and_no_further() -> None:
+    overlay = make(members=20)
+    asked = of(o.Link, overlay.tick(1.0))
+    assert len(asked) == CONFIG.degree
+    assert overlay.tick(2.0) == []  # asked, waiting
+    for link in asked[:2]:
+        overlay.link_up(link.peer_id, link.nick, KEY, 2.0)
+    assert overlay.tick(3.0) == []  # 2 links + 4 asked
+    assert overlay.accept_link(peer(99))
+
+
+def test_unanswered_asks_free_their_place_and_are_not_repeated_soon() -> None:
+    overlay = make(members=20)
+    first = {link.peer_id for link in of(o.Link, overlay.tick(1.0))}
+    second = {link.peer_id for link in of(o.Link, overlay.tick(1.0 + CONFIG.link_timeout + 0.1))}
+    assert len(second) == CONFIG.degree and not first & second
+
+
+def test_more_links_than_degree_high_are_pruned_to_degree() -> None:
+    overlay = make(members=20)
+    overlay.tick(0.5)
+    for n in range(1, CONFIG.degree_high + 1):
+        overlay.link_up(peer(n), f"p{n}", KEY, 1.0)
+    assert overlay.tick(1.0) == []  # at degree_high: kept
+    overlay.link_up(peer(13), "p13", KEY, 1.5)
+    pruned = of(o.Prune, overlay.tick(2.0))
+    assert len(pruned) == CONFIG.degree_high + 1 - CONFIG.degree
+    assert len(overlay.links) == CONFIG.degree
+
+
+def test_requests_are_refused_when_connections_are_at_degree_high() -> None:
+    overlay = make(members=20, connections=CONFIG.degree_high)
+    assert overlay.sparse and not overlay.accept_link(peer(30))
+
+
+def test_a_newcomer_gets_a_link_from_about_degree_members() -> None:
+    offers = 0
+    for seed in range(200):
+        overlay = o.Overlay(peer(0), CONFIG, random.Random(seed))
+        for n in range(1, 40):
+            overlay.heard(peer(n), f"p{n}", KEY, {}, 0.0, broadcast=False)
+        offers += len(of(o.Link, overlay.heard(peer(77), "new", KEY, {}, 1.0)))
+    # Each of the 40 members offers with probability degree / members: 4 per newcomer.
+    assert 3.0 < offers / 200 * 40 < 5.0
+
+
+def test_a_roster_brings_members_but_not_ones_long_silent_or_gone() -> None:
+    overlay = make(members=20)
+    overlay.heard(peer(30), "fresh", KEY, {}, 5.0, age=3.0, broadcast=False)
+    overlay.heard(peer(31), "stale", KEY, {}, 5.0, age=CONFIG.member_ttl, broadcast=False)
+    overlay.left(peer(32), "said bye", 5.0, said_bye=True)
+    overlay.heard(peer(32), "ghost", KEY, {}, 6.0, age=2.0, broadcast=False)
+    members = overlay.members()
+    assert peer(30) in members and peer(31) not in members and peer(32) not in members
+    overlay.heard(peer(32), "back", KEY, {}, 7.0)  # its own hello: it really is back
+    assert overlay.members()[peer(32)] == "back"
+
+
+def test_one_report_of_a_crash_is_not_enough_two_are() -> None:
+    overlay = make(members=20)
+    assert overlay.reported_gone(peer(5), peer(6), 10.0) == []
+    left = overlay.reported_gone(peer(5), peer(7), 10.5)
+    assert left == [PeerLeft(peer(5), "p5", "lost (noticed by p6, p7)", False)]
+
+
+def test_a_report_is_ignored_for_a_member_we_link_to_or_heard_since() -> None:
+    overlay = make(members=20)
+    overlay.link_up(peer(5), "p5", KEY, 1.0)
+    assert overlay.reported_gone(peer(5), peer(6), 10.0) == []
+    assert overlay.reported_gone(peer(5), peer(7), 10.0) == []
+    overlay.reported_gone(peer(8), peer(6), 10.0)
+    overlay.alive(peer(8), 11.0)  # it spoke after the first report
+    assert overlay.reported_gone(peer(8), peer(7), 14.0) == []
+
+
+def test_a_silent_link_is_reported_to_the_room_and_counts_as_one_report() -> None:
+    overlay = make(members=20)
+    overlay.link_up(peer(5), "p5", KEY, 1.0)
+    actions = overlay.link_down(peer(5), 10.0, silent=True)
+    assert actions == [o.ReportGone(peer(5))]
+    assert of(PeerLeft, overlay.reported_gone(peer(5), peer(6), 10.2))
+    overlay.link_up(peer(9), "p9", KEY, 11.0)
+    assert overlay.link_down(peer(9), 12.0, silent=False) == []  # closed, not crashed
+
+
+def test_members_not_heard_from_for_member_ttl_leave() -> None:
+    overlay = make(members=20)
+    overlay.alive(peer(3), 50.0)
+    left = of(PeerLeft, overlay.tick(CONFIG.member_ttl + 1.0))
+    assert {action.peer_id for action in left} == {peer(n) for n in range(1, 21)} - {peer(3)}
+
+
+def test_the_hello_interval_grows_with_the_room() -> None:
+    assert make(members=100).hello_floor() == pytest.approx(5.0)
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="degree"):
+        o.OverlayConfig(degree_low=7, degree=6)
+    with pytest.raises(ValueError, match="threshold"):
+        o.OverlayConfig(threshold=4)
