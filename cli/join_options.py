@@ -23,3 +23,4 @@ class JoinOptions:
     downloads: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     history: bool = True  # ask for the room's recent chat, keep it for newcomers
+    full_mesh_limit: int = 24  # peers; a bigger room is a partial mesh (mesh/overlay.py)

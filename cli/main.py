@@ -139,6 +139,17 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     "kept in memory only, and shown to you, dimmed, when you join.",
 )
 @click.option(
+    "--full-mesh-up-to",
+    "full_mesh_limit",
+    type=click.IntRange(min=12, max=1000),
+    default=24,
+    show_default=True,
+    envvar="MESHCHAT_FULL_MESH_UP_TO",
+    metavar="PEERS",
+    help="Rooms of up to this many peers are a full mesh; a bigger room is a partial mesh, "
+    "each peer linked to 5-12 others and messages relayed (env MESHCHAT_FULL_MESH_UP_TO).",
+)
+@click.option(
     "--plain",
     is_flag=True,
     help="Line mode instead of the terminal app: typed lines are sent, events are printed "
@@ -199,6 +210,7 @@ def join(
     secret: str | None,
     json_mode: bool,
     no_history: bool,
+    full_mesh_limit: int,
     plain: bool,
     ice_servers: tuple[str, ...],
     ice_username: str | None,
@@ -240,6 +252,7 @@ def join(
         downloads=downloads or default_downloads(),
         max_file_size=max_file_size,
         history=not no_history,
+        full_mesh_limit=full_mesh_limit,
     )
     verbose = ctx.meta.get("verbose", 0)
     if json_mode or plain or not _in_a_terminal():

@@ -15,6 +15,7 @@ from meshchat.mesh import (
     SignallingRestored,
     TransportError,
 )
+from meshchat.mesh.overlay import OverlayConfig
 from meshchat.mesh.websocket_transport import broker_is_listening
 from meshchat.wire.redaction import redact
 
@@ -85,6 +86,7 @@ class ChatSession:
                 downloads=options.downloads,
                 max_file_size=options.max_file_size,
                 history=options.history,
+                overlay=OverlayConfig(threshold=options.full_mesh_limit),
             )
             await room.join()
         except (TransportError, ValueError) as error:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .file_transfer import FileTransfer
     from .ice import IceConfig, IceServer
     from .memory_transport import MemoryHub, MemoryTransport
+    from .overlay import OverlayConfig
     from .payloads import MAX_PAYLOAD_BYTES, PayloadHeader, PayloadTooLarge
     from .room import Room
     from .transport import Transport, TransportError, TransportMessage
@@ -58,6 +59,7 @@ _MODULE_OF = {
     "MessageReceived": "events",
     "MessageTooLarge": "chat",
     "MessageUndelivered": "events",
+    "OverlayConfig": "overlay",
     "PayloadHeader": "payloads",
     "PayloadTooLarge": "payloads",
     "PayloadUndelivered": "events",
@@ -106,6 +108,7 @@ __all__ = [
     "MessageReceived",
     "MessageTooLarge",
     "MessageUndelivered",
+    "OverlayConfig",
     "PayloadHeader",
     "PayloadTooLarge",
     "PayloadUndelivered",

@@ -139,21 +139,22 @@ def signed_content(message: ChatMessage, room: str) -> bytes:
     )
 
 
+def chat_fields(message: ChatMessage) -> dict[str, Any]:
+    """A chat frame's fields (what ``read_chat_message`` reads back)."""
+    return {
+        "type": "chat",
+        "id": message.id,
+        "seq": message.seq,
+        "from": message.sender,
+        "nick": message.nick,
+        "ts": message.timestamp_ms,
+        "text": message.text,
+        "sig": message.signature,
+    }
+
+
 def encode_chat(message: ChatMessage) -> str:
-    return json.dumps(
-        {
-            "type": "chat",
-            "id": message.id,
-            "seq": message.seq,
-            "from": message.sender,
-            "nick": message.nick,
-            "ts": message.timestamp_ms,
-            "text": message.text,
-            "sig": message.signature,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return json.dumps(chat_fields(message), ensure_ascii=False, separators=(",", ":"))
 
 
 def decode_channel_message(frame: str | bytes) -> ChannelMessage:

@@ -313,18 +313,26 @@ class DataPlane:
 
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
-        message = new_chat_message(
-            self.client_id, self.nick, text, timestamp_ms, self._seq + 1, self._new_id()
-        )
-        self._seq += 1
-        signature = self._sign(signed_content(message, self.room))
-        message = dataclasses.replace(message, signature=signature)
+        message = self.new_chat(text, timestamp_ms)
         frame = encode_chat(message)
         delivered = sorted(self._open)
         queued = [p for p in self._delivery.away_peers() if p not in self._open]
         self._delivery.sent(message, delivered + queued, now)
         sent = SentMessage(message, tuple(delivered), tuple(queued))
         return sent, [self._frame_to(peer_id, frame) for peer_id in delivered]
+
+    def new_chat(self, text: str, timestamp_ms: int) -> ChatMessage:
+        """A chat line of ours, numbered and signed, sent nowhere yet (a partial mesh
+        relays it: gossip.py).
+
+        Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
+        """
+        message = new_chat_message(
+            self.client_id, self.nick, text, timestamp_ms, self._seq + 1, self._new_id()
+        )
+        self._seq += 1
+        signature = self._sign(signed_content(message, self.room))
+        return dataclasses.replace(message, signature=signature)
 
     def send_payload(
         self,

@@ -19,9 +19,11 @@ import contextlib
 import dataclasses
 import functools
 import io
+import json
 import logging
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +32,18 @@ from typing import IO, Any, Self
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from meshchat.wire.canonical import loads_untrusted
 from meshchat.wire.quietlog import QuietLog
 from meshchat.wire.ratelimit import TokenBucket
 
 from . import dataplane as d
+from . import gossip as g
+from . import overlay as o
 from . import protocol as p
+from . import relayed as r
 from . import sctp_sack
 from .channel import Channel
-from .chat import CHANNEL_LABEL, ChatMessage
+from .chat import CHANNEL_LABEL, MAX_FRAME_BYTES, ChatMessage, new_message_id
 from .events import (
     MessageReceived,
     MessageUndelivered,
@@ -62,7 +68,7 @@ from .history import parse as parse_history
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
-from .payloads import CHAT_CHANNEL, check_channel_name
+from .payloads import CHAT_CHANNEL, check_channel_name, encode_body, new_header
 from .sealing import RoomSeal
 from .transfers import LOW_WATER
 from .transport import (
@@ -75,6 +81,15 @@ from .transport import (
 
 log = logging.getLogger(__name__)
 
+# Frames of the partial mesh (overlay.py, gossip.py); they start with their type.
+PRUNE_FRAME = '{"type":"prune"}'
+REFUTE_INTERVAL = 3.0  # seconds between our answers to reports that we are gone
+PRUNE_GRACE = 2.0  # seconds a pruned link stays open for the prune to reach the peer
+OVERLAY_FRAMES = (
+    *(f'{{"type":"{kind}"' for kind in g.FRAME_TYPES),
+    '{"type":"roster"',
+    PRUNE_FRAME,
+)
 PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
 RECONNECT_GRACE = 30.0  # seconds a lost peer's messages and files wait for it
@@ -124,12 +139,15 @@ class Room:
         downloads: Path | None = None,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
         history: bool = True,
+        overlay: o.OverlayConfig | None = None,
     ) -> None:
         """``secret``: only holders of the same secret can join, and the signalling
         service sees nothing but sealed messages (see docs/security.md).
         ``downloads``: the folder files sent to us are saved in (refused without one),
         up to ``max_file_size`` bytes each. ``history``: keep the room's recent chat
-        for newcomers, and ask for it on joining (history.py); False: neither."""
+        for newcomers, and ask for it on joining (history.py); False: neither.
+        ``overlay``: when the room stops being a full mesh, and how many links each
+        peer then keeps (overlay.py)."""
         self.name = validate_room(room)
         identity = identity or Identity()
         self.id = identity.client_id
@@ -143,6 +161,9 @@ class Room:
         seal = RoomSeal(self.name, secret) if secret is not None else None
         self.sealed = seal is not None
         self._protocol = p.MeshProtocol(self.name, identity, self.nick, seal=seal, timing=timing)
+        self._overlay = o.Overlay(self.id, overlay, connections=lambda: len(self._connections))
+        self._protocol.accept_link = self._overlay.accept_link
+        self._gossip = g.Gossip(self.id, self.name, key=identity.public_key_b64, sign=identity.sign)
         self._connections: dict[int, _Connection] = {}
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
@@ -170,6 +191,8 @@ class Room:
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
+        self._refuted_at = float("-inf")
+        self._vouched: OrderedDict[str, p.Announced] = OrderedDict()  # see _vouch
         self._joined = False
         self._closed = False
         self._signalling_lost = False
@@ -185,14 +208,28 @@ class Room:
 
     @property
     def peers(self) -> dict[str, str]:
-        """Peers with an open data channel: id -> nickname."""
+        """The other peers in the room: id -> nickname. In a full mesh, those with an
+        open data channel; in a partial one, every member, linked to us or not."""
+        if self._overlay.sparse:
+            return self._overlay.members()
         return self._protocol.open_peers()
 
+    @property
+    def partial(self) -> bool:
+        """Whether the room has outgrown a full mesh (overlay.py)."""
+        return self._overlay.sparse
+
     def links(self) -> dict[str, PeerLink]:
-        """Each peer with an open data channel: id -> its nick, ICE route and round
-        trip, as of now (cheap enough to poll a few times a second for a display)."""
+        """Each peer: id -> its nick, ICE route and round trip, as of now (cheap enough
+        to poll a few times a second for a display). A member reached through others
+        has the route ``"overlay"``."""
+        linked = self._protocol.open_peers()
         return {
-            peer_id: PeerLink(nick, self._route_to(peer_id), self._data.round_trip(peer_id))
+            peer_id: (
+                PeerLink(nick, self._route_to(peer_id), self._data.round_trip(peer_id))
+                if peer_id in linked
+                else PeerLink(nick, o.OVERLAY_ROUTE, None)
+            )
             for peer_id, nick in self.peers.items()
         }
 
@@ -200,7 +237,7 @@ class Room:
     def forged_messages(self) -> int:
         """Messages dropped because their author's signature did not verify (sent to
         us, or in the history a peer gave us)."""
-        return self._data.forged + self._history.forged
+        return self._data.forged + self._history.forged + self._gossip.forged
 
     async def join(self) -> None:
         """Connect to the signalling service and announce ourselves."""
@@ -231,8 +268,15 @@ class Room:
         Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
         """
         now = time.monotonic()
-        sent, actions = self._data.send_chat(text, now, int(time.time() * 1000))
-        self._carry(actions)
+        timestamp_ms = int(time.time() * 1000)
+        if self._overlay.sparse:
+            message = self._data.new_chat(text, timestamp_ms)
+            _, relay = self._gossip.publish(r.chat_body(message), now)
+            self._relay(relay)
+            sent = SentMessage(message, tuple(sorted(self._gossip.links)))
+        else:
+            sent, actions = self._data.send_chat(text, now, timestamp_ms)
+            self._carry(actions)
         self._history.keep(sent.message, self._identity.public_key_b64, now)
         return sent
 
@@ -264,9 +308,38 @@ class Room:
             self._backlog_drained.clear()
             await self._backlog_drained.wait()
         now = time.monotonic()
-        sent, actions = self._data.send_payload(channel, data, now, int(time.time() * 1000), to)
+        timestamp_ms = int(time.time() * 1000)
+        recipients = None if to is None else tuple(sorted(set(to)))
+        if self._overlay.sparse and not (recipients and set(recipients) <= self._gossip.links):
+            return self._relay_value(channel, data, recipients, timestamp_ms)
+        sent, actions = self._data.send_payload(channel, data, now, timestamp_ms, recipients)
         self._carry(actions)
         return sent
+
+    def _relay_value(
+        self, channel: str, data: object, to: tuple[str, ...] | None, timestamp_ms: int
+    ) -> SentPayload:
+        """A JSON value to the room through the partial mesh (bytes go over links)."""
+        check_channel_name(channel)
+        if isinstance(data, bytes | bytearray | memoryview):
+            raise ValueError(
+                "bytes go only to linked peers once a room outgrows a full mesh; "
+                f"linked now: {', '.join(sorted(self._gossip.links)) or 'none'}"
+            )
+        if to is not None:
+            if not to:
+                raise ValueError("no recipients given")
+            if absent := [peer for peer in to if peer not in self.peers]:
+                raise ValueError(f"not in the room: {', '.join(absent)}")
+        kind, body = encode_body(data)
+        message_id = new_message_id()
+        now = time.monotonic()
+        _, relay = self._gossip.publish(
+            r.value_body(channel, message_id, timestamp_ms, data), now, to or ()
+        )
+        self._relay(relay)
+        header = new_header(self.id, channel, 0, timestamp_ms, kind, body, to or (), message_id)
+        return SentPayload(header, tuple(sorted(self._gossip.links)))
 
     async def events(self) -> AsyncIterator[RoomEvent]:
         """Peer joined, message received, peer left...; ends when the room is left."""
@@ -278,6 +351,8 @@ class Room:
         if self._closed:
             return
         self._closed = True
+        if self._overlay.sparse:  # the whole room hears it, signalling or not
+            self._relay(self._gossip.publish(r.BYE_BODY, time.monotonic())[1])
         self._carry(self._data.leave())
         if self._joined:
             self._apply(self._protocol.leave())
@@ -322,18 +397,156 @@ class Room:
                             now = time.monotonic()
                             self._carry(self._data.closed(connection.peer_id, now, said_bye=False))
                         self._spawn(self._shut_down(connection))
-                case PeerJoined(peer_id=peer_id):
-                    route = self._route_to(peer_id)
-                    self._events.put_nowait(dataclasses.replace(action, route=route))
-                    self._files.peer_joined(peer_id)
-                    if self._history.should_ask(peer_id, time.monotonic()):
-                        self._spawn(self._send_history(REQUEST, peer_id))
-                case PeerLeft(peer_id=peer_id, said_bye=said_bye):
-                    self._events.put_nowait(action)
-                    self._carry(self._data.closed(peer_id, time.monotonic(), said_bye=said_bye))
-                    self._files.peer_left(peer_id, said_bye=said_bye)
+                case PeerJoined():
+                    self._link_opened(action)
+                case PeerLeft():
+                    self._link_closed(action)
+                case p.Announced(peer_id=peer_id, nick=nick, public_key=key, wire=wire):
+                    now = time.monotonic()
+                    self._steer(self._overlay.heard(peer_id, nick, key, wire, now))
+                case p.Departed(peer_id=peer_id):
+                    now = time.monotonic()
+                    self._steer(self._overlay.left(peer_id, p.SAID_BYE, now, said_bye=True))
                 case p.Subscribe():
                     raise AssertionError("subscriptions happen only in join()")
+
+    def _link_opened(self, joined: PeerJoined) -> None:
+        """The signalling core opened a data channel to a peer: in a full mesh, a peer
+        joined; in a partial one, a link to a member."""
+        peer_id, now = joined.peer_id, time.monotonic()
+        route = self._route_to(peer_id)
+        key = self._protocol.public_key_of(peer_id)
+        self._steer(self._overlay.link_up(peer_id, joined.nick, key, now))
+        self._relay(self._gossip.link_up(peer_id, now))
+        if self._overlay.sparse:
+            self._send_roster(peer_id, now)
+        else:
+            self._overlay.announced(peer_id)
+            self._events.put_nowait(dataclasses.replace(joined, route=route))
+        self._files.peer_joined(peer_id)
+        if self._history.should_ask(peer_id, now):
+            self._spawn(self._send_history(REQUEST, peer_id))
+
+    def _link_closed(self, left: PeerLeft) -> None:
+        peer_id, now = left.peer_id, time.monotonic()
+        self._gossip.link_down(peer_id)
+        if not self._overlay.sparse:
+            self._events.put_nowait(left)
+            self._overlay.link_down(peer_id, now, silent=False)
+        elif left.said_bye:
+            self._overlay.link_down(peer_id, now, silent=False)
+            self._steer(self._overlay.left(peer_id, left.reason, now, said_bye=True))
+        else:
+            self._steer(self._overlay.link_down(peer_id, now, silent=left.silent))
+        self._carry(self._data.closed(peer_id, now, said_bye=left.said_bye))
+        self._files.peer_left(peer_id, said_bye=left.said_bye)
+
+    def _steer(self, actions: list[o.OverlayAction]) -> None:
+        """Carry out what the overlay decided."""
+        for action in actions:
+            now = time.monotonic()
+            match action:
+                case o.Link(peer_id=peer_id, nick=nick):
+                    self._apply(self._protocol.connect(peer_id, nick, now))
+                case o.Prune(peer_id=peer_id):
+                    # The peer closes the link on reading this; we close it ourselves
+                    # a little later if it did not, never before the frame is out.
+                    self._send_to(peer_id, PRUNE_FRAME)
+                    self._gossip.link_down(peer_id)
+                    pc_id = self._protocol.pc_of(peer_id)
+                    asyncio.get_running_loop().call_later(
+                        PRUNE_GRACE, self._close_pruned, peer_id, pc_id
+                    )
+                case o.ReportGone(peer_id=peer_id):
+                    self._relay(self._gossip.publish(r.gone_body(peer_id), now)[1])
+                case o.BecameSparse():
+                    log.info("the room outgrew a full mesh: now a partial one")
+                    self._protocol.sparse = True
+                    self._apply(self._protocol.abandon_attempts())
+                case PeerJoined() | PeerLeft():
+                    self._events.put_nowait(action)
+
+    def _close_pruned(self, peer_id: str, pc_id: int | None) -> None:
+        if not self._closed and pc_id is not None and self._protocol.pc_of(peer_id) == pc_id:
+            self._apply(self._protocol.unlink(peer_id))
+
+    def _unlink(self, peer_id: str) -> None:
+        """Close a link that is not a leave (pruned, by us or by the peer)."""
+        self._gossip.link_down(peer_id)
+        self._overlay.pruned(peer_id, time.monotonic())
+        self._apply(self._protocol.unlink(peer_id))
+
+    def _send_roster(self, peer_id: str, now: float) -> None:
+        entries = self._overlay.roster(now)
+        for start in range(0, len(entries), o.ROSTER_PER_FRAME):
+            chunk = entries[start : start + o.ROSTER_PER_FRAME]
+            frame = json.dumps({"type": "roster", "members": chunk}, separators=(",", ":"))
+            self._send_to(peer_id, frame)
+
+    def _relay(self, actions: list[g.GossipAction]) -> None:
+        """Carry out what the gossip core decided."""
+        for action in actions:
+            match action:
+                case d.SendFrame(peer_id=peer_id, frame=frame):
+                    self._send_to(peer_id, frame)
+                case g.Delivered(envelope=envelope):
+                    self._delivered(envelope)
+                case d.PeerMisbehaved():
+                    self._carry([action])
+                case g.Forged(peer_id=peer_id):
+                    self._carry([d.DropPeer(peer_id, "it relayed a forged message")])
+
+    def _delivered(self, envelope: g.Envelope) -> None:
+        """An envelope for us, in its author's order."""
+        now = time.monotonic()
+        author = envelope.author
+        self._overlay.alive(author, now)
+        try:
+            said = r.read_body(envelope, self.name)
+        except ProtocolError as error:
+            log.info("dropped a message relayed from %s: %s", author, error)
+            return
+        nick = self._overlay.nick_of(author) or self._protocol.nick_of(author) or "anon"
+        match said:
+            case r.RelayedChat(message=message):
+                shown = dataclasses.replace(message, nick=nick)
+                self._events.put_nowait(MessageReceived(shown))
+                self._history.keep(shown, envelope.key, now)
+                if (chat := self._channels.get(CHAT_CHANNEL)) is not None:
+                    chat.deliver(_received_chat(shown))
+            case r.RelayedValue(channel=name) if channel := self._channels.get(name):
+                channel.deliver(
+                    Received(
+                        name,
+                        author,
+                        nick,
+                        said.timestamp_ms,
+                        said.message_id,
+                        kind="json",
+                        size=said.size,
+                        data=said.value,
+                    )
+                )
+            case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
+                self._refute(now)
+            case r.GoneReport(peer_id=peer_id):
+                self._steer(self._overlay.reported_gone(peer_id, author, now))
+            case r.StillHere(hello=hello):
+                vouched = self._vouch(hello)
+                if vouched is not None and vouched.peer_id == author:
+                    key = vouched.public_key
+                    self._steer(self._overlay.heard(author, vouched.nick, key, hello, now))
+            case r.RelayedBye():
+                self._steer(self._overlay.left(author, p.SAID_BYE, now, said_bye=True))
+
+    def _refute(self, now: float) -> None:
+        """A link of ours took us for gone (we stalled, or it lost the link): tell
+        the room we are here, once for all such reports in a few seconds."""
+        hello = self._protocol.last_hello
+        if hello is None or now - self._refuted_at < REFUTE_INTERVAL:
+            return
+        self._refuted_at = now
+        self._relay(self._gossip.publish(r.here_body(hello), now)[1])
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -526,7 +739,67 @@ class Room:
             return
         now = time.monotonic()
         self._protocol.channel_activity(pc_id, now)
-        self._carry(self._data.receive(peer_id, frame, now))
+        if isinstance(frame, str) and frame.startswith(OVERLAY_FRAMES):
+            self._on_overlay_frame(peer_id, frame, now)
+        else:
+            self._carry(self._data.receive(peer_id, frame, now))
+
+    def _on_overlay_frame(self, peer_id: str, frame: str, now: float) -> None:
+        """A frame of the partial mesh: relayed messages, gossip, a roster, a prune."""
+        try:
+            if len(frame) > MAX_FRAME_BYTES:
+                raise ProtocolError(f"overlay frame of {len(frame)} bytes")
+            wire = loads_untrusted(frame)
+            if not isinstance(wire, dict):
+                raise ProtocolError("overlay frame is not a JSON object")
+        except (ValueError, ProtocolError) as error:
+            self._carry([d.PeerMisbehaved(peer_id, str(error))])
+            return
+        match wire.get("type"):
+            case "roster":
+                self._on_roster(peer_id, wire.get("members"), now)
+            case "prune":
+                self._unlink(peer_id)
+            case _:
+                self._relay(self._gossip.receive(peer_id, wire, frame, now))
+
+    def _on_roster(self, peer_id: str, entries: object, now: float) -> None:
+        if not isinstance(entries, list) or len(entries) > o.ROSTER_PER_FRAME:
+            self._carry([d.PeerMisbehaved(peer_id, "a roster that is not a short list")])
+            return
+        for entry in entries:
+            if not (isinstance(entry, list) and len(entry) == 2):
+                continue
+            wire, age = entry
+            vouched = self._vouch(wire)
+            if vouched is None or not isinstance(age, int | float):
+                continue  # not a member's own hello: hearsay we cannot check
+            self._steer(
+                self._overlay.heard(
+                    vouched.peer_id,
+                    vouched.nick,
+                    vouched.public_key,
+                    wire,
+                    now,
+                    age=float(age),
+                    broadcast=False,
+                )
+            )
+
+    def _vouch(self, wire: object) -> p.Announced | None:
+        """A member's signed hello, checked once: every link's roster repeats it."""
+        token = wire.get("sig") or wire.get("sealed") if isinstance(wire, dict) else None
+        if not isinstance(token, str):
+            return None
+        if (known := self._vouched.get(token)) is not None:
+            self._vouched.move_to_end(token)
+            return known
+        vouched = self._protocol.vouch(wire)
+        if vouched is not None:
+            self._vouched[token] = vouched
+            if len(self._vouched) > o.MAX_MEMBERS:
+                self._vouched.popitem(last=False)
+        return vouched
 
     def _route_to(self, peer_id: str) -> str:
         connection = self._connection_to(peer_id)
@@ -612,6 +885,7 @@ class Room:
                 self._signalling_lost = True
 
     async def _tick(self) -> None:
+        next_overlay_tick = 0.0
         while True:
             # Woken on time for heartbeats and suspicion deadlines, which are what
             # decide how soon a crashed peer is noticed.
@@ -620,6 +894,13 @@ class Room:
             now = time.monotonic()
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
+            self._relay(self._gossip.tick(now))
+            if now >= next_overlay_tick:
+                next_overlay_tick = now + 1.0
+                self._overlay.own_hello = self._protocol.last_hello
+                self._steer(self._overlay.tick(now))
+                if self._overlay.sparse:
+                    self._protocol.hello_floor = self._overlay.hello_floor()
 
 
 def _received_chat(message: ChatMessage) -> Received:

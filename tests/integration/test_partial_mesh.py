@@ -1,0 +1,108 @@
+"""A room of 64 peers as a partial mesh: real aiortc peers in five processes (the
+machine has two cores), on the real broker. It forms with at most D_hi connections a
+peer; five senders' lines reach every other peer once and in order, also while a
+fifth of the room is killed; a relayed line in someone else's name is refused by
+every peer that gets it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bench.crowd import CrowdProcess, formed, statuses
+from meshchat.mesh.overlay import OverlayConfig
+
+from .processes import Broker, start_meshchat_broker
+
+pytestmark = pytest.mark.integration
+
+SIZES = (13, 13, 13, 13, 12)  # 64 peers; the last but one process (13) is the fifth killed
+LINES = 10
+CONFIG = OverlayConfig()
+
+
+@pytest.fixture
+async def quiet_broker() -> AsyncIterator[Broker]:
+    broker = await start_meshchat_broker()
+    assert broker.process is not None and broker.process.stderr is not None
+    drain = asyncio.create_task(broker.process.stderr.read())  # a full pipe stalls it
+    yield broker
+    await broker.stop()
+    drain.cancel()
+
+
+@pytest.fixture
+async def crowds(quiet_broker: Broker) -> AsyncIterator[list[CrowdProcess]]:
+    started = [
+        await CrowdProcess.start(quiet_broker.url, "crowd", nick_prefix=f"c{n}-")
+        for n in range(len(SIZES))
+    ]
+    yield started
+    await asyncio.gather(*(crowd.stop() for crowd in started))
+
+
+def lines_from(received: list[list[Any]], sender: str) -> list[int]:
+    return [int(text.split()[1]) for author, text, _ in received if author == sender]
+
+
+@pytest.mark.timeout(300)
+async def test_sixty_four_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_crash(
+    crowds: list[CrowdProcess],
+) -> None:
+    for crowd, size in zip(crowds, SIZES, strict=True):
+        await crowd.join(size)
+    await formed(crowds, sum(SIZES), CONFIG.degree_low, within=150.0)
+    # Peers that joined while the room was small linked to all they knew; they prune
+    # down once it is big, and the pruned connections close within a few seconds.
+    async with asyncio.timeout(30.0):
+        while max(room["connections"] for room in await statuses(crowds)) > CONFIG.degree_high:
+            await asyncio.sleep(0.5)
+    for _ in range(5):  # and it stays so
+        rooms = await statuses(crowds)
+        assert all(room["partial"] for room in rooms)
+        assert max(room["connections"] for room in rooms) <= CONFIG.degree_high
+        await asyncio.sleep(1.0)
+
+    # Five senders in four processes; the fifth process dies while they talk.
+    senders = [(crowds[0], 0), (crowds[0], 5), (crowds[1], 3), (crowds[2], 7), (crowds[4], 11)]
+    for tag, (crowd, index) in enumerate(senders):
+        await crowd.command("send", room=index, count=LINES, interval=0.3, tag=f"s{tag}")
+    await asyncio.sleep(1.0)
+    doomed = crowds[3]
+    doomed.kill()
+    survivors = [crowd for crowd in crowds if crowd is not doomed]
+    await asyncio.sleep(LINES * 0.3 + 8.0)  # the lines, then gossip's repair rounds
+
+    sender_ids = {crowd.ids[index] for crowd, index in senders}
+    for crowd in survivors:
+        answer = await crowd.command("received")
+        for peer_id in crowd.ids:
+            received = answer["received"][peer_id]
+            for sender in sender_ids - {peer_id}:
+                assert lines_from(received, sender) == list(range(LINES)), (peer_id, sender)
+            # The killed peers are noticed as gone, room-wide, by those that linked
+            # to them and by everyone else through them.
+            assert set(doomed.ids) <= set(answer["left"][peer_id])
+
+    # A line relayed in a sender's name, signed by someone else: refused at once by
+    # every link that gets it (and the forger's links dropped), so nobody shows it.
+    victim = crowds[1].ids[3]
+    before = {room["id"]: room["forged"] for room in await statuses(survivors)}
+    sent_to = (await crowds[2].command("forge", room=0, victim=victim))["links"]
+    assert sent_to >= CONFIG.degree_low
+    async with asyncio.timeout(20.0):
+        while True:
+            after = {room["id"]: room["forged"] for room in await statuses(survivors)}
+            if sum(after[peer_id] - before[peer_id] for peer_id in after) >= sent_to:
+                break
+            await asyncio.sleep(0.5)
+    await asyncio.sleep(2.0)  # nobody passed it on, so nobody else refuses it
+    after = {room["id"]: room["forged"] for room in await statuses(survivors)}
+    assert sum(after[peer_id] - before[peer_id] for peer_id in after) == sent_to
+    for crowd in survivors:
+        answer = await crowd.command("received")
+        for received in answer["received"].values():
+            assert "forged line" not in [text for _, text, _ in received]
