@@ -9,9 +9,12 @@ import contextlib
 import json
 import signal
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 WAIT = 120.0  # seconds any answer may take on a loaded machine
+REPO = Path(__file__).resolve().parent.parent  # where bench/ is importable
 
 
 class CrowdProcess:
@@ -24,9 +27,17 @@ class CrowdProcess:
 
     @classmethod
     async def start(
-        cls, broker_url: str, room: str, *, threshold: int = 24, nick_prefix: str = "p"
+        cls,
+        broker_url: str,
+        room: str,
+        *,
+        threshold: int = 24,
+        nick_prefix: str = "p",
+        launcher: Sequence[str] = (),
     ) -> CrowdProcess:
+        """``launcher``: a command the worker runs under (``ip netns exec NS``)."""
         process = await asyncio.create_subprocess_exec(
+            *launcher,
             sys.executable,
             "-m",
             "bench.crowd_worker",
@@ -36,6 +47,7 @@ class CrowdProcess:
             nick_prefix,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            cwd=REPO,
             limit=64 * 1024 * 1024,  # a "received" answer of a whole run is long
         )
         crowd = cls(process)

@@ -23,6 +23,8 @@ from meshchat.mesh.chat import chat_fields, new_chat_message, new_message_id
 from meshchat.mesh.gossip import encode_envelope
 from meshchat.mesh.overlay import OverlayConfig
 
+JOIN_SPACING = 0.2  # seconds between joins: people arrive, they do not all click at once
+
 
 def reply(**fields: object) -> None:
     sys.stdout.write(json.dumps(fields) + "\n")
@@ -64,6 +66,7 @@ class Crowd:
             await room.join()
             self.rooms.append(room)
             self._watchers.append(asyncio.create_task(self._watch(room)))
+            await asyncio.sleep(JOIN_SPACING)
 
     async def _watch(self, room: Room) -> None:
         async for event in room.events():
@@ -80,12 +83,15 @@ class Crowd:
         for room in self.rooms:
             connections = len(room._connections)
             self.max_connections = max(self.max_connections, connections)
+            linked = [peer for peer, link in room.links().items() if link.route != "overlay"]
             rooms.append(
                 {
                     "id": room.id,
                     "members": len(room.peers),
-                    "links": sum(1 for link in room.links().values() if link.route != "overlay"),
+                    "links": len(linked),
+                    "linked": linked,
                     "connections": connections,
+                    "roster": len(room._overlay.roster(time.monotonic())),
                     "partial": room.partial,
                     "forged": room.forged_messages,
                 }

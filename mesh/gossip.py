@@ -14,8 +14,9 @@ paths as it has links.
 Order: envelopes of one author are delivered in the order of ``n``; a later one waits
 up to ``GAP_WAIT`` for an earlier one that is missing, and is delivered anyway after
 that. Repair: once a second, each peer tells each link the highest ``n`` it holds of
-the authors heard lately (IHAVE); a link that is behind asks for what it lacks (IWANT)
-and gets the cached envelopes. This is GossipSub's scheme, with per-author sequence
+the authors heard lately (IHAVE) to two links picked at random, and a new link at once
+all it has; a link that is behind asks for what it lacks (IWANT) and gets the cached
+envelopes. This is GossipSub's scheme, with per-author sequence
 numbers instead of message ids so that a gap is visible. The wire format is in
 ``docs/protocol.md``, "Rooms bigger than a full mesh".
 """
@@ -23,6 +24,7 @@ numbers instead of message ids so that a gap is visible. The wire format is in
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,6 +48,7 @@ SEEN_MAX = 32768  # (author, n) pairs remembered to drop copies
 MAX_AUTHORS = 1024
 MAX_HELD = 256  # envelopes of one author waiting for an earlier one
 IHAVE_INTERVAL = 1.0
+IHAVE_FANOUT = 2  # links told each round, at random: any one holding a copy can repair
 IHAVE_WINDOW = 2.0  # authors advertised: those with a new envelope within this
 MAX_IHAVE_AUTHORS = 256
 MAX_WANT = 256  # envelopes asked for in one IWANT
@@ -165,8 +168,10 @@ class Gossip:
         *,
         key: str,
         sign: Callable[[bytes], str],
+        rng: random.Random | None = None,
     ) -> None:
         self.client_id = client_id
+        self._rng = rng or random.Random()
         self.room = room
         self._key = key
         self._sign = sign
@@ -184,9 +189,10 @@ class Gossip:
     # -- links --
 
     def link_up(self, peer_id: str, now: float) -> list[GossipAction]:
-        """A link opened: tell it at once what we hold, so it can catch up."""
+        """A link opened: tell it at once what we hold of everything still cached, so
+        it can catch up (it may have had no link at all for a while)."""
         self._links.add(peer_id)
-        ihave = self._ihave_frame(now)
+        ihave = self._ihave_frame(now, CACHE_SECONDS)
         return [SendFrame(peer_id, ihave)] if ihave else []
 
     def link_down(self, peer_id: str) -> None:
@@ -380,14 +386,18 @@ class Gossip:
             self._cache.popitem(last=False)
         if now >= self._next_ihave:
             self._next_ihave = now + IHAVE_INTERVAL
-            if (ihave := self._ihave_frame(now)) is not None:
-                actions += [SendFrame(peer_id, ihave) for peer_id in sorted(self._links)]
+            if (ihave := self._ihave_frame(now, IHAVE_WINDOW)) is not None:
+                links = sorted(self._links)
+                told = self._rng.sample(links, min(IHAVE_FANOUT, len(links)))
+                actions += [SendFrame(peer_id, ihave) for peer_id in sorted(told)]
         return actions
 
-    def _ihave_frame(self, now: float) -> str | None:
+    def _ihave_frame(self, now: float, window: float) -> str | None:
+        """The highest number held of each author whose envelopes changed within
+        ``window`` seconds, most recent first."""
         highs: dict[str, int] = {}
         for author_id, author in reversed(self._authors.items()):
-            if now - author.changed_at <= IHAVE_WINDOW and author.high:
+            if now - author.changed_at <= window and author.high:
                 highs[author_id] = author.high
                 if len(highs) >= MAX_IHAVE_AUTHORS:
                     break

@@ -8,22 +8,26 @@ the room travels along them (``gossip.py``). Random links make a random graph, w
 is connected with a diameter of a few hops at these degrees, so no link needs to be
 chosen as "long-range": each already is.
 
-Membership, room-wide, comes from three sources, each signed by the member itself:
+A member is a peer some link vouches for, so that identities made for nothing cannot
+crowd a room (a hello flood only fills a bounded list of strangers). Membership,
+room-wide, comes from what the members sign themselves:
 
-* its broadcast ``hello`` on the signalling service (heard by everyone, every 30 s at
-  most once joined);
-* the *roster* a new link sends: the last signed ``hello`` it heard from each member,
-  with how long ago (so a newcomer knows the room at once, not after 30 s);
-* anything it says through the room (an envelope).
+* a link: the peer at the other end is a member;
+* the *roster* a new link sends: the last signed ``hello`` it heard from each of its
+  members, with how long ago (so a newcomer knows the room at once);
+* a ``here`` envelope: each peer, once it has a link in a partial mesh, tells the room
+  through it that it is there;
+* its broadcast ``hello``s (every 30 s at most once joined) keep a member current.
 
 A member leaves by ``bye`` (signalling, or an envelope); one that crashes is noticed
 by its links' failure detectors, which tell the room (a ``gone`` envelope), or, if it
-had none, by ``member_ttl`` of silence. A ``gone`` report is hearsay: a member heard
-from since it was made stays, and one that is still there says hello again.
+had none, by ``member_ttl`` of silence. A ``gone`` report is hearsay: it takes two
+links, a member heard from since stays, and one that is still there answers ``here``.
 
 A newcomer gets its first links from members: each member that hears a stranger's
 broadcast ``hello`` offers it a link with probability ``degree / members`` (about
-``degree`` of them do), and the newcomer fills up from its roster.
+``degree`` of them do, each at most ``OFFER_RATE`` a second), and the newcomer fills
+up from its roster.
 """
 
 from __future__ import annotations
@@ -34,9 +38,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from meshchat.wire.ratelimit import TokenBucket
+
 from .events import PeerJoined, PeerLeft
 
 MAX_MEMBERS = 1024  # bounds memory whatever a hello flood brings
+MAX_STRANGERS = 256  # announced, not yet vouched for
+# Links offered to strangers (newcomers, as far as we can tell) per second, and in a
+# burst: a flood of announcements from fresh identities costs us little.
+PRUNES_PER_TICK = 2
+REPORT_RATE = 1.0  # silent links we tell the room of, per second...
+REPORT_BURST = 6.0  # ...and at once
+OFFER_RATE = 0.5
+OFFER_BURST = 3.0
 ROSTER_PER_FRAME = 100  # signed hellos of ~300 bytes: a frame stays far under 64 KiB
 OVERLAY_ROUTE = "overlay"  # PeerJoined.route of a member we reach through others
 
@@ -54,6 +68,7 @@ class OverlayConfig:
     gone_reports: int = 2  # links that must report a member silent before it is gone
     report_memory: float = 30.0  # seconds a report counts for
     departed_memory: float = 60.0  # hearsay about a member that left is ignored this long
+    roster_interval: float = 15.0  # a roster to one link at random this often (anti-entropy)
 
     def __post_init__(self) -> None:
         if not 1 <= self.degree_low <= self.degree <= self.degree_high:
@@ -88,11 +103,26 @@ class ReportGone:
 
 
 @dataclass(frozen=True, slots=True)
+class SendRoster:
+    """Send ``peer_id`` our roster: on every new link, and to one link at random every
+    ``roster_interval``, so that what one peer knows of the room reaches all."""
+
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SayHere:
+    """Tell the room, through the partial mesh, that we are in it."""
+
+
+@dataclass(frozen=True, slots=True)
 class BecameSparse:
     """The room outgrew a full mesh: from now on it is a partial one."""
 
 
-OverlayAction = Link | Prune | ReportGone | BecameSparse | PeerJoined | PeerLeft
+OverlayAction = (
+    Link | Prune | ReportGone | SendRoster | SayHere | BecameSparse | PeerJoined | PeerLeft
+)
 
 
 @dataclass
@@ -103,6 +133,7 @@ class _Member:
     heard_at: float
     first_heard: float
     announced: bool = False  # the application was told it joined
+    origin: str = ""  # for a stranger: the connection its hello came through
 
 
 class Overlay:
@@ -123,6 +154,13 @@ class Overlay:
         self._rng = rng or random.Random()
         self.sparse = False
         self._members: OrderedDict[str, _Member] = OrderedDict()
+        # Announced on the signalling service, vouched for by no link yet: not members.
+        self._strangers: OrderedDict[str, _Member] = OrderedDict()
+        self._introduced = False
+        self._next_roster = 0.0
+        self._pruning = False  # from above degree_high down to degree
+        self._reports_out = TokenBucket(REPORT_RATE, REPORT_BURST, 0.0)
+        self._offers = TokenBucket(OFFER_RATE, OFFER_BURST, 0.0)
         self._links: set[str] = set()
         self._asked: dict[str, float] = {}  # peer -> when we asked for a link
         self._not_before: dict[str, float] = {}  # peer -> when it may be asked again
@@ -170,7 +208,29 @@ class Overlay:
 
     # -- membership --
 
-    def heard(
+    def hello_heard(
+        self, peer_id: str, nick: str, key: str, hello: object, now: float, origin: str = ""
+    ) -> list[OverlayAction]:
+        """A broadcast hello on the signalling service, through the connection
+        ``origin``. A member's keeps it current. A stranger's is kept aside: it is no
+        member until a link vouches for it (anyone can make identities for nothing,
+        and announce them), and the room's size counts strangers by their connections,
+        so a flood through a few connections counts as a few peers."""
+        if peer_id == self.client_id:
+            return []
+        self._departed.pop(peer_id, None)  # its own word: it is here (again)
+        if (member := self._members.get(peer_id)) is not None:
+            member.heard_at = max(member.heard_at, now)
+            member.hello = hello
+            return []
+        self._strangers[peer_id] = _Member(nick, key, hello, now, now, origin=origin or peer_id)
+        self._strangers.move_to_end(peer_id)
+        if len(self._strangers) > MAX_STRANGERS:
+            self._strangers.popitem(last=False)
+        actions = self._check_size(now)
+        return actions + (self._maybe_offer_link(peer_id, now) if self.sparse else [])
+
+    def vouched(
         self,
         peer_id: str,
         nick: str,
@@ -179,34 +239,29 @@ class Overlay:
         now: float,
         *,
         age: float = 0.0,
-        broadcast: bool = True,
+        hearsay: bool = True,
     ) -> list[OverlayAction]:
-        """A member's signed hello: on the signalling service (``broadcast``), or in a
-        link's roster (heard ``age`` seconds ago by that link)."""
+        """A member's signed hello passed on by a link in its roster (``hearsay``,
+        heard ``age`` seconds ago), or sent through the room by the member itself."""
         if peer_id == self.client_id:
             return []
         heard_at = now - min(max(age, 0.0), self.config.member_ttl)
         departed = self._departed.get(peer_id)
         if departed is not None:
-            if not broadcast and heard_at <= departed + self.config.gone_quiet:
-                return []  # hearsay from before it left
+            if hearsay and heard_at <= departed + self.config.gone_quiet:
+                return []  # from before it left
             del self._departed[peer_id]
         member = self._members.get(peer_id)
         if member is None:
-            if not broadcast and now - heard_at >= self.config.member_ttl:
+            if now - heard_at >= self.config.member_ttl:
                 return []
+            self._strangers.pop(peer_id, None)
             member = _Member(nick, key, hello, heard_at, now)
             self._add(peer_id, member)
-            actions: list[OverlayAction] = self._check_size() + self._announce(peer_id, member)
-            if broadcast and self.sparse:
-                actions += self._maybe_offer_link(peer_id, now)
-            return actions
+            return self._check_size(now) + self._announce(peer_id, member)
         if heard_at > member.heard_at:
             member.heard_at = heard_at
             member.hello = hello
-        if broadcast and self.sparse and now - member.first_heard < self.config.member_ttl / 3:
-            # Still joining: another chance for it to get links.
-            return self._maybe_offer_link(peer_id, now)
         return []
 
     def alive(self, peer_id: str, now: float) -> None:
@@ -243,7 +298,7 @@ class Overlay:
         names = ", ".join(sorted(self.nick_of(who) or who for who in reports))
         return self.left(peer_id, f"lost (noticed by {names})", now, said_bye=False)
 
-    def announced(self, peer_id: str) -> None:
+    def told(self, peer_id: str) -> None:
         """In a full mesh the signalling core announces peers: record that it did."""
         if (member := self._members.get(peer_id)) is not None:
             member.announced = True
@@ -251,19 +306,23 @@ class Overlay:
     # -- links --
 
     def link_up(self, peer_id: str, nick: str, key: str | None, now: float) -> list[OverlayAction]:
-        """A link opened (to a member, or to a peer that asked us directly and that we
-        learn of only now)."""
+        """A link opened (to a member, or to a peer that asked us directly): it is a
+        member now, if it was not."""
         self._links.add(peer_id)
         self._asked.pop(peer_id, None)
         self._departed.pop(peer_id, None)
         member = self._members.get(peer_id)
+        actions: list[OverlayAction] = []
         if member is None:
+            stranger = self._strangers.pop(peer_id, None)
             if key is None:
                 return []
-            member = _Member(nick, key, None, now, now)
+            member = _Member(nick, key, stranger.hello if stranger else None, now, now)
             self._add(peer_id, member)
+            actions += self._check_size(now)
         member.heard_at = now
-        return self._announce(peer_id, member)
+        actions += self._announce(peer_id, member) + self._introduce_ourselves()
+        return [*actions, SendRoster(peer_id)] if self.sparse else actions
 
     def link_down(self, peer_id: str, now: float, *, silent: bool) -> list[OverlayAction]:
         """A link closed; ``silent``: the peer stopped answering, as a crashed one
@@ -273,7 +332,10 @@ class Overlay:
         self._links.discard(peer_id)
         if not silent or not self.sparse:
             return []
-        return [ReportGone(peer_id), *self.reported_gone(peer_id, self.client_id, now)]
+        believed = self.reported_gone(peer_id, self.client_id, now)
+        # Told to the room a few times a second at most: when we are the one that
+        # stalled, every link goes silent at once, and the room need not hear it all.
+        return ([ReportGone(peer_id)] if self._reports_out.take(now) else []) + believed
 
     def pruned(self, peer_id: str, now: float) -> None:
         """The peer dropped its link to us; it stays a member. Not asked again soon,
@@ -285,7 +347,7 @@ class Overlay:
 
     def tick(self, now: float) -> list[OverlayAction]:
         """Call about once a second: mode, expiry, and the number of links."""
-        actions = self._check_size()
+        actions = self._check_size(now)
         for peer_id, member in list(self._members.items()):
             if peer_id not in self._links and now - member.heard_at > self.config.member_ttl:
                 actions += self.left(peer_id, "not heard from", now, said_bye=False)
@@ -298,37 +360,65 @@ class Overlay:
                 del self._departed[peer_id]
         if self.sparse:
             actions += self._keep_degree(now)
+            if self._links and now >= self._next_roster:
+                self._next_roster = now + self.config.roster_interval
+                actions.append(SendRoster(self._rng.choice(sorted(self._links))))
         return actions
 
-    def _check_size(self) -> list[OverlayAction]:
-        """Past the threshold, the room becomes a partial mesh (and stays one)."""
-        if self.sparse or len(self._members) + 1 <= self.config.threshold:
+    def _check_size(self, now: float) -> list[OverlayAction]:
+        """Past the threshold, the room becomes a partial mesh (and stays one). Its
+        size: the members, and strangers heard lately, one per connection."""
+        if self.sparse:
+            return []
+        recent = now - self.config.member_ttl / 3
+        lanes = {s.origin for s in self._strangers.values() if s.heard_at >= recent}
+        if len(self._members) + len(lanes) + 1 <= self.config.threshold:
             return []
         self.sparse = True
         actions: list[OverlayAction] = [BecameSparse()]
         for peer_id, member in self._members.items():
             actions += self._announce(peer_id, member)
-        return actions
+        return actions + self._introduce_ourselves()
+
+    def _introduce_ourselves(self) -> list[OverlayAction]:
+        """Once in a partial mesh with a link: tell the whole room we are here (only
+        links and rosters vouch for members, and ours may not have reached all)."""
+        if not self.sparse or not self._links or self._introduced:
+            return []
+        self._introduced = True
+        return [SayHere()]
 
     def _keep_degree(self, now: float) -> list[OverlayAction]:
         config = self.config
         if len(self._links) > config.degree_high:
-            # Down to degree, as GossipSub does: room for newcomers to link to us.
-            extra = self._rng.sample(sorted(self._links), len(self._links) - config.degree)
+            self._pruning = True
+        if self._pruning and len(self._links) <= config.degree:
+            self._pruning = False
+        if self._pruning:
+            # Down to degree, as GossipSub does (room for newcomers to link to us), a
+            # few a second: closing connections costs, and a burst of it stalls us.
+            excess = min(len(self._links) - config.degree, PRUNES_PER_TICK)
+            extra = self._rng.sample(sorted(self._links), excess)
             for peer_id in extra:
                 self.pruned(peer_id, now)
             return [Prune(peer_id) for peer_id in extra]
         wanted = config.degree - len(self._links) - len(self._asked)
         if len(self._links) + len(self._asked) >= config.degree_low or wanted <= 0:
             return []
-        candidates = sorted(
-            peer_id
-            for peer_id in self._members
-            if peer_id not in self._links
-            and peer_id not in self._asked
-            and self._not_before.get(peer_id, 0.0) <= now
-        )
-        chosen = self._rng.sample(candidates, min(wanted, len(candidates)))
+        # Members first; strangers heard lately too (while a room forms, nobody is
+        # vouched for yet): one that is no peer at all just never answers.
+        recent = now - self.config.member_ttl / 3
+        strangers = [p for p, s in self._strangers.items() if s.heard_at >= recent]
+        chosen: list[str] = []
+        for pool in (self._members, strangers):
+            candidates = sorted(
+                peer_id
+                for peer_id in pool
+                if peer_id not in self._links
+                and peer_id not in self._asked
+                and self._not_before.get(peer_id, 0.0) <= now
+            )
+            chosen += self._rng.sample(candidates, min(wanted - len(chosen), len(candidates)))
         return [self._ask(peer_id, now) for peer_id in chosen]
 
     def _maybe_offer_link(self, peer_id: str, now: float) -> list[OverlayAction]:
@@ -337,7 +427,7 @@ class Overlay:
         if self._in_use() >= self.config.degree_high:
             return []
         chance = min(1.0, self.config.degree / max(1, len(self._members)))
-        if self._rng.random() >= chance:
+        if self._rng.random() >= chance or not self._offers.take(now):
             return []
         return [self._ask(peer_id, now)]
 
@@ -348,7 +438,8 @@ class Overlay:
     def _ask(self, peer_id: str, now: float) -> Link:
         self._asked[peer_id] = now
         self._not_before.pop(peer_id, None)
-        return Link(peer_id, self._members[peer_id].nick)
+        known = self._members.get(peer_id) or self._strangers[peer_id]
+        return Link(peer_id, known.nick)
 
     def _add(self, peer_id: str, member: _Member) -> None:
         self._members[peer_id] = member

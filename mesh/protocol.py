@@ -111,6 +111,7 @@ class Announced:
     nick: str
     public_key: str
     wire: object
+    origin: str = ""  # the connection it came through, if the service names one
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +268,8 @@ class MeshProtocol:
         self.hello_floor = 0.0
         self.last_hello: dict[str, Any] | None = None  # as published, for rosters
         self._settle_until: float | None = None
-        self._noted: OrderedDict[str, tuple[Hello, str]] = OrderedDict()  # while settling
+        # Strangers' announcements noted while settling: sender -> (hello, key, lane).
+        self._noted: OrderedDict[str, tuple[Hello, str, str]] = OrderedDict()
         self._quiet_log = QuietLog(log)  # strangers decide how often we would log
 
     # -- queries --
@@ -398,13 +400,14 @@ class MeshProtocol:
         peer = self._peers.get(message.sender)
         heard: list[Action] = []
         if isinstance(message, Hello) and to is None:
-            heard = [Announced(message.sender, message.nick, public_key, data)]
+            lane = origin or message.sender
+            heard = [Announced(message.sender, message.nick, public_key, data, lane)]
         elif isinstance(message, Bye):
             heard = [Departed(message.sender)]
         if peer is None and self.sparse and isinstance(message, Hello) and to is None:
             return heard  # the overlay decides whom to link to
         if peer is None and isinstance(message, Hello) and to is None and self._settling(now):
-            self._noted[message.sender] = (message, public_key)
+            self._noted[message.sender] = (message, public_key, origin or message.sender)
             if len(self._noted) > MAX_PEERS:
                 self._noted.popitem(last=False)
             return heard
@@ -566,17 +569,15 @@ class MeshProtocol:
         return self._settle_until is not None and now < self._settle_until
 
     def _answer_noted(self, now: float) -> list[Action]:
-        """Settled in a room that stayed small: answer the announcements noted."""
+        """Settled in a room that stayed small: the announcements noted take their
+        turn with other strangers' (admission.py), as if they had just come."""
         noted, self._noted = self._noted, OrderedDict()
         if self.sparse:
             return []
-        actions: list[Action] = []
-        for sender, (hello, public_key) in noted.items():
+        for sender, (hello, public_key, lane) in noted.items():
             if sender not in self._peers:
-                actions += self._on_hello(hello, now)
-                if (peer := self._peers.get(sender)) is not None:
-                    peer.public_key = public_key
-        return actions
+                self._admission.wait(lane, sender, (hello, public_key), now)
+        return self._admit(now)
 
     def abandon_attempts(self) -> list[Action]:
         """The room turned into a partial mesh: connections still being made for the

@@ -83,7 +83,7 @@ log = logging.getLogger(__name__)
 
 # Frames of the partial mesh (overlay.py, gossip.py); they start with their type.
 PRUNE_FRAME = '{"type":"prune"}'
-REFUTE_INTERVAL = 3.0  # seconds between our answers to reports that we are gone
+REFUTE_INTERVAL = 15.0  # seconds between our answers to reports that we are gone
 PRUNE_GRACE = 2.0  # seconds a pruned link stays open for the prune to reach the peer
 OVERLAY_FRAMES = (
     *(f'{{"type":"{kind}"' for kind in g.FRAME_TYPES),
@@ -191,7 +191,7 @@ class Room:
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
-        self._refuted_at = float("-inf")
+        self._said_here_at = float("-inf")
         self._vouched: OrderedDict[str, p.Announced] = OrderedDict()  # see _vouch
         self._joined = False
         self._closed = False
@@ -286,7 +286,17 @@ class Room:
         arrival. Returns at once: watch ``transfer.progress``, ``await
         transfer.wait()``, or the File* events.
 
-        Raises ValueError (not a readable file, nobody here, unknown recipients)."""
+        Raises ValueError (not a readable file, nobody here, unknown recipients). In a
+        partial mesh, files go to linked peers only (everyone here: every linked peer).
+        """
+        if self._overlay.sparse and to is not None:
+            linked = self._protocol.open_peers()
+            if far := [peer for peer in to if peer in self.peers and peer not in linked]:
+                raise ValueError(
+                    f"{', '.join(far)} is reached through other peers in this room (more "
+                    f"than {self._overlay.config.threshold} peers): files go only to peers "
+                    "linked to us"
+                )
         return await self._files.send_file(Path(path), to)
 
     def channel(self, name: str) -> Channel:
@@ -402,8 +412,8 @@ class Room:
                 case PeerLeft():
                     self._link_closed(action)
                 case p.Announced(peer_id=peer_id, nick=nick, public_key=key, wire=wire):
-                    now = time.monotonic()
-                    self._steer(self._overlay.heard(peer_id, nick, key, wire, now))
+                    now, origin = time.monotonic(), action.origin
+                    self._steer(self._overlay.hello_heard(peer_id, nick, key, wire, now, origin))
                 case p.Departed(peer_id=peer_id):
                     now = time.monotonic()
                     self._steer(self._overlay.left(peer_id, p.SAID_BYE, now, said_bye=True))
@@ -418,10 +428,8 @@ class Room:
         key = self._protocol.public_key_of(peer_id)
         self._steer(self._overlay.link_up(peer_id, joined.nick, key, now))
         self._relay(self._gossip.link_up(peer_id, now))
-        if self._overlay.sparse:
-            self._send_roster(peer_id, now)
-        else:
-            self._overlay.announced(peer_id)
+        if not self._overlay.sparse:
+            self._overlay.told(peer_id)
             self._events.put_nowait(dataclasses.replace(joined, route=route))
         self._files.peer_joined(peer_id)
         if self._history.should_ask(peer_id, now):
@@ -451,12 +459,17 @@ class Room:
                 case o.Prune(peer_id=peer_id):
                     # The peer closes the link on reading this; we close it ourselves
                     # a little later if it did not, never before the frame is out.
+                    log.info("pruning the link to %s", peer_id)
                     self._send_to(peer_id, PRUNE_FRAME)
                     self._gossip.link_down(peer_id)
                     pc_id = self._protocol.pc_of(peer_id)
                     asyncio.get_running_loop().call_later(
                         PRUNE_GRACE, self._close_pruned, peer_id, pc_id
                     )
+                case o.SendRoster(peer_id=peer_id):
+                    self._send_roster(peer_id, now)
+                case o.SayHere():
+                    self._say_here(now)
                 case o.ReportGone(peer_id=peer_id):
                     self._relay(self._gossip.publish(r.gone_body(peer_id), now)[1])
                 case o.BecameSparse():
@@ -528,24 +541,25 @@ class Room:
                     )
                 )
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
-                self._refute(now)
+                self._say_here(now)
             case r.GoneReport(peer_id=peer_id):
                 self._steer(self._overlay.reported_gone(peer_id, author, now))
             case r.StillHere(hello=hello):
                 vouched = self._vouch(hello)
                 if vouched is not None and vouched.peer_id == author:
-                    key = vouched.public_key
-                    self._steer(self._overlay.heard(author, vouched.nick, key, hello, now))
+                    key, nick = vouched.public_key, vouched.nick
+                    self._steer(self._overlay.vouched(author, nick, key, hello, now, hearsay=False))
             case r.RelayedBye():
                 self._steer(self._overlay.left(author, p.SAID_BYE, now, said_bye=True))
 
-    def _refute(self, now: float) -> None:
-        """A link of ours took us for gone (we stalled, or it lost the link): tell
-        the room we are here, once for all such reports in a few seconds."""
+    def _say_here(self, now: float) -> None:
+        """Tell the room we are here: on arriving in a partial mesh, and when a link
+        took us for gone (we stalled, or it lost the link); once for all such reports
+        in a few seconds."""
         hello = self._protocol.last_hello
-        if hello is None or now - self._refuted_at < REFUTE_INTERVAL:
+        if hello is None or now - self._said_here_at < REFUTE_INTERVAL:
             return
-        self._refuted_at = now
+        self._said_here_at = now
         self._relay(self._gossip.publish(r.here_body(hello), now)[1])
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
@@ -759,6 +773,7 @@ class Room:
             case "roster":
                 self._on_roster(peer_id, wire.get("members"), now)
             case "prune":
+                log.info("%s pruned its link to us", peer_id)
                 self._unlink(peer_id)
             case _:
                 self._relay(self._gossip.receive(peer_id, wire, frame, now))
@@ -775,14 +790,8 @@ class Room:
             if vouched is None or not isinstance(age, int | float):
                 continue  # not a member's own hello: hearsay we cannot check
             self._steer(
-                self._overlay.heard(
-                    vouched.peer_id,
-                    vouched.nick,
-                    vouched.public_key,
-                    wire,
-                    now,
-                    age=float(age),
-                    broadcast=False,
+                self._overlay.vouched(
+                    vouched.peer_id, vouched.nick, vouched.public_key, wire, now, age=float(age)
                 )
             )
 

@@ -325,7 +325,8 @@ export class DataPlane {
 
   // -- frames out --
 
-  async sendChat(text, now, ts) {
+  // A chat line of ours, numbered and signed, sent nowhere yet (a partial mesh relays it).
+  async newChat(text, ts) {
     if (encoder.encode(text).length > MAX_TEXT_BYTES) {
       throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
     }
@@ -333,6 +334,11 @@ export class DataPlane {
       nick: this.nick, ts, text };
     this.seq += 1;
     message.sig = await this.sign(encoder.encode(chatSignedContent(this.room, message)));
+    return message;
+  }
+
+  async sendChat(text, now, ts) {
+    const message = await this.newChat(text, ts);
     const frame = encodeChat(message);
     const delivered = [...this.open].sort();
     const queued = this.delivery.awayPeers().filter((p) => !this.open.has(p));

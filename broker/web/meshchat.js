@@ -11,6 +11,7 @@ import { RoomSeal } from "/sealing.js";
 import { FileTransfers } from "/files.js";
 import { History } from "/history.js";
 import { b64url, clientIdFor, unb64url } from "/keys.js";
+import { PageOverlay, isOverlayFrame } from "/crowd.js";
 
 const PROTOCOL_VERSION = 1;
 const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
@@ -193,6 +194,8 @@ export class Room extends EventTarget {
     this.nextHello = 0;
     this.left = false;
     this.seal = null;
+    // In a room bigger than a full mesh, the page is a light member (crowd.js).
+    this.overlay = new PageOverlay(this);
   }
 
   // Messages dropped because their author's signature did not verify (sent to us, or
@@ -236,11 +239,11 @@ export class Room extends EventTarget {
     const wire = { v: PROTOCOL_VERSION, room: this.name, from: this.id, type, ...fields,
       pk: this.identity.publicKey };
     wire.sig = await this.identity.sign(canonical(wire));
-    if (this.seal) {
-      this.broker.publish(topic, { v: PROTOCOL_VERSION, sealed: await this.seal.seal(canonical(wire)) });
-    } else {
-      this.broker.publish(topic, wire);
-    }
+    const data = this.seal
+      ? { v: PROTOCOL_VERSION, sealed: await this.seal.seal(canonical(wire)) }
+      : wire;
+    this.broker.publish(topic, data);
+    return data;
   }
 
   async hello(to) {
@@ -248,30 +251,43 @@ export class Room extends EventTarget {
     const jitter = 1 + (Math.random() * 2 - 1) * HELLO_JITTER;
     this.nextHello = Date.now() + this.helloInterval * jitter;
     this.helloInterval = Math.min(this.helloInterval * 2, HELLO_MAX);
-    return this.signal(this.globalTopic, "hello", { nick: this.nick });
+    this.lastHello = await this.signal(this.globalTopic, "hello", { nick: this.nick });
   }
 
   // -- signalling in --
 
-  async onSignal(topic, data) {
-    if (this.left || !data || typeof data !== "object") return;
+  // A signalling message opened (if sealed) and checked: its wire form, or null.
+  async openSignal(data) {
+    if (!data || typeof data !== "object") return null;
     let wire = data;
     if (this.seal) {
-      if (typeof data.sealed !== "string") return; // unsealed: not one of us
+      if (typeof data.sealed !== "string") return null; // unsealed: not one of us
       try { wire = JSON.parse(await this.seal.open(data.sealed)); } catch {
         console.warn("cannot open sealed message: wrong room secret?");
-        return;
+        return null;
       }
-      if (!wire || typeof wire !== "object") return;
+      if (!wire || typeof wire !== "object") return null;
     }
-    if (wire.v !== PROTOCOL_VERSION || wire.room !== this.name || wire.from === this.id) return;
-    if (wire.to !== undefined && wire.to !== this.id) return;
-    if (!(await verified(wire))) { console.warn("dropped a forged or altered message"); return; }
+    if (wire.v !== PROTOCOL_VERSION || wire.room !== this.name || wire.from === this.id) return null;
+    if (!(await verified(wire))) { console.warn("dropped a forged or altered message"); return null; }
+    return wire;
+  }
+
+  async onSignal(topic, data) {
+    if (this.left) return;
+    const wire = await this.openSignal(data);
+    if (!wire || (wire.to !== undefined && wire.to !== this.id)) return;
     const from = wire.from;
+    if (wire.type === "hello" && wire.to === undefined) this.overlay.helloHeard(from, Date.now() / 1000);
     const caller = this.id < from;
     let peer = this.peers.get(from);
     if (peer && wire.to !== undefined) peer.heard = true;
     if (peer) peer.pk = wire.pk; // verified above; an id is a hash of its key
+    if (!peer && this.overlay.partial && ["hello", "offer"].includes(wire.type)) {
+      // A stranger's announcement is not called back; its request for a link is taken
+      // up while the page has few.
+      if (wire.to === undefined || !this.overlay.acceptsLink()) return;
+    }
     switch (wire.type) {
       case "hello": {
         const directed = wire.to !== undefined;
@@ -341,6 +357,7 @@ export class Room extends EventTarget {
       }
       case "bye":
         if (peer) this.drop(peer, "said bye");
+        this.overlay.memberLeft(from, "said bye");
     }
   }
 
@@ -444,8 +461,12 @@ export class Room extends EventTarget {
       this.carry(this.data.opened(peer.id, now()));
       if (!peer.joined) {
         peer.joined = true;
-        this.emit("joined", { id: peer.id, nick: peer.nick });
+        if (!this.overlay.partial) {
+          this.overlay.announced.add(peer.id);
+          this.emit("joined", { id: peer.id, nick: peer.nick });
+        }
       }
+      this.overlay.linkUp(peer);
     };
     channel.onopen = opened;
     if (channel.readyState === "open") opened();
@@ -466,7 +487,9 @@ export class Room extends EventTarget {
     peer.lastSeen = Date.now();
     const frame = typeof data === "string" ? data : new Uint8Array(data);
     peer.inbox = peer.inbox.then(async () => {
-      if (peer.pc === pc) this.carry(await this.data.receive(peer.id, frame, now()));
+      if (peer.pc !== pc) return;
+      if (isOverlayFrame(frame)) await this.overlay.onFrame(peer, frame, now());
+      else this.carry(await this.data.receive(peer.id, frame, now()));
     }).catch((error) => console.warn("data channel frame from", peer.id, error));
   }
 
@@ -497,7 +520,7 @@ export class Room extends EventTarget {
         case "MessageReceived": {
           const { id, from, ts, text } = action.message;
           // Shown under the nick the peer announced when it joined, not the frame's.
-          const detail = { id, from, nick: this.peers.get(from)?.nick ?? "anon", ts, text };
+          const detail = { id, from, nick: this.nickOf(from), ts, text };
           this.emit("message", detail);
           this.history?.keep({ ...action.message, nick: detail.nick }, this.peers.get(from)?.pk);
           this.channels.get(CHAT_CHANNEL)?.deliver({ ...detail, data: text, size: text.length });
@@ -506,7 +529,7 @@ export class Room extends EventTarget {
         case "PayloadReceived": {
           const h = action.header;
           const detail = { id: h.id, channel: h.channel, from: h.sender,
-            nick: this.peers.get(h.sender)?.nick ?? "anon", ts: h.ts, size: h.size,
+            nick: this.nickOf(h.sender), ts: h.ts, size: h.size,
             sha256: h.sha256, data: h.kind === "bytes" ? action.body : action.value };
           this.channels.get(h.channel)?.deliver(detail);
           break;
@@ -551,6 +574,12 @@ export class Room extends EventTarget {
   // -- sending --
 
   async send(text) {
+    if (this.overlay.partial) {
+      const message = await this.data.newChat(text, Date.now());
+      await this.overlay.publish(message);
+      this.history?.keep(message, this.identity.publicKey);
+      return { message, delivered: [...this.overlay.gossip.links].sort() };
+    }
     const [sent, actions] = await this.data.sendChat(text, now(), Date.now());
     this.carry(actions);
     this.history?.keep(sent.message, this.identity.publicKey);
@@ -574,9 +603,52 @@ export class Room extends EventTarget {
     while (this.data.backlog() > SEND_BACKLOG && !this.left) {
       await new Promise((resolve) => this.drained.push(resolve));
     }
+    const linked = to !== null && to.length && to.every((id) => this.overlay.gossip.links.has(id));
+    if (this.overlay.partial && !linked) return this.relayValue(channel, data, to);
     const [sent, actions] = await this.data.sendPayload(channel, data, now(), Date.now(), to);
     this.carry(actions);
     return sent;
+  }
+
+  // A JSON value to the room through the partial mesh (bytes go over links only).
+  async relayValue(channel, data, to) {
+    checkChannelName(channel);
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      throw new Error("bytes go only to linked peers once a room outgrows a full mesh");
+    }
+    const absent = (to ?? []).filter((id) => !this.overlay.members.has(id));
+    if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
+    const body = { type: "data", channel, id: randomHex(16), ts: Date.now(), value: data };
+    const envelope = await this.overlay.publish(body, to ?? []);
+    return { id: body.id, n: envelope.n, sending: [...this.overlay.gossip.links].sort() };
+  }
+
+  // -- the partial mesh's needs (crowd.js) --
+
+  nickOf(id) { return this.peers.get(id)?.nick ?? this.overlay.nick(id) ?? "anon"; }
+
+  linkCount() { return [...this.peers.values()].filter((p) => p.pc).length; }
+
+  sendFrame(peerId, frame) {
+    const peer = this.peers.get(peerId);
+    if (peer && peer.phase === "open" && peer.channel?.readyState === "open") peer.channel.send(frame);
+  }
+
+  // Ask the member `id` for a link.
+  link(id) {
+    const member = this.overlay.members.get(id);
+    const peer = member && this.addPeer(id, member.nick, member.pk);
+    if (!peer) return;
+    peer.heard = true;
+    if (this.id < id) this.call(peer);
+    else this.hello(id);
+  }
+
+  // Close a link that is not a leave (the peer pruned it).
+  unlink(peer) {
+    this.overlay.linkDown(peer.id);
+    this.closePc(peer);
+    this.peers.delete(peer.id);
   }
 
   // -- losing peers --
@@ -596,13 +668,21 @@ export class Room extends EventTarget {
   drop(peer, reason) {
     this.closePc(peer);
     this.peers.delete(peer.id);
+    this.overlay.linkDown(peer.id);
     if (!peer.joined) return; // a stranger: the data plane never knew it
-    this.emit("left", { id: peer.id, nick: peer.nick, reason });
+    if (this.overlay.partial) {
+      // A link, not the member: gone from the room only when it says bye.
+      if (reason === "said bye") this.overlay.memberLeft(peer.id, reason);
+    } else {
+      this.overlay.announced.delete(peer.id);
+      this.emit("left", { id: peer.id, nick: peer.nick, reason });
+    }
     this.carry(this.data.closed(peer.id, now(), reason === "said bye"));
   }
 
   lost(peer, reason) {
     this.drop(peer, reason);
+    if (this.overlay.partial) return; // the overlay finds other links
     this.helloInterval = HELLO_INITIAL;
     this.nextHello = Math.min(this.nextHello, Date.now() + HELLO_INITIAL);
     if (!this.left) this.hello(peer.id);
@@ -619,6 +699,7 @@ export class Room extends EventTarget {
     if (this.left) return;
     const now = Date.now();
     this.carry(this.data.tick(performance.now() / 1000));
+    this.overlay.tick(performance.now() / 1000);
     for (const peer of [...this.peers.values()]) {
       if (peer.phase === "open") continue;
       if (now - peer.started > CONNECT_TIMEOUT) {

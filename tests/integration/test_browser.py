@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from bench.crowd import CrowdProcess, formed
+from meshchat.mesh.overlay import OverlayConfig
 from meshchat.wire.canonical import canonical
 
 from .netns import ip, require_netns
@@ -44,6 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = REPO / "artifacts"
+PAGE_LINKS = 8  # broker/web/crowd.js: links a page keeps in a partial mesh
 TIMEOUT_MS = 45_000
 
 
@@ -626,3 +629,43 @@ async def test_canonical_json_is_byte_identical_in_the_browser_and_in_python(
         samples,
     )
     assert in_browser == [canonical(sample).decode() for sample in samples]
+
+
+async def test_the_page_joins_a_room_bigger_than_a_full_mesh(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """26 Python peers (one process) make a partial mesh; the page joins it as a light
+    member: it knows all of them, keeps a few links, reads a line from a peer it has no
+    link to, and its own line reaches every one of them through the others."""
+    broker, browser, launcher = room_setup
+    crowd = await CrowdProcess.start(broker.url, "web", nick_prefix="c", launcher=launcher)
+    try:
+        await crowd.join(26)
+        await formed([crowd], 26, OverlayConfig().degree_low, within=120.0)
+        page = await open_page(browser, broker, "wanda")
+        me = await page_id(page)
+        await wait_for_names(page, [f"c{n}" for n in range(26)])
+        assert await page.evaluate("window.meshchatRoom.overlay.partial")
+        assert 1 <= await page.evaluate("window.meshchatRoom.linkCount()") <= PAGE_LINKS
+
+        rooms = (await crowd.command("status"))["rooms"]
+        linked_to_page = {room["id"] for room in rooms if me in room["linked"]}
+        far = next(i for i, room in enumerate(rooms) if room["id"] not in linked_to_page)
+        await crowd.command("send", room=far, count=1, interval=0.0, tag="far")
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            while not any(t.startswith("far 0 ") for t in await received_texts(page)):
+                await asyncio.sleep(0.1)
+
+        await send_from_page(page, "hello crowd")
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            while True:
+                received = (await crowd.command("received"))["received"]
+                got = [
+                    [text for sender, text, _ in lines if sender == me]
+                    for lines in received.values()
+                ]
+                if got == [["hello crowd"]] * 26:
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        await crowd.stop()

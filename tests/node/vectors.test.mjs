@@ -8,6 +8,7 @@ import {
   ablyChannel, admitCandidate, chatSignedContent, cleanNick, clientTopic, decodeChannelFrame,
   globalTopic, limitSdp, newBudget,
 } from "../../broker/web/frames.js";
+import { authentic, decodeEnvelope } from "../../broker/web/gossip.js";
 
 const vectors = JSON.parse(
   readFileSync(new URL("../vectors/vectors.json", import.meta.url), "utf8"));
@@ -82,5 +83,14 @@ test("names of received files are made safe as in Python", async () => {
   const { safeFileName } = await import("../../broker/web/files.js");
   for (const { offered, safe } of vectors.file_names) {
     assert.equal(safeFileName(offered), safe, JSON.stringify(offered).slice(0, 80));
+  }
+});
+
+test("envelopes of a partial mesh are their author's exactly when Python says so", async () => {
+  for (const { frame, authentic: expected } of vectors.envelopes) {
+    const wire = JSON.parse(frame);
+    const envelope = decodeEnvelope(wire, frame);
+    assert.equal(await authentic("lobby", envelope), expected, frame.slice(0, 160));
+    assert.equal(await authentic("elsewhere", envelope), false);
   }
 });

@@ -254,3 +254,20 @@ def test_our_own_envelopes_coming_back_are_dropped_but_one_we_never_sent_is_a_fo
     wire = json.loads(say(c, "a said this"))
     wire["from"], wire["key"], wire["n"] = a.id, a.identity.public_key_b64, 2
     assert feed(a, b.id, json.dumps(wire)) == [g.Forged(b.id)]
+
+
+def test_a_new_link_hears_of_everything_still_cached_and_catches_up(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, _ = trio
+    first, second = say(a, "1"), say(a, "2")
+    d = Node()
+    b.core.link_down(d.id)
+    feed(b, a.id, first)
+    feed(d, b.id, first)  # d heard the first, then lost its links for a while
+    feed(b, a.id, second, 1.0)
+    b.core.tick(20.0)  # long after the last change: no periodic IHAVE of a
+    ihave = frames(b.core.link_up(d.id, 20.0))[d.id]
+    iwant = frames(feed(d, b.id, ihave[0], 20.0))[b.id]
+    resent = frames(feed(b, d.id, iwant[0], 20.0))[d.id]
+    assert delivered(feed(d, b.id, resent[0], 20.1)) == ["2"]

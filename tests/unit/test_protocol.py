@@ -538,4 +538,4 @@ def test_noted_announcements_are_left_to_the_overlay_once_the_room_is_partial() 
     assert [topic for topic, _ in published(proto.tick(1.6)) if "/client-" in topic] == []
     hello = wire(Hello(SMALL, "small"))
     key = CODECS[SMALL].identity.public_key_b64
-    assert proto.receive(GLOBAL, hello, 2.0) == [p.Announced(SMALL, "small", key, hello)]
+    assert proto.receive(GLOBAL, hello, 2.0) == [p.Announced(SMALL, "small", key, hello, SMALL)]

@@ -31,6 +31,7 @@ from meshchat.mesh.chat import (
     signed_content,
 )
 from meshchat.mesh.filenames import safe_file_name
+from meshchat.mesh.gossip import Gossip
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError, clean_nick
 from meshchat.mesh.payloads import (
@@ -199,6 +200,33 @@ def signed_messages() -> list[dict[str, Any]]:
     return cases
 
 
+def envelope_vectors() -> list[dict[str, Any]]:
+    """Envelopes of a partial mesh (mesh/gossip.py) made by the Python core, and
+    altered copies: whether each is its author's."""
+    author = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    other = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33))))
+    core = Gossip(author.client_id, "lobby", key=author.public_key_b64, sign=author.sign)
+    cases = []
+    bodies: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+        ({"type": "chat", "text": 'héllo 世界 🙂 "q" \\ <b>\u2028', "n": [1, 2.5, None]}, ()),
+        ({"type": "data", "channel": "moves", "value": {"z": 1, "a": [True, False]}}, (B,)),
+        ({"type": "gone", "peer": B}, ()),
+    ]
+    for body, to in bodies:
+        envelope, _ = core.publish(body, 0.0, to)
+        wire = json.loads(envelope.frame)
+        cases.append({"frame": envelope.frame, "authentic": True})
+        altered = dict(wire, body={**wire["body"], "type": wire["body"]["type"] + "x"})
+        cases.append({"frame": json.dumps(altered), "authentic": False})
+        renumbered = dict(wire, n=wire["n"] + 1)
+        cases.append({"frame": json.dumps(renumbered), "authentic": False})
+        readdressed = dict(wire, to=[A])
+        cases.append({"frame": json.dumps(readdressed), "authentic": False})
+        stolen_key = dict(wire, key=other.public_key_b64)
+        cases.append({"frame": json.dumps(stolen_key), "authentic": False})
+    return cases
+
+
 def binary_frame_vectors() -> list[dict[str, Any]]:
     """Binary (payload) frames, valid and not: whether each decodes."""
     header = new_header(A, "moves", 1, 1_700_000_000_000, "bytes", b"abc", (), "ab" * 16)
@@ -275,6 +303,7 @@ def vectors() -> dict[str, Any]:
         "sdp_limit": {"sdp": sprayed_sdp(), "expect": limit_sdp(sprayed_sdp(), budget)[0]},
         "nicks": [{"nick": n, "expect": clean_nick(n)} for n in NICKS],
         "binary_frames": binary_frame_vectors(),
+        "envelopes": envelope_vectors(),
         "topics": [
             {
                 "room": room,

@@ -1,0 +1,195 @@
+// The page in a room bigger than a full mesh (docs/protocol.md, section 4), as a light
+// member: it keeps fewer links than a Python peer (it takes up to PAGE_LINKS, and asks
+// for one when it has fewer than PAGE_LOW), knows every member its links vouch for
+// (rosters, "here" envelopes; a mere announcement makes no member), tells the room it
+// is there, and relays envelopes as every peer does.
+import { Gossip, isOverlayFrame } from "./gossip.js";
+import { cleanNick } from "./frames.js";
+
+export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3;
+export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90;
+export { isOverlayFrame };
+
+export class PageOverlay {
+  constructor(room) {
+    this.room = room;
+    this.partial = false;
+    this.members = new Map(); // id -> { nick, pk, heardAt }
+    this.announced = new Set(); // ids the page was told joined
+    this.reports = new Map(); // id -> Map(reporter -> when)
+    this.gossip = new Gossip({ clientId: room.id, room: room.name, key: room.identity.publicKey,
+      sign: (bytes) => room.identity.signBytes(bytes) });
+  }
+
+  // A broadcast hello on the signalling service keeps a member current.
+  helloHeard(id, now) {
+    const member = this.members.get(id);
+    if (member) member.heardAt = Math.max(member.heardAt, now);
+  }
+
+  // A member vouched for: a link, a roster entry, or its own "here" envelope.
+  noteMember(id, nick, pk, now) {
+    if (id === this.room.id) return;
+    const member = this.members.get(id);
+    if (member) { member.heardAt = Math.max(member.heardAt, now); return; }
+    if (this.members.size >= 1024) return;
+    this.members.set(id, { nick: cleanNick(nick), pk, heardAt: now });
+    if (this.members.size + 1 > THRESHOLD) this.becomePartial();
+    this.announce(id);
+  }
+
+  becomePartial() {
+    if (this.partial) return;
+    this.partial = true;
+    for (const id of this.members.keys()) this.announce(id);
+    this.introduce();
+  }
+
+  // Once in a partial mesh with a link: tell the room we are here, once.
+  introduce() {
+    if (!this.partial || this.introduced || !this.gossip.links.size || !this.room.lastHello) return;
+    this.introduced = true;
+    this.publish({ type: "here", hello: this.room.lastHello })
+      .catch((error) => console.warn("could not say here", error));
+  }
+
+  announce(id) {
+    if (!this.partial || this.announced.has(id)) return;
+    const member = this.members.get(id);
+    if (!member) return;
+    this.announced.add(id);
+    this.room.emit("joined", { id, nick: member.nick });
+  }
+
+  memberLeft(id, reason) {
+    this.members.delete(id);
+    this.reports.delete(id);
+    if (this.announced.delete(id)) {
+      this.room.emit("left", { id, nick: this.room.nickOf(id), reason });
+    }
+  }
+
+  nick(id) { return this.members.get(id)?.nick; }
+
+  // Whether a stranger asking for a link gets one.
+  acceptsLink() { return !this.partial || this.room.linkCount() < PAGE_LINKS; }
+
+  linkUp(peer) {
+    this.noteMember(peer.id, peer.nick, peer.pk, Date.now() / 1000);
+    this.announce(peer.id);
+    this.carry(this.gossip.linkUp(peer.id, performance.now() / 1000));
+    this.introduce();
+  }
+
+  linkDown(peerId) { this.gossip.linkDown(peerId); }
+
+  // A frame of the partial mesh from the link `peer` (`now`: the data plane's clock).
+  async onFrame(peer, frame, now) {
+    let wire;
+    try { wire = JSON.parse(frame); } catch { return this.room.badFrame(peer, "overlay frame is not JSON"); }
+    if (!wire || typeof wire !== "object") return this.room.badFrame(peer, "overlay frame is not an object");
+    if (wire.type === "prune") return this.room.unlink(peer);
+    if (wire.type === "roster") return this.onRoster(peer, wire.members, Date.now() / 1000);
+    this.carry(await this.gossip.receive(peer.id, wire, frame, now));
+  }
+
+  async onRoster(peer, entries, now) {
+    if (!Array.isArray(entries) || entries.length > 100) return this.room.badFrame(peer, "bad roster");
+    this.becomePartial(); // only a partial mesh's peers send rosters
+    for (const entry of entries) {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== "number") continue;
+      const wire = await this.room.openSignal(entry[0]);
+      if (wire && wire.type === "hello" && wire.to === undefined && entry[1] < 90) {
+        this.noteMember(wire.from, wire.nick, wire.pk, now - Math.max(0, entry[1]));
+      }
+    }
+  }
+
+  carry(actions) {
+    for (const action of actions) {
+      const peer = this.room.peers.get(action.peer);
+      switch (action.type) {
+        case "SendFrame": this.room.sendFrame(action.peer, action.frame); break;
+        case "Delivered":
+          this.deliver(action.envelope).catch((error) => console.warn("relayed message", error));
+          break;
+        case "Forged": if (peer) this.room.drop(peer, "it relayed a forged message"); break;
+        case "PeerMisbehaved": if (peer) this.room.badFrame(peer, action.reason); break;
+      }
+    }
+  }
+
+  async deliver(envelope) {
+    const { author, body } = envelope;
+    const member = this.members.get(author);
+    if (member) member.heardAt = Date.now() / 1000;
+    const nick = this.nick(author) ?? "anon";
+    switch (body.type) {
+      case "chat": {
+        const message = await this.room.history.checked({ ...body, key: envelope.key });
+        if (!message || message.from !== author) return;
+        const { id, from, ts, text } = message;
+        this.room.emit("message", { id, from, nick, ts, text });
+        this.room.history.keep({ ...message, nick }, envelope.key);
+        this.room.channels.get("chat")?.deliver({ id, from, nick, ts, text, data: text, size: text.length });
+        return;
+      }
+      case "data": {
+        const { channel, id, ts, value } = body;
+        if (typeof channel !== "string" || typeof id !== "string" || !Number.isSafeInteger(ts)) return;
+        this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, data: value,
+          size: JSON.stringify(value ?? null).length });
+        return;
+      }
+      case "gone":
+        if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports
+          if (Date.now() - (this.saidHereAt ?? 0) < 3000) return;
+          this.saidHereAt = Date.now();
+          return this.publish({ type: "here", hello: this.room.lastHello });
+        }
+        return this.reportedGone(body.peer, author);
+      case "here": {
+        const wire = await this.room.openSignal(body.hello);
+        if (wire && wire.from === author && wire.type === "hello") {
+          this.noteMember(author, wire.nick, wire.pk, Date.now() / 1000);
+          this.announce(author);
+        }
+        return;
+      }
+      case "bye": return this.memberLeft(author, "said bye");
+    }
+  }
+
+  // A link's report that `id` fell silent: believed once two links say so.
+  reportedGone(id, reporter) {
+    const member = this.members.get(id);
+    const now = Date.now() / 1000;
+    if (typeof id !== "string" || !member || this.room.peers.get(id)?.phase === "open") return;
+    if (now - member.heardAt < GONE_QUIET) return;
+    const reports = this.reports.get(id) ?? new Map();
+    reports.set(reporter, now);
+    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
+    this.reports.set(id, reports);
+    if (reports.size >= GONE_REPORTS) {
+      const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");
+      this.memberLeft(id, `lost (noticed by ${names})`);
+    }
+  }
+
+  async publish(body, to = []) {
+    const [envelope, actions] = await this.gossip.publish(body, performance.now() / 1000, to);
+    this.carry(actions);
+    return envelope;
+  }
+
+  tick(now) {
+    this.carry(this.gossip.tick(now));
+    const wall = Date.now() / 1000;
+    for (const [id, member] of [...this.members]) {
+      if (wall - member.heardAt > MEMBER_TTL && !this.room.peers.has(id)) this.memberLeft(id, "not heard from");
+    }
+    if (!this.partial || this.room.linkCount() >= PAGE_LOW) return;
+    const unlinked = [...this.members.keys()].filter((id) => !this.room.peers.has(id));
+    if (unlinked.length) this.room.link(unlinked[Math.floor(Math.random() * unlinked.length)]);
+  }
+}

@@ -1,0 +1,259 @@
+// Messages relayed along a partial mesh, as mesh/gossip.py has them, without I/O:
+// author-signed envelopes flooded over links with a seen cache, per-author order with
+// bounded waits, and repair by IHAVE/IWANT. Inputs are method calls, outputs lists of
+// actions ({type: "SendFrame", peer, frame}, {type: "Delivered", envelope},
+// {type: "Forged", peer}, {type: "PeerMisbehaved", peer, reason}); time comes in as
+// `now`, in seconds. docs/protocol.md, section 4.
+import { canonical, MAX_FRAME_CHARS, MAX_SEQ } from "./frames.js";
+import { clientIdFor, unb64url } from "./keys.js";
+
+export const GOSSIP_CHANNEL = "meshchat/gossip";
+export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX = 8192;
+export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
+export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 2.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
+export const IHAVE_FANOUT = 2; // links told each round, at random
+export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
+export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const KEY = /^[A-Za-z0-9_-]{43}$/;
+const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
+const encoder = new TextEncoder();
+const isWhole = (n, low, high) => Number.isSafeInteger(n) && n >= low && n <= high;
+
+// Whether a data-channel frame belongs to the partial mesh (they start with their type).
+export function isOverlayFrame(frame) {
+  return typeof frame === "string" && OVERLAY_TYPES.some((t) => frame.startsWith(`{"type":"${t}"`));
+}
+
+export function signedContent(room, from, n, to, body) {
+  return canonical({ room, channel: GOSSIP_CHANNEL, from, n, to, body });
+}
+
+// The envelope in a parsed "gossip" frame; throws if a field is invalid (the signature
+// is checked by the caller).
+export function decodeEnvelope(wire, frame) {
+  const { from, n, key, sig, body, to } = wire;
+  if (typeof from !== "string" || !ID.test(from)) throw new Error("envelope without a valid 'from'");
+  if (!isWhole(n, 1, MAX_SEQ)) throw new Error("envelope without a valid 'n'");
+  if (typeof key !== "string" || !KEY.test(key)) throw new Error("envelope without a valid 'key'");
+  if (typeof sig !== "string" || !SIGNATURE.test(sig)) throw new Error("envelope without a valid 'sig'");
+  if (!body || typeof body !== "object" || Array.isArray(body) || typeof body.type !== "string") {
+    throw new Error("envelope without a 'body' object with a 'type'");
+  }
+  if (!Array.isArray(to) || to.length > MAX_RECIPIENTS || !to.every((r) => typeof r === "string" && ID.test(r))) {
+    throw new Error("envelope 'to' must be a list of at most 64 ids");
+  }
+  return { author: from, n, key, to, body, sig, frame };
+}
+
+// Whether the envelope is its author's: the key is the one its id derives from, and
+// it signed this room's content.
+export async function authentic(room, envelope) {
+  try {
+    const raw = unb64url(envelope.key);
+    if (raw.length !== 32 || await clientIdFor(raw) !== envelope.author) return false;
+    const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    const content = encoder.encode(signedContent(room, envelope.author, envelope.n, envelope.to, envelope.body));
+    return await crypto.subtle.verify("Ed25519", key, unb64url(envelope.sig), content);
+  } catch {
+    return false;
+  }
+}
+
+export class Gossip {
+  // `sign(bytes)` gives our base64url signature; `key` is our public key (base64url).
+  constructor({ clientId, room, key, sign }) {
+    Object.assign(this, { clientId, room, key, sign });
+    this.n = 0;
+    this.links = new Set();
+    this.authors = new Map(); // id -> { next, high, held: Map, waitingSince, changedAt }
+    this.seen = new Set(); // "author n", oldest first
+    this.cache = new Map(); // "author n" -> [frame, at], oldest first
+    this.budgets = new Map(); // link -> { tokens, at }
+    this.nextIhave = 0;
+    this.forged = 0;
+  }
+
+  // A link opened: tell it what we hold of everything still cached, so it can catch up.
+  linkUp(peer, now) {
+    this.links.add(peer);
+    const ihave = this.ihaveFrame(now, CACHE_SECONDS);
+    return ihave ? [{ type: "SendFrame", peer, frame: ihave }] : [];
+  }
+
+  linkDown(peer) { this.links.delete(peer); this.budgets.delete(peer); }
+
+  async publish(body, now, to = []) {
+    const n = this.n + 1;
+    to = [...new Set(to)].sort();
+    const sig = await this.sign(encoder.encode(signedContent(this.room, this.clientId, n, to, body)));
+    const frame = JSON.stringify({ type: "gossip", from: this.clientId, n, key: this.key, to, body, sig });
+    if (frame.length > MAX_FRAME_CHARS) throw new Error("a message relayed through the room is at most 64 KiB");
+    this.n = n;
+    const envelope = { author: this.clientId, n, key: this.key, to, body, sig, frame };
+    this.remember(envelope, now);
+    return [envelope, [...this.links].sort().map((peer) => ({ type: "SendFrame", peer, frame }))];
+  }
+
+  // A parsed overlay frame ("gossip", "ihave" or "iwant") from the link `peer`.
+  async receive(peer, wire, frame, now) {
+    try {
+      if (wire.type === "gossip") return await this.onEnvelope(peer, decodeEnvelope(wire, frame), now);
+      if (wire.type === "ihave") return this.onIhave(peer, wire);
+      return this.onIwant(peer, wire);
+    } catch (error) {
+      return [{ type: "PeerMisbehaved", peer, reason: error.message }];
+    }
+  }
+
+  async onEnvelope(peer, envelope, now) {
+    if (!this.take(peer, now)) {
+      return [{ type: "PeerMisbehaved", peer, reason: `more than ${ENVELOPE_RATE} relayed messages a second` }];
+    }
+    const id = `${envelope.author} ${envelope.n}`;
+    if (this.seen.has(id)) return []; // a copy by another path (ours too)
+    if (!(await authentic(this.room, envelope))) {
+      this.forged += 1;
+      return [{ type: "Forged", peer }];
+    }
+    if (this.seen.has(id) || envelope.author === this.clientId) return [];
+    this.remember(envelope, now);
+    const forward = [...this.links].sort().filter((link) => link !== peer && link !== envelope.author)
+      .map((link) => ({ type: "SendFrame", peer: link, frame: envelope.frame }));
+    return [...forward, ...this.hold(envelope, now)];
+  }
+
+  take(peer, now) {
+    const budget = this.budgets.get(peer) ?? { tokens: ENVELOPE_BURST, at: now };
+    budget.tokens = Math.min(ENVELOPE_BURST, budget.tokens + (now - budget.at) * ENVELOPE_RATE);
+    budget.at = now;
+    this.budgets.set(peer, budget);
+    if (budget.tokens < 1) return false;
+    budget.tokens -= 1;
+    return true;
+  }
+
+  remember(envelope, now) {
+    const id = `${envelope.author} ${envelope.n}`;
+    this.seen.add(id);
+    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value);
+    this.cache.set(id, [envelope.frame, now]);
+    if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value);
+    const author = this.author(envelope.author);
+    if (envelope.n > author.high) { author.high = envelope.n; author.changedAt = now; }
+  }
+
+  author(id) {
+    let author = this.authors.get(id);
+    if (!author) {
+      author = { next: null, high: 0, held: new Map(), waitingSince: null, changedAt: 0 };
+      if (this.authors.size >= MAX_AUTHORS) this.authors.delete(this.authors.keys().next().value);
+    }
+    this.authors.delete(id);
+    this.authors.set(id, author); // most recent last
+    return author;
+  }
+
+  hold(envelope, now) {
+    const author = this.author(envelope.author);
+    if (author.next !== null && envelope.n < author.next) return this.forUs(envelope);
+    author.held.set(envelope.n, envelope);
+    author.waitingSince ??= now;
+    return this.release(author, author.held.size > MAX_HELD);
+  }
+
+  release(author, skip = false) {
+    if (author.next === null || skip) {
+      if (author.next === null && !skip && !author.held.has(1)) return [];
+      author.next = Math.min(...author.held.keys());
+    }
+    const actions = [];
+    let envelope;
+    while ((envelope = author.held.get(author.next)) !== undefined) {
+      author.held.delete(author.next);
+      author.next += 1;
+      actions.push(...this.forUs(envelope));
+    }
+    if (!author.held.size) author.waitingSince = null;
+    return actions;
+  }
+
+  forUs(envelope) {
+    if (envelope.to.length && !envelope.to.includes(this.clientId)) return [];
+    return [{ type: "Delivered", envelope }];
+  }
+
+  onIhave(peer, wire) {
+    const highs = wire.high;
+    if (!highs || typeof highs !== "object" || Array.isArray(highs) || Object.keys(highs).length > MAX_IHAVE_AUTHORS) {
+      throw new Error("'ihave' must map at most 256 authors to numbers");
+    }
+    const wanted = [];
+    let count = 0;
+    for (const [id, high] of Object.entries(highs)) {
+      if (!ID.test(id) || !isWhole(high, 1, MAX_SEQ)) throw new Error("'ihave' holds an invalid author or number");
+      const author = this.authors.get(id);
+      if (!author || author.next === null || id === this.clientId) continue;
+      let run = null;
+      for (let n = Math.max(author.next, high - MAX_WANT + 1); n <= high && count < MAX_WANT; n++) {
+        if (author.held.has(n) || this.seen.has(`${id} ${n}`)) { run = null; continue; }
+        count += 1;
+        if (run && run[2] === n - 1) run[2] = n;
+        else { run = [id, n, n]; wanted.push(run); }
+      }
+    }
+    if (!wanted.length) return [];
+    return [{ type: "SendFrame", peer, frame: JSON.stringify({ type: "iwant", want: wanted }) }];
+  }
+
+  onIwant(peer, wire) {
+    const wants = wire.want;
+    if (!Array.isArray(wants) || wants.length > MAX_WANT) throw new Error("'iwant' must list at most 256 ranges");
+    const frames = [];
+    for (const want of wants) {
+      if (!Array.isArray(want) || want.length !== 3 || typeof want[0] !== "string"
+        || !isWhole(want[1], 1, MAX_SEQ) || !isWhole(want[2], want[1], MAX_SEQ)) {
+        throw new Error("an 'iwant' range must be [author, first, last]");
+      }
+      for (let n = want[1]; n <= Math.min(want[2], want[1] + MAX_WANT - 1); n++) {
+        if (frames.length >= MAX_WANT) return frames;
+        const cached = this.cache.get(`${want[0]} ${n}`);
+        if (cached) frames.push({ type: "SendFrame", peer, frame: cached[0] });
+      }
+    }
+    return frames;
+  }
+
+  tick(now) {
+    const actions = [];
+    for (const author of this.authors.values()) {
+      if (author.waitingSince === null) continue;
+      const wait = author.next === null ? START_WAIT : GAP_WAIT;
+      if (now - author.waitingSince >= wait) actions.push(...this.release(author, true));
+    }
+    for (const [id, [, at]] of this.cache) {
+      if (at >= now - CACHE_SECONDS) break;
+      this.cache.delete(id);
+    }
+    if (now >= this.nextIhave) {
+      this.nextIhave = now + IHAVE_INTERVAL;
+      const ihave = this.ihaveFrame(now, IHAVE_WINDOW);
+      const links = [...this.links].sort();
+      while (ihave && links.length > IHAVE_FANOUT) links.splice(Math.floor(Math.random() * links.length), 1);
+      if (ihave) for (const peer of links) actions.push({ type: "SendFrame", peer, frame: ihave });
+    }
+    return actions;
+  }
+
+  ihaveFrame(now, window) {
+    const high = {};
+    let count = 0;
+    for (const [id, author] of [...this.authors].reverse()) {
+      if (now - author.changedAt > window || !author.high) continue;
+      high[id] = author.high;
+      if (++count >= MAX_IHAVE_AUTHORS) break;
+    }
+    return count ? JSON.stringify({ type: "ihave", high }) : null;
+  }
+}

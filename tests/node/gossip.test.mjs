@@ -1,0 +1,77 @@
+// The page's relaying core (broker/web/gossip.js): what mesh/gossip.py does, in JS.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { GAP_WAIT, Gossip } from "../../broker/web/gossip.js";
+import { b64url, clientIdFor } from "../../broker/web/keys.js";
+
+async function node() {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  const raw = await crypto.subtle.exportKey("raw", pair.publicKey);
+  const id = await clientIdFor(raw);
+  const sign = async (bytes) => b64url(await crypto.subtle.sign("Ed25519", pair.privateKey, bytes));
+  return { id, core: new Gossip({ clientId: id, room: "crowd", key: b64url(raw), sign }) };
+}
+
+async function line() {
+  const [a, b, c] = [await node(), await node(), await node()];
+  a.core.linkUp(b.id, 0); b.core.linkUp(a.id, 0); b.core.linkUp(c.id, 0); c.core.linkUp(b.id, 0);
+  return [a, b, c];
+}
+
+const feed = (to, from, frame, now = 0) => to.core.receive(from.id, JSON.parse(frame), frame, now);
+const said = (actions) => actions.filter((a) => a.type === "Delivered").map((a) => a.envelope.body.text);
+const sent = (actions) => actions.filter((a) => a.type === "SendFrame").map((a) => [a.peer, a.frame]);
+const say = async (who, text, to = []) => (await who.core.publish({ type: "note", text }, 0, to))[0].frame;
+
+test("an envelope is delivered once, forwarded verbatim to the other links only", async () => {
+  const [a, b, c] = await line();
+  const frame = await say(a, "hi");
+  const atB = await feed(b, a, frame);
+  assert.deepEqual(said(atB), ["hi"]);
+  assert.deepEqual(sent(atB), [[c.id, frame]]);
+  assert.deepEqual(await feed(b, c, frame), []);
+});
+
+test("an altered envelope is refused, counted, and does not block the real one", async () => {
+  const [a, b, c] = await line();
+  const frame = await say(a, "pay ana");
+  assert.deepEqual(await feed(b, c, frame.replace("pay ana", "pay eve")), [{ type: "Forged", peer: c.id }]);
+  assert.equal(b.core.forged, 1);
+  assert.deepEqual(said(await feed(b, a, frame)), ["pay ana"]);
+});
+
+test("an author's envelopes come out in order, a gap is waited for GAP_WAIT only", async () => {
+  const [a, b] = await line();
+  const [one, two, three, four] = [await say(a, "1"), await say(a, "2"), await say(a, "3"), await say(a, "4")];
+  assert.deepEqual(said(await feed(b, a, one)), ["1"]);
+  assert.deepEqual(said(await feed(b, a, three, 0.1)), []);
+  assert.deepEqual(said(await feed(b, a, two, 0.2)), ["2", "3"]);
+  assert.deepEqual(said(await feed(b, a, four, 0.3)), ["4"]);
+  await say(a, "5"); // lost for good
+  assert.deepEqual(said(await feed(b, a, await say(a, "6"), 1.0)), []);
+  assert.deepEqual(said(b.core.tick(1.0 + GAP_WAIT)), ["6"]);
+});
+
+test("a lost envelope is fetched with ihave and iwant", async () => {
+  const [a, b, c] = await line();
+  const one = await say(a, "one");
+  await feed(b, a, one);
+  await feed(c, b, one);
+  const two = await say(a, "two");
+  await feed(b, a, two, 0.5); // b's copy to c is lost
+  const [[, ihave]] = sent(b.core.tick(1.0)).filter(([peer]) => peer === c.id);
+  const [[, iwant]] = sent(await feed(c, b, ihave, 1.0));
+  assert.deepEqual(JSON.parse(iwant), { type: "iwant", want: [[a.id, 2, 2]] });
+  const [[, again]] = sent(await feed(b, c, iwant, 1.0));
+  assert.deepEqual(said(await feed(c, b, again, 1.1)), ["two"]);
+});
+
+test("an envelope for others is passed on but not delivered", async () => {
+  const [a, b, c] = await line();
+  const frame = await say(a, "for c", [c.id]);
+  const atB = await feed(b, a, frame);
+  assert.deepEqual(said(atB), []);
+  assert.deepEqual(sent(atB), [[c.id, frame]]);
+  assert.deepEqual(said(await feed(c, b, frame)), ["for c"]);
+});
