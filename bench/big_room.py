@@ -107,10 +107,13 @@ def spread(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
-async def measure(peers: int, processes: int, lines: int, partial: bool) -> Result:
+async def measure(
+    peers: int, processes: int, lines: int, partial: bool, within: float = 300.0
+) -> Result:
     config = OverlayConfig()
     threshold = config.threshold if partial else peers + 1
-    broker = await BrokerProcess.start()
+    # Every peer comes from 127.0.0.1 here; the broker allows 64 connections an address.
+    broker = await BrokerProcess.start(extra=("--max-connections-per-ip", str(peers + 10)))
     counter = ChannelCounter(broker.url)
     await counter.start()
     crowds = [
@@ -127,7 +130,7 @@ async def measure(peers: int, processes: int, lines: int, partial: bool) -> Resu
             await crowd.join(count)  # a few peers a second (crowd_worker.JOIN_SPACING)
             await asyncio.sleep(ARRIVAL_PAUSE)
         degree_low = config.degree_low if partial else peers
-        await formed(crowds, peers, degree_low, within=300.0)
+        await formed(crowds, peers, degree_low, within=within)
         form_s = time.monotonic() - started
         forming.set()
         global_seconds = [
@@ -183,9 +186,10 @@ async def main() -> None:
     parser.add_argument("--full", type=int, default=32)
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--lines", type=int, default=10)
+    parser.add_argument("--within", type=float, default=300.0, help="seconds to form")
     args = parser.parse_args()
     results = [
-        await measure(args.peers, args.processes, args.lines, partial=True),
+        await measure(args.peers, args.processes, args.lines, partial=True, within=args.within),
         await measure(args.full, min(args.processes, 4), args.lines, partial=False),
     ]
     columns = list(Result.__dataclass_fields__)

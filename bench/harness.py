@@ -34,7 +34,8 @@ class BrokerProcess:
         self._drain = asyncio.create_task(process.stderr.read())
 
     @classmethod
-    async def start(cls, port: int = 0) -> BrokerProcess:
+    async def start(cls, port: int = 0, extra: Sequence[str] = ()) -> BrokerProcess:
+        """``extra``: more options for ``meshchat broker``."""
         process = await asyncio.create_subprocess_exec(
             *MESHCHAT,
             "broker",
@@ -42,6 +43,7 @@ class BrokerProcess:
             "127.0.0.1",
             "--port",
             str(port),
+            *extra,
             stderr=asyncio.subprocess.PIPE,
         )
         assert process.stderr is not None
