@@ -62,8 +62,8 @@ class OverlayConfig:
     degree_low: int = 5  # fewer: ask more
     degree_high: int = 12  # more: prune down to degree, and refuse new ones
     member_ttl: float = 90.0  # a member not heard from for this long has gone
-    link_timeout: float = 6.0  # an asked link not open by then frees its place
-    retry_after: float = 15.0  # a member that did not link is not asked again before
+    link_timeout: float = 10.0  # an asked link not open by then frees its place
+    retry_after: float = 30.0  # a member that did not link is not asked again before
     gone_quiet: float = 2.0  # a "gone" report about a member heard within this is stale
     gone_reports: int = 2  # links that must report a member silent before it is gone
     report_memory: float = 30.0  # seconds a report counts for
@@ -187,9 +187,8 @@ class Overlay:
         return member.key if member else None
 
     def accept_link(self, peer_id: str) -> bool:
-        """Whether a request for a link may be taken up: below degree_high open links
-        (attempts still being made may never open; pruning trims any excess)."""
-        return not self.sparse or len(self._links) < self.config.degree_high
+        """Whether a stranger's request for a link may be taken up."""
+        return not self.sparse or self._in_use() < self.config.degree_high
 
     def hello_floor(self) -> float:
         """The shortest interval between our broadcast hellos: the whole room then

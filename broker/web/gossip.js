@@ -10,7 +10,7 @@ import { clientIdFor, unb64url } from "./keys.js";
 export const GOSSIP_CHANNEL = "meshchat/gossip";
 export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX = 8192;
 export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
-export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 2.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
+export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 30.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
 export const IHAVE_FANOUT = 2; // links told each round, at random
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];

@@ -266,7 +266,8 @@ def test_a_new_link_hears_of_everything_still_cached_and_catches_up(
     feed(b, a.id, first)
     feed(d, b.id, first)  # d heard the first, then lost its links for a while
     feed(b, a.id, second, 1.0)
-    b.core.tick(20.0)  # long after the last change: no periodic IHAVE of a
+    b.core.link_down(d.id)  # b's rounds of IHAVE meanwhile went to its other links
+    b.core.tick(20.0)
     ihave = frames(b.core.link_up(d.id, 20.0))[d.id]
     iwant = frames(feed(d, b.id, ihave[0], 20.0))[b.id]
     resent = frames(feed(b, d.id, iwant[0], 20.0))[d.id]
