@@ -42,14 +42,15 @@ from .messages import ID_PATTERN, ProtocolError
 GOSSIP_CHANNEL = "meshchat/gossip"  # what envelope signatures are bound to, with the room
 GAP_WAIT = 3.0  # seconds a later envelope waits for a missing earlier one
 START_WAIT = 0.3  # ... and the first one heard from an author, for any earlier one
+START_BACKFILL = 8  # an author first heard at an n this low: its envelopes from 1 are wanted
 CACHE_SECONDS = 30.0  # envelopes kept to answer IWANT
 CACHE_MAX = 8192
 SEEN_MAX = 32768  # (author, n) pairs remembered to drop copies
 MAX_AUTHORS = 1024
 MAX_HELD = 256  # envelopes of one author waiting for an earlier one
 IHAVE_INTERVAL = 1.0
-IHAVE_FANOUT = 2  # links told each round, at random: any one holding a copy can repair
-IHAVE_WINDOW = 30.0  # authors advertised: those with a new envelope within this
+IHAVE_FANOUT = 64  # links told each round (at random past this): every link, in practice
+IHAVE_WINDOW = 5.0  # authors advertised: those with a new envelope within this
 MAX_IHAVE_AUTHORS = 256
 MAX_WANT = 256  # envelopes asked for in one IWANT
 MAX_RECIPIENTS = 64
@@ -311,7 +312,10 @@ class Gossip:
         if author.next is None or skip:
             if author.next is None and not skip and 1 not in author.held:
                 return []  # the first from this author: wait START_WAIT for earlier ones
-            author.next = min(author.held)
+            first = min(author.held)
+            # A young author's earlier envelopes are recent: wait for them (GAP_WAIT)
+            # and ask for them; an older author's are from before our time.
+            author.next = 1 if author.next is None and first <= START_BACKFILL else first
         actions: list[GossipAction] = []
         while (envelope := author.held.pop(author.next, None)) is not None:
             author.next += 1
