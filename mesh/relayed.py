@@ -17,7 +17,6 @@ from meshchat.wire.keys import BadSignature, verify
 from .chat import (
     MAX_TIMESTAMP_MS,
     ChatMessage,
-    chat_fields,
     read_chat_message,
     signed_content,
     whole_number,
@@ -59,10 +58,6 @@ class RelayedBye:
 
 
 Relayed = RelayedChat | RelayedValue | GoneReport | StillHere | RelayedBye
-
-
-def chat_body(message: ChatMessage) -> dict[str, Any]:
-    return chat_fields(message)
 
 
 def value_body(channel: str, message_id: str, timestamp_ms: int, value: object) -> dict[str, Any]:

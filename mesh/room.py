@@ -43,7 +43,7 @@ from . import protocol as p
 from . import relayed as r
 from . import sctp_sack
 from .channel import Channel
-from .chat import CHANNEL_LABEL, MAX_FRAME_BYTES, ChatMessage, new_message_id
+from .chat import CHANNEL_LABEL, MAX_FRAME_BYTES, ChatMessage, chat_fields, new_message_id
 from .events import (
     MessageReceived,
     MessageUndelivered,
@@ -271,7 +271,7 @@ class Room:
         timestamp_ms = int(time.time() * 1000)
         if self._overlay.sparse:
             message = self._data.new_chat(text, timestamp_ms)
-            _, relay = self._gossip.publish(r.chat_body(message), now)
+            _, relay = self._gossip.publish(chat_fields(message), now)
             self._relay(relay)
             sent = SentMessage(message, tuple(sorted(self._gossip.links)))
         else:

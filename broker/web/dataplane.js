@@ -61,7 +61,7 @@ function concat(chunks) {
   return whole;
 }
 
-class TokenBucket {
+export class TokenBucket {
   constructor(rate, burst, now) { Object.assign(this, { rate, burst, tokens: burst, stamp: now }); }
   take(now) {
     this.tokens = Math.min(this.burst, this.tokens + (now - this.stamp) * this.rate);

@@ -4,8 +4,9 @@
 // actions ({type: "SendFrame", peer, frame}, {type: "Delivered", envelope},
 // {type: "Forged", peer}, {type: "PeerMisbehaved", peer, reason}); time comes in as
 // `now`, in seconds. docs/protocol.md, section 4.
+import { TokenBucket } from "./dataplane.js";
 import { canonical, MAX_FRAME_CHARS, MAX_SEQ } from "./frames.js";
-import { clientIdFor, unb64url } from "./keys.js";
+import { verifiedBy } from "./keys.js";
 
 export const GOSSIP_CHANNEL = "meshchat/gossip";
 export const START_BACKFILL = 8;
@@ -51,15 +52,9 @@ export function decodeEnvelope(wire, frame) {
 // Whether the envelope is its author's: the key is the one its id derives from, and
 // it signed this room's content.
 export async function authentic(room, envelope) {
-  try {
-    const raw = unb64url(envelope.key);
-    if (raw.length !== 32 || await clientIdFor(raw) !== envelope.author) return false;
-    const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
-    const content = encoder.encode(signedContent(room, envelope.author, envelope.n, envelope.to, envelope.body));
-    return await crypto.subtle.verify("Ed25519", key, unb64url(envelope.sig), content);
-  } catch {
-    return false;
-  }
+  const { author, n, to, body } = envelope;
+  const content = encoder.encode(signedContent(room, author, n, to, body));
+  return verifiedBy(author, envelope.key, envelope.sig, content);
 }
 
 export class Gossip {
@@ -71,7 +66,7 @@ export class Gossip {
     this.authors = new Map(); // id -> { next, high, held: Map, waitingSince, changedAt }
     this.seen = new Set(); // "author n", oldest first
     this.cache = new Map(); // "author n" -> [frame, at], oldest first
-    this.budgets = new Map(); // link -> { tokens, at }
+    this.budgets = new Map(); // link -> its TokenBucket of envelopes
     this.nextIhave = 0;
     this.forged = 0;
   }
@@ -126,13 +121,8 @@ export class Gossip {
   }
 
   take(peer, now) {
-    const budget = this.budgets.get(peer) ?? { tokens: ENVELOPE_BURST, at: now };
-    budget.tokens = Math.min(ENVELOPE_BURST, budget.tokens + (now - budget.at) * ENVELOPE_RATE);
-    budget.at = now;
-    this.budgets.set(peer, budget);
-    if (budget.tokens < 1) return false;
-    budget.tokens -= 1;
-    return true;
+    if (!this.budgets.has(peer)) this.budgets.set(peer, new TokenBucket(ENVELOPE_RATE, ENVELOPE_BURST, now));
+    return this.budgets.get(peer).take(now);
   }
 
   remember(envelope, now) {

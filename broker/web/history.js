@@ -2,7 +2,7 @@
 // The page keeps the room's last lines with their authors' keys, answers newcomers, and
 // asks the first peers it meets; every entry must verify as its author's.
 import { chatSignedContent, decodeChannelFrame } from "./frames.js";
-import { clientIdFor, unb64url } from "./keys.js";
+import { verifiedBy } from "./keys.js";
 
 export const HISTORY_CHANNEL = "meshchat/history";
 const MAX_MESSAGES = 200, MAX_AGE = 24 * 3600 * 1000; // lines; ms since we had the line
@@ -77,11 +77,8 @@ export class History {
     try {
       const message = decodeChannelFrame(JSON.stringify({ ...entry, acks: undefined }));
       if (message.type !== "chat") return null;
-      const raw = unb64url(entry.key);
-      if (raw.length !== 32 || await clientIdFor(raw) !== message.from) return null;
-      const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
       const content = encoder.encode(chatSignedContent(this.room.name, message));
-      return await crypto.subtle.verify("Ed25519", key, unb64url(message.sig), content) ? message : null;
+      return await verifiedBy(message.from, entry.key, message.sig, content) ? message : null;
     } catch {
       return null;
     }

@@ -16,3 +16,16 @@ export function unb64url(text) {
 export async function clientIdFor(rawPublicKey) {
   return hex(await crypto.subtle.digest("SHA-256", rawPublicKey)).slice(0, 32);
 }
+
+// Whether `publicKey` (base64url) is the key `author`'s id derives from, and signed
+// `bytes` (wire/keys.py's verify). Anything malformed is a "no".
+export async function verifiedBy(author, publicKey, signature, bytes) {
+  try {
+    const raw = unb64url(publicKey);
+    if (raw.length !== 32 || await clientIdFor(raw) !== author) return false;
+    const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify("Ed25519", key, unb64url(signature), bytes);
+  } catch {
+    return false;
+  }
+}

@@ -10,7 +10,7 @@ import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
 import { FileTransfers } from "/files.js";
 import { History } from "/history.js";
-import { b64url, clientIdFor, unb64url } from "/keys.js";
+import { b64url, clientIdFor, unb64url, verifiedBy } from "/keys.js";
 import { PageOverlay, isOverlayFrame } from "/crowd.js";
 
 const PROTOCOL_VERSION = 1;
@@ -59,12 +59,8 @@ export class Identity {
 
 async function verified(wire) {
   if (typeof wire.pk !== "string" || typeof wire.sig !== "string") return false;
-  const raw = unb64url(wire.pk);
-  if (raw.length !== 32) return false;
-  if (await clientIdFor(raw) !== wire.from) return false;
   const { sig, ...signed } = wire;
-  const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
-  return crypto.subtle.verify("Ed25519", key, unb64url(sig), encoder.encode(canonical(signed)));
+  return verifiedBy(wire.from, wire.pk, sig, encoder.encode(canonical(signed)));
 }
 
 // --- the broker connection ------------------------------------------------------------
