@@ -55,7 +55,7 @@ from .events import (
     SentPayload,
     TransferProgress,
 )
-from .liveness import PhiAccrualDetector
+from .liveness import ACCEPTABLE_PAUSE, PhiAccrualDetector
 from .messages import ProtocolError
 from .payloads import (
     CHAT_CHANNEL,
@@ -207,6 +207,9 @@ class DataPlane:
         self._key_of = key_of
         self.forged = 0  # messages dropped because their author's signature did not verify
         self.heartbeat_interval = heartbeat_interval
+        # Stall tolerated beyond a peer's usual heartbeat interval, for channels opened
+        # from now on (a partial mesh tolerates more: overlay.OverlayConfig).
+        self.acceptable_pause = ACCEPTABLE_PAUSE
         self._open: set[str] = set()  # peers whose channel is open, in no order
         self._recent = RecentIds()
         self._delivery = DeliveryTracker(ack_timeout=ack_timeout, reconnect_grace=reconnect_grace)
@@ -231,7 +234,9 @@ class DataPlane:
     def opened(self, peer_id: str, now: float) -> list[DataAction]:
         """A channel to ``peer_id`` is open: what it has not acknowledged goes again."""
         self._open.add(peer_id)
-        self._liveness[peer_id] = PhiAccrualDetector(now, self.heartbeat_interval)
+        self._liveness[peer_id] = PhiAccrualDetector(
+            now, self.heartbeat_interval, acceptable_pause=self.acceptable_pause
+        )
         actions: list[DataAction] = []
         for message in self._delivery.peer_back(peer_id, now):
             if isinstance(message, ChatMessage):

@@ -46,6 +46,8 @@ class Hello:
     sender: str
     nick: str
     to: str | None = None
+    # The sender is in a partial mesh (overlay.py): the room is bigger than a full mesh.
+    crowd: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +108,13 @@ def encode(message: SignalMessage, room: str) -> dict[str, Any]:
     """The wire form of ``message`` for ``room``."""
     wire: dict[str, Any] = {"v": PROTOCOL_VERSION, "room": room, "from": message.sender}
     match message:
-        case Hello(nick=nick, to=to):
+        case Hello(nick=nick, to=to, crowd=crowd):
             wire["type"] = "hello"
             wire["nick"] = nick
             if to is not None:
                 wire["to"] = to
+            if crowd:
+                wire["crowd"] = True
         case Offer() | Answer():
             wire["type"] = "offer" if isinstance(message, Offer) else "answer"
             wire.update(to=message.to, session=message.session, sdp=message.sdp, nick=message.nick)
@@ -143,7 +147,7 @@ def decode(wire: object, *, room: str) -> SignalMessage:
     if kind == "hello":
         nick = clean_nick(_field(wire, "nick", str))
         to = _field(wire, "to", str, ID_PATTERN) if "to" in wire else None
-        return Hello(sender=sender, nick=nick, to=to)
+        return Hello(sender=sender, nick=nick, to=to, crowd=wire.get("crowd") is True)
     if kind == "bye":
         return Bye(sender=sender)
     if kind not in ("offer", "answer", "candidate"):

@@ -66,9 +66,18 @@ class OverlayConfig:
     retry_after: float = 30.0  # a member that did not link is not asked again before
     gone_quiet: float = 2.0  # a "gone" report about a member heard within this is stale
     gone_reports: int = 2  # links that must report a member silent before it is gone
+    # ... and then it is gone if nothing is heard from it for this long: a process that
+    # stalls for a few seconds (a busy machine) has all its links report it at once.
+    suspect_grace: float = 8.0
     report_memory: float = 30.0  # seconds a report counts for
     departed_memory: float = 60.0  # hearsay about a member that left is ignored this long
     roster_interval: float = 15.0  # a roster to one link at random this often (anti-entropy)
+    # Seconds of stall a link may show beyond its heartbeats before it is taken for dead
+    # (liveness.py; 1 s in a full mesh): a link lost for nothing costs a partial mesh a
+    # rebuild, reports to the room and a roster, while a crash noticed a little later
+    # costs nothing, its messages having come by other paths anyway. 5 s covers a
+    # heartbeat SCTP sent again at its initial 3 s retransmission timeout.
+    link_pause: float = 5.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.degree_low <= self.degree <= self.degree_high:
@@ -134,6 +143,7 @@ class _Member:
     first_heard: float
     announced: bool = False  # the application was told it joined
     origin: str = ""  # for a stranger: the connection its hello came through
+    suspected: tuple[float, str] | None = None  # (since, by whom): reported gone
 
 
 class Overlay:
@@ -165,6 +175,7 @@ class Overlay:
         self._asked: dict[str, float] = {}  # peer -> when we asked for a link
         self._not_before: dict[str, float] = {}  # peer -> when it may be asked again
         self._departed: dict[str, float] = {}  # peer -> when it left
+        self._rolled: OrderedDict[str, float] = OrderedDict()  # stranger -> when we rolled
         self._reports: dict[str, dict[str, float]] = {}  # peer -> reporter -> when
         self.own_hello: object | None = None  # ours, for rosters
 
@@ -296,7 +307,9 @@ class Overlay:
             return []
         del self._reports[peer_id]
         names = ", ".join(sorted(self.nick_of(who) or who for who in reports))
-        return self.left(peer_id, f"lost (noticed by {names})", now, said_bye=False)
+        if member.suspected is None:
+            member.suspected = (now, names)
+        return []
 
     def told(self, peer_id: str) -> None:
         """In a full mesh the signalling core announces peers: record that it did."""
@@ -351,6 +364,12 @@ class Overlay:
         for peer_id, member in list(self._members.items()):
             if peer_id not in self._links and now - member.heard_at > self.config.member_ttl:
                 actions += self.left(peer_id, "not heard from", now, said_bye=False)
+            elif member.suspected is not None:
+                since, names = member.suspected
+                if member.heard_at > since or peer_id in self._links:
+                    member.suspected = None  # it spoke: it stalled, it did not die
+                elif now - since >= self.config.suspect_grace:
+                    actions += self.left(peer_id, f"lost (noticed by {names})", now, said_bye=False)
         for peer_id, asked_at in list(self._asked.items()):
             if now - asked_at > self.config.link_timeout:
                 del self._asked[peer_id]
@@ -424,6 +443,15 @@ class Overlay:
     def _maybe_offer_link(self, peer_id: str, now: float) -> list[OverlayAction]:
         if peer_id in self._links or peer_id in self._asked:
             return []
+        # One roll per stranger per retry_after, not one per hello: a newcomer says
+        # hello every second or two at first, and ~degree offers at each would bury it
+        # in half-made connections while its first ones are still opening.
+        if now - self._rolled.get(peer_id, float("-inf")) < self.config.retry_after:
+            return []
+        self._rolled[peer_id] = now
+        self._rolled.move_to_end(peer_id)
+        if len(self._rolled) > MAX_STRANGERS:
+            self._rolled.popitem(last=False)
         if self._in_use() >= self.config.degree_high:
             return []
         chance = min(1.0, self.config.degree / max(1, len(self._members)))

@@ -172,6 +172,9 @@ class Timing:
 SAID_BYE = "said bye"  # the PeerLeft reason for a deliberate leave
 SENT_GARBAGE = "sent too many invalid or excess data channel frames"
 MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
+# Once a hello says the room is a partial mesh, the strangers we probe ourselves; the
+# others' links, offered to us, and their rosters do the rest (overlay.py).
+CROWD_PROBES = 6
 MAX_EARLY_CANDIDATES = 64  # per peer, across sessions
 MAX_CANDIDATE_SENDERS = 32  # strangers whose candidates are kept for an offer to come
 # Strangers we replied to and that have not answered yet; past this, the oldest is
@@ -267,6 +270,8 @@ class MeshProtocol:
         self.accept_link: Callable[[str], bool] = lambda peer_id: True
         self.hello_floor = 0.0
         self.last_hello: dict[str, Any] | None = None  # as published, for rosters
+        # Strangers probed since a hello said the room is a crowd (None: none said so).
+        self._crowd_probes: int | None = None
         self._settle_until: float | None = None
         # Strangers' announcements noted while settling: sender -> (hello, key, lane).
         self._noted: OrderedDict[str, tuple[Hello, str, str]] = OrderedDict()
@@ -324,6 +329,12 @@ class MeshProtocol:
         self._hello_interval = self.timing.hello_initial
         self._settle_until = now + self.timing.join_settle
         return self._broadcast_hello(now)
+
+    def announce_soon(self) -> None:
+        """Say hello on ``global`` at the next tick the hello floor allows: after we
+        stalled, the room may take us for gone (overlay.py), and a hello reaches every
+        member directly, whatever became of our links."""
+        self._hurry_hello = True
 
     def reannounce(self, now: float) -> list[Action]:
         """The pub/sub connection came back without its history: say hello again soon
@@ -402,6 +413,8 @@ class MeshProtocol:
         if isinstance(message, Hello) and to is None:
             lane = origin or message.sender
             heard = [Announced(message.sender, message.nick, public_key, data, lane)]
+            if message.crowd and self._crowd_probes is None:
+                self._crowd_probes = 0
         elif isinstance(message, Bye):
             heard = [Departed(message.sender)]
         if peer is None and self.sparse and isinstance(message, Hello) and to is None:
@@ -593,11 +606,16 @@ class MeshProtocol:
     def _on_hello(self, hello: Hello, now: float) -> list[Action]:
         directed = hello.to is not None
         peer = self._peers.get(hello.sender)
+        probes = None if directed else self._crowd_probes
         if peer is None:
+            if probes is not None and probes >= CROWD_PROBES:
+                return []  # a crowd: probing all of it would open a connection to each
             peer = self._add_peer(hello.sender, hello.nick, now)
             if peer is None:
                 return []
             peer.heard_directly = directed
+            if probes is not None:
+                self._crowd_probes = probes + 1
             if not directed:
                 # A stranger's announcement: one directed hello back (a probe). The
                 # peer connection is made once they reply, so an identity that never
@@ -853,7 +871,7 @@ class MeshProtocol:
         self._next_hello = now + self._hello_interval * (1 + jitter)
         self._next_hello = max(self._next_hello, now + self.hello_floor)
         self._hello_interval = min(self._hello_interval * 2, self.timing.hello_max)
-        self.last_hello = self._wire(Hello(self.client_id, self.nick))
+        self.last_hello = self._wire(Hello(self.client_id, self.nick, crowd=self.sparse))
         return [Publish(self.global_topic, self.last_hello)]
 
     def _send(self, peer_id: str, message: SignalMessage) -> Publish:

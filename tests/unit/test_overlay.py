@@ -136,8 +136,19 @@ def test_a_crash_is_believed_from_two_links_not_one() -> None:
     overlay = make(members=20)
     assert overlay.reported_gone(peer(5), peer(6), 10.0) == []
     assert overlay.reported_gone(peer(5), peer(6), 10.1) == []  # the same link again
-    left = overlay.reported_gone(peer(5), peer(7), 10.5)
+    assert overlay.reported_gone(peer(5), peer(7), 10.5) == []  # suspected, from now
+    assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace - 0.1)) == []
+    left = of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace))
     assert left == [PeerLeft(peer(5), "p5", "lost (noticed by p6, p7)", False)]
+
+
+def test_a_member_reported_gone_that_speaks_within_the_grace_stays() -> None:
+    overlay = make(members=20)
+    overlay.reported_gone(peer(5), peer(6), 10.0)
+    overlay.reported_gone(peer(5), peer(7), 10.5)
+    overlay.alive(peer(5), 12.0)  # it stalled for a while, and is back
+    assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
+    assert peer(5) in overlay.members()
 
 
 def test_a_report_is_ignored_for_a_member_we_link_to_or_heard_since() -> None:
@@ -148,7 +159,9 @@ def test_a_report_is_ignored_for_a_member_we_link_to_or_heard_since() -> None:
     overlay.reported_gone(peer(8), peer(6), 10.0)
     overlay.alive(peer(8), 11.0)  # it spoke after the first report
     assert overlay.reported_gone(peer(8), peer(7), 14.0) == []  # one since: not enough
-    assert of(PeerLeft, overlay.reported_gone(peer(8), peer(9), 14.5))
+    overlay.reported_gone(peer(8), peer(9), 14.5)
+    left = of(PeerLeft, overlay.tick(14.5 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(8)]  # not 5, linked to us
 
 
 def test_a_silent_link_is_reported_to_the_room_and_counts_as_one_report() -> None:
@@ -156,7 +169,8 @@ def test_a_silent_link_is_reported_to_the_room_and_counts_as_one_report() -> Non
     overlay.link_up(peer(5), "p5", KEY, 1.0)
     actions = overlay.link_down(peer(5), 10.0, silent=True)
     assert actions == [o.ReportGone(peer(5))]
-    assert of(PeerLeft, overlay.reported_gone(peer(5), peer(6), 10.2))
+    overlay.reported_gone(peer(5), peer(6), 10.2)
+    assert of(PeerLeft, overlay.tick(10.2 + CONFIG.suspect_grace))
     overlay.link_up(peer(9), "p9", KEY, 11.0)
     assert overlay.link_down(peer(9), 12.0, silent=False) == []  # closed, not crashed
 
@@ -198,3 +212,24 @@ def test_announcements_through_many_connections_make_the_room_partial() -> None:
     # What was offered on hearing them lapses; then members are asked first.
     asked = [link.peer_id for link in of(o.Link, overlay.tick(2.0 + CONFIG.link_timeout))]
     assert set(asked[:3]) == {peer(1), peer(2), peer(3)}  # members first, then strangers
+
+
+class AlwaysOffers(random.Random):
+    """Every roll for a link offer comes up yes."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def test_a_newcomer_saying_hello_again_is_not_offered_links_again_soon() -> None:
+    overlay = o.Overlay(peer(0), CONFIG, AlwaysOffers(), connections=lambda: 0)
+    for n in range(1, CONFIG.threshold + 2):
+        overlay.vouched(peer(n), f"p{n}", KEY, {"hello": n}, 0.0)
+    assert overlay.sparse
+    first = of(o.Link, overlay.hello_heard(peer(77), "new", KEY, {}, 1.0))
+    assert [link.peer_id for link in first] == [peer(77)]
+    overlay.tick(1.0 + CONFIG.link_timeout + 1)  # our ask went unanswered: its place is free
+    later = 2.0 + CONFIG.link_timeout
+    assert of(o.Link, overlay.hello_heard(peer(77), "new", KEY, {}, later)) == []
+    again = 1.5 + CONFIG.retry_after
+    assert of(o.Link, overlay.hello_heard(peer(77), "new", KEY, {}, again)) != []

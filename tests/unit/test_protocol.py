@@ -539,3 +539,65 @@ def test_noted_announcements_are_left_to_the_overlay_once_the_room_is_partial() 
     hello = wire(Hello(SMALL, "small"))
     key = CODECS[SMALL].identity.public_key_b64
     assert proto.receive(GLOBAL, hello, 2.0) == [p.Announced(SMALL, "small", key, hello, SMALL)]
+
+
+# --- a room bigger than a full mesh ----------------------------------------------------
+
+
+def probes_for(actions: list[p.Action]) -> list[str]:
+    publishes = of_type(actions, p.Publish)
+    return [
+        a.message["to"] for a in publishes if a.message["type"] == "hello" and "to" in a.message
+    ]
+
+
+def test_after_a_hello_says_crowd_only_a_few_strangers_are_probed_and_requests_still_served() -> (
+    None
+):
+    proto = make()
+    crowd = [Identity() for _ in range(p.CROWD_PROBES + 4)]
+    probed: list[str] = []
+    for n, identity in enumerate(crowd):
+        hello = SignalCodec(ROOM, identity).encode(Hello(identity.client_id, "m", crowd=True))
+        now = 1.0 + n
+        probed += probes_for(proto.receive(GLOBAL, hello, now) + proto.tick(now + 0.5))
+    assert probed == [identity.client_id for identity in crowd[: p.CROWD_PROBES]]
+    # A member asking us for a link (an addressed hello) is answered as ever.
+    asker = crowd[-1]
+    request = SignalCodec(ROOM, asker).encode(Hello(asker.client_id, "m", to=ME))
+    actions = proto.receive(OWN, request, 20.0) + proto.tick(20.5)
+    assert of_type(actions, p.CreatePeerConnection) or probes_for(actions) == [asker.client_id]
+
+
+def test_without_a_crowd_every_stranger_is_probed() -> None:
+    proto = make()
+    probed: list[str] = []
+    strangers = [Identity() for _ in range(p.CROWD_PROBES + 4)]
+    for n, identity in enumerate(strangers):
+        hello = SignalCodec(ROOM, identity).encode(Hello(identity.client_id, "m"))
+        probed += probes_for(proto.receive(GLOBAL, hello, 1.0 + n) + proto.tick(1.5 + n))
+    assert len(probed) == len(strangers)
+
+
+def test_a_peer_in_a_partial_mesh_says_crowd_in_its_hellos() -> None:
+    proto = make()
+    assert proto.last_hello is not None
+    first = CODECS[ME].decode(proto.last_hello)
+    assert isinstance(first, Hello) and not first.crowd
+    proto.sparse = True
+    proto.tick(100.0)
+    assert proto.last_hello is not None
+    said = CODECS[ME].decode(proto.last_hello)
+    assert isinstance(said, Hello) and said.crowd
+
+
+def test_announce_soon_says_hello_within_the_floor_not_at_the_next_regular_time() -> None:
+    hurried, regular = make(), make()
+    for proto in (hurried, regular):
+        proto.hello_floor = 5.0
+        for second in range(0, 41):  # hellos back off to every 30 s
+            proto.tick(float(second))
+    hurried.announce_soon()
+    for proto, expected in ((hurried, True), (regular, False)):
+        said = [(GLOBAL, "hello") in published(proto.tick(t)) for t in (41.0, 45.0, 46.5)]
+        assert any(said) is expected
