@@ -144,6 +144,9 @@ class _Member:
     announced: bool = False  # the application was told it joined
     origin: str = ""  # for a stranger: the connection its hello came through
     suspected: tuple[float, str] | None = None  # (since, by whom): reported gone
+    # When it last spoke for itself: a broadcast hello, its own "here", a link. Not any
+    # envelope of its: one repaired late may be from before it died.
+    spoke_at: float = float("-inf")
 
 
 class Overlay:
@@ -232,6 +235,7 @@ class Overlay:
         self._departed.pop(peer_id, None)  # its own word: it is here (again)
         if (member := self._members.get(peer_id)) is not None:
             member.heard_at = max(member.heard_at, now)
+            member.spoke_at = now
             member.hello = hello
             return []
         self._strangers[peer_id] = _Member(nick, key, hello, now, now, origin=origin or peer_id)
@@ -273,6 +277,8 @@ class Overlay:
         if heard_at > member.heard_at:
             member.heard_at = heard_at
             member.hello = hello
+        if not hearsay:
+            member.spoke_at = now
         return []
 
     def alive(self, peer_id: str, now: float) -> None:
@@ -294,7 +300,7 @@ class Overlay:
         so (one flaky link, or one liar, removes nobody), unless we know better: we
         link to it ourselves, or heard from it since."""
         member = self._members.get(peer_id)
-        if member is None or peer_id in self._links or peer_id == self.client_id:
+        if member is None or peer_id == self.client_id:
             return []
         if now - member.heard_at < self.config.gone_quiet:
             return []
@@ -303,7 +309,12 @@ class Overlay:
         for who, when in list(reports.items()):
             if now - when > self.config.report_memory or when < member.heard_at:
                 del reports[who]
-        if len(reports) < min(self.config.gone_reports, len(self._members)):
+        # Kept while our own link to it lives: if that link dies too, a moment later,
+        # it is the second report (the two links of a crashed peer rarely notice at
+        # the same moment, and the first report comes only once).
+        if peer_id in self._links or len(reports) < min(
+            self.config.gone_reports, len(self._members)
+        ):
             return []
         del self._reports[peer_id]
         names = ", ".join(sorted(self.nick_of(who) or who for who in reports))
@@ -366,7 +377,7 @@ class Overlay:
                 actions += self.left(peer_id, "not heard from", now, said_bye=False)
             elif member.suspected is not None:
                 since, names = member.suspected
-                if member.heard_at > since or peer_id in self._links:
+                if member.spoke_at > since or peer_id in self._links:
                     member.suspected = None  # it spoke: it stalled, it did not die
                 elif now - since >= self.config.suspect_grace:
                     actions += self.left(peer_id, f"lost (noticed by {names})", now, said_bye=False)

@@ -146,9 +146,19 @@ def test_a_member_reported_gone_that_speaks_within_the_grace_stays() -> None:
     overlay = make(members=20)
     overlay.reported_gone(peer(5), peer(6), 10.0)
     overlay.reported_gone(peer(5), peer(7), 10.5)
-    overlay.alive(peer(5), 12.0)  # it stalled for a while, and is back
+    overlay.alive(peer(5), 11.0)  # an envelope of its, repaired late: maybe from before
+    overlay.hello_heard(peer(5), "p5", KEY, {}, 12.0)  # it stalled for a while, and is back
     assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
     assert peer(5) in overlay.members()
+
+
+def test_a_member_reported_gone_is_not_kept_by_its_old_envelopes_arriving_late() -> None:
+    overlay = make(members=20)
+    overlay.reported_gone(peer(5), peer(6), 10.0)
+    overlay.reported_gone(peer(5), peer(7), 10.5)
+    overlay.alive(peer(5), 12.0)  # a line it said before it died, repaired only now
+    left = of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(5)]
 
 
 def test_a_report_is_ignored_for_a_member_we_link_to_or_heard_since() -> None:
@@ -233,3 +243,12 @@ def test_a_newcomer_saying_hello_again_is_not_offered_links_again_soon() -> None
     assert of(o.Link, overlay.hello_heard(peer(77), "new", KEY, {}, later)) == []
     again = 1.5 + CONFIG.retry_after
     assert of(o.Link, overlay.hello_heard(peer(77), "new", KEY, {}, again)) != []
+
+
+def test_a_report_heard_while_we_still_link_to_the_peer_counts_when_our_link_dies() -> None:
+    overlay = make(members=20)
+    overlay.link_up(peer(5), "p5", KEY, 1.0)
+    assert overlay.reported_gone(peer(5), peer(6), 10.0) == []  # our link still lives
+    assert overlay.link_down(peer(5), 14.0, silent=True) == [o.ReportGone(peer(5))]
+    left = of(PeerLeft, overlay.tick(14.0 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(5)]
