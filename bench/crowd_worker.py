@@ -5,12 +5,15 @@ mesh tests.
 Commands: ``{"cmd": "join", "count": K}`` joins K rooms one after another;
 ``status``; ``send`` (``room``, ``count``, ``interval``, ``tag``: lines "TAG I SENT_AT");
 ``received``; ``forge`` (``room`` relays, to its links, a line signed by itself in
-``victim``'s name); ``quit``. Every command is answered by one line of JSON.
+``victim``'s name); ``send_bytes`` (``room`` sends ``size`` random bytes on the channel
+"blobs", answered with their SHA-256); ``payloads`` (what each room got on "blobs":
+sender, SHA-256, size); ``quit``. Every command is answered by one line of JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -47,6 +50,7 @@ class Crowd:
         self.rooms: list[Room] = []
         self.received: dict[str, list[tuple[str, str, float]]] = {}
         self.left: dict[str, list[str]] = {}
+        self.payloads: dict[str, list[tuple[str, str, int]]] = {}
         self.reasons: dict[str, int] = {}  # why peers were reported gone, and how often
         self.max_connections = 0
         self._watchers: list[asyncio.Task[None]] = []
@@ -63,9 +67,11 @@ class Crowd:
             )
             self.received[room.id] = []
             self.left[room.id] = []
+            self.payloads[room.id] = []
             await room.join()
             self.rooms.append(room)
             self._watchers.append(asyncio.create_task(self._watch(room)))
+            self._watchers.append(asyncio.create_task(self._watch_blobs(room)))
             await asyncio.sleep(JOIN_SPACING)
 
     async def _watch(self, room: Room) -> None:
@@ -77,6 +83,13 @@ class Crowd:
                 self.left[room.id].append(event.peer_id)
                 reason = event.reason.split(" (")[0]
                 self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    async def _watch_blobs(self, room: Room) -> None:
+        async for received in room.channel("blobs"):
+            data = received.data
+            if isinstance(data, bytes):
+                digest = hashlib.sha256(data).hexdigest()
+                self.payloads[room.id].append((received.sender, digest, len(data)))
 
     def status(self) -> dict[str, Any]:
         rooms = []
@@ -152,6 +165,12 @@ async def main(broker_url: str, room_name: str, threshold: int, nick_prefix: str
                 args = (command["room"], command["count"], command["interval"], command["tag"])
                 sending.append(asyncio.create_task(crowd.send(*args)))
                 reply(ok=True)
+            case "send_bytes":
+                data = os.urandom(command["size"])
+                await crowd.rooms[command["room"]].channel("blobs").send(data)
+                reply(sha256=hashlib.sha256(data).hexdigest())
+            case "payloads":
+                reply(payloads=crowd.payloads)
             case "received":
                 reply(received=crowd.received, left=crowd.left)
             case "forge":

@@ -94,6 +94,7 @@ WEB_FILES = {
     "/history.js": ("history.js", "text/javascript; charset=utf-8"),
     "/gossip.js": ("gossip.js", "text/javascript; charset=utf-8"),
     "/crowd.js": ("crowd.js", "text/javascript; charset=utf-8"),
+    "/parts.js": ("parts.js", "text/javascript; charset=utf-8"),
     "/keys.js": ("keys.js", "text/javascript; charset=utf-8"),
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
     "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),

@@ -13,25 +13,28 @@ paths as it has links.
 
 Order: envelopes of one author are delivered in the order of ``n``; a later one waits
 up to ``GAP_WAIT`` for an earlier one that is missing, and is delivered anyway after
-that. Repair: once a second, each peer tells each link the highest ``n`` it holds of
-the authors heard lately (IHAVE) to two links picked at random, and a new link at once
-all it has; a link that is behind asks for what it lacks (IWANT) and gets the cached
-envelopes. This is GossipSub's scheme, with per-author sequence
-numbers instead of message ids so that a gap is visible. The wire format is in
-``docs/protocol.md``, "Rooms bigger than a full mesh".
+that. Repair: once a second, each peer tells its links the highest ``n`` it holds of
+the authors heard lately (IHAVE), and a new link at once all it has; a link that is
+behind asks for what it lacks (IWANT) and gets the cached envelopes. An envelope may
+carry bytes (a binary frame), bound to the signature by their digest. This is
+GossipSub's scheme, with per-author sequence numbers instead of message ids so that a
+gap is visible. The wire format is in ``docs/protocol.md``, "Rooms bigger than a full
+mesh".
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
+import struct
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshchat.wire.canonical import canonical
+from meshchat.wire.canonical import canonical, loads_untrusted
 from meshchat.wire.keys import BadSignature, verify
 from meshchat.wire.ratelimit import TokenBucket
 
@@ -45,12 +48,13 @@ START_WAIT = 0.3  # ... and the first one heard from an author, for any earlier 
 START_BACKFILL = 8  # an author first heard at an n this low: its envelopes from 1 are wanted
 CACHE_SECONDS = 30.0  # envelopes kept to answer IWANT
 CACHE_MAX = 8192
+CACHE_BYTES = 48 * 1024 * 1024  # of cached frames: relayed bytes make them big
 SEEN_MAX = 32768  # (author, n) pairs remembered to drop copies
 MAX_AUTHORS = 1024
 MAX_HELD = 256  # envelopes of one author waiting for an earlier one
 IHAVE_INTERVAL = 1.0
 IHAVE_FANOUT = 64  # links told each round (at random past this): every link, in practice
-IHAVE_WINDOW = 5.0  # authors advertised: those with a new envelope within this
+IHAVE_WINDOW = 2.0  # authors advertised: those with a new envelope within this
 MAX_IHAVE_AUTHORS = 256
 MAX_WANT = 256  # envelopes asked for in one IWANT
 MAX_RECIPIENTS = 64
@@ -64,6 +68,15 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url unpadded
 
 FRAME_TYPES = ("gossip", "ihave", "iwant")
 
+# An envelope with bytes attached (a piece of a relayed payload, ``relayed.py``) goes
+# in a binary frame: 0x03 | envelope length (u32, big-endian) | envelope (UTF-8 JSON,
+# as a text frame) | the bytes. The body names their SHA-256 (``digest``), so the
+# author's signature covers them. 0x01 and 0x02 are the data plane's (payloads.py).
+BINARY_ENVELOPE = 0x03
+_BINARY_PREFIX = struct.Struct(">BI")
+MAX_BINARY_FRAME = 16 * 1024  # as a payload chunk: SCTP carries it easily
+DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
@@ -76,7 +89,8 @@ class Envelope:
     to: tuple[str, ...]
     body: dict[str, Any]
     signature: str
-    frame: str
+    frame: str | bytes
+    attachment: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +113,10 @@ GossipAction = SendFrame | Delivered | PeerMisbehaved | Forged
 
 def is_gossip_frame(frame: str | bytes) -> bool:
     """Whether a data-channel frame is the overlay's (``gossip``/``ihave``/``iwant``):
-    they start with their type, as this module writes them."""
-    return isinstance(frame, str) and frame.startswith(
-        ('{"type":"gossip"', '{"type":"ihave"', '{"type":"iwant"')
-    )
+    they start with their type, as this module writes them; or an envelope with bytes."""
+    if isinstance(frame, bytes):
+        return frame[:1] == bytes([BINARY_ENVELOPE])
+    return frame.startswith(('{"type":"gossip"', '{"type":"ihave"', '{"type":"iwant"'))
 
 
 def signed_content(room: str, author: str, n: int, to: tuple[str, ...], body: object) -> bytes:
@@ -126,7 +140,56 @@ def encode_envelope(
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode_envelope(wire: dict[str, Any], frame: str) -> Envelope:
+def encode_binary_envelope(envelope_text: str, attachment: bytes) -> bytes:
+    encoded = envelope_text.encode()
+    return _BINARY_PREFIX.pack(BINARY_ENVELOPE, len(encoded)) + encoded + attachment
+
+
+def decode_binary_envelope(frame: bytes) -> Envelope:
+    """The envelope in a binary frame, its bytes attached; ProtocolError if the frame
+    or a field is invalid, or the bytes are not the ones the body names (the signature
+    is checked by the caller)."""
+    if len(frame) > MAX_BINARY_FRAME:
+        raise ProtocolError(f"binary envelope of {len(frame)} bytes over {MAX_BINARY_FRAME}")
+    if len(frame) < _BINARY_PREFIX.size:
+        raise ProtocolError("truncated binary envelope")
+    _, length = _BINARY_PREFIX.unpack_from(frame)
+    end = _BINARY_PREFIX.size + length
+    if end > len(frame):
+        raise ProtocolError("binary envelope shorter than its header says")
+    try:
+        wire = loads_untrusted(frame[_BINARY_PREFIX.size : end].decode())
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ProtocolError(f"binary envelope without a JSON header: {error}") from None
+    if not isinstance(wire, dict) or wire.get("type") != "gossip":
+        raise ProtocolError("binary envelope whose header is not a gossip envelope")
+    envelope = decode_envelope(wire, frame)
+    return Envelope(
+        envelope.author,
+        envelope.n,
+        envelope.key,
+        envelope.to,
+        envelope.body,
+        envelope.signature,
+        frame,
+        frame[end:],
+    )
+
+
+def attachment_matches(envelope: Envelope) -> bool:
+    """Whether the bytes attached are those the signed body names: none and no
+    ``digest``, or bytes with their SHA-256 as ``digest``."""
+    digest = envelope.body.get("digest")
+    if digest is None:
+        return not envelope.attachment and isinstance(envelope.frame, str)
+    return (
+        isinstance(digest, str)
+        and isinstance(envelope.frame, bytes)
+        and hashlib.sha256(envelope.attachment).hexdigest() == digest
+    )
+
+
+def decode_envelope(wire: dict[str, Any], frame: str | bytes) -> Envelope:
     """The envelope in a parsed ``gossip`` frame; ProtocolError if a field is invalid
     (the signature is checked by the caller, once per envelope)."""
     author, key, sig, body, to = (wire.get(k) for k in ("from", "key", "sig", "body", "to"))
@@ -180,7 +243,8 @@ class Gossip:
         self._links: set[str] = set()
         self._authors: OrderedDict[str, _Author] = OrderedDict()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
-        self._cache: OrderedDict[tuple[str, int], tuple[str, float]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], tuple[str | bytes, float]] = OrderedDict()
+        self._cache_bytes = 0
         self._budgets: dict[str, TokenBucket] = {}
         self._want_budgets: dict[str, TokenBucket] = {}
         self._next_ihave = 0.0
@@ -208,24 +272,48 @@ class Gossip:
     # -- out --
 
     def publish(
-        self, body: dict[str, Any], now: float, to: tuple[str, ...] = ()
+        self,
+        body: dict[str, Any],
+        now: float,
+        to: tuple[str, ...] = (),
+        attachment: bytes | None = None,
     ) -> tuple[Envelope, list[GossipAction]]:
-        """``body`` from us to the room (or to the peers ``to``), to every link."""
-        self._n += 1
+        """``body`` from us to the room (or to the peers ``to``), to every link; with
+        ``attachment``, those bytes too (the body gains their ``digest``)."""
+        if attachment is not None:
+            body = body | {"digest": hashlib.sha256(attachment).hexdigest()}
         to = tuple(sorted(set(to)))
-        signature = self._sign(signed_content(self.room, self.client_id, self._n, to, body))
-        frame = encode_envelope(self.client_id, self._n, self._key, to, body, signature)
-        if len(frame) > MAX_FRAME_BYTES:
-            self._n -= 1
+        n = self._n + 1
+        signature = self._sign(signed_content(self.room, self.client_id, n, to, body))
+        text = encode_envelope(self.client_id, n, self._key, to, body, signature)
+        frame: str | bytes = text
+        if attachment is not None:
+            frame = encode_binary_envelope(text, attachment)
+            if len(frame) > MAX_BINARY_FRAME:
+                raise ValueError(
+                    f"an envelope with bytes is at most {MAX_BINARY_FRAME} bytes; "
+                    f"this one is {len(frame)}"
+                )
+        elif len(text) > MAX_FRAME_BYTES:
             raise ValueError(
                 f"a message relayed through the room is at most {MAX_FRAME_BYTES} bytes "
-                f"encoded; this one is {len(frame)}"
+                f"encoded; this one is {len(text)}"
             )
-        envelope = Envelope(self.client_id, self._n, self._key, to, body, signature, frame)
+        self._n = n
+        envelope = Envelope(
+            self.client_id, n, self._key, to, body, signature, frame, attachment or b""
+        )
         self._remember(envelope, now)
         return envelope, [SendFrame(peer_id, frame) for peer_id in sorted(self._links)]
 
     # -- in --
+
+    def receive_binary(self, peer_id: str, frame: bytes, now: float) -> list[GossipAction]:
+        """A binary envelope (``is_gossip_frame``) from the link ``peer_id``."""
+        try:
+            return self._on_envelope(peer_id, decode_binary_envelope(frame), now)
+        except ProtocolError as error:
+            return [PeerMisbehaved(peer_id, str(error))]
 
     def receive(
         self, peer_id: str, wire: dict[str, Any], frame: str, now: float
@@ -258,6 +346,9 @@ class Gossip:
         except BadSignature:
             self.forged += 1
             return [Forged(peer_id)]
+        if not attachment_matches(envelope):  # signed, but the bytes were swapped
+            self.forged += 1
+            return [Forged(peer_id)]
         if envelope.author == self.client_id:
             return []  # ours, from before what we remember
         self._remember(envelope, now)
@@ -274,13 +365,20 @@ class Gossip:
         self._seen[key] = None
         if len(self._seen) > SEEN_MAX:
             self._seen.popitem(last=False)
+        if (old := self._cache.pop(key, None)) is not None:
+            self._cache_bytes -= len(old[0])
         self._cache[key] = (envelope.frame, now)
-        while len(self._cache) > CACHE_MAX:
-            self._cache.popitem(last=False)
+        self._cache_bytes += len(envelope.frame)
+        while len(self._cache) > CACHE_MAX or self._cache_bytes > CACHE_BYTES:
+            self._forget_oldest()
         author = self._author(envelope.author, now)
         if envelope.n > author.high:
             author.high = envelope.n
             author.changed_at = now
+
+    def _forget_oldest(self) -> None:
+        _, (frame, _) = self._cache.popitem(last=False)
+        self._cache_bytes -= len(frame)
 
     def _author(self, author_id: str, now: float) -> _Author:
         author = self._authors.get(author_id)
@@ -387,7 +485,7 @@ class Gossip:
             if now - author.waiting_since >= wait:
                 actions += self._release(author, skip=True)
         while self._cache and next(iter(self._cache.values()))[1] < now - CACHE_SECONDS:
-            self._cache.popitem(last=False)
+            self._forget_oldest()
         if now >= self._next_ihave:
             self._next_ihave = now + IHAVE_INTERVAL
             if (ihave := self._ihave_frame(now, IHAVE_WINDOW)) is not None:

@@ -2,7 +2,8 @@
 
 An envelope's signature proves its author wrote the body; this module says what the
 body means: a chat line (itself signed by the author, as on a direct link, so that
-history can keep it), a value on a channel, a report that a member's link died, or a
+history can keep it), a value on a channel, a part of a bigger payload or of bytes
+(``relayed_parts.py``), a report that a member's link died, or a
 bye. A body of a type this version does not know is ignored (a newer client).
 """
 
@@ -24,6 +25,7 @@ from .chat import (
 from .gossip import Envelope
 from .messages import ID_PATTERN, ProtocolError
 from .payloads import check_channel_name
+from .relayed_parts import RelayedPart, read_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class RelayedBye:
     pass
 
 
-Relayed = RelayedChat | RelayedValue | GoneReport | StillHere | RelayedBye
+Relayed = RelayedChat | RelayedValue | RelayedPart | GoneReport | StillHere | RelayedBye
 
 
 def value_body(channel: str, message_id: str, timestamp_ms: int, value: object) -> dict[str, Any]:
@@ -114,6 +116,8 @@ def read_body(envelope: Envelope, room: str) -> Relayed | None:
             value = body.get("value")
             size = len(json.dumps(value, separators=(",", ":")).encode())
             return RelayedValue(channel, message_id, ts, value, size)
+        case "part":
+            return read_part(body, envelope.attachment)
         case "gone":
             peer_id = body.get("peer")
             if not isinstance(peer_id, str) or not ID_PATTERN.match(peer_id):

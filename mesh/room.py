@@ -41,6 +41,7 @@ from . import gossip as g
 from . import overlay as o
 from . import protocol as p
 from . import relayed as r
+from . import relayed_parts as rp
 from . import sctp_sack
 from .channel import Channel
 from .chat import CHANNEL_LABEL, MAX_FRAME_BYTES, ChatMessage, chat_fields, new_message_id
@@ -68,7 +69,14 @@ from .history import parse as parse_history
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import IceCandidate, ProtocolError, clean_nick, validate_room
-from .payloads import CHAT_CHANNEL, check_channel_name, encode_body, new_header
+from .payloads import (
+    CHAT_CHANNEL,
+    PayloadHeader,
+    check_channel_name,
+    decode_json_body,
+    encode_body,
+    new_header,
+)
 from .sealing import RoomSeal
 from .transfers import LOW_WATER
 from .transport import (
@@ -93,11 +101,17 @@ OVERLAY_FRAMES = (
 PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
 RECONNECT_GRACE = 30.0  # seconds a lost peer's messages and files wait for it
+STALLED = 2.0  # seconds our own loop stood still: a partial mesh may take us for gone
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
 # send() waits while this many payload bytes are still to be handed to channels, so a
 # sender faster than its peers does not pile up payloads in memory.
 SEND_BACKLOG = 8 * 1024 * 1024
+# Parts of a payload relayed through a partial mesh: at most this many a second (every
+# relay forwards them, within its links' envelope budgets, gossip.ENVELOPE_RATE), and
+# none while a link's channel holds this many bytes not yet sent.
+PART_RATE = 150.0
+RELAY_HIGH_WATER = 1024 * 1024
 
 
 def _new_sink(size: int) -> IO[bytes]:
@@ -181,13 +195,16 @@ class Room:
         self._history = HistoryBook(self.name, keep=history)
         self._files = FileTransfers(
             send=self._send_payload,
-            peers=self._protocol.open_peers,
+            peers=lambda: self.peers,
             emit=self._events.put_nowait,
             downloads=downloads,
             max_file_size=max_file_size,
             reconnect_grace=RECONNECT_GRACE,
         )
         self._backlog_drained = asyncio.Event()
+        self._parts = rp.PartAssembler(_new_sink)
+        self._relaying = asyncio.Lock()  # one relayed payload of ours at a time, in parts
+        self._link_drained = asyncio.Event()  # a channel's buffer fell to LOW_WATER
         self._bad_frame_log = QuietLog(log)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
@@ -287,16 +304,9 @@ class Room:
         transfer.wait()``, or the File* events.
 
         Raises ValueError (not a readable file, nobody here, unknown recipients). In a
-        partial mesh, files go to linked peers only (everyone here: every linked peer).
+        partial mesh, a file goes straight to a linked recipient and is relayed through
+        the room to the others.
         """
-        if self._overlay.sparse and to is not None:
-            linked = self._protocol.open_peers()
-            if far := [peer for peer in to if peer in self.peers and peer not in linked]:
-                raise ValueError(
-                    f"{', '.join(far)} is reached through other peers in this room (more "
-                    f"than {self._overlay.config.threshold} peers): files go only to peers "
-                    "linked to us"
-                )
         return await self._files.send_file(Path(path), to)
 
     def channel(self, name: str) -> Channel:
@@ -321,21 +331,17 @@ class Room:
         timestamp_ms = int(time.time() * 1000)
         recipients = None if to is None else tuple(sorted(set(to)))
         if self._overlay.sparse and not (recipients and set(recipients) <= self._gossip.links):
-            return self._relay_value(channel, data, recipients, timestamp_ms)
+            return await self._relay_payload(channel, data, recipients, timestamp_ms)
         sent, actions = self._data.send_payload(channel, data, now, timestamp_ms, recipients)
         self._carry(actions)
         return sent
 
-    def _relay_value(
+    async def _relay_payload(
         self, channel: str, data: object, to: tuple[str, ...] | None, timestamp_ms: int
     ) -> SentPayload:
-        """A JSON value to the room through the partial mesh (bytes go over links)."""
+        """A payload to the room, or to members not all linked to us, through the
+        partial mesh: a JSON value in one envelope if it fits, else in parts."""
         check_channel_name(channel)
-        if isinstance(data, bytes | bytearray | memoryview):
-            raise ValueError(
-                "bytes go only to linked peers once a room outgrows a full mesh; "
-                f"linked now: {', '.join(sorted(self._gossip.links)) or 'none'}"
-            )
         if to is not None:
             if not to:
                 raise ValueError("no recipients given")
@@ -343,13 +349,40 @@ class Room:
                 raise ValueError(f"not in the room: {', '.join(absent)}")
         kind, body = encode_body(data)
         message_id = new_message_id()
-        now = time.monotonic()
-        _, relay = self._gossip.publish(
-            r.value_body(channel, message_id, timestamp_ms, data), now, to or ()
-        )
-        self._relay(relay)
         header = new_header(self.id, channel, 0, timestamp_ms, kind, body, to or (), message_id)
+        if kind == "json":
+            value_body = r.value_body(channel, message_id, timestamp_ms, data)
+            try:
+                _, relay = self._gossip.publish(value_body, time.monotonic(), to or ())
+            except ValueError:
+                pass  # too big for one envelope: in parts, below
+            else:
+                self._relay(relay)
+                return SentPayload(header, tuple(sorted(self._gossip.links)))
+        async with self._relaying:
+            pace = TokenBucket(PART_RATE, PART_RATE, time.monotonic())
+            for index in range(rp.part_count(len(body))):
+                await self._room_to_relay(pace)
+                part = body[index * rp.PART_BYTES : (index + 1) * rp.PART_BYTES]
+                fields = rp.part_body(channel, message_id, timestamp_ms, kind, len(body), index)
+                now = time.monotonic()
+                self._relay(self._gossip.publish(fields, now, to or (), attachment=part)[1])
         return SentPayload(header, tuple(sorted(self._gossip.links)))
+
+    async def _room_to_relay(self, pace: TokenBucket) -> None:
+        """Wait for our turn to relay a part: within the rate, and until no link's
+        channel is backed up (the room forwards at the pace of our slowest link)."""
+        if (delay := pace.reserve(time.monotonic())) > 0:
+            await asyncio.sleep(delay)
+        while not self._closed and any(
+            connection.channel is not None and connection.channel.bufferedAmount > RELAY_HIGH_WATER
+            for connection in self._connections.values()
+        ):
+            self._link_drained.clear()
+            with contextlib.suppress(TimeoutError):  # a link that closed drains nothing
+                await asyncio.wait_for(self._link_drained.wait(), timeout=0.1)
+        if self._closed:
+            raise ValueError("the room was left")
 
     async def events(self) -> AsyncIterator[RoomEvent]:
         """Peer joined, message received, peer left...; ends when the room is left."""
@@ -382,6 +415,7 @@ class Room:
         with contextlib.suppress(Exception):
             await self._transport.close()
         await self._files.close()
+        self._parts.close()
         self._events.put_nowait(None)
         self._backlog_drained.set()
         for channel in self._channels.values():
@@ -431,7 +465,7 @@ class Room:
         if not self._overlay.sparse:
             self._overlay.told(peer_id)
             self._events.put_nowait(dataclasses.replace(joined, route=route))
-        self._files.peer_joined(peer_id)
+            self._files.peer_joined(peer_id)
         if self._history.should_ask(peer_id, now):
             self._spawn(self._send_history(REQUEST, peer_id))
 
@@ -447,7 +481,8 @@ class Room:
         else:
             self._steer(self._overlay.link_down(peer_id, now, silent=left.silent))
         self._carry(self._data.closed(peer_id, now, said_bye=left.said_bye))
-        self._files.peer_left(peer_id, said_bye=left.said_bye)
+        if not self._overlay.sparse:  # else the overlay says when a member leaves
+            self._files.peer_left(peer_id, said_bye=left.said_bye)
 
     def _steer(self, actions: list[o.OverlayAction]) -> None:
         """Carry out what the overlay decided."""
@@ -475,9 +510,15 @@ class Room:
                 case o.BecameSparse():
                     log.info("the room outgrew a full mesh: now a partial one")
                     self._protocol.sparse = True
+                    self._data.acceptable_pause = self._overlay.config.link_pause
                     self._apply(self._protocol.abandon_attempts())
-                case PeerJoined() | PeerLeft():
+                case PeerJoined(peer_id=peer_id):
                     self._events.put_nowait(action)
+                    self._files.peer_joined(peer_id)
+                case PeerLeft(peer_id=peer_id, said_bye=said_bye):
+                    self._events.put_nowait(action)
+                    self._files.peer_left(peer_id, said_bye=said_bye)
+                    self._parts.forget(peer_id)
 
     def _close_pruned(self, peer_id: str, pc_id: int | None) -> None:
         if not self._closed and pc_id is not None and self._protocol.pc_of(peer_id) == pc_id:
@@ -527,19 +568,21 @@ class Room:
                 self._history.keep(shown, envelope.key, now)
                 if (chat := self._channels.get(CHAT_CHANNEL)) is not None:
                     chat.deliver(_received_chat(shown))
-            case r.RelayedValue(channel=name) if channel := self._channels.get(name):
-                channel.deliver(
-                    Received(
-                        name,
-                        author,
-                        nick,
-                        said.timestamp_ms,
-                        said.message_id,
-                        kind="json",
-                        size=said.size,
-                        data=said.value,
-                    )
+            case r.RelayedValue():
+                header = PayloadHeader(
+                    said.message_id,
+                    author,
+                    said.channel,
+                    0,
+                    said.timestamp_ms,
+                    "json",
+                    said.size,
+                    "",
+                    nick=nick,
                 )
+                self._deliver_payload(d.PayloadReceived(header, said.value, None))
+            case rp.RelayedPart():
+                self._assemble(author, nick, said, now)
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
                 self._say_here(now)
             case r.GoneReport(peer_id=peer_id):
@@ -551,6 +594,40 @@ class Room:
                     self._steer(self._overlay.vouched(author, nick, key, hello, now, hearsay=False))
             case r.RelayedBye():
                 self._steer(self._overlay.left(author, p.SAID_BYE, now, said_bye=True))
+
+    def _assemble(self, author: str, nick: str, part: rp.RelayedPart, now: float) -> None:
+        """A part of a relayed payload: once all are in, the payload, as if it had come
+        over a link."""
+        try:
+            assembled = self._parts.add(author, part, now)
+        except ValueError as error:
+            log.info("dropped a payload relayed from %s: %s", author, error)
+            return
+        if assembled is None:
+            return
+        value: object = None
+        body: IO[bytes] | None = assembled.body
+        if part.kind == "json":
+            try:
+                value = decode_json_body(assembled.body.read())
+            except ProtocolError as error:
+                log.info("dropped a payload relayed from %s: %s", author, error)
+                return
+            finally:
+                assembled.body.close()
+            body = None
+        header = PayloadHeader(
+            part.message_id,
+            author,
+            part.channel,
+            0,
+            part.timestamp_ms,
+            part.kind,
+            part.size,
+            assembled.sha256,
+            nick=nick,
+        )
+        self._deliver_payload(d.PayloadReceived(header, value, body))
 
     def _say_here(self, now: float) -> None:
         """Tell the room we are here: on arriving in a partial mesh, and when a link
@@ -658,7 +735,8 @@ class Room:
                 action.body.close()
             log.debug("payload on channel %r, which this client has not opened", header.channel)
             return
-        nick = self._protocol.nick_of(header.sender) or "anon"
+        sender = header.sender
+        nick = self._protocol.nick_of(sender) or self._overlay.nick_of(sender) or "anon"
         received = functools.partial(
             Received,
             header.channel,
@@ -724,6 +802,7 @@ class Room:
 
         @channel.on("bufferedamountlow")
         def on_low() -> None:
+            self._link_drained.set()
             if self._connections.get(pc_id) is connection:
                 self._pump(connection.peer_id)
 
@@ -755,6 +834,8 @@ class Room:
         self._protocol.channel_activity(pc_id, now)
         if isinstance(frame, str) and frame.startswith(OVERLAY_FRAMES):
             self._on_overlay_frame(peer_id, frame, now)
+        elif isinstance(frame, bytes) and g.is_gossip_frame(frame):
+            self._relay(self._gossip.receive_binary(peer_id, frame, now))
         else:
             self._carry(self._data.receive(peer_id, frame, now))
 
@@ -895,15 +976,23 @@ class Room:
 
     async def _tick(self) -> None:
         next_overlay_tick = 0.0
+        last = time.monotonic()
         while True:
             # Woken on time for heartbeats and suspicion deadlines, which are what
             # decide how soon a crashed peer is noticed.
             wait = self._data.next_wakeup() - time.monotonic()
             await asyncio.sleep(min(max(wait, 0.0), d.TICK_INTERVAL))
             now = time.monotonic()
+            if now - last > STALLED and self._overlay.sparse:
+                # We stood still long enough for links to take us for dead: tell
+                # the room we are here before their reports remove us.
+                self._protocol.announce_soon()
+            last = now
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
             self._relay(self._gossip.tick(now))
+            for dropped in self._parts.expire(now):
+                log.info("dropped relayed payload %s: its parts stopped coming", dropped)
             if now >= next_overlay_tick:
                 next_overlay_tick = now + 1.0
                 self._overlay.own_hello = self._protocol.last_hello

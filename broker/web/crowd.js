@@ -5,10 +5,12 @@
 // is there, and relays envelopes as every peer does.
 import { Gossip, isOverlayFrame } from "./gossip.js";
 import { cleanNick } from "./frames.js";
+import { PartAssembler, readPart } from "./parts.js";
 
 export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3;
-export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90;
+export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90, SUSPECT_GRACE = 8;
 export { isOverlayFrame };
+const PRUNE_FRAME = '{"type":"prune"}';
 
 export class PageOverlay {
   constructor(room) {
@@ -17,6 +19,7 @@ export class PageOverlay {
     this.members = new Map(); // id -> { nick, pk, heardAt }
     this.announced = new Set(); // ids the page was told joined
     this.reports = new Map(); // id -> Map(reporter -> when)
+    this.parts = new PartAssembler(); // relayed payloads coming in parts (parts.js)
     this.gossip = new Gossip({ clientId: room.id, room: room.name, key: room.identity.publicKey,
       sign: (bytes) => room.identity.signBytes(bytes) });
   }
@@ -24,7 +27,7 @@ export class PageOverlay {
   // A broadcast hello on the signalling service keeps a member current.
   helloHeard(id, now) {
     const member = this.members.get(id);
-    if (member) member.heardAt = Math.max(member.heardAt, now);
+    if (member) { member.heardAt = Math.max(member.heardAt, now); member.spokeAt = now; }
   }
 
   // A member vouched for: a link, a roster entry, or its own "here" envelope.
@@ -63,6 +66,7 @@ export class PageOverlay {
 
   memberLeft(id, reason) {
     this.members.delete(id);
+    this.parts.drop(id);
     this.reports.delete(id);
     if (this.announced.delete(id)) {
       this.room.emit("left", { id, nick: this.room.nickOf(id), reason });
@@ -72,7 +76,10 @@ export class PageOverlay {
   nick(id) { return this.members.get(id)?.nick; }
 
   // Whether a stranger asking for a link gets one.
-  acceptsLink() { return !this.partial || this.room.linkCount() < PAGE_LINKS; }
+  // (A hello that says "crowd" is reason enough to keep to PAGE_LINKS.)
+  acceptsLink() {
+    return (!this.partial && this.room.crowdProbes === undefined) || this.room.linkCount() < PAGE_LINKS;
+  }
 
   linkUp(peer) {
     this.noteMember(peer.id, peer.nick, peer.pk, Date.now() / 1000);
@@ -85,6 +92,7 @@ export class PageOverlay {
 
   // A frame of the partial mesh from the link `peer` (`now`: the data plane's clock).
   async onFrame(peer, frame, now) {
+    if (frame instanceof Uint8Array) return this.carry(await this.gossip.receiveBinary(peer.id, frame, now));
     let wire;
     try { wire = JSON.parse(frame); } catch { return this.room.badFrame(peer, "overlay frame is not JSON"); }
     if (!wire || typeof wire !== "object") return this.room.badFrame(peer, "overlay frame is not an object");
@@ -141,6 +149,7 @@ export class PageOverlay {
           size: JSON.stringify(value ?? null).length });
         return;
       }
+      case "part": return this.assemble(author, nick, readPart(body, envelope.attachment));
       case "gone":
         if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports
           if (Date.now() - (this.saidHereAt ?? 0) < 3000) return;
@@ -152,6 +161,8 @@ export class PageOverlay {
         const wire = await this.room.openSignal(body.hello);
         if (wire && wire.from === author && wire.type === "hello") {
           this.noteMember(author, wire.nick, wire.pk, Date.now() / 1000);
+          const member = this.members.get(author);
+          if (member) member.spokeAt = Date.now() / 1000; // its own word, not hearsay
           this.announce(author);
         }
         return;
@@ -160,34 +171,65 @@ export class PageOverlay {
     }
   }
 
+  // A part of a relayed payload: the payload, once all its parts are in.
+  assemble(author, nick, part) {
+    const whole = this.parts.add(author, part, performance.now() / 1000);
+    if (!whole) return;
+    const { channel, id, ts, kind, size } = whole.part;
+    const data = kind === "bytes" ? whole.data : JSON.parse(new TextDecoder().decode(whole.data));
+    this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, size, data });
+  }
+
+  // Above PAGE_LINKS open links (taken up before the page knew the room was big), one
+  // goes each tick: it is told (a prune, as overlay.py does) and closed 2 s later.
+  pruneExtra() {
+    const open = [...this.room.peers.values()].filter((p) => p.phase === "open" && !p.pruning);
+    if (open.length <= PAGE_LINKS) return;
+    const peer = open[Math.floor(Math.random() * open.length)];
+    peer.pruning = true;
+    this.room.sendFrame(peer.id, PRUNE_FRAME);
+    this.gossip.linkDown(peer.id);
+    setTimeout(() => { if (this.room.peers.get(peer.id) === peer) this.room.unlink(peer); }, 2000);
+  }
+
   // A link's report that `id` fell silent: believed once two links say so.
   reportedGone(id, reporter) {
     const member = this.members.get(id);
     const now = Date.now() / 1000;
-    if (typeof id !== "string" || !member || this.room.peers.get(id)?.phase === "open") return;
+    if (typeof id !== "string" || !member) return;
     if (now - member.heardAt < GONE_QUIET) return;
     const reports = this.reports.get(id) ?? new Map();
     reports.set(reporter, now);
     for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
     this.reports.set(id, reports);
-    if (reports.size >= GONE_REPORTS) {
+    // Kept while our link to it lives (mesh/overlay.py); believed once it does not.
+    if (this.room.peers.get(id)?.phase === "open") return;
+    if (reports.size >= GONE_REPORTS && !member.suspected) {
+      // Gone if nothing is heard from it for a while: a stalled peer is reported by all.
       const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");
-      this.memberLeft(id, `lost (noticed by ${names})`);
+      member.suspected = { since: now, names };
     }
   }
 
-  async publish(body, to = []) {
-    const [envelope, actions] = await this.gossip.publish(body, performance.now() / 1000, to);
+  async publish(body, to = [], attachment = null) {
+    const [envelope, actions] = await this.gossip.publish(body, performance.now() / 1000, to, attachment);
     this.carry(actions);
     return envelope;
   }
 
   tick(now) {
     this.carry(this.gossip.tick(now));
+    for (const dropped of this.parts.expire(now)) console.warn("relayed payload stalled:", dropped);
     const wall = Date.now() / 1000;
     for (const [id, member] of [...this.members]) {
+      const linked = this.room.peers.get(id)?.phase === "open";
       if (wall - member.heardAt > MEMBER_TTL && !this.room.peers.has(id)) this.memberLeft(id, "not heard from");
+      else if (member.suspected && ((member.spokeAt ?? 0) > member.suspected.since || linked)) member.suspected = null;
+      else if (member.suspected && wall - member.suspected.since >= SUSPECT_GRACE) {
+        this.memberLeft(id, `lost (noticed by ${member.suspected.names})`);
+      }
     }
+    if (this.partial) this.pruneExtra();
     if (!this.partial || this.room.linkCount() >= PAGE_LOW) return;
     const unlinked = [...this.members.keys()].filter((id) => !this.room.peers.has(id));
     if (unlinked.length) this.room.link(unlinked[Math.floor(Math.random() * unlinked.length)]);

@@ -12,20 +12,67 @@ export const GOSSIP_CHANNEL = "meshchat/gossip";
 export const START_BACKFILL = 8;
 export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX = 8192;
 export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
-export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 5.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
+export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 2.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
 export const IHAVE_FANOUT = 64; // links told each round (at random past this)
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
+export const CACHE_BYTES = 48 * 1024 * 1024; // of cached frames: relayed bytes make them big
+// An envelope with bytes attached: 0x03 | envelope length (u32, big-endian) | envelope
+// (UTF-8 JSON, as a text frame) | the bytes, whose SHA-256 the body names as "digest".
+export const BINARY_ENVELOPE = 0x03, MAX_BINARY_FRAME = 16 * 1024;
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const KEY = /^[A-Za-z0-9_-]{43}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
 const isWhole = (n, low, high) => Number.isSafeInteger(n) && n >= low && n <= high;
 
 // Whether a data-channel frame belongs to the partial mesh (they start with their type).
 export function isOverlayFrame(frame) {
+  if (frame instanceof Uint8Array) return frame[0] === BINARY_ENVELOPE;
   return typeof frame === "string" && OVERLAY_TYPES.some((t) => frame.startsWith(`{"type":"${t}"`));
+}
+
+export function encodeBinaryEnvelope(text, attachment) {
+  const header = encoder.encode(text);
+  const frame = new Uint8Array(5 + header.length + attachment.length);
+  frame[0] = BINARY_ENVELOPE;
+  new DataView(frame.buffer).setUint32(1, header.length);
+  frame.set(header, 5);
+  frame.set(attachment, 5 + header.length);
+  return frame;
+}
+
+// The envelope in a binary frame, its bytes attached; throws if the frame or a field is
+// invalid (the signature and the digest are checked by the caller).
+export function decodeBinaryEnvelope(frame) {
+  if (frame.length > MAX_BINARY_FRAME) throw new Error(`binary envelope of ${frame.length} bytes`);
+  if (frame.length < 5) throw new Error("truncated binary envelope");
+  const end = 5 + new DataView(frame.buffer, frame.byteOffset, frame.length).getUint32(1);
+  if (end > frame.length) throw new Error("binary envelope shorter than its header says");
+  let wire;
+  try { wire = JSON.parse(decoder.decode(frame.subarray(5, end))); } catch {
+    throw new Error("binary envelope without a JSON header");
+  }
+  if (!wire || typeof wire !== "object" || wire.type !== "gossip") {
+    throw new Error("binary envelope whose header is not a gossip envelope");
+  }
+  return { ...decodeEnvelope(wire, frame), attachment: frame.subarray(end) };
+}
+
+export async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Whether the bytes attached are those the signed body names: none and no digest, or
+// bytes whose SHA-256 is the digest.
+export async function attachmentMatches(envelope) {
+  const { digest } = envelope.body;
+  if (digest === undefined) return typeof envelope.frame === "string";
+  return typeof digest === "string" && envelope.frame instanceof Uint8Array
+    && (await sha256Hex(envelope.attachment)) === digest;
 }
 
 export function signedContent(room, from, n, to, body) {
@@ -66,6 +113,7 @@ export class Gossip {
     this.authors = new Map(); // id -> { next, high, held: Map, waitingSince, changedAt }
     this.seen = new Set(); // "author n", oldest first
     this.cache = new Map(); // "author n" -> [frame, at], oldest first
+    this.cacheBytes = 0;
     this.budgets = new Map(); // link -> its TokenBucket of envelopes
     this.nextIhave = 0;
     this.forged = 0;
@@ -80,16 +128,35 @@ export class Gossip {
 
   linkDown(peer) { this.links.delete(peer); this.budgets.delete(peer); }
 
-  async publish(body, now, to = []) {
+  // `body` from us to the room (or to the peers `to`); with `attachment` (a
+  // Uint8Array), those bytes too, in a binary envelope (the body gains their digest).
+  async publish(body, now, to = [], attachment = null) {
+    if (attachment) body = { ...body, digest: await sha256Hex(attachment) };
     const n = this.n + 1;
     to = [...new Set(to)].sort();
     const sig = await this.sign(encoder.encode(signedContent(this.room, this.clientId, n, to, body)));
-    const frame = JSON.stringify({ type: "gossip", from: this.clientId, n, key: this.key, to, body, sig });
-    if (frame.length > MAX_FRAME_CHARS) throw new Error("a message relayed through the room is at most 64 KiB");
+    const text = JSON.stringify({ type: "gossip", from: this.clientId, n, key: this.key, to, body, sig });
+    const frame = attachment ? encodeBinaryEnvelope(text, attachment) : text;
+    if (attachment && frame.length > MAX_BINARY_FRAME) {
+      throw new Error(`an envelope with bytes is at most ${MAX_BINARY_FRAME} bytes`);
+    }
+    if (!attachment && frame.length > MAX_FRAME_CHARS) {
+      throw new Error("a message relayed through the room is at most 64 KiB");
+    }
     this.n = n;
-    const envelope = { author: this.clientId, n, key: this.key, to, body, sig, frame };
+    const envelope = { author: this.clientId, n, key: this.key, to, body, sig, frame,
+      attachment: attachment ?? new Uint8Array(0) };
     this.remember(envelope, now);
     return [envelope, [...this.links].sort().map((peer) => ({ type: "SendFrame", peer, frame }))];
+  }
+
+  // A binary envelope (a Uint8Array) from the link `peer`.
+  async receiveBinary(peer, frame, now) {
+    try {
+      return await this.onEnvelope(peer, decodeBinaryEnvelope(frame), now);
+    } catch (error) {
+      return [{ type: "PeerMisbehaved", peer, reason: error.message }];
+    }
   }
 
   // A parsed overlay frame ("gossip", "ihave" or "iwant") from the link `peer`.
@@ -109,8 +176,8 @@ export class Gossip {
     }
     const id = `${envelope.author} ${envelope.n}`;
     if (this.seen.has(id)) return []; // a copy by another path (ours too)
-    if (!(await authentic(this.room, envelope))) {
-      this.forged += 1;
+    if (!(await authentic(this.room, envelope)) || !(await attachmentMatches(envelope))) {
+      this.forged += 1; // a lie, or bytes swapped under a true signature
       return [{ type: "Forged", peer }];
     }
     if (this.seen.has(id) || envelope.author === this.clientId) return [];
@@ -129,10 +196,19 @@ export class Gossip {
     const id = `${envelope.author} ${envelope.n}`;
     this.seen.add(id);
     if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value);
+    this.forget(id);
     this.cache.set(id, [envelope.frame, now]);
-    if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value);
+    this.cacheBytes += envelope.frame.length;
+    while (this.cache.size > CACHE_MAX || this.cacheBytes > CACHE_BYTES) this.forget(this.cache.keys().next().value);
     const author = this.author(envelope.author);
     if (envelope.n > author.high) { author.high = envelope.n; author.changedAt = now; }
+  }
+
+  forget(id) {
+    const cached = this.cache.get(id);
+    if (!cached) return;
+    this.cache.delete(id);
+    this.cacheBytes -= cached[0].length;
   }
 
   author(id) {
@@ -227,7 +303,7 @@ export class Gossip {
     }
     for (const [id, [, at]] of this.cache) {
       if (at >= now - CACHE_SECONDS) break;
-      this.cache.delete(id);
+      this.forget(id);
     }
     if (now >= this.nextIhave) {
       this.nextIhave = now + IHAVE_INTERVAL;

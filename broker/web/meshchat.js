@@ -4,9 +4,10 @@
 
 import { DataPlane, LOW_WATER, TICK_INTERVAL, hex } from "/dataplane.js";
 import {
-  admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
+  MAX_FRAME_CHARS, admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
 } from "/frames.js";
-import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
+import { CHAT_CHANNEL, checkChannelName, encodeBody } from "/payloads.js";
+import { PART_BYTES, partBody, partCount } from "/parts.js";
 import { RoomSeal } from "/sealing.js";
 import { FileTransfers } from "/files.js";
 import { History } from "/history.js";
@@ -19,9 +20,12 @@ const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
 const HEARTBEAT_INTERVAL = 1000; // the data plane's failure detector judges silence
 // Bounds against hostile peers, as in mesh/protocol.py and admission.py.
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
-const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
+const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16, CROWD_PROBES = 6;
 // send() on a channel waits while this many payload bytes are still to go out (room.py).
 const SEND_BACKLOG = 8 * 1024 * 1024;
+// Parts of a payload relayed through a partial mesh: at most PART_RATE a second, none
+// while a link's channel holds RELAY_HIGH_WATER bytes not yet sent (room.py).
+const PART_RATE = 150, RELAY_HIGH_WATER = 1024 * 1024;
 const encoder = new TextEncoder();
 const RESERVED_PREFIX = "meshchat/"; // the framework's own channels (files)
 const now = () => performance.now() / 1000; // the data plane's clock, in seconds
@@ -247,7 +251,9 @@ export class Room extends EventTarget {
     const jitter = 1 + (Math.random() * 2 - 1) * HELLO_JITTER;
     this.nextHello = Date.now() + this.helloInterval * jitter;
     this.helloInterval = Math.min(this.helloInterval * 2, HELLO_MAX);
-    this.lastHello = await this.signal(this.globalTopic, "hello", { nick: this.nick });
+    // "crowd": we are in a partial mesh, so a newcomer need not probe everyone it hears.
+    const crowd = this.overlay.partial ? { crowd: true } : {};
+    this.lastHello = await this.signal(this.globalTopic, "hello", { nick: this.nick, ...crowd });
   }
 
   // -- signalling in --
@@ -274,20 +280,27 @@ export class Room extends EventTarget {
     const wire = await this.openSignal(data);
     if (!wire || (wire.to !== undefined && wire.to !== this.id)) return;
     const from = wire.from;
-    if (wire.type === "hello" && wire.to === undefined) this.overlay.helloHeard(from, Date.now() / 1000);
+    if (wire.type === "hello" && wire.to === undefined) {
+      this.overlay.helloHeard(from, Date.now() / 1000);
+      if (wire.crowd === true) this.crowdProbes ??= 0;
+    }
     const caller = this.id < from;
     let peer = this.peers.get(from);
     if (peer && wire.to !== undefined) peer.heard = true;
     if (peer) peer.pk = wire.pk; // verified above; an id is a hash of its key
-    if (!peer && this.overlay.partial && ["hello", "offer"].includes(wire.type)) {
-      // A stranger's announcement is not called back; its request for a link is taken
-      // up while the page has few.
-      if (wire.to === undefined || !this.overlay.acceptsLink()) return;
+    if (!peer && ["hello", "offer"].includes(wire.type)) {
+      // In a partial mesh a stranger's announcement is not called back; in one, or once
+      // a hello said "crowd", its request for a link is taken up while the page has few.
+      if (this.overlay.partial && wire.to === undefined) return;
+      if (wire.to !== undefined && !this.overlay.acceptsLink()) return;
     }
     switch (wire.type) {
       case "hello": {
         const directed = wire.to !== undefined;
         if (!peer) {
+          // A crowd (a hello said so): probe a few of it, not each (protocol.py).
+          if (!directed && this.crowdProbes !== undefined
+            && (this.crowdProbes++ >= CROWD_PROBES || !this.overlay.acceptsLink())) return;
           peer = this.addPeer(from, wire.nick, wire.pk);
           if (!peer) return;
           peer.heard = directed;
@@ -606,17 +619,43 @@ export class Room extends EventTarget {
     return sent;
   }
 
-  // A JSON value to the room through the partial mesh (bytes go over links only).
+  // A payload to the room, or to members not all linked to us, through the partial
+  // mesh: a JSON value in one envelope if it fits, else in parts (parts.js), paced.
   async relayValue(channel, data, to) {
     checkChannelName(channel);
-    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-      throw new Error("bytes go only to linked peers once a room outgrows a full mesh");
-    }
     const absent = (to ?? []).filter((id) => !this.overlay.members.has(id));
     if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
-    const body = { type: "data", channel, id: randomHex(16), ts: Date.now(), value: data };
-    const envelope = await this.overlay.publish(body, to ?? []);
-    return { id: body.id, n: envelope.n, sending: [...this.overlay.gossip.links].sort() };
+    const [kind, bytes] = encodeBody(data);
+    const id = randomHex(16), ts = Date.now();
+    const sending = () => ({ id, sending: [...this.overlay.gossip.links].sort() });
+    if (kind === "json" && bytes.length <= MAX_FRAME_CHARS - 8192) { // envelope fields fit
+      await this.overlay.publish({ type: "data", channel, id, ts, value: data }, to ?? []);
+      return sending();
+    }
+    const release = this.relaying;
+    let done;
+    this.relaying = new Promise((resolve) => { done = resolve; });
+    await release; // one relayed payload of ours at a time
+    try {
+      for (let i = 0; i < partCount(bytes.length); i++) {
+        await this.roomToRelay();
+        const part = bytes.subarray(i * PART_BYTES, (i + 1) * PART_BYTES);
+        await this.overlay.publish(partBody(channel, id, ts, kind, bytes.length, i), to ?? [], part);
+      }
+    } finally { done(); }
+    return sending();
+  }
+
+  // Wait for our turn to relay a part: PART_RATE a second, and no link backed up.
+  async roomToRelay() {
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const wait = (this.nextPartAt ?? 0) - performance.now();
+    if (wait > 0) await sleep(wait);
+    this.nextPartAt = Math.max(performance.now(), this.nextPartAt ?? 0) + 1000 / PART_RATE;
+    const backedUp = () => [...this.peers.values()]
+      .some((p) => p.channel?.readyState === "open" && p.channel.bufferedAmount > RELAY_HIGH_WATER);
+    while (backedUp() && !this.left) await sleep(20);
+    if (this.left) throw new Error("the room was left");
   }
 
   // -- the partial mesh's needs (crowd.js) --

@@ -75,3 +75,38 @@ test("an envelope for others is passed on but not delivered", async () => {
   assert.deepEqual(sent(atB), [[c.id, frame]]);
   assert.deepEqual(said(await feed(c, b, frame)), ["for c"]);
 });
+
+const sendBytes = async (who, bytes) => (await who.core.publish({ type: "note", text: "bytes" }, 0, [], bytes))[0].frame;
+
+test("bytes travel in a binary envelope, relayed verbatim and delivered with their bytes", async () => {
+  const [a, b, c] = await line();
+  const bytes = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
+  const frame = await sendBytes(a, bytes);
+  assert.ok(frame instanceof Uint8Array && frame[0] === 3);
+  const atB = await b.core.receiveBinary(a.id, frame, 0);
+  assert.deepEqual(sent(atB), [[c.id, frame]]);
+  const [arrived] = (await c.core.receiveBinary(b.id, frame, 0)).filter((x) => x.type === "Delivered");
+  assert.deepEqual(arrived.envelope.attachment, bytes);
+});
+
+test("swapped bytes are a forgery and do not shadow the real envelope", async () => {
+  const [a, b, c] = await line();
+  const frame = await sendBytes(a, new Uint8Array(1000).fill(1));
+  const swapped = frame.slice();
+  swapped[swapped.length - 1] ^= 0xff;
+  assert.deepEqual(await b.core.receiveBinary(c.id, swapped, 0), [{ type: "Forged", peer: c.id }]);
+  const atB = await b.core.receiveBinary(a.id, frame, 0);
+  assert.equal(atB.filter((x) => x.type === "Delivered").length, 1);
+});
+
+test("cached bytes are counted, and served to iwant as they came", async () => {
+  const [a, b, c] = await line();
+  const frames = [];
+  for (let n = 0; n < 3; n++) {
+    frames.push(await sendBytes(a, new Uint8Array(10000).fill(n)));
+    await b.core.receiveBinary(a.id, frames[n], 0);
+  }
+  assert.equal(b.core.cacheBytes, frames.reduce((sum, frame) => sum + frame.length, 0));
+  const answer = b.core.onIwant(c.id, { type: "iwant", want: [[a.id, 1, 3]] });
+  assert.deepEqual(answer.map((x) => x.frame), frames);
+});

@@ -8,7 +8,8 @@ import {
   ablyChannel, admitCandidate, chatSignedContent, cleanNick, clientTopic, decodeChannelFrame,
   globalTopic, limitSdp, newBudget,
 } from "../../broker/web/frames.js";
-import { authentic, decodeEnvelope } from "../../broker/web/gossip.js";
+import { Gossip, authentic, decodeEnvelope } from "../../broker/web/gossip.js";
+import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
 const vectors = JSON.parse(
   readFileSync(new URL("../vectors/vectors.json", import.meta.url), "utf8"));
@@ -92,5 +93,19 @@ test("envelopes of a partial mesh are their author's exactly when Python says so
     const envelope = decodeEnvelope(wire, frame);
     assert.equal(await authentic("lobby", envelope), expected, frame.slice(0, 160));
     assert.equal(await authentic("elsewhere", envelope), false);
+  }
+});
+
+test("envelopes with bytes attached are judged as the Python core judges them", async () => {
+  const reader = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  const raw = await crypto.subtle.exportKey("raw", reader.publicKey);
+  const id = await clientIdFor(raw);
+  for (const { frame, verdict } of vectors.binary_envelopes) {
+    const core = new Gossip({ clientId: id, room: "lobby", key: b64url(raw), sign: async () => "" });
+    const bytes = Uint8Array.from(frame.match(/../g), (h) => parseInt(h, 16));
+    const actions = await core.receiveBinary("B".repeat(32), bytes, 0);
+    const judged = actions.some((a) => a.type === "Forged") ? "forged"
+      : actions.some((a) => a.type === "PeerMisbehaved") ? "malformed" : "authentic";
+    assert.equal(judged, verdict, frame.slice(0, 80));
   }
 });

@@ -3,6 +3,7 @@ per-author order, repair by IHAVE/IWANT, and a lossy network of cores."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from typing import Any
@@ -42,12 +43,15 @@ def delivered(actions: list[g.GossipAction]) -> list[Any]:
     return [a.envelope.body["text"] for a in actions if isinstance(a, g.Delivered)]
 
 
-def feed(node: Node, sender: str, frame: str, now: float = 0.0) -> list[g.GossipAction]:
+def feed(node: Node, sender: str, frame: str | bytes, now: float = 0.0) -> list[g.GossipAction]:
+    if isinstance(frame, bytes):
+        return node.core.receive_binary(sender, frame, now)
     return node.core.receive(sender, json.loads(frame), frame, now)
 
 
 def say(node: Node, text: str, now: float = 0.0, to: tuple[str, ...] = ()) -> str:
     envelope, _ = node.core.publish({"type": "note", "text": text}, now, to)
+    assert isinstance(envelope.frame, str)
     return envelope.frame
 
 
@@ -282,3 +286,98 @@ def test_a_new_link_hears_of_everything_still_cached_and_catches_up(
     iwant = frames(feed(d, b.id, ihave[0], 20.0))[b.id]
     resent = frames(feed(b, d.id, iwant[0], 20.0))[d.id]
     assert delivered(feed(d, b.id, resent[0], 20.1)) == ["2"]
+
+
+# --- envelopes with bytes attached (pieces of relayed payloads) ---
+
+
+def send_bytes(node: Node, data: bytes, now: float = 0.0) -> bytes:
+    envelope, _ = node.core.publish({"type": "note", "text": "bytes"}, now, attachment=data)
+    assert isinstance(envelope.frame, bytes)
+    return envelope.frame
+
+
+def sent_frames(actions: list[g.GossipAction]) -> dict[str, list[str | bytes]]:
+    sent: dict[str, list[str | bytes]] = {}
+    for action in actions:
+        if isinstance(action, SendFrame):
+            sent.setdefault(action.peer_id, []).append(action.frame)
+    return sent
+
+
+def test_bytes_travel_in_a_binary_envelope_relayed_verbatim(trio: tuple[Node, Node, Node]) -> None:
+    a, b, c = trio
+    data = bytes(range(256)) * 40
+    frame = send_bytes(a, data)
+    assert frame[0] == g.BINARY_ENVELOPE and g.is_gossip_frame(frame)
+    at_b = feed(b, a.id, frame)
+    assert sent_frames(at_b) == {c.id: [frame]}
+    (arrived,) = [x for x in feed(c, b.id, frame) if isinstance(x, g.Delivered)]
+    assert arrived.envelope.attachment == data
+    assert arrived.envelope.body["digest"] == hashlib.sha256(data).hexdigest()
+
+
+def test_swapped_bytes_are_a_forgery_and_do_not_shadow_the_real_envelope(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    data = b"\x01" * 1000
+    frame = send_bytes(a, data)
+    swapped = frame[: -len(data)] + b"\x02" * len(data)  # the signed header untouched
+    assert feed(b, c.id, swapped) == [g.Forged(c.id)]
+    assert b.core.forged == 1
+    at_b = feed(b, a.id, frame)
+    (arrived,) = [x for x in at_b if isinstance(x, g.Delivered)]
+    assert arrived.envelope.attachment == data
+
+
+def test_a_text_envelope_claiming_bytes_and_bytes_without_a_digest_are_refused(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, _ = trio
+    claimed = a.core.publish({"type": "note", "digest": "0" * 64}, 0.0)[0].frame
+    assert isinstance(claimed, str)
+    assert feed(b, a.id, claimed) == [g.Forged(a.id)]
+    text = say(a, "no digest")
+    bare = g.encode_binary_envelope(text, b"extra bytes")
+    assert feed(b, a.id, bare) == [g.Forged(a.id)]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x03",
+        b"\x03\x00\x00\x10\x00{}",  # says 4096 bytes of header, holds 2
+        b"\x03\x00\x00\x00\x02\xff\xfe",  # not UTF-8
+        b"\x03\x00\x00\x00\x02[]",
+        b'\x03\x00\x00\x00\x10{"type":"ihave"}',
+        b"\x03" + b"\x00" * (g.MAX_BINARY_FRAME + 1),
+    ],
+)
+def test_malformed_binary_envelopes_are_misbehaviour(
+    trio: tuple[Node, Node, Node], frame: bytes
+) -> None:
+    _, b, c = trio
+    (action,) = feed(b, c.id, frame)
+    assert isinstance(action, PeerMisbehaved)
+
+
+def test_an_envelope_with_too_many_bytes_is_refused_before_it_is_numbered(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, _ = trio
+    with pytest.raises(ValueError, match="at most"):
+        send_bytes(a, b"x" * g.MAX_BINARY_FRAME)
+    assert delivered(feed(b, a.id, say(a, "next"))) == ["next"]
+
+
+def test_the_cache_of_bytes_is_bounded_oldest_first(
+    trio: tuple[Node, Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b, c = trio
+    monkeypatch.setattr(g, "CACHE_BYTES", 3 * 12_000)
+    frames_sent = [send_bytes(a, bytes([n]) * 10_000) for n in range(5)]
+    for frame in frames_sent:
+        feed(b, a.id, frame)
+    answer = feed(b, c.id, json.dumps({"type": "iwant", "want": [[a.id, 1, 5]]}))
+    assert [x.frame for x in answer if isinstance(x, SendFrame)] == frames_sent[2:]

@@ -30,8 +30,9 @@ from meshchat.mesh.chat import (
     encode_chat,
     signed_content,
 )
+from meshchat.mesh.dataplane import PeerMisbehaved
 from meshchat.mesh.filenames import safe_file_name
-from meshchat.mesh.gossip import Gossip
+from meshchat.mesh.gossip import Forged, Gossip, encode_binary_envelope
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError, clean_nick
 from meshchat.mesh.payloads import (
@@ -227,6 +228,42 @@ def envelope_vectors() -> list[dict[str, Any]]:
     return cases
 
 
+def binary_envelope_vectors() -> list[dict[str, Any]]:
+    """Envelopes with bytes attached (mesh/gossip.py), made by the Python core, altered
+    and broken: what the core makes of each ("authentic", "forged" or "malformed")."""
+    author = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    core = Gossip(author.client_id, "lobby", key=author.public_key_b64, sign=author.sign)
+    body = {"type": "part", "channel": "moves", "id": "ab" * 16, "ts": 1, "kind": "bytes"}
+    envelope, _ = core.publish(body | {"size": 3, "i": 0, "count": 1}, 0.0, attachment=b"abc")
+    good = envelope.frame
+    assert isinstance(good, bytes)
+    text_claim = core.publish({"type": "note", "digest": "0" * 64}, 0.0)[0].frame
+    assert isinstance(text_claim, str)
+    frames = [
+        good,
+        good[:-1] + b"d",  # the bytes swapped under a true signature
+        good + b"!",  # a byte more
+        good.replace(b'"ts":1', b'"ts":2'),  # the signed header altered
+        encode_binary_envelope(text_claim, b""),  # a digest, and no bytes to match it
+        good[:4],
+        b"\x03\x00\x00\x00\x02[]" + b"abc",
+        b"\x03" + b"\x00\x00\xff\xff" + good[5:],
+    ]
+    return [{"frame": frame.hex(), "verdict": judged(frame)} for frame in frames]
+
+
+def judged(frame: bytes) -> str:
+    """What a fresh relaying core makes of ``frame`` from a link."""
+    reader = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(2, 34))))
+    core = Gossip(reader.client_id, "lobby", key=reader.public_key_b64, sign=reader.sign)
+    actions = core.receive_binary(B, frame, 0.0)
+    if any(isinstance(action, Forged) for action in actions):
+        return "forged"
+    if any(isinstance(action, PeerMisbehaved) for action in actions):
+        return "malformed"
+    return "authentic"
+
+
 def binary_frame_vectors() -> list[dict[str, Any]]:
     """Binary (payload) frames, valid and not: whether each decodes."""
     header = new_header(A, "moves", 1, 1_700_000_000_000, "bytes", b"abc", (), "ab" * 16)
@@ -304,6 +341,7 @@ def vectors() -> dict[str, Any]:
         "nicks": [{"nick": n, "expect": clean_nick(n)} for n in NICKS],
         "binary_frames": binary_frame_vectors(),
         "envelopes": envelope_vectors(),
+        "binary_envelopes": binary_envelope_vectors(),
         "topics": [
             {
                 "room": room,
