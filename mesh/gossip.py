@@ -54,7 +54,7 @@ MAX_AUTHORS = 1024
 MAX_HELD = 256  # envelopes of one author waiting for an earlier one
 IHAVE_INTERVAL = 1.0
 IHAVE_FANOUT = 64  # links told each round (at random past this): every link, in practice
-IHAVE_WINDOW = 2.0  # authors advertised: those with a new envelope within this
+IHAVE_WINDOW = 5.0  # authors advertised: those with a new envelope within this
 MAX_IHAVE_AUTHORS = 256
 MAX_WANT = 256  # envelopes asked for in one IWANT
 MAX_RECIPIENTS = 64
@@ -68,14 +68,13 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url unpadded
 
 FRAME_TYPES = ("gossip", "ihave", "iwant")
 
-# An envelope with bytes attached (a piece of a relayed payload, ``relayed.py``) goes
-# in a binary frame: 0x03 | envelope length (u32, big-endian) | envelope (UTF-8 JSON,
-# as a text frame) | the bytes. The body names their SHA-256 (``digest``), so the
+# An envelope with bytes attached (a part of a relayed payload, ``relayed_parts.py``)
+# goes in a binary frame: 0x03 | envelope length (u32, big-endian) | envelope (UTF-8
+# JSON, as a text frame) | the bytes. The body names their SHA-256 (``digest``), so the
 # author's signature covers them. 0x01 and 0x02 are the data plane's (payloads.py).
 BINARY_ENVELOPE = 0x03
 _BINARY_PREFIX = struct.Struct(">BI")
 MAX_BINARY_FRAME = 16 * 1024  # as a payload chunk: SCTP carries it easily
-DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +146,8 @@ def encode_binary_envelope(envelope_text: str, attachment: bytes) -> bytes:
 
 def decode_binary_envelope(frame: bytes) -> Envelope:
     """The envelope in a binary frame, its bytes attached; ProtocolError if the frame
-    or a field is invalid, or the bytes are not the ones the body names (the signature
-    is checked by the caller)."""
+    or a field is invalid (the signature, and whether the bytes are the ones the body
+    names, are checked by the caller: :func:`attachment_matches`)."""
     if len(frame) > MAX_BINARY_FRAME:
         raise ProtocolError(f"binary envelope of {len(frame)} bytes over {MAX_BINARY_FRAME}")
     if len(frame) < _BINARY_PREFIX.size:

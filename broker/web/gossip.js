@@ -12,7 +12,7 @@ export const GOSSIP_CHANNEL = "meshchat/gossip";
 export const START_BACKFILL = 8;
 export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX = 8192;
 export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
-export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 2.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
+export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 5.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
 export const IHAVE_FANOUT = 64; // links told each round (at random past this)
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
