@@ -57,6 +57,12 @@ IHAVE_FANOUT = 64  # links told each round (at random past this): every link, in
 IHAVE_WINDOW = 5.0  # authors advertised: those with a new envelope within this
 MAX_IHAVE_AUTHORS = 256
 MAX_WANT = 256  # envelopes asked for in one IWANT
+# An envelope a link has and we lack may be on its way by another path: asked for
+# only once it is overdue (a gap held, or the author's latest not grown) this long,
+# and of the same link again only after WANT_RETRY (its answer may be on its way).
+WANT_AFTER = 0.25
+WANT_RETRY = 2.0
+MAX_SKIPPED = 1024  # envelopes of one author given up on, still asked for while cached
 MAX_RECIPIENTS = 64
 # Envelopes taken from one link, per second and in a burst: forwarded traffic from
 # the whole room, so far above what one author may send.
@@ -219,6 +225,7 @@ class _Author:
     held: dict[int, Envelope] = field(default_factory=dict)
     waiting_since: float | None = None  # when the oldest held envelope arrived
     changed_at: float = 0.0  # when ``high`` last grew
+    skipped: dict[int, float] = field(default_factory=dict)  # n -> when we gave up on it
 
 
 class Gossip:
@@ -244,6 +251,7 @@ class Gossip:
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._cache: OrderedDict[tuple[str, int], tuple[str | bytes, float]] = OrderedDict()
         self._cache_bytes = 0
+        self._asked: dict[tuple[str, str, int], float] = {}  # (link, author, n) -> when
         self._budgets: dict[str, TokenBucket] = {}
         self._want_budgets: dict[str, TokenBucket] = {}
         self._next_ihave = 0.0
@@ -323,7 +331,7 @@ class Gossip:
             if kind == "gossip":
                 return self._on_envelope(peer_id, decode_envelope(wire, frame), now)
             if kind == "ihave":
-                return self._on_ihave(peer_id, wire)
+                return self._on_ihave(peer_id, wire, now)
             return self._on_iwant(peer_id, wire, now)
         except ProtocolError as error:
             return [PeerMisbehaved(peer_id, str(error))]
@@ -394,22 +402,26 @@ class Gossip:
             return []
         author = self._author(envelope.author, now)
         if author.next is not None and envelope.n < author.next:
-            # Older than where we started with this author: new to us all the same.
+            # Older than where we started with this author, or given up on: late, but
+            # new to us all the same.
+            author.skipped.pop(envelope.n, None)
             return self._for_us(envelope)
         author.held[envelope.n] = envelope
         if author.waiting_since is None:
             author.waiting_since = now
         if len(author.held) > MAX_HELD:
-            return self._release(author, skip=True)
-        return self._release(author)
+            return self._release(author, now, skip=True)
+        return self._release(author, now)
 
-    def _release(self, author: _Author, *, skip: bool = False) -> list[GossipAction]:
+    def _release(self, author: _Author, now: float, *, skip: bool = False) -> list[GossipAction]:
         """Deliver what is in order; with ``skip``, give up on the gap before the
         earliest held envelope first."""
         if author.next is None or skip:
             if author.next is None and not skip and 1 not in author.held:
                 return []  # the first from this author: wait START_WAIT for earlier ones
             first = min(author.held)
+            if author.next is not None:
+                self._skip(author, author.next, first, now)
             # A young author's earlier envelopes are recent: wait for them (GAP_WAIT)
             # and ask for them; an older author's are from before our time.
             author.next = 1 if author.next is None and first <= START_BACKFILL else first
@@ -420,16 +432,25 @@ class Gossip:
         author.waiting_since = None if not author.held else author.waiting_since
         return actions
 
+    def _skip(self, author: _Author, first: int, end: int, now: float) -> None:
+        """Envelopes ``first`` .. ``end - 1`` are late: deliver the rest without them,
+        but keep asking for them while links may still hold them (a part of a
+        relayed payload is worth having late)."""
+        for n in range(max(first, end - MAX_SKIPPED), end):
+            author.skipped[n] = now
+        while len(author.skipped) > MAX_SKIPPED:
+            del author.skipped[min(author.skipped)]
+
     def _for_us(self, envelope: Envelope) -> list[GossipAction]:
         if envelope.to and self.client_id not in envelope.to:
             return []
         return [Delivered(envelope)]
 
-    def _on_ihave(self, peer_id: str, wire: dict[str, Any]) -> list[GossipAction]:
+    def _on_ihave(self, peer_id: str, wire: dict[str, Any], now: float) -> list[GossipAction]:
         highs = wire.get("high")
         if not isinstance(highs, dict) or len(highs) > MAX_IHAVE_AUTHORS:
             raise ProtocolError(f"'ihave' must map at most {MAX_IHAVE_AUTHORS} authors to numbers")
-        missing: list[tuple[str, int]] = []
+        missing: list[tuple[str, str, int]] = []
         for author_id, raw_high in highs.items():
             high = whole_number(raw_high, 1, MAX_SEQ)
             if high is None or not ID_PATTERN.match(author_id):
@@ -437,16 +458,33 @@ class Gossip:
             author = self._authors.get(author_id)
             if author is None or author.next is None or author_id == self.client_id:
                 continue  # an author we never heard: nothing to order its envelopes after
-            missing += [
-                (author_id, n)
-                for n in range(max(author.next, high - MAX_WANT + 1), high + 1)
-                if n not in author.held and (author_id, n) not in self._seen
-            ]
-        wanted = [[a, first, last] for a, first, last in _runs(missing[:MAX_WANT])]
+            overdue = self._overdue(author_id, author, high, now)
+            missing += [(peer_id, author_id, n) for n in overdue]
+        missing = [key for key in missing if now - self._asked.get(key, -WANT_RETRY) >= WANT_RETRY]
+        missing = missing[:MAX_WANT]
+        wanted = [[a, first, last] for a, first, last in _runs([key[1:] for key in missing])]
         if not wanted:
             return []
+        for key in missing:
+            self._asked[key] = now
         frame = json.dumps({"type": "iwant", "want": wanted}, separators=(",", ":"))
         return [SendFrame(peer_id, frame)]
+
+    def _overdue(self, author_id: str, author: _Author, high: int, now: float) -> list[int]:
+        """The numbers up to ``high`` (a link holds them) that we lack and no longer
+        expect by another path: given up on, in a gap held for WANT_AFTER, or past
+        our latest when it has not grown for WANT_AFTER. Oldest first."""
+        assert author.next is not None
+        top = author.high if now - author.changed_at < WANT_AFTER else high
+        if author.waiting_since is not None and now - author.waiting_since < WANT_AFTER:
+            top = author.next - 1  # a gap only just opened: its envelope is on its way
+        lacking = sorted(n for n in author.skipped if n <= high)
+        lacking += [
+            n
+            for n in range(max(author.next, min(top, high) - MAX_WANT + 1), min(top, high) + 1)
+            if n not in author.held
+        ]
+        return [n for n in lacking if (author_id, n) not in self._seen][:MAX_WANT]
 
     def _on_iwant(self, peer_id: str, wire: dict[str, Any], now: float) -> list[GossipAction]:
         wants = wire.get("want")
@@ -482,7 +520,13 @@ class Gossip:
                 continue
             wait = START_WAIT if author.next is None else GAP_WAIT
             if now - author.waiting_since >= wait:
-                actions += self._release(author, skip=True)
+                actions += self._release(author, now, skip=True)
+        for author in self._authors.values():
+            if not author.skipped:
+                continue
+            for n in [n for n, at in author.skipped.items() if at < now - CACHE_SECONDS]:
+                del author.skipped[n]  # no link caches it any more
+        self._asked = {key: at for key, at in self._asked.items() if at > now - WANT_RETRY}
         while self._cache and next(iter(self._cache.values()))[1] < now - CACHE_SECONDS:
             self._forget_oldest()
         if now >= self._next_ihave:
@@ -495,10 +539,14 @@ class Gossip:
 
     def _ihave_frame(self, now: float, window: float) -> str | None:
         """The highest number held of each author whose envelopes changed within
-        ``window`` seconds, most recent first."""
+        ``window`` seconds (ours: within CACHE_SECONDS), most recent first."""
         highs: dict[str, int] = {}
         for author_id, author in reversed(self._authors.items()):
-            if now - author.changed_at <= window and author.high:
+            # Our own for as long as we cache them: what we said can sit in a link's
+            # buffer for longer than the window, and be lost with the link.
+            age = now - author.changed_at
+            ours = author_id == self.client_id
+            if author.high and (age <= window or (ours and age <= CACHE_SECONDS)):
                 highs[author_id] = author.high
                 if len(highs) >= MAX_IHAVE_AUTHORS:
                     break

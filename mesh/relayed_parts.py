@@ -11,15 +11,20 @@ attached (the last with the rest) and a body naming the payload:
 Every part is signed by its author like any envelope (``digest`` is the SHA-256 of
 the bytes attached), because every relay checks each envelope before forwarding it: a
 signature over the whole payload alone would let a relay pass on garbage for a whole
-transfer before anyone could tell. Gossip delivers an author's envelopes in order and
-an author sends one relayed payload at a time, so the parts of a payload arrive one
-after another: a part out of turn means one was lost for good (gossip gave up waiting
-for it), and the payload is dropped.
+transfer before anyone could tell. Parts usually arrive in order (gossip keeps an
+author's order, and an author sends one relayed payload at a time), but not always:
+on a loaded machine a part can be late by more than gossip waits for it, and comes
+after its successors. So parts are written where they belong, in any order, and a
+payload is dropped only when no part of it has come for ``STALL_SECONDS``. Whole
+payloads are handed on in their author's order (by the relay number ``n`` of their
+parts): one that is whole waits for an earlier one still missing a part, for
+``ORDER_WAIT`` at most.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -30,8 +35,14 @@ from .payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_name
 
 PART_BYTES = 10 * 1024  # attached to one envelope, leaving room for 64 recipients' ids
 MAX_PARTS = -(-MAX_PAYLOAD_BYTES // PART_BYTES)
-STALL_SECONDS = 60.0  # a payload whose next part has not come for this long is dropped
+STALL_SECONDS = 60.0  # a payload with no new part for this long is dropped
 MAX_ASSEMBLING_BYTES = 256 * 1024 * 1024  # half-received, all authors together
+# Of one author, half-received at once: an author sends one payload at a time, but a
+# part may be repaired seconds late while the next payloads (a file's chunks) arrive.
+MAX_PAYLOADS_PER_AUTHOR = 64
+MAX_AUTHOR_BYTES = MAX_PAYLOAD_BYTES + 16 * 1024 * 1024  # so no author fills the room's
+ORDER_WAIT = 10.0  # a whole payload waits this long at most for an earlier one
+MAX_FINISHED = 4096  # payloads done with, remembered so that late parts start nothing
 
 
 def part_count(size: int) -> int:
@@ -105,83 +116,147 @@ class Assembled:
 
 @dataclass
 class _Assembly:
-    message_id: str
-    size: int
-    next: int
+    first: RelayedPart  # what every later part must agree with
     sink: IO[bytes]
-    digest: Any  # hashlib's running SHA-256
+    have: set[int]
+    digest: Any  # hashlib's running SHA-256 over the parts that came in order
+    hashed: int  # parts 0 .. hashed - 1 are in ``digest``
     last_part_at: float
+    lowest_n: int  # the lowest relay number of its parts seen: its place in the order
+    whole: Assembled | None = None  # once every part is in, waiting for its turn
+    whole_at: float = 0.0
+
+    def fits(self, part: RelayedPart) -> bool:
+        first = self.first
+        return (part.channel, part.timestamp_ms, part.kind, part.size) == (
+            first.channel,
+            first.timestamp_ms,
+            first.kind,
+            first.size,
+        )
 
 
 class PartAssembler:
-    """Relayed payloads being put back together, one per author at a time."""
+    """Relayed payloads being put back together, parts in any order."""
 
     def __init__(self, new_sink: Callable[[int], IO[bytes]]) -> None:
         self._new_sink = new_sink
-        self._assemblies: dict[str, _Assembly] = {}
+        self._assemblies: dict[tuple[str, str], _Assembly] = {}
+        self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._bytes = 0  # the sizes of the payloads being assembled
         self.lost = 0  # payloads dropped unfinished
 
-    def add(self, author: str, part: RelayedPart, now: float) -> Assembled | None:
-        """Part of ``author``'s payload, in its order; the payload once it is whole.
-        Raises ValueError (with what went wrong) when a payload is dropped: a part
-        lost on the way, or too much half-received already."""
-        assembly = self._assemblies.get(author)
-        if assembly is not None and (
-            part.message_id != assembly.message_id or part.index != assembly.next
-        ):
-            self._drop(author)
-            if part.index != 0 or part.message_id == assembly.message_id:
-                raise ValueError(f"part {assembly.next} of payload {assembly.message_id} was lost")
-            assembly = None  # the author moved on to a new payload: start on it
+    def add(self, author: str, part: RelayedPart, n: int, now: float) -> list[Assembled]:
+        """Part of one of ``author``'s payloads, relayed as the author's envelope
+        ``n``; the payloads now whole and due, in order. Raises ValueError (with what
+        went wrong) when the part is refused: too much half-received already, or parts
+        of one payload that disagree (the payload is dropped)."""
+        key = (author, part.message_id)
+        if key in self._finished:
+            return []  # a late copy of a part of a payload done with
+        assembly = self._assemblies.get(key)
         if assembly is None:
-            if part.index != 0:
-                raise ValueError(f"payload {part.message_id} began before we could hear it")
-            if self._bytes + part.size > MAX_ASSEMBLING_BYTES:
-                raise ValueError(
-                    f"{self._bytes} bytes of relayed payloads are half-received already"
-                )
-            assembly = _Assembly(
-                part.message_id, part.size, 0, self._new_sink(part.size), hashlib.sha256(), now
-            )
-            self._assemblies[author] = assembly
-            self._bytes += part.size
+            assembly = self._start(key, part, n, now)
+        elif not assembly.fits(part):
+            self._drop(key)
+            raise ValueError(f"the parts of payload {part.message_id} disagree on what it is")
+        if part.index in assembly.have:
+            return []
+        assembly.sink.seek(part.index * PART_BYTES)
         assembly.sink.write(part.data)
-        assembly.digest.update(part.data)
-        assembly.next += 1
+        assembly.have.add(part.index)
         assembly.last_part_at = now
-        if assembly.next < part.count:
-            return None
-        del self._assemblies[author]
-        self._bytes -= assembly.size
-        assembly.sink.seek(0)
-        return Assembled(author, part, assembly.digest.hexdigest(), assembly.sink)
+        assembly.lowest_n = min(assembly.lowest_n, n)
+        if part.index == assembly.hashed:  # the common case: parts in order
+            assembly.digest.update(part.data)
+            assembly.hashed += 1
+        if len(assembly.have) == part.count:
+            assembly.whole = Assembled(author, part, _sha256(assembly), assembly.sink)
+            assembly.whole_at = now
+        return self._due(author, now)
 
-    def expire(self, now: float) -> list[str]:
-        """Drop payloads whose next part is overdue; what was dropped, to log."""
+    def _due(self, author: str, now: float) -> list[Assembled]:
+        """The author's whole payloads with no unfinished one before them (or that
+        waited ORDER_WAIT), in order."""
+        own = sorted(
+            (assembly.lowest_n, message_id)
+            for (other, message_id), assembly in self._assemblies.items()
+            if other == author
+        )
+        due: list[Assembled] = []
+        behind_one = False  # an unfinished payload comes before
+        for _, message_id in own:
+            assembly = self._assemblies[(author, message_id)]
+            if assembly.whole is None:
+                behind_one = True
+            elif behind_one and now - assembly.whole_at < ORDER_WAIT:
+                break
+            else:
+                self._finish((author, message_id))
+                due.append(assembly.whole)
+        return due
+
+    def _start(self, key: tuple[str, str], part: RelayedPart, n: int, now: float) -> _Assembly:
+        author = key[0]
+        own = [assembly for (other, _), assembly in self._assemblies.items() if other == author]
+        if len(own) >= MAX_PAYLOADS_PER_AUTHOR:
+            raise ValueError(f"{MAX_PAYLOADS_PER_AUTHOR} payloads of one author half-received")
+        if sum(assembly.first.size for assembly in own) + part.size > MAX_AUTHOR_BYTES:
+            raise ValueError(f"{MAX_AUTHOR_BYTES} bytes of one author half-received")
+        if self._bytes + part.size > MAX_ASSEMBLING_BYTES:
+            raise ValueError(f"{self._bytes} bytes of relayed payloads are half-received already")
+        assembly = _Assembly(part, self._new_sink(part.size), set(), hashlib.sha256(), 0, now, n)
+        self._assemblies[key] = assembly
+        self._bytes += part.size
+        return assembly
+
+    def expire(self, now: float) -> tuple[list[str], list[Assembled]]:
+        """Drop payloads that have had no new part for STALL_SECONDS (one was lost
+        for good): what was dropped, to log, and the payloads now due."""
         stalled = [
-            author
-            for author, assembly in self._assemblies.items()
-            if now - assembly.last_part_at > STALL_SECONDS
+            key
+            for key, assembly in self._assemblies.items()
+            if assembly.whole is None and now - assembly.last_part_at > STALL_SECONDS
         ]
-        dropped = [f"{self._assemblies[author].message_id} from {author}" for author in stalled]
-        for author in stalled:
-            self._drop(author)
-        return dropped
+        for key in stalled:
+            self._drop(key)
+        waiting = {author for (author, _), assembly in self._assemblies.items() if assembly.whole}
+        due = [whole for author in sorted(waiting) for whole in self._due(author, now)]
+        return [f"{message_id} from {author}" for author, message_id in stalled], due
 
-    def forget(self, author: str) -> None:
-        """The author left: its half-received payload will never be whole."""
-        if author in self._assemblies:
-            self._drop(author)
+    def forget(self, author: str) -> list[Assembled]:
+        """The author left: its half-received payloads will never be whole; those
+        whole already are due."""
+        for key, assembly in list(self._assemblies.items()):
+            if key[0] == author and assembly.whole is None:
+                self._drop(key)
+        return self._due(author, 0.0)
 
     def close(self) -> None:
         for assembly in self._assemblies.values():
-            assembly.sink.close()
+            assembly.sink.close()  # the whole ones' too: nobody will read them
         self._assemblies.clear()
         self._bytes = 0
 
-    def _drop(self, author: str) -> None:
+    def _finish(self, key: tuple[str, str]) -> _Assembly:
+        assembly = self._assemblies.pop(key)
+        self._bytes -= assembly.first.size
+        self._finished[key] = None
+        if len(self._finished) > MAX_FINISHED:
+            self._finished.popitem(last=False)
+        return assembly
+
+    def _drop(self, key: tuple[str, str]) -> None:
         self.lost += 1
-        assembly = self._assemblies.pop(author)
-        self._bytes -= assembly.size
-        assembly.sink.close()
+        self._finish(key).sink.close()
+
+
+def _sha256(assembly: _Assembly) -> str:
+    """The whole payload's SHA-256, reading back what came out of order; leaves the
+    sink at its start."""
+    sink, digest = assembly.sink, assembly.digest
+    sink.seek(assembly.hashed * PART_BYTES)
+    while chunk := sink.read(1024 * 1024):
+        digest.update(chunk)
+    sink.seek(0)
+    return str(digest.hexdigest())

@@ -518,7 +518,7 @@ class Room:
                 case PeerLeft(peer_id=peer_id, said_bye=said_bye):
                     self._events.put_nowait(action)
                     self._files.peer_left(peer_id, said_bye=said_bye)
-                    self._parts.forget(peer_id)
+                    self._deliver_assembled(self._parts.forget(peer_id))
 
     def _close_pruned(self, peer_id: str, pc_id: int | None) -> None:
         if not self._closed and pc_id is not None and self._protocol.pc_of(peer_id) == pc_id:
@@ -569,6 +569,7 @@ class Room:
                 if (chat := self._channels.get(CHAT_CHANNEL)) is not None:
                     chat.deliver(_received_chat(shown))
             case r.RelayedValue():
+                # Relayed: numbered by gossip, not by a link (seq 0).
                 header = PayloadHeader(
                     said.message_id,
                     author,
@@ -578,11 +579,13 @@ class Room:
                     "json",
                     said.size,
                     "",
-                    nick=nick,
                 )
                 self._deliver_payload(d.PayloadReceived(header, said.value, None))
             case rp.RelayedPart():
-                self._assemble(author, nick, said, now)
+                try:
+                    self._deliver_assembled(self._parts.add(author, said, envelope.n, now))
+                except ValueError as error:
+                    log.info("dropped a payload relayed from %s: %s", author, error)
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
                 self._say_here(now)
             case r.GoneReport(peer_id=peer_id):
@@ -595,39 +598,31 @@ class Room:
             case r.RelayedBye():
                 self._steer(self._overlay.left(author, p.SAID_BYE, now, said_bye=True))
 
-    def _assemble(self, author: str, nick: str, part: rp.RelayedPart, now: float) -> None:
-        """A part of a relayed payload: once all are in, the payload, as if it had come
-        over a link."""
-        try:
-            assembled = self._parts.add(author, part, now)
-        except ValueError as error:
-            log.info("dropped a payload relayed from %s: %s", author, error)
-            return
-        if assembled is None:
-            return
-        value: object = None
-        body: IO[bytes] | None = assembled.body
-        if part.kind == "json":
+    def _deliver_assembled(self, payloads: list[rp.Assembled]) -> None:
+        """Relayed payloads put back together: each as if it had come over a link."""
+        for assembled in payloads:
+            part = assembled.part
+            header = PayloadHeader(
+                part.message_id,
+                assembled.author,
+                part.channel,
+                0,
+                part.timestamp_ms,
+                part.kind,
+                part.size,
+                assembled.sha256,
+            )
+            if part.kind != "json":
+                self._deliver_payload(d.PayloadReceived(header, None, assembled.body))
+                continue
             try:
                 value = decode_json_body(assembled.body.read())
             except ProtocolError as error:
-                log.info("dropped a payload relayed from %s: %s", author, error)
-                return
+                log.info("dropped a payload relayed from %s: %s", assembled.author, error)
+                continue
             finally:
                 assembled.body.close()
-            body = None
-        header = PayloadHeader(
-            part.message_id,
-            author,
-            part.channel,
-            0,
-            part.timestamp_ms,
-            part.kind,
-            part.size,
-            assembled.sha256,
-            nick=nick,
-        )
-        self._deliver_payload(d.PayloadReceived(header, value, body))
+            self._deliver_payload(d.PayloadReceived(header, value, None))
 
     def _say_here(self, now: float) -> None:
         """Tell the room we are here: on arriving in a partial mesh, and when a link
@@ -991,8 +986,10 @@ class Room:
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
             self._relay(self._gossip.tick(now))
-            for dropped in self._parts.expire(now):
-                log.info("dropped relayed payload %s: its parts stopped coming", dropped)
+            dropped, due = self._parts.expire(now)
+            for payload in dropped:
+                log.info("dropped relayed payload %s: its parts stopped coming", payload)
+            self._deliver_assembled(due)
             if now >= next_overlay_tick:
                 next_overlay_tick = now + 1.0
                 self._overlay.own_hello = self._protocol.last_hello

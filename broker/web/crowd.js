@@ -65,8 +65,8 @@ export class PageOverlay {
   }
 
   memberLeft(id, reason) {
+    this.deliverWhole(this.parts.forget(id)); // before its nick goes
     this.members.delete(id);
-    this.parts.drop(id);
     this.reports.delete(id);
     if (this.announced.delete(id)) {
       this.room.emit("left", { id, nick: this.room.nickOf(id), reason });
@@ -149,7 +149,8 @@ export class PageOverlay {
           size: JSON.stringify(value ?? null).length });
         return;
       }
-      case "part": return this.assemble(author, nick, readPart(body, envelope.attachment));
+      case "part": return this.deliverWhole(this.parts.add(author, readPart(body, envelope.attachment),
+        envelope.n, performance.now() / 1000));
       case "gone":
         if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports
           if (Date.now() - (this.saidHereAt ?? 0) < 3000) return;
@@ -171,13 +172,18 @@ export class PageOverlay {
     }
   }
 
-  // A part of a relayed payload: the payload, once all its parts are in.
-  assemble(author, nick, part) {
-    const whole = this.parts.add(author, part, performance.now() / 1000);
-    if (!whole) return;
-    const { channel, id, ts, kind, size } = whole.part;
-    const data = kind === "bytes" ? whole.data : JSON.parse(new TextDecoder().decode(whole.data));
-    this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, size, data });
+  // Relayed payloads put back together ({author, part, data}), each as if it had come
+  // over a link.
+  deliverWhole(payloads) {
+    for (const { author, part, data } of payloads) {
+      const { channel, id, ts, kind, size } = part;
+      let value = data;
+      if (kind === "json") {
+        try { value = JSON.parse(new TextDecoder().decode(data)); } catch { continue; }
+      }
+      const nick = this.nick(author) ?? "anon";
+      this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, size, data: value });
+    }
   }
 
   // Above PAGE_LINKS open links (taken up before the page knew the room was big), one
@@ -219,7 +225,9 @@ export class PageOverlay {
 
   tick(now) {
     this.carry(this.gossip.tick(now));
-    for (const dropped of this.parts.expire(now)) console.warn("relayed payload stalled:", dropped);
+    const { dropped, due } = this.parts.expire(now);
+    for (const payload of dropped) console.warn("relayed payload stalled:", payload);
+    this.deliverWhole(due);
     const wall = Date.now() / 1000;
     for (const [id, member] of [...this.members]) {
       const linked = this.room.peers.get(id)?.phase === "open";

@@ -14,6 +14,9 @@ export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX =
 export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
 export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 5.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
 export const IHAVE_FANOUT = 64; // links told each round (at random past this)
+// What a link has and we lack may be on its way by another path: asked for once
+// overdue by WANT_AFTER, and of the same link again only after WANT_RETRY.
+export const WANT_AFTER = 0.25, WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
 export const CACHE_BYTES = 48 * 1024 * 1024; // of cached frames: relayed bytes make them big
@@ -112,6 +115,7 @@ export class Gossip {
     this.links = new Set();
     this.authors = new Map(); // id -> { next, high, held: Map, waitingSince, changedAt }
     this.seen = new Set(); // "author n", oldest first
+    this.asked = new Map(); // "link author n" -> when we asked that link for it
     this.cache = new Map(); // "author n" -> [frame, at], oldest first
     this.cacheBytes = 0;
     this.budgets = new Map(); // link -> its TokenBucket of envelopes
@@ -163,7 +167,7 @@ export class Gossip {
   async receive(peer, wire, frame, now) {
     try {
       if (wire.type === "gossip") return await this.onEnvelope(peer, decodeEnvelope(wire, frame), now);
-      if (wire.type === "ihave") return this.onIhave(peer, wire);
+      if (wire.type === "ihave") return this.onIhave(peer, wire, now);
       return this.onIwant(peer, wire);
     } catch (error) {
       return [{ type: "PeerMisbehaved", peer, reason: error.message }];
@@ -214,7 +218,7 @@ export class Gossip {
   author(id) {
     let author = this.authors.get(id);
     if (!author) {
-      author = { next: null, high: 0, held: new Map(), waitingSince: null, changedAt: 0 };
+      author = { next: null, high: 0, held: new Map(), waitingSince: null, changedAt: 0, skipped: new Map() };
       if (this.authors.size >= MAX_AUTHORS) this.authors.delete(this.authors.keys().next().value);
     }
     this.authors.delete(id);
@@ -224,16 +228,22 @@ export class Gossip {
 
   hold(envelope, now) {
     const author = this.author(envelope.author);
-    if (author.next !== null && envelope.n < author.next) return this.forUs(envelope);
+    if (author.next !== null && envelope.n < author.next) {
+      author.skipped.delete(envelope.n); // late, or from before our time: new to us all the same
+      return this.forUs(envelope);
+    }
     author.held.set(envelope.n, envelope);
     author.waitingSince ??= now;
-    return this.release(author, author.held.size > MAX_HELD);
+    return this.release(author, now, author.held.size > MAX_HELD);
   }
 
-  release(author, skip = false) {
+  release(author, now, skip = false) {
     if (author.next === null || skip) {
       if (author.next === null && !skip && !author.held.has(1)) return [];
       const first = Math.min(...author.held.keys());
+      // Given up on, but still asked for while links may hold them.
+      if (author.next !== null) for (let n = Math.max(author.next, first - MAX_SKIPPED); n < first; n++) author.skipped.set(n, now);
+      while (author.skipped.size > MAX_SKIPPED) author.skipped.delete(Math.min(...author.skipped.keys()));
       // A young author's earlier envelopes are recent: wait for them and ask for them.
       author.next = author.next === null && first <= START_BACKFILL ? 1 : first;
     }
@@ -253,27 +263,42 @@ export class Gossip {
     return [{ type: "Delivered", envelope }];
   }
 
-  onIhave(peer, wire) {
+  onIhave(peer, wire, now) {
     const highs = wire.high;
     if (!highs || typeof highs !== "object" || Array.isArray(highs) || Object.keys(highs).length > MAX_IHAVE_AUTHORS) {
       throw new Error("'ihave' must map at most 256 authors to numbers");
     }
-    const wanted = [];
-    let count = 0;
+    const missing = [];
     for (const [id, high] of Object.entries(highs)) {
       if (!ID.test(id) || !isWhole(high, 1, MAX_SEQ)) throw new Error("'ihave' holds an invalid author or number");
       const author = this.authors.get(id);
       if (!author || author.next === null || id === this.clientId) continue;
-      let run = null;
-      for (let n = Math.max(author.next, high - MAX_WANT + 1); n <= high && count < MAX_WANT; n++) {
-        if (author.held.has(n) || this.seen.has(`${id} ${n}`)) { run = null; continue; }
-        count += 1;
-        if (run && run[2] === n - 1) run[2] = n;
-        else { run = [id, n, n]; wanted.push(run); }
+      for (const n of this.overdue(id, author, high, now)) {
+        const key = `${peer} ${id} ${n}`;
+        if (now - (this.asked.get(key) ?? -Infinity) >= WANT_RETRY) missing.push([key, id, n]);
       }
+    }
+    const wanted = [];
+    for (const [key, id, n] of missing.slice(0, MAX_WANT)) {
+      this.asked.set(key, now);
+      const run = wanted.at(-1);
+      if (run && run[0] === id && run[2] === n - 1) run[2] = n;
+      else wanted.push([id, n, n]);
     }
     if (!wanted.length) return [];
     return [{ type: "SendFrame", peer, frame: JSON.stringify({ type: "iwant", want: wanted }) }];
+  }
+
+  // The numbers up to `high` (a link holds them) we lack and no longer expect by
+  // another path: given up on, in a gap held for WANT_AFTER, or past our latest when
+  // it has not grown for WANT_AFTER. Oldest first.
+  overdue(id, author, high, now) {
+    let top = now - author.changedAt < WANT_AFTER ? author.high : high;
+    if (author.waitingSince !== null && now - author.waitingSince < WANT_AFTER) top = author.next - 1;
+    top = Math.min(top, high);
+    const lacking = [...author.skipped.keys()].filter((n) => n <= high).sort((a, b) => a - b);
+    for (let n = Math.max(author.next, top - MAX_WANT + 1); n <= top; n++) if (!author.held.has(n)) lacking.push(n);
+    return lacking.filter((n) => !this.seen.has(`${id} ${n}`)).slice(0, MAX_WANT);
   }
 
   onIwant(peer, wire) {
@@ -299,8 +324,12 @@ export class Gossip {
     for (const author of this.authors.values()) {
       if (author.waitingSince === null) continue;
       const wait = author.next === null ? START_WAIT : GAP_WAIT;
-      if (now - author.waitingSince >= wait) actions.push(...this.release(author, true));
+      if (now - author.waitingSince >= wait) actions.push(...this.release(author, now, true));
     }
+    for (const author of this.authors.values()) {
+      for (const [n, at] of author.skipped) if (at < now - CACHE_SECONDS) author.skipped.delete(n); // cached nowhere now
+    }
+    for (const [key, at] of this.asked) if (at <= now - WANT_RETRY) this.asked.delete(key);
     for (const [id, [, at]] of this.cache) {
       if (at >= now - CACHE_SECONDS) break;
       this.forget(id);
@@ -319,7 +348,9 @@ export class Gossip {
     const high = {};
     let count = 0;
     for (const [id, author] of [...this.authors].reverse()) {
-      if (now - author.changedAt > window || !author.high) continue;
+      // Ours for as long as we cache them: they can sit in a link's buffer past the window.
+      const age = now - author.changedAt;
+      if (!author.high || (age > window && !(id === this.clientId && age <= CACHE_SECONDS))) continue;
       high[id] = author.high;
       if (++count >= MAX_IHAVE_AUTHORS) break;
     }

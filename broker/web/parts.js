@@ -1,5 +1,5 @@
 // Payloads relayed through a partial mesh in parts, as mesh/relayed_parts.py has them,
-// without I/O: part bodies, and an author's parts put back together in order. Each
+// without I/O: part bodies, and an author's parts put back together. Each
 // part is an envelope of its own, signed with the digest of its bytes; docs/protocol.md,
 // section 4.
 import { MAX_TIMESTAMP_MS } from "./frames.js";
@@ -9,6 +9,10 @@ export const PART_BYTES = 10 * 1024;
 export const MAX_PARTS = Math.ceil(MAX_PAYLOAD_BYTES / PART_BYTES);
 export const STALL_SECONDS = 60;
 export const MAX_ASSEMBLING_BYTES = 64 * 1024 * 1024; // a page keeps less than a client
+export const MAX_PAYLOADS_PER_AUTHOR = 64;
+export const MAX_AUTHOR_BYTES = MAX_ASSEMBLING_BYTES;
+export const ORDER_WAIT = 10;
+const MAX_FINISHED = 4096;
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const isWhole = (n, low, high) => Number.isSafeInteger(n) && n >= low && n <= high;
@@ -36,52 +40,108 @@ export function readPart(body, attachment) {
   return { channel, id, ts, kind, size, i, count, data: attachment };
 }
 
-// Relayed payloads being put back together, one per author at a time.
+// Relayed payloads being put back together, parts in any order (a part repaired late
+// comes after its successors), handed on whole in their author's order: the order of
+// the relay numbers `n` of their parts. A whole one waits for an earlier one still
+// missing a part for ORDER_WAIT seconds at most.
 export class PartAssembler {
   constructor() {
-    this.assemblies = new Map(); // author -> {id, size, next, bytes, lastPartAt}
+    // `${author} ${id}` -> {author, first, have, bytes, lastPartAt, lowestN, whole, wholeAt}
+    this.assemblies = new Map();
+    this.finished = new Set(); // keys of payloads done with: late parts start nothing
     this.bytes = 0;
+    this.lost = 0;
   }
 
-  // Part of `author`'s payload, in its order: the payload ({part, data}) once whole,
-  // else null. Throws (with what went wrong) when a payload is dropped.
-  add(author, part, now) {
-    let assembly = this.assemblies.get(author);
-    if (assembly && (part.id !== assembly.id || part.i !== assembly.next)) {
-      this.drop(author);
-      if (part.i !== 0 || part.id === assembly.id) throw new Error(`part ${assembly.next} of payload ${assembly.id} was lost`);
-      assembly = undefined;
-    }
+  // Part of one of `author`'s payloads, relayed as its envelope `n`: the payloads
+  // ({part, data}) now whole and due, in order. Throws (with what went wrong) when the
+  // part is refused.
+  add(author, part, n, now) {
+    const key = `${author} ${part.id}`;
+    if (this.finished.has(key)) return [];
+    let assembly = this.assemblies.get(key);
     if (!assembly) {
-      if (part.i !== 0) throw new Error(`payload ${part.id} began before we could hear it`);
-      if (this.bytes + part.size > MAX_ASSEMBLING_BYTES) throw new Error(`${this.bytes} bytes of relayed payloads are half-received already`);
-      assembly = { id: part.id, size: part.size, next: 0, bytes: new Uint8Array(part.size), lastPartAt: now };
-      this.assemblies.set(author, assembly);
-      this.bytes += part.size;
+      assembly = this.start(key, author, part, n, now);
+    } else if (["channel", "ts", "kind", "size"].some((field) => part[field] !== assembly.first[field])) {
+      this.drop(key);
+      throw new Error(`the parts of payload ${part.id} disagree on what it is`);
     }
+    if (assembly.have.has(part.i)) return [];
     assembly.bytes.set(part.data, part.i * PART_BYTES);
-    assembly.next += 1;
+    assembly.have.add(part.i);
     assembly.lastPartAt = now;
-    if (assembly.next < part.count) return null;
-    this.drop(author);
-    return { part, data: assembly.bytes };
+    assembly.lowestN = Math.min(assembly.lowestN, n);
+    if (assembly.have.size === part.count) {
+      assembly.whole = { author, part, data: assembly.bytes };
+      assembly.wholeAt = now;
+    }
+    return this.due(author, now);
   }
 
-  // Drop payloads whose next part is overdue; what was dropped, to log.
+  start(key, author, part, n, now) {
+    const own = [...this.assemblies.values()].filter((assembly) => assembly.author === author);
+    if (own.length >= MAX_PAYLOADS_PER_AUTHOR) throw new Error(`${MAX_PAYLOADS_PER_AUTHOR} payloads of one author half-received`);
+    if (own.reduce((sum, assembly) => sum + assembly.first.size, 0) + part.size > MAX_AUTHOR_BYTES) {
+      throw new Error(`${MAX_AUTHOR_BYTES} bytes of one author half-received`);
+    }
+    if (this.bytes + part.size > MAX_ASSEMBLING_BYTES) throw new Error(`${this.bytes} bytes of relayed payloads are half-received already`);
+    const assembly = { author, first: part, have: new Set(), bytes: new Uint8Array(part.size),
+      lastPartAt: now, lowestN: n, whole: null, wholeAt: 0 };
+    this.assemblies.set(key, assembly);
+    this.bytes += part.size;
+    return assembly;
+  }
+
+  // The author's whole payloads with no unfinished one before them (or that waited
+  // ORDER_WAIT), in order.
+  due(author, now) {
+    const own = [...this.assemblies].filter(([, assembly]) => assembly.author === author)
+      .sort(([, a], [, b]) => a.lowestN - b.lowestN);
+    const due = [];
+    let behindOne = false;
+    for (const [key, assembly] of own) {
+      if (!assembly.whole) {
+        behindOne = true;
+      } else if (behindOne && now - assembly.wholeAt < ORDER_WAIT) {
+        break;
+      } else {
+        this.finish(key);
+        due.push(assembly.whole);
+      }
+    }
+    return due;
+  }
+
+  // Drop payloads with no new part for STALL_SECONDS: {dropped (to log), due}.
   expire(now) {
     const dropped = [];
-    for (const [author, assembly] of [...this.assemblies]) {
-      if (now - assembly.lastPartAt <= STALL_SECONDS) continue;
-      dropped.push(`${assembly.id} from ${author}`);
-      this.drop(author);
+    for (const [key, assembly] of [...this.assemblies]) {
+      if (assembly.whole || now - assembly.lastPartAt <= STALL_SECONDS) continue;
+      dropped.push(`${assembly.first.id} from ${assembly.author}`);
+      this.drop(key);
     }
-    return dropped;
+    const waiting = new Set([...this.assemblies.values()].filter((a) => a.whole).map((a) => a.author));
+    return { dropped, due: [...waiting].flatMap((author) => this.due(author, now)) };
   }
 
-  drop(author) {
-    const assembly = this.assemblies.get(author);
-    if (!assembly) return;
-    this.assemblies.delete(author);
-    this.bytes -= assembly.size;
+  // The author left: its unfinished payloads are dropped, its whole ones due.
+  forget(author) {
+    for (const [key, assembly] of [...this.assemblies]) {
+      if (assembly.author === author && !assembly.whole) this.drop(key);
+    }
+    return this.due(author, 0);
+  }
+
+  finish(key) {
+    const assembly = this.assemblies.get(key);
+    this.assemblies.delete(key);
+    this.bytes -= assembly.first.size;
+    this.finished.add(key);
+    if (this.finished.size > MAX_FINISHED) this.finished.delete(this.finished.values().next().value);
+  }
+
+  drop(key) {
+    this.lost += 1;
+    this.finish(key);
   }
 }

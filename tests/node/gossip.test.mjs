@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { GAP_WAIT, Gossip } from "../../broker/web/gossip.js";
+import { CACHE_SECONDS, GAP_WAIT, Gossip, IHAVE_WINDOW, WANT_AFTER, WANT_RETRY } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
 async function node() {
@@ -65,6 +65,44 @@ test("a lost envelope is fetched with ihave and iwant", async () => {
   assert.deepEqual(JSON.parse(iwant), { type: "iwant", want: [[a.id, 2, 2]] });
   const [[, again]] = sent(await feed(b, c, iwant, 1.0));
   assert.deepEqual(said(await feed(c, b, again, 1.1)), ["two"]);
+});
+
+const ihave = (author, high) => JSON.stringify({ type: "ihave", high: { [author.id]: high } });
+const asked = (actions) => sent(actions).map(([, frame]) => JSON.parse(frame).want);
+
+test("what may be on its way is not asked for until overdue, nor of one link twice soon", async () => {
+  const [a, b, c] = await line();
+  const [one, , three] = [await say(a, "1"), await say(a, "2"), await say(a, "3")];
+  await feed(b, a, one, 0);
+  await feed(b, a, three, 0); // 2 is late, by another path perhaps
+  assert.deepEqual(await feed(b, c, ihave(a, 3), 0.1), []);
+  assert.deepEqual(asked(await feed(b, c, ihave(a, 3), WANT_AFTER + 0.1)), [[[a.id, 2, 2]]]);
+  assert.deepEqual(await feed(b, c, ihave(a, 3), 1.0), []); // its answer may be on its way
+  assert.deepEqual(asked(await feed(b, a, ihave(a, 3), 1.0)), [[[a.id, 2, 2]]]); // another link
+  assert.deepEqual(asked(await feed(b, c, ihave(a, 3), WANT_AFTER + 0.1 + WANT_RETRY)), [[[a.id, 2, 2]]]);
+});
+
+test("an envelope given up on is still asked for and delivered late", async () => {
+  const [a, b, c] = await line();
+  const [one, two, three] = [await say(a, "1"), await say(a, "2"), await say(a, "3")];
+  await feed(b, a, one, 0);
+  await feed(b, a, three, 0);
+  assert.deepEqual(said(b.core.tick(GAP_WAIT + 0.1)), ["3"]);
+  assert.deepEqual(asked(await feed(b, c, ihave(a, 3), GAP_WAIT + 0.5)), [[[a.id, 2, 2]]]);
+  assert.deepEqual(said(await feed(b, c, two, GAP_WAIT + 0.6)), ["2"]);
+  assert.deepEqual(await feed(b, c, ihave(a, 3), GAP_WAIT + 5), []);
+});
+
+test("an author tells of its own envelopes while it caches them", async () => {
+  const [a, b] = await line();
+  await feed(b, a, await say(a, "1"), 0);
+  await say(a, "2"); // lost with a link's buffer
+  const later = IHAVE_WINDOW + 5;
+  assert.ok(later < CACHE_SECONDS);
+  const [[, told]] = sent(a.core.tick(later));
+  const [[, want]] = sent(await feed(b, a, told, later));
+  const [[, again]] = sent(await a.core.receive(b.id, JSON.parse(want), want, later));
+  assert.deepEqual(said(await feed(b, a, again, later)), ["2"]);
 });
 
 test("an envelope for others is passed on but not delivered", async () => {

@@ -2,29 +2,50 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PART_BYTES, PartAssembler, STALL_SECONDS, partBody, partCount, readPart } from "../../broker/web/parts.js";
+import { MAX_PAYLOADS_PER_AUTHOR, ORDER_WAIT, PART_BYTES, PartAssembler, STALL_SECONDS, partBody, partCount, readPart } from "../../broker/web/parts.js";
 
 function parts(data, id = "m1") {
   return Array.from({ length: partCount(data.length) }, (_, i) =>
     readPart(partBody("files", id, 1, "bytes", data.length, i), data.subarray(i * PART_BYTES, (i + 1) * PART_BYTES)));
 }
 
-test("a payload is cut into parts and put back together", () => {
-  const data = Uint8Array.from({ length: 2 * PART_BYTES + 77 }, (_, i) => i % 256);
+const add = (assembler, part, n = part.i + 1, now = 0, author = "a") =>
+  assembler.add(author, part, n, now).map((whole) => whole.data);
+
+test("a payload is cut into parts and put back together, in any order", () => {
+  const data = Uint8Array.from({ length: 4 * PART_BYTES + 77 }, (_, i) => i % 256);
+  const cut = parts(data);
   const assembler = new PartAssembler();
-  const results = parts(data).map((part) => assembler.add("a", part, 0));
-  assert.deepEqual(results.slice(0, 2), [null, null]);
-  assert.deepEqual(results[2].data, data);
+  assert.deepEqual([0, 3, 1, 4].map((i) => add(assembler, cut[i])), [[], [], [], []]);
+  assert.deepEqual(add(assembler, cut[2]), [data]);
+  assert.deepEqual(add(assembler, cut[2]), []); // late: nothing half-received again
 });
 
-test("a lost part drops the payload; a stalled one goes after a while", () => {
+test("whole payloads come out in their author's order, waiting ORDER_WAIT at most", () => {
   const assembler = new PartAssembler();
-  const [first, , third] = parts(new Uint8Array(2 * PART_BYTES + 1));
-  assembler.add("a", first, 0);
-  assert.throws(() => assembler.add("a", third, 0), /part 1 of payload m1 was lost/);
-  assembler.add("b", first, 0);
-  assert.deepEqual(assembler.expire(STALL_SECONDS + 1), ["m1 from b"]);
+  const old = parts(new Uint8Array(PART_BYTES + 1).fill(1), "old"); // relayed as 1 and 2
+  const [fresh] = parts(new Uint8Array([7]), "new");
+  add(assembler, old[0], 1);
+  assert.deepEqual(add(assembler, fresh, 3, 1), []); // whole, but 2 is missing
+  assert.deepEqual(add(assembler, old[1], 2, 2), [new Uint8Array(PART_BYTES + 1).fill(1), new Uint8Array([7])]);
+  const stuck = parts(new Uint8Array(PART_BYTES + 1), "stuck");
+  const [after] = parts(new Uint8Array([8]), "after");
+  add(assembler, stuck[0], 4, 10);
+  add(assembler, after, 6, 10);
+  assert.deepEqual(assembler.expire(10 + ORDER_WAIT - 0.1).due, []);
+  assert.deepEqual(assembler.expire(10 + ORDER_WAIT).due.map((whole) => whole.data), [new Uint8Array([8])]);
+  assert.equal(assembler.lost, 0);
+});
+
+test("a stalled payload goes after a while; an author's room for payloads is bounded", () => {
+  const assembler = new PartAssembler();
+  const [first] = parts(new Uint8Array(2 * PART_BYTES + 1));
+  add(assembler, first, 1, 0, "b");
+  assert.deepEqual(assembler.expire(STALL_SECONDS + 1), { dropped: ["m1 from b"], due: [] });
   assert.equal(assembler.bytes, 0);
+  for (let m = 0; m < MAX_PAYLOADS_PER_AUTHOR; m++) add(assembler, parts(new Uint8Array(PART_BYTES + 1), `m${m}`)[0], 2 * m + 1);
+  assert.throws(() => add(assembler, parts(new Uint8Array(PART_BYTES + 1), "more")[0], 999), /payloads of one author/);
+  assert.deepEqual(add(assembler, first, 1, 0, "c"), []);
 });
 
 test("a bad part body is refused with what is wrong", () => {

@@ -191,6 +191,70 @@ def test_a_lost_last_envelope_is_repaired_by_ihave_and_iwant(trio: tuple[Node, N
     assert delivered(feed(c, b.id, resent[0], 1.1)) == ["2"]
 
 
+def ihave(author: Node, high: int) -> str:
+    return json.dumps({"type": "ihave", "high": {author.id: high}})
+
+
+def test_what_is_on_its_way_by_another_path_is_not_asked_for_until_overdue(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    first, _second, third, *rest = [say(a, str(n)) for n in range(1, 6)]
+    feed(b, a.id, first, 0.0)
+    feed(b, a.id, third, 0.0)  # 2 is late, by another path perhaps
+    assert feed(b, c.id, ihave(a, 3), 0.1) == []
+    asked = frames(feed(b, c.id, ihave(a, 3), g.WANT_AFTER + 0.1))[c.id]
+    assert json.loads(asked[0])["want"] == [[a.id, 2, 2]]
+    # The author goes on: what follows our latest is on its way while it keeps growing.
+    feed(b, a.id, rest[0], 1.0)
+    assert feed(b, c.id, ihave(a, 5), 1.1) == []  # 2 asked already, 5 not overdue
+    late = frames(feed(b, c.id, ihave(a, 5), 1.0 + g.WANT_AFTER + 0.1))[c.id]
+    assert json.loads(late[0])["want"] == [[a.id, 5, 5]]
+
+
+def test_a_link_is_asked_again_for_an_envelope_only_after_a_while(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    """Its answer may be on its way (a big part on a busy link); another link that has
+    the envelope may be asked meanwhile."""
+    a, b, c = trio
+    feed(b, a.id, say(a, "1"), 0.0)
+    say(a, "2")  # lost everywhere
+    assert frames(feed(b, c.id, ihave(a, 2), 1.0))[c.id]
+    assert feed(b, c.id, ihave(a, 2), 2.0) == []
+    assert frames(feed(b, a.id, ihave(a, 2), 2.0))[a.id]
+    assert frames(feed(b, c.id, ihave(a, 2), 1.0 + g.WANT_RETRY))[c.id]
+
+
+def test_an_author_tells_of_its_own_envelopes_while_it_caches_them(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    """What an author said can sit in a link's buffer for longer than the IHAVE window
+    and be lost with the link: the author goes on telling of it."""
+    a, b, _ = trio
+    feed(b, a.id, say(a, "1"), 0.0)
+    lost = say(a, "2", 0.1)
+    later = g.IHAVE_WINDOW + 5.0
+    told = frames(a.core.tick(later))[b.id]
+    asked = frames(feed(b, a.id, told[0], later))[a.id]
+    resent = frames(feed(a, b.id, asked[0], later))[b.id]
+    assert resent == [lost] and delivered(feed(b, a.id, resent[0], later)) == ["2"]
+
+
+def test_an_envelope_given_up_on_is_still_asked_for_and_delivered_late(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    a, b, c = trio
+    first, second, third = say(a, "1"), say(a, "2"), say(a, "3")
+    feed(b, a.id, first, 0.0)
+    feed(b, a.id, third, 0.0)
+    assert delivered(b.core.tick(g.GAP_WAIT + 0.1)) == ["3"]  # 2 given up on
+    asked = frames(feed(b, c.id, ihave(a, 3), g.GAP_WAIT + 0.5))[c.id]
+    assert json.loads(asked[0])["want"] == [[a.id, 2, 2]]
+    assert delivered(feed(b, c.id, second, g.GAP_WAIT + 0.6)) == ["2"]
+    assert feed(b, c.id, ihave(a, 3), g.GAP_WAIT + 5.0) == []  # nothing lacking now
+
+
 def feed_and_forward(relay: Node, source: Node, frame: str) -> str:
     feed(relay, source.id, frame)
     return frame

@@ -1,5 +1,6 @@
 """Payloads relayed in parts (mesh/relayed_parts.py): part bodies checked field by
-field, and payloads put back together in order, or dropped when a part is lost."""
+field, payloads put back together from parts in any order and handed on in their
+author's order, or dropped when they stall."""
 
 from __future__ import annotations
 
@@ -36,76 +37,153 @@ class Sinks:
         return self.made[-1]
 
 
+def add(
+    assembler: rp.PartAssembler,
+    part: rp.RelayedPart,
+    n: int | None = None,
+    now: float = 0.0,
+    author: str = AUTHOR,
+) -> list[bytes]:
+    """Feed one part (relayed as envelope ``n``: its index + 1 unless said); the
+    payloads it made due, read."""
+    due = assembler.add(author, part, part.index + 1 if n is None else n, now)
+    return [whole.body.read() for whole in due]
+
+
 def test_a_payload_is_cut_into_parts_and_put_back_together() -> None:
     data = bytes(range(256)) * 100  # 25600 bytes: three parts, the last shorter
     cut = parts(data)
     assert [len(part.data) for part in cut] == [rp.PART_BYTES, rp.PART_BYTES, 5120]
     assembler = rp.PartAssembler(Sinks())
-    results = [assembler.add(AUTHOR, part, 0.0) for part in cut]
-    assert results[:2] == [None, None]
-    whole = results[2]
-    assert whole is not None and whole.body.read() == data
+    assert assembler.add(AUTHOR, cut[0], 1, 0.0) == []
+    assert assembler.add(AUTHOR, cut[1], 2, 0.0) == []
+    (whole,) = assembler.add(AUTHOR, cut[2], 3, 0.0)
+    assert whole.body.read() == data
     assert whole.sha256 == hashlib.sha256(data).hexdigest()
     assert whole.part.channel == "files" and whole.part.size == len(data)
 
 
 def test_an_empty_payload_is_one_empty_part() -> None:
     (part,) = parts(b"")
-    whole = rp.PartAssembler(Sinks()).add(AUTHOR, part, 0.0)
-    assert whole is not None and whole.body.read() == b""
+    assert add(rp.PartAssembler(Sinks()), part) == [b""]
 
 
-def test_a_lost_part_drops_the_payload_and_says_which() -> None:
+def test_parts_out_of_order_are_put_in_their_place() -> None:
+    data = bytes(range(256)) * 200  # five parts
+    cut = parts(data)
+    assembler = rp.PartAssembler(Sinks())
+    assert [add(assembler, cut[index]) for index in (0, 3, 1, 4)] == [[], [], [], []]
+    (whole,) = assembler.add(AUTHOR, cut[2], 3, 0.0)
+    assert whole.body.read() == data
+    assert whole.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_payload_whose_first_part_comes_last_is_whole() -> None:
+    data = b"late start" * 3000
+    cut = parts(data)
+    assembler = rp.PartAssembler(Sinks())
+    assert [add(assembler, part) for part in reversed(cut[1:])] == [[], []]
+    assert add(assembler, cut[0]) == [data]
+
+
+def test_a_copy_of_a_part_is_ignored_and_a_finished_payload_not_restarted() -> None:
+    cut = parts(b"c" * (rp.PART_BYTES + 1))
+    assembler = rp.PartAssembler(Sinks())
+    assert add(assembler, cut[0]) == []
+    assert add(assembler, cut[0]) == []
+    assert len(add(assembler, cut[1])) == 1
+    assert add(assembler, cut[0], now=1.0) == []  # late: nothing half-received again
+    assert assembler.expire(rp.STALL_SECONDS + 2) == ([], []) and assembler.lost == 0
+
+
+def test_whole_payloads_come_out_in_their_author_s_order() -> None:
+    """A small payload whole before a big one sent earlier (missing a part) waits for
+    it, so the application sees them as they were sent."""
+    assembler = rp.PartAssembler(Sinks())
+    old = parts(b"a" * (rp.PART_BYTES + 1), "old")  # relayed as 1 and 2
+    assert add(assembler, old[0], 1) == []
+    (new,) = parts(b"new", "new")
+    assert add(assembler, new, 3, now=1.0) == []  # whole, but 2 is missing
+    assert add(assembler, old[1], 2, now=2.0) == [b"a" * (rp.PART_BYTES + 1), b"new"]
+    assert assembler.lost == 0
+
+
+def test_a_whole_payload_waits_for_an_earlier_one_for_a_while_only() -> None:
+    assembler = rp.PartAssembler(Sinks())
+    add(assembler, parts(b"a" * (rp.PART_BYTES + 1), "stuck")[0], 1)
+    (new,) = parts(b"new", "new")
+    assert add(assembler, new, 3, now=1.0) == []
+    assert assembler.expire(1.0 + rp.ORDER_WAIT - 0.1)[1] == []
+    dropped, due = assembler.expire(1.0 + rp.ORDER_WAIT)
+    assert dropped == [] and [whole.body.read() for whole in due] == [b"new"]
+
+
+def test_what_an_author_left_whole_is_still_due() -> None:
+    assembler = rp.PartAssembler(Sinks())
+    add(assembler, parts(b"a" * (rp.PART_BYTES + 1), "never")[0], 1)
+    (new,) = parts(b"new", "new")
+    add(assembler, new, 3)
+    assert [whole.body.read() for whole in assembler.forget(AUTHOR)] == [b"new"]
+    assert assembler.lost == 1
+
+
+def test_an_author_has_few_payloads_half_received_at_once() -> None:
+    assembler = rp.PartAssembler(Sinks())
+    for number in range(rp.MAX_PAYLOADS_PER_AUTHOR):
+        add(assembler, parts(b"x" * (rp.PART_BYTES + 1), f"m{number}")[0], 2 * number + 1)
+    with pytest.raises(ValueError, match="payloads of one author half-received"):
+        add(assembler, parts(b"x" * (rp.PART_BYTES + 1), "one-more")[0], 1000)
+    assert add(assembler, parts(b"o" * (rp.PART_BYTES + 1))[0], author="other") == []
+
+
+def test_an_author_cannot_take_the_whole_room_s_room_for_payloads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rp, "MAX_AUTHOR_BYTES", 3 * rp.PART_BYTES)
+    assembler = rp.PartAssembler(Sinks())
+    add(assembler, parts(b"1" * (2 * rp.PART_BYTES), "big")[0])
+    with pytest.raises(ValueError, match="bytes of one author half-received"):
+        add(assembler, parts(b"2" * (2 * rp.PART_BYTES), "bigger")[0], 5)
+    assert add(assembler, parts(b"o" * (2 * rp.PART_BYTES))[0], author="other") == []
+
+
+def test_parts_that_disagree_on_their_payload_drop_it() -> None:
     sinks = Sinks()
     assembler = rp.PartAssembler(sinks)
-    first, _, third = parts(b"z" * (2 * rp.PART_BYTES + 1))
-    assert assembler.add(AUTHOR, first, 0.0) is None
-    with pytest.raises(ValueError, match="part 1 of payload m1 was lost"):
-        assembler.add(AUTHOR, third, 0.1)
+    first = parts(b"d" * (rp.PART_BYTES + 1))[0]
+    other_size = parts(b"d" * (rp.PART_BYTES + 2))[1]  # same id, another size
+    add(assembler, first)
+    with pytest.raises(ValueError, match="disagree"):
+        add(assembler, other_size)
     assert sinks.made[0].closed and assembler.lost == 1
-
-
-def test_a_payload_begun_before_we_listened_is_not_half_shown() -> None:
-    _, second = parts(b"y" * (rp.PART_BYTES + 1))
-    with pytest.raises(ValueError, match="began before"):
-        rp.PartAssembler(Sinks()).add(AUTHOR, second, 0.0)
-
-
-def test_a_new_payload_after_an_unfinished_one_starts_afresh() -> None:
-    assembler = rp.PartAssembler(Sinks())
-    assembler.add(AUTHOR, parts(b"a" * (rp.PART_BYTES + 1), "old")[0], 0.0)
-    (only,) = parts(b"new", "new")
-    whole = assembler.add(AUTHOR, only, 1.0)
-    assert whole is not None and whole.body.read() == b"new" and assembler.lost == 1
 
 
 def test_authors_are_assembled_side_by_side() -> None:
     assembler = rp.PartAssembler(Sinks())
     one, two = parts(b"1" * (rp.PART_BYTES + 5), "p1"), parts(b"2" * (rp.PART_BYTES + 5), "p2")
-    assembler.add("one", one[0], 0.0)
-    assembler.add("two", two[0], 0.0)
-    first, second = assembler.add("two", two[1], 0.0), assembler.add("one", one[1], 0.0)
-    assert first is not None and first.body.read() == b"2" * (rp.PART_BYTES + 5)
-    assert second is not None and second.body.read() == b"1" * (rp.PART_BYTES + 5)
+    add(assembler, one[0], author="one")
+    add(assembler, two[0], author="two")
+    assert add(assembler, two[1], author="two") == [b"2" * (rp.PART_BYTES + 5)]
+    assert add(assembler, one[1], author="one") == [b"1" * (rp.PART_BYTES + 5)]
 
 
 def test_a_stalled_payload_is_dropped_after_a_while() -> None:
     sinks = Sinks()
     assembler = rp.PartAssembler(sinks)
-    assembler.add(AUTHOR, parts(b"s" * (rp.PART_BYTES + 1))[0], 0.0)
-    assert assembler.expire(rp.STALL_SECONDS - 1) == []
-    assert assembler.expire(rp.STALL_SECONDS + 1) == [f"m1 from {AUTHOR}"]
+    add(assembler, parts(b"s" * (rp.PART_BYTES + 1))[0])
+    assert assembler.expire(rp.STALL_SECONDS - 1) == ([], [])
+    assert assembler.expire(rp.STALL_SECONDS + 1) == ([f"m1 from {AUTHOR}"], [])
     assert sinks.made[0].closed
 
 
 def test_half_received_payloads_are_bounded_across_authors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rp, "MAX_ASSEMBLING_BYTES", 3 * rp.PART_BYTES)
     assembler = rp.PartAssembler(Sinks())
-    assembler.add("one", parts(b"1" * (2 * rp.PART_BYTES))[0], 0.0)
+    add(assembler, parts(b"1" * (2 * rp.PART_BYTES))[0], author="one")
     with pytest.raises(ValueError, match="half-received already"):
-        assembler.add("two", parts(b"2" * (2 * rp.PART_BYTES))[0], 0.0)
+        add(assembler, parts(b"2" * (2 * rp.PART_BYTES))[0], author="two")
     assembler.forget("one")  # the author left: room again
-    assert assembler.add("two", parts(b"2" * (2 * rp.PART_BYTES))[0], 0.0) is None
+    assert add(assembler, parts(b"2" * (2 * rp.PART_BYTES))[0], author="two") == []
 
 
 def body(**changes: Any) -> dict[str, Any]:
