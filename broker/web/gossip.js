@@ -14,9 +14,9 @@ export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX =
 export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
 export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 5.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
 export const IHAVE_FANOUT = 64; // links told each round (at random past this)
-// What a link has and we lack may be on its way by another path: asked for once
-// overdue by WANT_AFTER, and of the same link again only after WANT_RETRY.
-export const WANT_AFTER = 0.25, WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
+// What a link has and we lack is asked of it at once, and of the same link again only
+// after WANT_RETRY (its answer may be on its way).
+export const WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
 export const CACHE_BYTES = 48 * 1024 * 1024; // of cached frames: relayed bytes make them big
@@ -273,7 +273,7 @@ export class Gossip {
       if (!ID.test(id) || !isWhole(high, 1, MAX_SEQ)) throw new Error("'ihave' holds an invalid author or number");
       const author = this.authors.get(id);
       if (!author || author.next === null || id === this.clientId) continue;
-      for (const n of this.overdue(id, author, high, now)) {
+      for (const n of this.lacking(id, author, high)) {
         const key = `${peer} ${id} ${n}`;
         if (now - (this.asked.get(key) ?? -Infinity) >= WANT_RETRY) missing.push([key, id, n]);
       }
@@ -289,15 +289,11 @@ export class Gossip {
     return [{ type: "SendFrame", peer, frame: JSON.stringify({ type: "iwant", want: wanted }) }];
   }
 
-  // The numbers up to `high` (a link holds them) we lack and no longer expect by
-  // another path: given up on, in a gap held for WANT_AFTER, or past our latest when
-  // it has not grown for WANT_AFTER. Oldest first.
-  overdue(id, author, high, now) {
-    let top = now - author.changedAt < WANT_AFTER ? author.high : high;
-    if (author.waitingSince !== null && now - author.waitingSince < WANT_AFTER) top = author.next - 1;
-    top = Math.min(top, high);
+  // The numbers up to `high` (a link holds them) we lack: given up on waiting for, or
+  // past where we deliver. Oldest first.
+  lacking(id, author, high) {
     const lacking = [...author.skipped.keys()].filter((n) => n <= high).sort((a, b) => a - b);
-    for (let n = Math.max(author.next, top - MAX_WANT + 1); n <= top; n++) if (!author.held.has(n)) lacking.push(n);
+    for (let n = Math.max(author.next, high - MAX_WANT + 1); n <= high; n++) if (!author.held.has(n)) lacking.push(n);
     return lacking.filter((n) => !this.seen.has(`${id} ${n}`)).slice(0, MAX_WANT);
   }
 

@@ -195,23 +195,6 @@ def ihave(author: Node, high: int) -> str:
     return json.dumps({"type": "ihave", "high": {author.id: high}})
 
 
-def test_what_is_on_its_way_by_another_path_is_not_asked_for_until_overdue(
-    trio: tuple[Node, Node, Node],
-) -> None:
-    a, b, c = trio
-    first, _second, third, *rest = [say(a, str(n)) for n in range(1, 6)]
-    feed(b, a.id, first, 0.0)
-    feed(b, a.id, third, 0.0)  # 2 is late, by another path perhaps
-    assert feed(b, c.id, ihave(a, 3), 0.1) == []
-    asked = frames(feed(b, c.id, ihave(a, 3), g.WANT_AFTER + 0.1))[c.id]
-    assert json.loads(asked[0])["want"] == [[a.id, 2, 2]]
-    # The author goes on: what follows our latest is on its way while it keeps growing.
-    feed(b, a.id, rest[0], 1.0)
-    assert feed(b, c.id, ihave(a, 5), 1.1) == []  # 2 asked already, 5 not overdue
-    late = frames(feed(b, c.id, ihave(a, 5), 1.0 + g.WANT_AFTER + 0.1))[c.id]
-    assert json.loads(late[0])["want"] == [[a.id, 5, 5]]
-
-
 def test_a_link_is_asked_again_for_an_envelope_only_after_a_while(
     trio: tuple[Node, Node, Node],
 ) -> None:
