@@ -151,6 +151,15 @@ class PeerMisbehaved:
 
 
 @dataclass(frozen=True, slots=True)
+class WeStalled:
+    """Our own process stood still for ``seconds`` between two ticks (stopped, swapped
+    out, starved of CPU): peers may have taken us for gone. The failure detectors
+    overlook that time already; the driver may tell the room we are here."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class FlushAcksAt:
     """Call :meth:`DataPlane.flush` at ``when`` (the clock of ``now``): acknowledgements
     are waiting for a frame to ride on."""
@@ -171,6 +180,7 @@ DataAction = (
     | PeerMisbehaved
     | DropPeer
     | FlushAcksAt
+    | WeStalled
 )
 
 
@@ -552,13 +562,15 @@ class DataPlane:
     def tick(self, now: float) -> list[DataAction]:
         """Call at least every ``TICK_INTERVAL`` seconds, and at :meth:`next_wakeup`:
         heartbeats, silent peers, and messages that never made it."""
+        actions: list[DataAction] = []
         if self._last_tick is not None and now - self._last_tick > STALL_GAP:
-            # Our own process stood still (stopped, swapped out, starved of CPU): the
-            # peers' heartbeats wait unread in our socket, so that time is not theirs.
+            # Our own process stood still: the peers' heartbeats wait unread in our
+            # socket, so that time is not theirs.
             for detector in self._liveness.values():
                 detector.overlook(now - self._last_tick - TICK_INTERVAL)
+            actions.append(WeStalled(now - self._last_tick))
         self._last_tick = now
-        actions: list[DataAction] = self._report(self._delivery.tick(now))
+        actions += self._report(self._delivery.tick(now))
         for peer_id, incoming in self._inbox.stalled(now):
             self._inbox.discard(peer_id, incoming)  # its sender will report it undelivered
         if self._flush_at is not None and now >= self._flush_at:

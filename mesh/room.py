@@ -703,6 +703,10 @@ class Room:
                 case d.PeerSaidBye(peer_id=peer_id):
                     if (pc_id := self._protocol.pc_of(peer_id)) is not None:
                         self._apply(self._protocol.channel_bye(pc_id))
+                case d.WeStalled(seconds=seconds) if seconds > STALLED and self._overlay.sparse:
+                    # Long enough for links to take us for dead: tell the room we are
+                    # here before their reports remove us.
+                    self._protocol.announce_soon()
                 case d.PeerMisbehaved(peer_id=peer_id, reason=reason):
                     self._bad_frame_log.warning(
                         peer_id, "peer %s sent a bad data channel frame: %s", reason
@@ -971,18 +975,12 @@ class Room:
 
     async def _tick(self) -> None:
         next_overlay_tick = 0.0
-        last = time.monotonic()
         while True:
             # Woken on time for heartbeats and suspicion deadlines, which are what
             # decide how soon a crashed peer is noticed.
             wait = self._data.next_wakeup() - time.monotonic()
             await asyncio.sleep(min(max(wait, 0.0), d.TICK_INTERVAL))
             now = time.monotonic()
-            if now - last > STALLED and self._overlay.sparse:
-                # We stood still long enough for links to take us for dead: tell
-                # the room we are here before their reports remove us.
-                self._protocol.announce_soon()
-            last = now
             self._apply(self._protocol.tick(now))
             self._carry(self._data.tick(now))
             self._relay(self._gossip.tick(now))

@@ -11,7 +11,7 @@
 //   {type: "PayloadReceived", header, value | body}
 //   {type: "PayloadUndelivered", header, peer, reason}
 //   {type: "TransferProgress", channel, id, peer, sending, done, total}
-//   {type: "PeerSaidBye", peer} | {type: "PeerSilent", peer, silence} |
+//   {type: "PeerSaidBye", peer} | {type: "PeerSilent", peer, silence} | {type: "WeStalled", seconds} |
 //   {type: "PeerMisbehaved", peer, reason} |
 //   {type: "DropPeer", peer, reason}
 //
@@ -400,11 +400,14 @@ export class DataPlane {
 
   // Call at least every TICK_INTERVAL seconds, and at nextWakeup().
   tick(now) {
+    const actions = [];
     if (this.lastTick !== null && now - this.lastTick > STALL_GAP) {
+      // Our own page stood still (a background tab): that time is not the peers'.
       for (const detector of this.liveness.values()) detector.overlook(now - this.lastTick - TICK_INTERVAL);
+      actions.push({ type: "WeStalled", seconds: now - this.lastTick });
     }
     this.lastTick = now;
-    const actions = this.report(this.delivery.tick(now));
+    actions.push(...this.report(this.delivery.tick(now)));
     for (const [peer, incoming] of this.inbox.stalled(now)) this.inbox.finish(peer, incoming);
     if (this.flushAt !== null && now >= this.flushAt) actions.push(...this.flush(now));
     if (now >= this.nextHeartbeat) {

@@ -60,6 +60,7 @@ function normal(action) {
     }
     case "PeerSaidBye": return { bye: action.peer };
     case "PeerSilent": return { silent: action.peer, silence: action.silence };
+    case "WeStalled": return { stalled: action.seconds };
     case "PeerMisbehaved": return { misbehaved: action.peer };
     case "DropPeer": return { drop: action.peer };
   }

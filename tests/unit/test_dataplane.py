@@ -200,9 +200,11 @@ def test_our_own_stall_is_not_taken_for_the_peers_silence() -> None:
             ana.receive(BO, HEARTBEAT_FRAME, tick / 4)
         ana.tick(tick / 4)
     # Our process stood still for 3 s; bo's heartbeats wait unread in the socket.
-    assert not any(isinstance(a, d.PeerSilent) for a in ana.tick(13.0))
+    after_stall = ana.tick(13.0)
+    assert not any(isinstance(a, d.PeerSilent) for a in after_stall)
+    assert d.WeStalled(3.0) in after_stall, "the driver is told (a partial mesh says hello)"
     ana.receive(BO, HEARTBEAT_FRAME, 13.01)
-    assert not any(isinstance(a, d.PeerSilent) for a in ana.tick(13.1))
+    assert not any(isinstance(a, d.PeerSilent | d.WeStalled) for a in ana.tick(13.1))
 
 
 def test_a_peer_that_says_bye_gets_its_unacknowledged_messages_reported() -> None:

@@ -112,6 +112,8 @@ def normal(action: d.DataAction) -> dict[str, Any]:
             return {"misbehaved": peer}
         case d.DropPeer(peer_id=peer):
             return {"drop": peer}
+        case d.WeStalled(seconds=seconds):
+            return {"stalled": seconds}
     raise AssertionError(f"no normal form for {action!r}")
 
 
