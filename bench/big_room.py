@@ -14,7 +14,8 @@ For each room: a fresh broker; the peers, spread over ``--processes`` worker pro
   took in (from its /metrics), peak one-second window and mean;
 * delivery, 10 s after forming: five peers say ``--lines`` lines each, 0.5 s apart;
   for each line, the time from sending to its arrival at the last peer (median, p99),
-  and how many of the peers that should have it got it.
+  and how many of the peers that should have it got it (waiting until all have, or
+  ``DELIVERY_WAIT`` after the last line).
 
 Figures go to docs/benchmarks.md.
 """
@@ -42,6 +43,7 @@ SENDERS = 5
 ARRIVAL_PAUSE = 2.0  # seconds between one worker's peers and the next's
 SETTLE = 10.0  # seconds between forming and the first line: a room in use, not forming
 INTERVAL = 0.5
+DELIVERY_WAIT = 60.0  # seconds after the last line for every peer to have every line
 
 
 @dataclass
@@ -144,10 +146,16 @@ async def measure(
         senders = [(crowds[n % processes], n // processes) for n in range(SENDERS)]
         for tag, (crowd, index) in enumerate(senders):
             await crowd.command("send", room=index, count=lines, interval=INTERVAL, tag=f"s{tag}")
-        await asyncio.sleep(lines * INTERVAL + 6.0)
-        received: dict[str, list[list[Any]]] = {}
-        for crowd in crowds:
-            received |= (await crowd.command("received"))["received"]
+        await asyncio.sleep(lines * INTERVAL)
+        should = SENDERS * lines * (peers - 1)
+        deadline = time.monotonic() + DELIVERY_WAIT
+        while True:  # until every peer has every line, or DELIVERY_WAIT is over
+            received: dict[str, list[list[Any]]] = {}
+            for crowd in crowds:
+                received |= (await crowd.command("received"))["received"]
+            if sum(map(len, received.values())) >= should or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(2.0)
     finally:
         forming.set()
         sampler.cancel()
@@ -163,7 +171,6 @@ async def measure(
             arrivals.setdefault(f"{tag} {number}", []).append(at)
             sent_at[f"{tag} {number}"] = float(when)
     to_last = sorted((max(times) - sent_at[line]) * 1000 for line, times in arrivals.items())
-    should = SENDERS * lines * (peers - 1)
     return Result(
         peers=peers,
         partial=partial,
