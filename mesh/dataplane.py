@@ -393,6 +393,11 @@ class DataPlane:
             self._outbox.add(peer_id, header, *kept)
         return SentPayload(header, sending, queued), [Pump(peer_id) for peer_id in sending]
 
+    def busy_peers(self) -> frozenset[str]:
+        """Peers something is on its way to or from: payload frames queued for them,
+        messages they have not acknowledged, a payload half-received from them."""
+        return frozenset(self._outbox.peers() | self._delivery.waiting_on() | self._inbox.peers())
+
     def backlog(self) -> int:
         """Payload bytes not yet handed to a channel, for all peers together."""
         return self._outbox.backlog()

@@ -59,6 +59,10 @@ class DeliveryTracker:
         if pending is not None and message_id in pending:
             pending[message_id] = (pending[message_id][0], now)
 
+    def waiting_on(self) -> set[str]:
+        """Peers that have not acknowledged all we sent them."""
+        return {peer_id for peer_id, pending in self._pending.items() if pending}
+
     def pending_anywhere(self, message_id: str) -> bool:
         return any(message_id in pending for pending in self._pending.values())
 

@@ -369,8 +369,10 @@ class Overlay:
 
     # -- time --
 
-    def tick(self, now: float) -> list[OverlayAction]:
-        """Call about once a second: mode, expiry, and the number of links."""
+    def tick(self, now: float, busy: frozenset[str] = frozenset()) -> list[OverlayAction]:
+        """Call about once a second: mode, expiry, and the number of links. ``busy``:
+        links a payload is on its way over, pruned only when no other will do (a file
+        half-sent to a linked member would fail with its link)."""
         actions = self._check_size(now)
         for peer_id, member in list(self._members.items()):
             if peer_id not in self._links and now - member.heard_at > self.config.member_ttl:
@@ -389,7 +391,7 @@ class Overlay:
             if now - when > self.config.departed_memory:
                 del self._departed[peer_id]
         if self.sparse:
-            actions += self._keep_degree(now)
+            actions += self._keep_degree(now, busy)
             if self._links and now >= self._next_roster:
                 self._next_roster = now + self.config.roster_interval
                 actions.append(SendRoster(self._rng.choice(sorted(self._links))))
@@ -418,7 +420,7 @@ class Overlay:
         self._introduced = True
         return [SayHere()]
 
-    def _keep_degree(self, now: float) -> list[OverlayAction]:
+    def _keep_degree(self, now: float, busy: frozenset[str]) -> list[OverlayAction]:
         config = self.config
         if len(self._links) > config.degree_high:
             self._pruning = True
@@ -428,7 +430,12 @@ class Overlay:
             # Down to degree, as GossipSub does (room for newcomers to link to us), a
             # few a second: closing connections costs, and a burst of it stalls us.
             excess = min(len(self._links) - config.degree, PRUNES_PER_TICK)
-            extra = self._rng.sample(sorted(self._links), excess)
+            idle = sorted(self._links - busy)
+            extra = self._rng.sample(idle, min(excess, len(idle)))
+            # A busy link goes only to keep within degree_high; else it waits its turn.
+            over = min(len(self._links) - len(extra) - config.degree_high, excess - len(extra))
+            if over > 0:
+                extra += self._rng.sample(sorted(self._links & busy), over)
             for peer_id in extra:
                 self.pruned(peer_id, now)
             return [Prune(peer_id) for peer_id in extra]

@@ -991,7 +991,7 @@ class Room:
             if now >= next_overlay_tick:
                 next_overlay_tick = now + 1.0
                 self._overlay.own_hello = self._protocol.last_hello
-                self._steer(self._overlay.tick(now))
+                self._steer(self._overlay.tick(now, busy=self._data.busy_peers()))
                 if self._overlay.sparse:
                     self._protocol.hello_floor = self._overlay.hello_floor()
 

@@ -85,6 +85,10 @@ class Outbox:
         """Bytes waiting to be handed to any channel."""
         return sum(s.header.size - s.offset for q in self._queues.values() for s in q)
 
+    def peers(self) -> set[str]:
+        """Peers with payload frames still to go."""
+        return set(self._queues)
+
     def waiting(self, peer_id: str) -> bool:
         return peer_id in self._queues
 
@@ -196,6 +200,10 @@ class Inbox:
         sink = None if duplicate else self._new_sink(header.size)
         incoming = mine[header.id] = Incoming(header, sink, last_byte_at=now)
         return incoming
+
+    def peers(self) -> set[str]:
+        """Peers a payload is half-received from."""
+        return {peer_id for peer_id, mine in self._by_peer.items() if mine}
 
     def get(self, peer_id: str, message_id: str) -> Incoming | None:
         return self._by_peer.get(peer_id, {}).get(message_id)

@@ -79,6 +79,21 @@ def test_more_links_than_degree_high_are_pruned_to_degree() -> None:
     assert len(overlay.links) == CONFIG.degree
 
 
+def test_a_link_with_a_payload_on_its_way_is_pruned_only_to_keep_within_degree_high() -> None:
+    overlay = make(members=20)
+    overlay.tick(0.5)
+    for n in range(1, CONFIG.degree_high + 2):
+        overlay.link_up(peer(n), f"p{n}", KEY, 1.0)
+    busy = frozenset(peer(n) for n in range(1, CONFIG.degree_high + 1))  # all but one
+    pruned = [p.peer_id for n in range(4) for p in of(o.Prune, overlay.tick(2.0 + n, busy))]
+    assert pruned == [peer(CONFIG.degree_high + 1)], "the idle one only: back within bounds"
+    overlay.link_up(peer(30), "p30", KEY, 6.0)
+    overlay.link_up(peer(31), "p31", KEY, 6.0)  # over degree_high, every link busy
+    forced = of(o.Prune, overlay.tick(7.0, busy | {peer(30), peer(31)}))
+    assert len(forced) == 2 and len(overlay.links) == CONFIG.degree_high
+    assert len(of(o.Prune, overlay.tick(8.0))) == o.PRUNES_PER_TICK  # idle again: down to degree
+
+
 def test_requests_are_refused_when_connections_are_at_degree_high() -> None:
     overlay = make(members=20, connections=CONFIG.degree_high)
     assert overlay.sparse and not overlay.accept_link(peer(30))

@@ -79,6 +79,24 @@ def test_a_payload_is_cut_into_frames_of_at_most_16_kib_and_put_back_together() 
         assert payload.header.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_both_ends_count_a_link_busy_while_a_payload_is_on_its_way() -> None:
+    """What a partial mesh keeps from pruning: queued, unacknowledged, half-received."""
+    ana, bo = pair()
+    assert ana.busy_peers() == bo.busy_peers() == frozenset()
+    ana.send_payload("files", bytes(3 * FRAME_BODY), 1.0, 1_000)
+    assert ana.busy_peers() == {BO}  # queued
+    frames = all_frames(ana, BO)
+    assert ana.busy_peers() == {BO}  # sent, not acknowledged
+    receive_all(bo, ANA, frames[:1])
+    assert bo.busy_peers() == {ANA}  # half-received
+    acks = receive_all(bo, ANA, frames[1:])
+    assert bo.busy_peers() == frozenset()
+    for action in acks + bo.flush(2.0):
+        if isinstance(action, d.SendFrame) and action.peer_id == ANA:
+            ana.receive(BO, action.frame, 2.0)
+    assert ana.busy_peers() == frozenset()
+
+
 def test_json_values_travel_as_json_and_bytes_as_bytes() -> None:
     values: list[object] = [{"x": 1, "y": [True, None]}, "text", 3.5, [], "snow \u2603"]
     ana, bo = pair()
