@@ -7,7 +7,7 @@ import { Gossip, isOverlayFrame } from "./gossip.js";
 import { cleanNick } from "./frames.js";
 import { PartAssembler, readPart } from "./parts.js";
 
-export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3;
+export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3, CROWD_PROBES = 6;
 export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90, SUSPECT_GRACE = 8;
 export { isOverlayFrame };
 const PRUNE_FRAME = '{"type":"prune"}';
@@ -16,6 +16,7 @@ export class PageOverlay {
   constructor(room) {
     this.room = room;
     this.partial = false;
+    this.crowdProbes = undefined; // strangers probed, once a hello said "crowd"
     this.members = new Map(); // id -> { nick, pk, heardAt }
     this.announced = new Set(); // ids the page was told joined
     this.reports = new Map(); // id -> Map(reporter -> when)
@@ -25,9 +26,18 @@ export class PageOverlay {
   }
 
   // A broadcast hello on the signalling service keeps a member current.
-  helloHeard(id, now) {
+  // A hello to the room; `crowd`: it said the room is a partial mesh.
+  helloHeard(id, now, crowd = false) {
     const member = this.members.get(id);
     if (member) { member.heardAt = Math.max(member.heardAt, now); member.spokeAt = now; }
+    if (crowd) this.crowdProbes ??= 0;
+  }
+
+  // Whether to probe a stranger that announced itself: in a crowd, a few only, and
+  // only while the page has room for a link (protocol.py, CROWD_PROBES).
+  mayProbe() {
+    if (this.crowdProbes === undefined) return true;
+    return this.crowdProbes++ < CROWD_PROBES && this.acceptsLink();
   }
 
   // A member vouched for: a link, a roster entry, or its own "here" envelope.
@@ -78,7 +88,7 @@ export class PageOverlay {
   // Whether a stranger asking for a link gets one.
   // (A hello that says "crowd" is reason enough to keep to PAGE_LINKS.)
   acceptsLink() {
-    return (!this.partial && this.room.crowdProbes === undefined) || this.room.linkCount() < PAGE_LINKS;
+    return (!this.partial && this.crowdProbes === undefined) || this.room.linkCount() < PAGE_LINKS;
   }
 
   linkUp(peer) {

@@ -20,7 +20,7 @@ const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
 const HEARTBEAT_INTERVAL = 1000; // the data plane's failure detector judges silence
 // Bounds against hostile peers, as in mesh/protocol.py and admission.py.
 const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
-const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16, CROWD_PROBES = 6;
+const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
 // send() on a channel waits while this many payload bytes are still to go out (room.py).
 const SEND_BACKLOG = 8 * 1024 * 1024;
 // Parts of a payload relayed through a partial mesh: at most PART_RATE a second, none
@@ -281,8 +281,7 @@ export class Room extends EventTarget {
     if (!wire || (wire.to !== undefined && wire.to !== this.id)) return;
     const from = wire.from;
     if (wire.type === "hello" && wire.to === undefined) {
-      this.overlay.helloHeard(from, Date.now() / 1000);
-      if (wire.crowd === true) this.crowdProbes ??= 0;
+      this.overlay.helloHeard(from, Date.now() / 1000, wire.crowd === true);
     }
     const caller = this.id < from;
     let peer = this.peers.get(from);
@@ -299,8 +298,7 @@ export class Room extends EventTarget {
         const directed = wire.to !== undefined;
         if (!peer) {
           // A crowd (a hello said so): probe a few of it, not each (protocol.py).
-          if (!directed && this.crowdProbes !== undefined
-            && (this.crowdProbes++ >= CROWD_PROBES || !this.overlay.acceptsLink())) return;
+          if (!directed && !this.overlay.mayProbe()) return;
           peer = this.addPeer(from, wire.nick, wire.pk);
           if (!peer) return;
           peer.heard = directed;
