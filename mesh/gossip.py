@@ -438,8 +438,8 @@ class Gossip:
         relayed payload is worth having late)."""
         for n in range(max(first, end - MAX_SKIPPED), end):
             author.skipped[n] = now
-        while len(author.skipped) > MAX_SKIPPED:
-            del author.skipped[min(author.skipped)]
+        while len(author.skipped) > MAX_SKIPPED:  # the earliest given up on go first
+            del author.skipped[next(iter(author.skipped))]
 
     def _for_us(self, envelope: Envelope) -> list[GossipAction]:
         if envelope.to and self.client_id not in envelope.to:

@@ -243,7 +243,7 @@ export class Gossip {
       const first = Math.min(...author.held.keys());
       // Given up on, but still asked for while links may hold them.
       if (author.next !== null) for (let n = Math.max(author.next, first - MAX_SKIPPED); n < first; n++) author.skipped.set(n, now);
-      while (author.skipped.size > MAX_SKIPPED) author.skipped.delete(Math.min(...author.skipped.keys()));
+      while (author.skipped.size > MAX_SKIPPED) author.skipped.delete(author.skipped.keys().next().value);
       // A young author's earlier envelopes are recent: wait for them and ask for them.
       author.next = author.next === null && first <= START_BACKFILL ? 1 : first;
     }

@@ -209,6 +209,19 @@ def test_a_link_is_asked_again_for_an_envelope_only_after_a_while(
     assert frames(feed(b, c.id, ihave(a, 2), 1.0 + g.WANT_RETRY))[c.id]
 
 
+def test_envelopes_given_up_on_are_remembered_boundedly_the_latest_kept(
+    trio: tuple[Node, Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(g, "MAX_SKIPPED", 5)
+    a, b, c = trio
+    frames_of_a = [say(a, str(n)) for n in range(1, 21)]
+    feed(b, a.id, frames_of_a[0], 0.0)
+    feed(b, a.id, frames_of_a[19], 0.0)  # 2-19 missing
+    b.core.tick(g.GAP_WAIT + 0.1)
+    asked = frames(feed(b, c.id, ihave(a, 20), g.GAP_WAIT + 0.2))[c.id]
+    assert json.loads(asked[0])["want"] == [[a.id, 15, 19]]
+
+
 def test_an_author_tells_of_its_own_envelopes_while_it_caches_them(
     trio: tuple[Node, Node, Node],
 ) -> None:
