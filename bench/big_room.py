@@ -14,8 +14,9 @@ For each room: a fresh broker; the peers, spread over ``--processes`` worker pro
   took in (from its /metrics), peak one-second window and mean;
 * delivery, 10 s after forming: five peers say ``--lines`` lines each, 0.5 s apart;
   for each line, the time from sending to its arrival at the last peer (median, p99)
-  and at the median peer (median over the lines), and how many of the peers that should have it got it (waiting until all have, or
-  ``DELIVERY_WAIT`` after the last line).
+  and at the median peer (median over the lines), and how many of the peers that
+  should have it got it (waiting until all have, or ``DELIVERY_WAIT`` after the last
+  line).
 
 Figures go to docs/benchmarks.md.
 """
