@@ -6,8 +6,11 @@ Commands: ``{"cmd": "join", "count": K}`` joins K rooms one after another;
 ``status``; ``send`` (``room``, ``count``, ``interval``, ``tag``: lines "TAG I SENT_AT");
 ``received``; ``forge`` (``room`` relays, to its links, a line signed by itself in
 ``victim``'s name); ``send_bytes`` (``room`` sends ``size`` random bytes on the channel
-"blobs", answered with their SHA-256); ``payloads`` (what each room got on "blobs":
-sender, SHA-256, size); ``quit``. Every command is answered by one line of JSON.
+"blobs", to everyone or to the ids ``to``, answered with their SHA-256); ``awaited``
+(how many payloads ``room`` relayed to chosen members await receipts, and what it was
+told did not arrive: peer, reason); ``payloads``
+(what each room got on "blobs": sender, SHA-256, size); ``quit``. Every command is
+answered by one line of JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from meshchat.mesh import IceConfig, MessageReceived, PeerLeft, Room, WebSocketTransport
 from meshchat.mesh.chat import chat_fields, new_chat_message, new_message_id
+from meshchat.mesh.events import PayloadUndelivered
 from meshchat.mesh.gossip import encode_envelope
 from meshchat.mesh.overlay import OverlayConfig
 
@@ -51,6 +55,7 @@ class Crowd:
         self.received: dict[str, list[tuple[str, str, float]]] = {}
         self.left: dict[str, list[str]] = {}
         self.payloads: dict[str, list[tuple[str, str, int]]] = {}
+        self.undelivered: dict[str, list[tuple[str, str]]] = {}  # room -> (peer, reason)
         self.reasons: dict[str, int] = {}  # why peers were reported gone, and how often
         self.max_connections = 0
         self._watchers: list[asyncio.Task[None]] = []
@@ -68,6 +73,7 @@ class Crowd:
             self.received[room.id] = []
             self.left[room.id] = []
             self.payloads[room.id] = []
+            self.undelivered[room.id] = []
             await room.join()
             self.rooms.append(room)
             self._watchers.append(asyncio.create_task(self._watch(room)))
@@ -79,6 +85,8 @@ class Crowd:
             if isinstance(event, MessageReceived) and not event.history:
                 message = event.message
                 self.received[room.id].append((message.sender, message.text, time.monotonic()))
+            elif isinstance(event, PayloadUndelivered):
+                self.undelivered[room.id].append((event.peer_id, event.reason))
             elif isinstance(event, PeerLeft):
                 self.left[room.id].append(event.peer_id)
                 reason = event.reason.split(" (")[0]
@@ -167,8 +175,11 @@ async def main(broker_url: str, room_name: str, threshold: int, nick_prefix: str
                 reply(ok=True)
             case "send_bytes":
                 data = os.urandom(command["size"])
-                await crowd.rooms[command["room"]].channel("blobs").send(data)
+                await crowd.rooms[command["room"]].channel("blobs").send(data, to=command.get("to"))
                 reply(sha256=hashlib.sha256(data).hexdigest())
+            case "awaited":
+                room = crowd.rooms[command["room"]]
+                reply(awaited=room._receipts.awaited, undelivered=crowd.undelivered[room.id])
             case "payloads":
                 reply(payloads=crowd.payloads)
             case "received":

@@ -3,8 +3,9 @@
 An envelope's signature proves its author wrote the body; this module says what the
 body means: a chat line (itself signed by the author, as on a direct link, so that
 history can keep it), a value on a channel, a part of a bigger payload or of bytes
-(``relayed_parts.py``), a report that a member's link died, or a
-bye. A body of a type this version does not know is ignored (a newer client).
+(``relayed_parts.py``), a receipt for a payload relayed to us
+(``relayed_receipts.py``), a report that a member's link died, or a bye. A body of a
+type this version does not know is ignored (a newer client).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ class RelayedValue:
 
 
 @dataclass(frozen=True, slots=True)
+class Receipt:
+    """The author has our payload ``message_id`` (relayed to it)."""
+
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class GoneReport:
     peer_id: str
 
@@ -59,7 +67,7 @@ class RelayedBye:
     pass
 
 
-Relayed = RelayedChat | RelayedValue | RelayedPart | GoneReport | StillHere | RelayedBye
+Relayed = RelayedChat | RelayedValue | RelayedPart | Receipt | GoneReport | StillHere | RelayedBye
 
 
 def value_body(channel: str, message_id: str, timestamp_ms: int, value: object) -> dict[str, Any]:
@@ -118,6 +126,11 @@ def read_body(envelope: Envelope, room: str) -> Relayed | None:
             return RelayedValue(channel, message_id, ts, value, size)
         case "part":
             return read_part(body, envelope.attachment)
+        case "got":
+            message_id = body.get("id")
+            if not isinstance(message_id, str) or not ID_PATTERN.match(message_id):
+                raise ProtocolError("a receipt without a valid 'id'")
+            return Receipt(message_id)
         case "gone":
             peer_id = body.get("peer")
             if not isinstance(peer_id, str) or not ID_PATTERN.match(peer_id):

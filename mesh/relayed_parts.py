@@ -112,6 +112,7 @@ class Assembled:
     part: RelayedPart  # the last one: channel, id, kind, size and timestamp
     sha256: str
     body: IO[bytes]
+    addressed: bool = False  # to chosen members, us among them: it wants a receipt
 
 
 @dataclass
@@ -123,6 +124,7 @@ class _Assembly:
     hashed: int  # parts 0 .. hashed - 1 are in ``digest``
     last_part_at: float
     lowest_n: int  # the lowest relay number of its parts seen: its place in the order
+    addressed: bool = False
     whole: Assembled | None = None  # once every part is in, waiting for its turn
     whole_at: float = 0.0
 
@@ -146,9 +148,12 @@ class PartAssembler:
         self._bytes = 0  # the sizes of the payloads being assembled
         self.lost = 0  # payloads dropped unfinished
 
-    def add(self, author: str, part: RelayedPart, n: int, now: float) -> list[Assembled]:
+    def add(
+        self, author: str, part: RelayedPart, n: int, now: float, *, addressed: bool = False
+    ) -> list[Assembled]:
         """Part of one of ``author``'s payloads, relayed as the author's envelope
-        ``n``; the payloads now whole and due, in order. Raises ValueError (with what
+        ``n`` (``addressed`` to chosen members); the payloads now whole and due, in
+        order. Raises ValueError (with what
         went wrong) when the part is refused: too much half-received already, or parts
         of one payload that disagree (the payload is dropped)."""
         key = (author, part.message_id)
@@ -157,6 +162,7 @@ class PartAssembler:
         assembly = self._assemblies.get(key)
         if assembly is None:
             assembly = self._start(key, part, n, now)
+            assembly.addressed = addressed
         elif not assembly.fits(part):
             self._drop(key)
             raise ValueError(f"the parts of payload {part.message_id} disagree on what it is")
@@ -171,7 +177,9 @@ class PartAssembler:
             assembly.digest.update(part.data)
             assembly.hashed += 1
         if len(assembly.have) == part.count:
-            assembly.whole = Assembled(author, part, _sha256(assembly), assembly.sink)
+            assembly.whole = Assembled(
+                author, part, _sha256(assembly), assembly.sink, assembly.addressed
+            )
             assembly.whole_at = now
         return self._due(author, now)
 

@@ -24,7 +24,7 @@ import logging
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Self
@@ -42,6 +42,7 @@ from . import overlay as o
 from . import protocol as p
 from . import relayed as r
 from . import relayed_parts as rp
+from . import relayed_receipts as rr
 from . import sctp_sack
 from .channel import Channel
 from .chat import CHANNEL_LABEL, MAX_FRAME_BYTES, ChatMessage, chat_fields, new_message_id
@@ -203,6 +204,7 @@ class Room:
         )
         self._backlog_drained = asyncio.Event()
         self._parts = rp.PartAssembler(_new_sink)
+        self._receipts = rr.RelayedReceipts()  # for what we relayed to chosen members
         self._relaying = asyncio.Lock()  # one relayed payload of ours at a time, in parts
         self._link_drained = asyncio.Event()  # a channel's buffer fell to LOW_WATER
         self._bad_frame_log = QuietLog(log)
@@ -358,6 +360,7 @@ class Room:
                 pass  # too big for one envelope: in parts, below
             else:
                 self._relay(relay)
+                self._carry(self._receipts.sent(header, time.monotonic()))
                 return SentPayload(header, tuple(sorted(self._gossip.links)))
         async with self._relaying:
             pace = TokenBucket(PART_RATE, PART_RATE, time.monotonic())
@@ -367,6 +370,7 @@ class Room:
                 fields = rp.part_body(channel, message_id, timestamp_ms, kind, len(body), index)
                 now = time.monotonic()
                 self._relay(self._gossip.publish(fields, now, to or (), attachment=part)[1])
+        self._carry(self._receipts.sent(header, time.monotonic()))
         return SentPayload(header, tuple(sorted(self._gossip.links)))
 
     async def _room_to_relay(self, pace: TokenBucket) -> None:
@@ -519,6 +523,7 @@ class Room:
                     self._events.put_nowait(action)
                     self._files.peer_left(peer_id, said_bye=said_bye)
                     self._deliver_assembled(self._parts.forget(peer_id))
+                    self._carry(self._receipts.left(peer_id))
 
     def _close_pruned(self, peer_id: str, pc_id: int | None) -> None:
         if not self._closed and pc_id is not None and self._protocol.pc_of(peer_id) == pc_id:
@@ -581,11 +586,18 @@ class Room:
                     "",
                 )
                 self._deliver_payload(d.PayloadReceived(header, said.value, None))
+                if envelope.to:
+                    self._send_receipt(author, said.message_id, now)
             case rp.RelayedPart():
+                addressed = bool(envelope.to)
                 try:
-                    self._deliver_assembled(self._parts.add(author, said, envelope.n, now))
+                    due = self._parts.add(author, said, envelope.n, now, addressed=addressed)
                 except ValueError as error:
                     log.info("dropped a payload relayed from %s: %s", author, error)
+                else:
+                    self._deliver_assembled(due)
+            case r.Receipt(message_id=message_id):
+                self._receipts.got(message_id, author)
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
                 self._say_here(now)
             case r.GoneReport(peer_id=peer_id):
@@ -612,17 +624,24 @@ class Room:
                 part.size,
                 assembled.sha256,
             )
-            if part.kind != "json":
-                self._deliver_payload(d.PayloadReceived(header, None, assembled.body))
-                continue
-            try:
-                value = decode_json_body(assembled.body.read())
-            except ProtocolError as error:
-                log.info("dropped a payload relayed from %s: %s", assembled.author, error)
-                continue
-            finally:
-                assembled.body.close()
-            self._deliver_payload(d.PayloadReceived(header, value, None))
+            value: object = None
+            body: IO[bytes] | None = assembled.body
+            if part.kind == "json":
+                try:
+                    value = decode_json_body(assembled.body.read())
+                except ProtocolError as error:
+                    log.info("dropped a payload relayed from %s: %s", assembled.author, error)
+                    continue
+                finally:
+                    assembled.body.close()
+                body = None
+            self._deliver_payload(d.PayloadReceived(header, value, body))
+            if assembled.addressed:
+                self._send_receipt(assembled.author, part.message_id, time.monotonic())
+
+    def _send_receipt(self, author: str, message_id: str, now: float) -> None:
+        """Tell the author of a payload relayed to us (among chosen members) we have it."""
+        self._relay(self._gossip.publish(rr.got_body(message_id), now, (author,))[1])
 
     def _say_here(self, now: float) -> None:
         """Tell the room we are here: on arriving in a partial mesh, and when a link
@@ -662,7 +681,7 @@ class Room:
                     return
                 self._attach_channel(pc_id, connection, channel)
 
-    def _carry(self, actions: list[d.DataAction]) -> None:
+    def _carry(self, actions: Sequence[d.DataAction]) -> None:
         """Carry out what the data plane decided."""
         for action in actions:
             match action:
@@ -988,6 +1007,7 @@ class Room:
             for payload in dropped:
                 log.info("dropped relayed payload %s: its parts stopped coming", payload)
             self._deliver_assembled(due)
+            self._carry(self._receipts.expire(now))
             if now >= next_overlay_tick:
                 next_overlay_tick = now + 1.0
                 self._overlay.own_hello = self._protocol.last_hello

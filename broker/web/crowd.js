@@ -157,10 +157,11 @@ export class PageOverlay {
         if (typeof channel !== "string" || typeof id !== "string" || !Number.isSafeInteger(ts)) return;
         this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, data: value,
           size: JSON.stringify(value ?? null).length });
+        if (envelope.to.length) this.publish({ type: "got", id }, [author]); // a receipt (relayed_receipts.py)
         return;
       }
       case "part": return this.deliverWhole(this.parts.add(author, readPart(body, envelope.attachment),
-        envelope.n, performance.now() / 1000));
+        envelope.n, performance.now() / 1000, envelope.to.length > 0));
       case "gone":
         if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports
           if (Date.now() - (this.saidHereAt ?? 0) < 3000) return;
@@ -185,7 +186,7 @@ export class PageOverlay {
   // Relayed payloads put back together ({author, part, data}), each as if it had come
   // over a link.
   deliverWhole(payloads) {
-    for (const { author, part, data } of payloads) {
+    for (const { author, part, data, addressed } of payloads) {
       const { channel, id, ts, kind, size } = part;
       let value = data;
       if (kind === "json") {
@@ -193,6 +194,7 @@ export class PageOverlay {
       }
       const nick = this.nick(author) ?? "anon";
       this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, size, data: value });
+      if (addressed) this.publish({ type: "got", id }, [author]);
     }
   }
 

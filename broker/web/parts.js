@@ -53,15 +53,16 @@ export class PartAssembler {
     this.lost = 0;
   }
 
-  // Part of one of `author`'s payloads, relayed as its envelope `n`: the payloads
-  // ({part, data}) now whole and due, in order. Throws (with what went wrong) when the
-  // part is refused.
-  add(author, part, n, now) {
+  // Part of one of `author`'s payloads, relayed as its envelope `n` (`addressed` to
+  // chosen members): the payloads ({author, part, data, addressed}) now whole and due,
+  // in order. Throws (with what went wrong) when the part is refused.
+  add(author, part, n, now, addressed = false) {
     const key = `${author} ${part.id}`;
     if (this.finished.has(key)) return [];
     let assembly = this.assemblies.get(key);
     if (!assembly) {
       assembly = this.start(key, author, part, n, now);
+      assembly.addressed = addressed; // to chosen members: a receipt is wanted
     } else if (["channel", "ts", "kind", "size"].some((field) => part[field] !== assembly.first[field])) {
       this.drop(key);
       throw new Error(`the parts of payload ${part.id} disagree on what it is`);
@@ -72,7 +73,7 @@ export class PartAssembler {
     assembly.lastPartAt = now;
     assembly.lowestN = Math.min(assembly.lowestN, n);
     if (assembly.have.size === part.count) {
-      assembly.whole = { author, part, data: assembly.bytes };
+      assembly.whole = { author, part, data: assembly.bytes, addressed: assembly.addressed };
       assembly.wholeAt = now;
     }
     return this.due(author, now);
@@ -86,7 +87,7 @@ export class PartAssembler {
     }
     if (this.bytes + part.size > MAX_ASSEMBLING_BYTES) throw new Error(`${this.bytes} bytes of relayed payloads are half-received already`);
     const assembly = { author, first: part, have: new Set(), bytes: new Uint8Array(part.size),
-      lastPartAt: now, lowestN: n, whole: null, wholeAt: 0 };
+      lastPartAt: now, lowestN: n, addressed: false, whole: null, wholeAt: 0 };
     this.assemblies.set(key, assembly);
     this.bytes += part.size;
     return assembly;

@@ -688,12 +688,16 @@ async def test_the_page_joins_a_room_bigger_than_a_full_mesh(
                     break
                 await asyncio.sleep(0.2)
 
-        # Bytes both ways, relayed in parts by peers the page may have no link to.
+        # Bytes both ways, relayed in parts by peers the page may have no link to; the
+        # page confirms what was relayed to it alone (a receipt back through the room).
         await page.evaluate(BLOB_WATCHER)
-        sent = (await crowd.command("send_bytes", room=far, size=100_000))["sha256"]
+        sent = (await crowd.command("send_bytes", room=far, size=100_000, to=[me]))["sha256"]
         async with asyncio.timeout(TIMEOUT_MS / 1000):
             while await page.evaluate("window.blobs") != [[rooms[far]["id"], sent, 100_000]]:
                 await asyncio.sleep(0.2)
+            while (awaited := await crowd.command("awaited", room=far))["awaited"]:
+                await asyncio.sleep(0.2)
+        assert awaited["undelivered"] == [], "the page's receipt came back"
         from_page = await page.evaluate(SEND_BLOB, 60_000)
         async with asyncio.timeout(TIMEOUT_MS / 1000):
             while True:

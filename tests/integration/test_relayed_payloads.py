@@ -16,8 +16,9 @@ import pytest
 
 from meshchat.mesh import OverlayConfig, Room
 from meshchat.mesh import relayed_parts as rp
+from meshchat.mesh import relayed_receipts as rr
 from meshchat.mesh.channel import Channel
-from meshchat.mesh.events import Received
+from meshchat.mesh.events import PayloadUndelivered, Received
 from meshchat.mesh.gossip import BINARY_ENVELOPE
 
 from .processes import Broker
@@ -121,6 +122,35 @@ async def test_bytes_and_big_values_reach_members_we_have_no_link_to(crowd: list
         assert shown == expected, f"{room.nick} got {len(shown)} payloads"
     assert got[sender.id] == []
     for task in tasks:
+        task.cancel()
+
+
+async def test_a_far_member_confirms_what_was_relayed_to_it_and_silence_is_reported(
+    crowd: list[Room], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender, far = far_pair(crowd)
+    got, tasks = await arrivals([far], "blobs")
+    undelivered: list[PayloadUndelivered] = []
+
+    async def watch() -> None:
+        async for event in sender.events():
+            if isinstance(event, PayloadUndelivered):
+                undelivered.append(event)
+
+    watcher = asyncio.create_task(watch())
+    first = await sender.channel("blobs").send(os.urandom(50 * 1024), to=[far.id])
+    await wait_until(lambda: len(got[far.id]) == 1 and sender._receipts.awaited == 0)
+
+    # A member that keeps its receipts to itself is reported, with the reason.
+    monkeypatch.setattr(rr, "RECEIPT_WAIT", 2.0)
+    monkeypatch.setattr(far, "_send_receipt", lambda *_: None)
+    second = await sender.channel("blobs").send({"note": "x" * 200}, to=[far.id])
+    await wait_until(lambda: len(got[far.id]) == 2 and bool(undelivered))
+    assert [(e.header.id, e.peer_id, e.reason) for e in undelivered] == [
+        (second.id, far.id, "no receipt came back through the room")
+    ]
+    assert first.id != second.id
+    for task in (*tasks, watcher):
         task.cancel()
 
 

@@ -21,6 +21,15 @@ test("a payload is cut into parts and put back together, in any order", () => {
   assert.deepEqual(add(assembler, cut[2]), []); // late: nothing half-received again
 });
 
+test("a payload to chosen members says so when whole (it wants a receipt)", () => {
+  const assembler = new PartAssembler();
+  const [only] = parts(new Uint8Array([1, 2]), "to-us");
+  const [whole] = assembler.add("a", only, 1, 0, true);
+  assert.equal(whole.addressed, true);
+  const [broadcast] = parts(new Uint8Array([3]), "to-all");
+  assert.equal(assembler.add("a", broadcast, 2, 0)[0].addressed, false);
+});
+
 test("whole payloads come out in their author's order, waiting ORDER_WAIT at most", () => {
   const assembler = new PartAssembler();
   const old = parts(new Uint8Array(PART_BYTES + 1).fill(1), "old"); // relayed as 1 and 2

@@ -96,6 +96,17 @@ def test_a_copy_of_a_part_is_ignored_and_a_finished_payload_not_restarted() -> N
     assert assembler.expire(rp.STALL_SECONDS + 2) == ([], []) and assembler.lost == 0
 
 
+def test_a_payload_to_chosen_members_says_so_when_whole() -> None:
+    """It wants a receipt (relayed_receipts.py); one to everyone does not."""
+    assembler = rp.PartAssembler(Sinks())
+    (to_us,) = parts(b"mine", "to-us")
+    (to_all,) = parts(b"ours", "to-all")
+    assert [whole.addressed for whole in assembler.add(AUTHOR, to_us, 1, 0.0, addressed=True)] == [
+        True
+    ]
+    assert [whole.addressed for whole in assembler.add(AUTHOR, to_all, 2, 0.0)] == [False]
+
+
 def test_whole_payloads_come_out_in_their_author_s_order() -> None:
     """A small payload whole before a big one sent earlier (missing a part) waits for
     it, so the application sees them as they were sent."""
