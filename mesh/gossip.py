@@ -441,6 +441,21 @@ class Gossip:
         while len(author.skipped) > MAX_SKIPPED:  # the earliest given up on go first
             del author.skipped[next(iter(author.skipped))]
 
+    def recover(self, author_id: str, first: int, end: int, now: float) -> None:
+        """The caller learnt (from a body) that ``author_id``'s envelopes ``first`` ..
+        ``end - 1`` matter to it: those we passed over as from before our time (an
+        author first heard at a high number) are asked for like ones given up on."""
+        author = self._authors.get(author_id)
+        if author is None or author.next is None:
+            return
+        missing = [
+            n
+            for n in range(max(1, first), min(end, author.next))
+            if (author_id, n) not in self._seen
+        ]
+        for n in missing[-MAX_SKIPPED:]:
+            author.skipped.setdefault(n, now)
+
     def _for_us(self, envelope: Envelope) -> list[GossipAction]:
         if envelope.to and self.client_id not in envelope.to:
             return []

@@ -183,6 +183,11 @@ class PartAssembler:
             assembly.whole_at = now
         return self._due(author, now)
 
+    def is_new(self, author: str, part: RelayedPart) -> bool:
+        """Whether ``part`` would start a payload we have nothing of yet."""
+        key = (author, part.message_id)
+        return key not in self._assemblies and key not in self._finished
+
     def _due(self, author: str, now: float) -> list[Assembled]:
         """The author's whole payloads with no unfinished one before them (or that
         waited ORDER_WAIT), in order."""

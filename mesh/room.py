@@ -102,6 +102,7 @@ OVERLAY_FRAMES = (
 PUBLISH_RATE = 40.0
 PUBLISH_BURST = 80.0
 RECONNECT_GRACE = 30.0  # seconds a lost peer's messages and files wait for it
+RECOVER_SLACK = 8  # envelopes an author may have said between two parts of a payload
 STALLED = 2.0  # seconds our own loop stood still: a partial mesh may take us for gone
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
@@ -589,6 +590,12 @@ class Room:
                 if envelope.to:
                     self._send_receipt(author, said.message_id, now)
             case rp.RelayedPart():
+                if said.index > 0 and self._parts.is_new(author, said):
+                    # Its first parts came before we heard from the author at all, and
+                    # gossip took them for older than us: they are not, ask for them
+                    # (a few numbers earlier too: the author may have said more between).
+                    first = envelope.n - said.index - RECOVER_SLACK
+                    self._gossip.recover(author, first, envelope.n, now)
                 addressed = bool(envelope.to)
                 try:
                     due = self._parts.add(author, said, envelope.n, now, addressed=addressed)

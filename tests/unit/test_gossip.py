@@ -222,6 +222,22 @@ def test_envelopes_given_up_on_are_remembered_boundedly_the_latest_kept(
     assert json.loads(asked[0])["want"] == [[a.id, 15, 19]]
 
 
+def test_envelopes_passed_over_as_before_our_time_can_be_recovered(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    """An author first heard at a high number: what came before is taken for older than
+    us, until the caller learns (a payload's later part) that it is not."""
+    a, b, c = trio
+    said = [say(a, str(n)) for n in range(1, g.START_BACKFILL + 5)]
+    feed(b, a.id, said[-1], 0.0)
+    assert delivered(b.core.tick(g.START_WAIT + 0.1)) == [str(len(said))]
+    assert feed(b, c.id, ihave(a, len(said)), 1.0) == []  # nothing wanted from before
+    b.core.recover(a.id, len(said) - 3, len(said), 1.0)
+    asked = frames(feed(b, c.id, ihave(a, len(said)), 1.5))[c.id]
+    assert json.loads(asked[0])["want"] == [[a.id, len(said) - 3, len(said) - 1]]
+    assert delivered(feed(b, c.id, said[-2], 1.6)) == [str(len(said) - 1)]
+
+
 def test_an_author_tells_of_its_own_envelopes_while_it_caches_them(
     trio: tuple[Node, Node, Node],
 ) -> None:
