@@ -25,8 +25,8 @@ export class PageOverlay {
       sign: (bytes) => room.identity.signBytes(bytes) });
   }
 
-  // A broadcast hello on the signalling service keeps a member current.
-  // A hello to the room; `crowd`: it said the room is a partial mesh.
+  // A broadcast hello on the signalling service keeps a member current; `crowd`: it
+  // said the room is a partial mesh.
   helloHeard(id, now, crowd = false) {
     const member = this.members.get(id);
     if (member) { member.heardAt = Math.max(member.heardAt, now); member.spokeAt = now; }
@@ -160,8 +160,14 @@ export class PageOverlay {
         if (envelope.to.length) this.publish({ type: "got", id }, [author]); // a receipt (relayed_receipts.py)
         return;
       }
-      case "part": return this.deliverWhole(this.parts.add(author, readPart(body, envelope.attachment),
-        envelope.n, performance.now() / 1000, envelope.to.length > 0));
+      case "part": {
+        const part = readPart(body, envelope.attachment);
+        const now = performance.now() / 1000;
+        // Begun before we heard its author: gossip took its first parts for older than
+        // us; ask for them (and a few numbers before: the author may have said more).
+        if (part.i > 0 && this.parts.isNew(author, part)) this.gossip.recover(author, envelope.n - part.i - 8, envelope.n, now);
+        return this.deliverWhole(this.parts.add(author, part, envelope.n, now, envelope.to.length > 0));
+      }
       case "gone":
         if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports
           if (Date.now() - (this.saidHereAt ?? 0) < 3000) return;
@@ -183,8 +189,8 @@ export class PageOverlay {
     }
   }
 
-  // Relayed payloads put back together ({author, part, data}), each as if it had come
-  // over a link.
+  // Relayed payloads put back together ({author, part, data, addressed}), each as if
+  // it had come over a link; one relayed to chosen members gets a receipt.
   deliverWhole(payloads) {
     for (const { author, part, data, addressed } of payloads) {
       const { channel, id, ts, kind, size } = part;

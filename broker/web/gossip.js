@@ -258,6 +258,16 @@ export class Gossip {
     return actions;
   }
 
+  // The caller learnt (from a body) that `id`'s envelopes first .. end - 1 matter:
+  // those passed over as from before our time are asked for like ones given up on.
+  recover(id, first, end, now) {
+    const author = this.authors.get(id);
+    if (!author || author.next === null) return;
+    for (let n = Math.max(1, first, end - MAX_SKIPPED); n < Math.min(end, author.next); n++) {
+      if (!this.seen.has(`${id} ${n}`) && !author.skipped.has(n)) author.skipped.set(n, now);
+    }
+  }
+
   forUs(envelope) {
     if (envelope.to.length && !envelope.to.includes(this.clientId)) return [];
     return [{ type: "Delivered", envelope }];

@@ -79,6 +79,12 @@ export class PartAssembler {
     return this.due(author, now);
   }
 
+  // Whether `part` would start a payload we have nothing of yet.
+  isNew(author, part) {
+    const key = `${author} ${part.id}`;
+    return !this.assemblies.has(key) && !this.finished.has(key);
+  }
+
   start(key, author, part, n, now) {
     const own = [...this.assemblies.values()].filter((assembly) => assembly.author === author);
     if (own.length >= MAX_PAYLOADS_PER_AUTHOR) throw new Error(`${MAX_PAYLOADS_PER_AUTHOR} payloads of one author half-received`);

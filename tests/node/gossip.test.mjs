@@ -92,6 +92,18 @@ test("an envelope given up on is still asked for and delivered late", async () =
   assert.deepEqual(await feed(b, c, ihave(a, 3), GAP_WAIT + 5), []);
 });
 
+test("envelopes passed over as from before our time can be recovered", async () => {
+  const [a, b, c] = await line();
+  const lines = [];
+  for (let n = 1; n <= 12; n++) lines.push(await say(a, String(n)));
+  await feed(b, a, lines[11], 0); // first heard at 12: an older author
+  assert.deepEqual(said(b.core.tick(0.4)), ["12"]);
+  assert.deepEqual(await feed(b, c, ihave(a, 12), 1.0), []);
+  b.core.recover(a.id, 9, 12, 1.0);
+  assert.deepEqual(asked(await feed(b, c, ihave(a, 12), 1.5)), [[[a.id, 9, 11]]]);
+  assert.deepEqual(said(await feed(b, c, lines[10], 1.6)), ["11"]);
+});
+
 test("an author tells of its own envelopes while it caches them", async () => {
   const [a, b] = await line();
   await feed(b, a, await say(a, "1"), 0);
