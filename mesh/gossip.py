@@ -30,7 +30,7 @@ import random
 import re
 import struct
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -421,7 +421,7 @@ class Gossip:
                 return []  # the first from this author: wait START_WAIT for earlier ones
             first = min(author.held)
             if author.next is not None:
-                self._skip(author, author.next, first, now)
+                self._skip(author, range(author.next, first), now)
             # A young author's earlier envelopes are recent: wait for them (GAP_WAIT)
             # and ask for them; an older author's are from before our time.
             author.next = 1 if author.next is None and first <= START_BACKFILL else first
@@ -432,12 +432,12 @@ class Gossip:
         author.waiting_since = None if not author.held else author.waiting_since
         return actions
 
-    def _skip(self, author: _Author, first: int, end: int, now: float) -> None:
-        """Envelopes ``first`` .. ``end - 1`` are late: deliver the rest without them,
-        but keep asking for them while links may still hold them (a part of a
-        relayed payload is worth having late)."""
-        for n in range(max(first, end - MAX_SKIPPED), end):
-            author.skipped[n] = now
+    def _skip(self, author: _Author, numbers: Sequence[int], now: float) -> None:
+        """Envelopes ``numbers`` are late: deliver the rest without them, but keep
+        asking for them while links may still hold them (a part of a relayed payload
+        is worth having late). The latest MAX_SKIPPED at most."""
+        for n in numbers[-MAX_SKIPPED:]:
+            author.skipped.setdefault(n, now)
         while len(author.skipped) > MAX_SKIPPED:  # the earliest given up on go first
             del author.skipped[next(iter(author.skipped))]
 
@@ -448,13 +448,8 @@ class Gossip:
         author = self._authors.get(author_id)
         if author is None or author.next is None:
             return
-        missing = [
-            n
-            for n in range(max(1, first), min(end, author.next))
-            if (author_id, n) not in self._seen
-        ]
-        for n in missing[-MAX_SKIPPED:]:
-            author.skipped.setdefault(n, now)
+        passed_over = range(max(1, first), min(end, author.next))
+        self._skip(author, [n for n in passed_over if (author_id, n) not in self._seen], now)
 
     def _for_us(self, envelope: Envelope) -> list[GossipAction]:
         if envelope.to and self.client_id not in envelope.to:
