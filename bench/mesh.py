@@ -47,8 +47,9 @@ class Worker:
         await self.process.stdin.drain()
 
 
-async def processes_round(size: int, messages: int) -> tuple[float, list[float]]:
-    """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds."""
+async def processes_round(size: int, messages: int) -> tuple[float, list[float], float]:
+    """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds;
+    CPU seconds all peer processes spent while chatting."""
     broker = await BrokerProcess.start()
     url = broker.url
     room = f"bench{time.monotonic_ns()}"
@@ -82,13 +83,16 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float]]
             assert report["event"] == "sent", report
         await asyncio.sleep(1.0)
         latencies: list[float] = []
+        cpu = 0.0
         for worker in workers:
             await worker.command("latencies")
-            latencies += (await worker.read())["values"]
+            report = await worker.read()
+            latencies += report["values"]
+            cpu += report["cpu"]
         expected = size * (size - 1) * messages
         if len(latencies) != expected:
             raise RuntimeError(f"{len(latencies)} of {expected} messages arrived")
-        return setup, latencies
+        return setup, latencies, cpu
     finally:
         for worker in workers:
             worker.process.kill()
@@ -96,7 +100,7 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float]]
         await broker.stop()
 
 
-async def direct_round(size: int, messages: int) -> tuple[float, list[float]]:
+async def direct_round(size: int, messages: int) -> tuple[float, list[float], float]:
     """The lower bound: one process, no signalling, SDP passed by function call."""
     restrict_host_addresses(("127.0.0.1",))
     config = IceConfig().rtc_configuration()
@@ -135,13 +139,15 @@ async def direct_round(size: int, messages: int) -> tuple[float, list[float]]:
     await asyncio.gather(*(connect(a, b) for a, b in itertools.combinations(range(size), 2)))
     await asyncio.wait_for(asyncio.gather(*opened), TIMEOUT)
     setup = time.monotonic() - start
+    chat_began_cpu = time.process_time()
     for _ in range(messages):
         for channel in channels:  # each channel end is one directed peer pair
             channel.send(repr(time.monotonic()))
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)
+    cpu = time.process_time() - chat_began_cpu
     await asyncio.gather(*(pc.close() for pc in pcs))
-    return setup, latencies
+    return setup, latencies, cpu
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -158,26 +164,33 @@ async def main() -> None:
     print(
         "| N | mesh set-up, processes + broker (median s) | lower bound, one process "
         "(median s) | ratio | latency median (ms) | latency p99 (ms) "
-        "| lower-bound latency median / p99 (ms) |"
+        "| lower-bound latency median / p99 (ms) | median / bound | p99 / median "
+        "| CPU per delivered message, processes / one process (µs) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         setups, direct_setups, latencies, direct_latencies = [], [], [], []
+        cpu = direct_cpu = 0.0
         for _ in range(args.rounds):
             # Interleave the two so that machine noise hits both alike.
-            setup, lat = await processes_round(size, args.messages)
+            setup, lat, spent = await processes_round(size, args.messages)
             setups.append(setup)
             latencies += lat
-            setup, lat = await direct_round(size, args.messages)
+            cpu += spent
+            setup, lat, spent = await direct_round(size, args.messages)
             direct_setups.append(setup)
             direct_latencies += lat
+            direct_cpu += spent
         s, d = statistics.median(setups), statistics.median(direct_setups)
+        median, bound = statistics.median(latencies), statistics.median(direct_latencies)
+        p99 = percentile(latencies, 0.99)
         print(
             f"| {size} | {s:.3f} | {d:.3f} | {s / d:.1f}x "
-            f"| {statistics.median(latencies) * 1000:.2f} "
-            f"| {percentile(latencies, 0.99) * 1000:.2f} "
-            f"| {statistics.median(direct_latencies) * 1000:.2f} / "
-            f"{percentile(direct_latencies, 0.99) * 1000:.2f} |",
+            f"| {median * 1000:.2f} | {p99 * 1000:.2f} "
+            f"| {bound * 1000:.2f} / {percentile(direct_latencies, 0.99) * 1000:.2f} "
+            f"| {median / bound:.1f}x | {p99 / median:.1f}x "
+            f"| {cpu / len(latencies) * 1e6:.0f} "
+            f"/ {direct_cpu / len(direct_latencies) * 1e6:.0f} |",
             flush=True,
         )
 

@@ -46,15 +46,18 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
                 latencies.append(time.monotonic() - sent_at)
 
     watcher = asyncio.create_task(watch())
+    chat_began_cpu = 0.0
     while line := (await reader.readline()).decode().split():
         if line[0] == "chat":
             count, interval = int(line[1]), float(line[2])
+            chat_began_cpu = time.process_time()
             for _ in range(count):
                 await room.send(f"{time.monotonic()!r} benchmark message")
                 await asyncio.sleep(interval)
             report(event="sent", count=count)
         elif line[0] == "latencies":
-            report(event="latencies", values=latencies)
+            # CPU seconds this process spent since the chat began (sending and receiving).
+            report(event="latencies", values=latencies, cpu=time.process_time() - chat_began_cpu)
         elif line[0] == "quit":
             break
     watcher.cancel()
