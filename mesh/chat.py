@@ -17,7 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from meshchat.wire.canonical import canonical, loads_untrusted
+from meshchat.wire.canonical import json_string as _json_string
+from meshchat.wire.canonical import loads_untrusted
 
 from .messages import ID_PATTERN, ProtocolError, clean_nick
 
@@ -125,18 +126,16 @@ def new_chat_message(
 def signed_content(message: ChatMessage, room: str) -> bytes:
     """What the author signs: everything a message says but the nick (which is not the
     author's to vouch for per message), bound to the room and the channel. Canonical
-    JSON, as signalling signs."""
-    return canonical(
-        {
-            "room": room,
-            "channel": CHANNEL_LABEL,
-            "id": message.id,
-            "seq": message.seq,
-            "from": message.sender,
-            "ts": message.timestamp_ms,
-            "text": message.text,
-        }
-    )
+    JSON, as signalling signs.
+
+    Every receiver builds this for every message it checks, so it is written out here
+    with the keys in canonical order rather than sorted by ``canonical()`` each time:
+    the same bytes (tested against it) at a quarter of the cost."""
+    return (
+        f'{{"channel":"{CHANNEL_LABEL}","from":{_json_string(message.sender)},'
+        f'"id":{_json_string(message.id)},"room":{_json_string(room)},"seq":{message.seq},'
+        f'"text":{_json_string(message.text)},"ts":{message.timestamp_ms}}}'
+    ).encode()
 
 
 def chat_fields(message: ChatMessage) -> dict[str, Any]:
@@ -226,6 +225,8 @@ def _ack_ranges(raw: object) -> AckRanges:
 def whole_number(value: object, low: int, high: int) -> int | None:
     """``value`` as a whole number within [low, high], or None. JSON has one number
     type: ``1.0`` is the whole number 1 to JavaScript, so it is here too."""
+    if type(value) is int and low <= value <= high:
+        return value  # the usual case, first: every frame has a few of these
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
@@ -247,7 +248,11 @@ def _chat(wire: dict[str, object]) -> ChatMessage:
     if ts is None:
         raise ProtocolError("chat message without a valid 'ts' (milliseconds, years 1970-9999)")
     message_id, sender, nick, text, sig = (
-        wire.get(k) for k in ("id", "from", "nick", "text", "sig")
+        wire.get("id"),
+        wire.get("from"),
+        wire.get("nick"),
+        wire.get("text"),
+        wire.get("sig"),
     )
     if not isinstance(sig, str) or not SIGNATURE_PATTERN.match(sig):
         raise ProtocolError("chat message without a valid 'sig'")
@@ -259,11 +264,15 @@ def _chat(wire: dict[str, object]) -> ChatMessage:
         raise ProtocolError("chat message without a 'nick'")
     if not isinstance(text, str):
         raise ProtocolError("chat message without a 'text'")
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        # JSON can carry lone surrogates ("\ud800"); no UTF-8 output can show them.
-        raise ProtocolError("chat text is not valid Unicode (lone surrogate)") from None
+    # Every receiver checks every chat line: ASCII text needs no encoding to be measured.
+    if text.isascii():
+        size = len(text)  # one byte a character, and no lone surrogates
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            # JSON can carry lone surrogates ("\ud800"); no UTF-8 output can show them.
+            raise ProtocolError("chat text is not valid Unicode (lone surrogate)") from None
     if size > MAX_TEXT_BYTES:
         raise ProtocolError("chat text exceeds the size limit")
     return ChatMessage(message_id, sender, clean_nick(nick), ts, text, seq, sig)

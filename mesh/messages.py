@@ -100,7 +100,9 @@ def validate_client_id(client_id: str) -> str:
 
 def clean_nick(nick: str) -> str:
     """Nicknames are display text: strip control characters and bound the length."""
-    printable = "".join(ch for ch in nick if ch.isprintable()).strip()
+    # Every chat frame carries one: the usual, clean nick skips the character loop.
+    printable = nick if nick.isprintable() else "".join(ch for ch in nick if ch.isprintable())
+    printable = printable.strip()
     return printable[:MAX_NICK_CHARS] or "anon"
 
 

@@ -703,7 +703,9 @@ class Room:
                     # Shown under the nick the peer announced when it joined, whatever
                     # the frame says: a peer cannot post as someone else line by line.
                     nick = self._protocol.nick_of(message.sender) or message.nick
-                    shown = dataclasses.replace(message, nick=nick)
+                    shown = (
+                        message if nick == message.nick else dataclasses.replace(message, nick=nick)
+                    )
                     self._events.put_nowait(MessageReceived(shown))
                     if (key := self._protocol.public_key_of(message.sender)) is not None:
                         self._history.keep(shown, key, time.monotonic())

@@ -6,6 +6,8 @@ import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshchat.mesh.chat import (
     ACK_FRAME,
@@ -15,6 +17,7 @@ from meshchat.mesh.chat import (
     MAX_TIMESTAMP_MS,
     ChannelAck,
     ChannelBye,
+    ChatMessage,
     Heartbeat,
     MessageTooLarge,
     RecentIds,
@@ -24,9 +27,11 @@ from meshchat.mesh.chat import (
     encode_chat,
     new_chat_message,
     new_message_id,
+    signed_content,
     with_acks,
 )
-from meshchat.mesh.messages import ProtocolError
+from meshchat.mesh.messages import ProtocolError, clean_nick
+from meshchat.wire.canonical import canonical
 
 SIG = "A" * 86  # the shape of a signature; whether it verifies is the data plane's check
 
@@ -46,6 +51,42 @@ def test_text_at_the_limit_is_accepted_and_one_byte_more_is_refused_clearly() ->
     new_chat_message("a", "n", "x" * MAX_TEXT_BYTES, 0, 1, "m")
     with pytest.raises(MessageTooLarge, match=f"limit is {MAX_TEXT_BYTES} bytes"):
         new_chat_message("a", "n", "é" * (MAX_TEXT_BYTES // 2 + 1), 0, 1, "m")
+
+
+def test_frames_at_the_byte_limit_pass_in_any_script() -> None:
+    for text in ("x" * MAX_TEXT_BYTES, "é" * (MAX_TEXT_BYTES // 2), "€" * (MAX_TEXT_BYTES // 3)):
+        message = decode_channel_message(chat(text=text))
+        assert isinstance(message, ChatMessage) and message.text == text
+
+
+def test_whole_numbers_written_as_floats_are_read_as_in_javascript() -> None:
+    message = decode_channel_message(chat(seq=3.0, ts=5.0))
+    assert isinstance(message, ChatMessage)
+    assert (message.seq, message.timestamp_ms) == (3, 5)
+    assert type(message.seq) is int and type(message.timestamp_ms) is int
+
+
+@given(
+    text=st.text(),
+    room=st.text(min_size=1, max_size=64),
+    seq=st.integers(1, 2**53 - 1),
+    ts=st.integers(0, MAX_TIMESTAMP_MS),
+)
+def test_signed_content_is_the_canonical_json_of_the_signed_fields(
+    text: str, room: str, seq: int, ts: int
+) -> None:
+    message = ChatMessage("m-1", "ab_c", "nick", ts, text, seq)
+    expected = {"room": room, "channel": "chat", "id": "m-1", "seq": seq}
+    expected |= {"from": "ab_c", "ts": ts, "text": text}
+    assert signed_content(message, room) == canonical(expected)
+
+
+@pytest.mark.parametrize(
+    ("nick", "shown"),
+    [("ana", "ana"), (" ana ", "ana"), ("a\x1b[2Jna", "a[2Jna"), ("\n\t", "anon"), ("", "anon")],
+)
+def test_nicks_lose_control_characters_and_outer_spaces(nick: str, shown: str) -> None:
+    assert clean_nick(nick) == shown
 
 
 def test_heartbeat_and_bye_frames() -> None:
@@ -90,6 +131,9 @@ def chat(**override: object) -> str:
         chat(ts=MAX_TIMESTAMP_MS + 1),
         # JSON can carry a lone surrogate, which no UTF-8 output can print.
         '{"type":"chat","id":"m1","from":"abc","nick":"n","ts":1,"text":"\\ud800"}',
+        chat(text="\ud800"),
+        chat(text="x\udfff"),
+        chat(text="é" * (MAX_TEXT_BYTES // 2 + 1)),  # short in characters, long in bytes
         chat(id="id with spaces"),
         chat(seq=0),
         chat(sig=...),
