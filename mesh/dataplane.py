@@ -73,7 +73,12 @@ from .payloads import signed_content as payload_signed_content
 from .round_trip import RoundTrips
 from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
 
-ACK_DELAY = 0.08  # seconds an acknowledgement may wait for a frame to ride on
+# Seconds an acknowledgement may wait for a frame to ride on. Half the heartbeat
+# interval: in a busy room, lines to a peer come further apart than any shorter wait,
+# and acks that went alone doubled the packets every line cost (docs/benchmarks.md).
+# Nothing the user sees waits for an ack; only delivery reports and memory held for
+# resends do, and those count in seconds.
+ACK_DELAY = 0.5
 TICK_INTERVAL = 0.25  # the driver calls tick() at least this often
 # A gap between ticks longer than this means our own process stood still.
 STALL_GAP = 2 * TICK_INTERVAL

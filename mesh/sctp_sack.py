@@ -22,7 +22,10 @@ from typing import Any
 
 from aiortc.rtcsctptransport import DataChunk, RTCSctpTransport
 
-SACK_DELAY = 0.05  # seconds a lone data packet waits for a second one before its SACK
+# Seconds a lone data packet waits for a second one, or for data of ours to ride on,
+# before its SACK goes alone: the RFC's 200 ms. Far below SCTP's retransmission timeout
+# (at least 1 s), so no sender resends for want of it.
+SACK_DELAY = 0.2
 _PACKETS = "_meshchat_unacknowledged_packets"
 _TIMER = "_meshchat_sack_timer"
 _CAPTURED = "_meshchat_captured_chunks"  # set while a SACK is built to ride with data

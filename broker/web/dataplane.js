@@ -26,7 +26,7 @@ import {
   decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
 } from "./payloads.js";
 
-export const ACK_DELAY = 0.08;
+export const ACK_DELAY = 0.5; // as dataplane.py: acks wait this long to ride on a frame
 export const TICK_INTERVAL = 0.25; // tick() is called at least this often
 const STALL_GAP = 2 * TICK_INTERVAL; // a longer gap: our own process stood still
 export const CHAT_RATE = 50, CHAT_BURST = 200, PAYLOAD_RATE = 200, PAYLOAD_BURST = 400;

@@ -111,3 +111,34 @@ async def test_a_waiting_sack_rides_with_the_next_data_packet(
     # 50 data packets went back; the SACKs for the 50 pings rode on them, nearly all.
     assert len(sacks) >= 25
     assert len(packets) <= 60, f"{len(packets)} packets for 50 replies and their SACKs"
+
+
+async def test_in_a_slow_conversation_sacks_ride_with_the_replies(
+    channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
+) -> None:
+    # A line each way every few hundred ms (a busy room): the SACK for each line waits
+    # for the reply 100 ms later and rides in its packet, instead of a packet of its own.
+    channel, received, sacks = channel_pair
+    echo = CALLEE_CHANNELS[id(channel)]
+    packets: list[bytes] = []
+    dtls = echo.transport.transport
+    send_data = dtls._send_data
+
+    async def counting(data: bytes) -> None:
+        packets.append(data)
+        await send_data(data)
+
+    dtls._send_data = counting  # type: ignore[method-assign]
+    replies: asyncio.Queue[Any] = asyncio.Queue()
+    channel.on("message", replies.put_nowait)
+    for n in range(10):
+        channel.send(f"ping {n}")
+        line = await asyncio.wait_for(received.get(), 10)
+        await asyncio.sleep(0.1)
+        echo.send(f"pong {line}")
+        await asyncio.wait_for(replies.get(), 10)
+        await asyncio.sleep(0.2)
+    # 10 replies; their SACKs ride with them, and the caller's SACKs for the replies
+    # ride with the next ping (the last goes alone after the delay).
+    assert len(packets) <= 13, f"{len(packets)} packets for 10 replies and their SACKs"
+    assert len(sacks) >= 10, "every ping was acknowledged"

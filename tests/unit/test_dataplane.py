@@ -85,6 +85,30 @@ def test_acks_ride_on_the_next_frame_and_are_batched_into_ranges() -> None:
     assert undelivered == [], "one frame acknowledged all five"
 
 
+def test_in_a_slow_conversation_acks_ride_on_the_replies() -> None:
+    # Lines a few hundred ms apart each way (a busy room, where every process is slow):
+    # each line's ack rides on the next line back, and no ack frame goes on its own.
+    ana, bo = plane(ANA, "ana"), plane(BO, "bo")
+    ana.opened(BO, 0.0)
+    bo.opened(ANA, 0.0)
+    ack_frames = 0
+    for n in range(10):
+        now = 1.0 + n * 0.6
+        _, actions = ana.send_chat(f"ana {n}", now, 1_000)
+        (due,) = [
+            a
+            for a in bo.receive(ANA, frames_to(actions, BO)[0], now)
+            if isinstance(a, d.FlushAcksAt)
+        ]
+        assert due.when >= now + 0.3, "long enough for bo's reply"
+        _, reply = bo.send_chat(f"bo {n}", now + 0.3, 1_300)
+        (frame,) = frames_to(reply, ANA)
+        assert decode_channel_frame(frame)[1] == ((n + 1, n + 1),)
+        ack_frames += len(frames_to(bo.flush(due.when), ANA))
+        ana.receive(BO, frame, now + 0.3)
+    assert ack_frames == 0
+
+
 def test_unanswered_acks_go_on_their_own_after_a_short_delay() -> None:
     ana, bo = plane(ANA, "ana"), plane(BO, "bo")
     ana.opened(BO, 0.0)
