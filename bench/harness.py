@@ -14,13 +14,26 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+from aiortc import RTCPeerConnection
+from aiortc.stats import RTCTransportStats
 
 from meshchat.mesh import WebSocketTransport
 
 MESHCHAT = [sys.executable, "-m", "meshchat"]
 WAIT = 60.0  # seconds anything may take to happen before a benchmark gives up
+
+
+async def packets_sent(connections: Iterable[RTCPeerConnection]) -> int:
+    """UDP packets sent so far over these peer connections (aiortc's getStats)."""
+    total = 0
+    for pc in connections:
+        for stats in (await pc.getStats()).values():
+            if isinstance(stats, RTCTransportStats):
+                total += stats.packetsSent
+    return total
 
 
 class BrokerProcess:

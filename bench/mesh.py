@@ -23,7 +23,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 from meshchat.mesh import IceConfig
 from meshchat.mesh.ice import restrict_host_addresses
 
-from .harness import BrokerProcess
+from .harness import BrokerProcess, packets_sent
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
@@ -47,9 +47,9 @@ class Worker:
         await self.process.stdin.drain()
 
 
-async def processes_round(size: int, messages: int) -> tuple[float, list[float], float]:
+async def processes_round(size: int, messages: int) -> tuple[float, list[float], float, int]:
     """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds;
-    CPU seconds all peer processes spent while chatting."""
+    CPU seconds all peer processes spent while chatting, and the packets they sent."""
     broker = await BrokerProcess.start()
     url = broker.url
     room = f"bench{time.monotonic_ns()}"
@@ -83,16 +83,17 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float],
             assert report["event"] == "sent", report
         await asyncio.sleep(1.0)
         latencies: list[float] = []
-        cpu = 0.0
+        cpu, packets = 0.0, 0
         for worker in workers:
             await worker.command("latencies")
             report = await worker.read()
             latencies += report["values"]
             cpu += report["cpu"]
+            packets += report["packets"]
         expected = size * (size - 1) * messages
         if len(latencies) != expected:
             raise RuntimeError(f"{len(latencies)} of {expected} messages arrived")
-        return setup, latencies, cpu
+        return setup, latencies, cpu, packets
     finally:
         for worker in workers:
             worker.process.kill()
@@ -100,7 +101,7 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float],
         await broker.stop()
 
 
-async def direct_round(size: int, messages: int) -> tuple[float, list[float], float]:
+async def direct_round(size: int, messages: int) -> tuple[float, list[float], float, int]:
     """The lower bound: one process, no signalling, SDP passed by function call."""
     restrict_host_addresses(("127.0.0.1",))
     config = IceConfig().rtc_configuration()
@@ -140,14 +141,16 @@ async def direct_round(size: int, messages: int) -> tuple[float, list[float], fl
     await asyncio.wait_for(asyncio.gather(*opened), TIMEOUT)
     setup = time.monotonic() - start
     chat_began_cpu = time.process_time()
+    chat_began_packets = await packets_sent(pcs)
     for _ in range(messages):
         for channel in channels:  # each channel end is one directed peer pair
             channel.send(repr(time.monotonic()))
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)
     cpu = time.process_time() - chat_began_cpu
+    packets = await packets_sent(pcs) - chat_began_packets
     await asyncio.gather(*(pc.close() for pc in pcs))
-    return setup, latencies, cpu
+    return setup, latencies, cpu, packets
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -165,22 +168,26 @@ async def main() -> None:
         "| N | mesh set-up, processes + broker (median s) | lower bound, one process "
         "(median s) | ratio | latency median (ms) | latency p99 (ms) "
         "| lower-bound latency median / p99 (ms) | median / bound | p99 / median "
-        "| CPU per delivered message, processes / one process (µs) |"
+        "| CPU per delivered message, processes / one process (µs) "
+        "| packets sent per delivered message, processes / one process |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         setups, direct_setups, latencies, direct_latencies = [], [], [], []
         cpu = direct_cpu = 0.0
+        packets = direct_packets = 0
         for _ in range(args.rounds):
             # Interleave the two so that machine noise hits both alike.
-            setup, lat, spent = await processes_round(size, args.messages)
+            setup, lat, spent, sent = await processes_round(size, args.messages)
             setups.append(setup)
             latencies += lat
             cpu += spent
-            setup, lat, spent = await direct_round(size, args.messages)
+            packets += sent
+            setup, lat, spent, sent = await direct_round(size, args.messages)
             direct_setups.append(setup)
             direct_latencies += lat
             direct_cpu += spent
+            direct_packets += sent
         s, d = statistics.median(setups), statistics.median(direct_setups)
         median, bound = statistics.median(latencies), statistics.median(direct_latencies)
         p99 = percentile(latencies, 0.99)
@@ -190,7 +197,8 @@ async def main() -> None:
             f"| {bound * 1000:.2f} / {percentile(direct_latencies, 0.99) * 1000:.2f} "
             f"| {median / bound:.1f}x | {p99 / median:.1f}x "
             f"| {cpu / len(latencies) * 1e6:.0f} "
-            f"/ {direct_cpu / len(direct_latencies) * 1e6:.0f} |",
+            f"/ {direct_cpu / len(direct_latencies) * 1e6:.0f} "
+            f"| {packets / len(latencies):.2f} / {direct_packets / len(direct_latencies):.2f} |",
             flush=True,
         )
 

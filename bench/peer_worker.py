@@ -11,8 +11,13 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Iterator
+
+from aiortc import RTCPeerConnection
 
 from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, PeerLeft, Room, WebSocketTransport
+
+from .harness import packets_sent
 
 
 def report(**fields: object) -> None:
@@ -46,18 +51,28 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
                 latencies.append(time.monotonic() - sent_at)
 
     watcher = asyncio.create_task(watch())
+
+    def peer_connections() -> Iterator[RTCPeerConnection]:
+        # A measurement probe: Room does not hand out its peer connections.
+        return (connection.pc for connection in room._connections.values())
+
     chat_began_cpu = 0.0
+    chat_began_packets = 0
     while line := (await reader.readline()).decode().split():
         if line[0] == "chat":
             count, interval = int(line[1]), float(line[2])
             chat_began_cpu = time.process_time()
+            chat_began_packets = await packets_sent(peer_connections())
             for _ in range(count):
                 await room.send(f"{time.monotonic()!r} benchmark message")
                 await asyncio.sleep(interval)
             report(event="sent", count=count)
         elif line[0] == "latencies":
-            # CPU seconds this process spent since the chat began (sending and receiving).
-            report(event="latencies", values=latencies, cpu=time.process_time() - chat_began_cpu)
+            # CPU seconds this process spent since the chat began (sending and receiving),
+            # and the UDP packets it sent (lines, acks, SACKs, heartbeats, ICE checks).
+            cpu = time.process_time() - chat_began_cpu
+            packets = await packets_sent(peer_connections()) - chat_began_packets
+            report(event="latencies", values=latencies, cpu=cpu, packets=packets)
         elif line[0] == "quit":
             break
     watcher.cancel()
