@@ -141,14 +141,14 @@ async def direct_round(size: int, messages: int) -> tuple[float, list[float], fl
     await asyncio.wait_for(asyncio.gather(*opened), TIMEOUT)
     setup = time.monotonic() - start
     chat_began_cpu = time.process_time()
-    chat_began_packets = await packets_sent(pcs)
+    chat_began_packets = packets_sent(pcs)
     for _ in range(messages):
         for channel in channels:  # each channel end is one directed peer pair
             channel.send(repr(time.monotonic()))
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)
     cpu = time.process_time() - chat_began_cpu
-    packets = await packets_sent(pcs) - chat_began_packets
+    packets = packets_sent(pcs) - chat_began_packets
     await asyncio.gather(*(pc.close() for pc in pcs))
     return setup, latencies, cpu, packets
 

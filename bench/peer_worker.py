@@ -62,7 +62,7 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
         if line[0] == "chat":
             count, interval = int(line[1]), float(line[2])
             chat_began_cpu = time.process_time()
-            chat_began_packets = await packets_sent(peer_connections())
+            chat_began_packets = packets_sent(peer_connections())
             for _ in range(count):
                 await room.send(f"{time.monotonic()!r} benchmark message")
                 await asyncio.sleep(interval)
@@ -71,7 +71,7 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
             # CPU seconds this process spent since the chat began (sending and receiving),
             # and the UDP packets it sent (lines, acks, SACKs, heartbeats, ICE checks).
             cpu = time.process_time() - chat_began_cpu
-            packets = await packets_sent(peer_connections()) - chat_began_packets
+            packets = packets_sent(peer_connections()) - chat_began_packets
             report(event="latencies", values=latencies, cpu=cpu, packets=packets)
         elif line[0] == "quit":
             break
