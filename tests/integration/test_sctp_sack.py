@@ -58,6 +58,20 @@ async def channel_pair() -> AsyncIterator[tuple[RTCDataChannel, asyncio.Queue[An
     await callee.close()
 
 
+def packets_sent_by(channel: RTCDataChannel) -> list[bytes]:
+    """Every packet the channel's end sends from now on (data and SACKs alike)."""
+    packets: list[bytes] = []
+    dtls = channel.transport.transport
+    send_data = dtls._send_data
+
+    async def counting(data: bytes) -> None:
+        packets.append(data)
+        await send_data(data)
+
+    dtls._send_data = counting  # type: ignore[method-assign]
+    return packets
+
+
 async def test_a_sack_goes_for_every_second_packet_and_nothing_is_lost(
     channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
 ) -> None:
@@ -91,15 +105,7 @@ async def test_a_waiting_sack_rides_with_the_next_data_packet(
 ) -> None:
     channel, received, sacks = channel_pair
     echo = CALLEE_CHANNELS[id(channel)]
-    packets: list[bytes] = []
-    dtls = echo.transport.transport
-    send_data = dtls._send_data
-
-    async def counting(data: bytes) -> None:
-        packets.append(data)
-        await send_data(data)
-
-    dtls._send_data = counting  # type: ignore[method-assign]
+    packets = packets_sent_by(echo)
     replies: asyncio.Queue[Any] = asyncio.Queue()
     channel.on("message", replies.put_nowait)
     for n in range(50):  # a conversation: each side sends every few milliseconds
@@ -120,15 +126,7 @@ async def test_in_a_slow_conversation_sacks_ride_with_the_replies(
     # for the reply 100 ms later and rides in its packet, instead of a packet of its own.
     channel, received, sacks = channel_pair
     echo = CALLEE_CHANNELS[id(channel)]
-    packets: list[bytes] = []
-    dtls = echo.transport.transport
-    send_data = dtls._send_data
-
-    async def counting(data: bytes) -> None:
-        packets.append(data)
-        await send_data(data)
-
-    dtls._send_data = counting  # type: ignore[method-assign]
+    packets = packets_sent_by(echo)
     replies: asyncio.Queue[Any] = asyncio.Queue()
     channel.on("message", replies.put_nowait)
     for n in range(10):
