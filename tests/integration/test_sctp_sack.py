@@ -72,6 +72,29 @@ def packets_sent_by(channel: RTCDataChannel) -> list[bytes]:
     return packets
 
 
+async def converse(
+    channel: RTCDataChannel,
+    received: asyncio.Queue[Any],
+    rounds: int,
+    *,
+    reply_after: float,
+    pause: float,
+) -> None:
+    """Pings from the caller, each answered by the callee ``reply_after`` seconds after
+    it arrived; the next ping ``pause`` seconds after the answer."""
+    echo = CALLEE_CHANNELS[id(channel)]
+    replies: asyncio.Queue[Any] = asyncio.Queue()
+    channel.on("message", replies.put_nowait)
+    for n in range(rounds):
+        channel.send(f"ping {n}")
+        line = await asyncio.wait_for(received.get(), 10)
+        if reply_after:
+            await asyncio.sleep(reply_after)
+        echo.send(f"pong {line}")
+        await asyncio.wait_for(replies.get(), 10)
+        await asyncio.sleep(pause)
+
+
 async def test_a_sack_goes_for_every_second_packet_and_nothing_is_lost(
     channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
 ) -> None:
@@ -106,13 +129,8 @@ async def test_a_waiting_sack_rides_with_the_next_data_packet(
     channel, received, sacks = channel_pair
     echo = CALLEE_CHANNELS[id(channel)]
     packets = packets_sent_by(echo)
-    replies: asyncio.Queue[Any] = asyncio.Queue()
-    channel.on("message", replies.put_nowait)
-    for n in range(50):  # a conversation: each side sends every few milliseconds
-        channel.send(f"ping {n}")
-        echo.send(f"pong {await asyncio.wait_for(received.get(), 10)}")
-        await asyncio.wait_for(replies.get(), 10)
-        await asyncio.sleep(0.005)
+    # A conversation: each side sends every few milliseconds.
+    await converse(channel, received, 50, reply_after=0.0, pause=0.005)
     await asyncio.sleep(sctp_sack.SACK_DELAY * 3)
     # 50 data packets went back; the SACKs for the 50 pings rode on them, nearly all.
     assert len(sacks) >= 25
@@ -127,15 +145,7 @@ async def test_in_a_slow_conversation_sacks_ride_with_the_replies(
     channel, received, sacks = channel_pair
     echo = CALLEE_CHANNELS[id(channel)]
     packets = packets_sent_by(echo)
-    replies: asyncio.Queue[Any] = asyncio.Queue()
-    channel.on("message", replies.put_nowait)
-    for n in range(10):
-        channel.send(f"ping {n}")
-        line = await asyncio.wait_for(received.get(), 10)
-        await asyncio.sleep(0.1)
-        echo.send(f"pong {line}")
-        await asyncio.wait_for(replies.get(), 10)
-        await asyncio.sleep(0.2)
+    await converse(channel, received, 10, reply_after=0.1, pause=0.2)
     # 10 replies; their SACKs ride with them, and the caller's SACKs for the replies
     # ride with the next ping (the last goes alone after the delay).
     assert len(packets) <= 13, f"{len(packets)} packets for 10 replies and their SACKs"
