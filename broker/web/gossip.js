@@ -107,6 +107,9 @@ export async function authentic(room, envelope) {
   return verifiedBy(author, envelope.key, envelope.sig, content);
 }
 
+// Whole numbers start .. end - 1.
+const numbers = (start, end) => Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
+
 export class Gossip {
   // `sign(bytes)` gives our base64url signature; `key` is our public key (base64url).
   constructor({ clientId, room, key, sign }) {
@@ -242,8 +245,7 @@ export class Gossip {
       if (author.next === null && !skip && !author.held.has(1)) return [];
       const first = Math.min(...author.held.keys());
       // Given up on, but still asked for while links may hold them.
-      if (author.next !== null) for (let n = Math.max(author.next, first - MAX_SKIPPED); n < first; n++) author.skipped.set(n, now);
-      while (author.skipped.size > MAX_SKIPPED) author.skipped.delete(author.skipped.keys().next().value);
+      if (author.next !== null) this.skip(author, numbers(Math.max(author.next, first - MAX_SKIPPED), first), now);
       // A young author's earlier envelopes are recent: wait for them and ask for them.
       author.next = author.next === null && first <= START_BACKFILL ? 1 : first;
     }
@@ -263,9 +265,15 @@ export class Gossip {
   recover(id, first, end, now) {
     const author = this.authors.get(id);
     if (!author || author.next === null) return;
-    for (let n = Math.max(1, first, end - MAX_SKIPPED); n < Math.min(end, author.next); n++) {
-      if (!this.seen.has(`${id} ${n}`) && !author.skipped.has(n)) author.skipped.set(n, now);
-    }
+    const passedOver = numbers(Math.max(1, first), Math.min(end, author.next));
+    this.skip(author, passedOver.filter((n) => !this.seen.has(`${id} ${n}`)), now);
+  }
+
+  // Envelopes `late` (ascending) are given up on: delivered without, but asked for while
+  // links may hold them; the latest MAX_SKIPPED at most, each keeping its first time.
+  skip(author, late, now) {
+    for (const n of late.slice(-MAX_SKIPPED)) if (!author.skipped.has(n)) author.skipped.set(n, now);
+    while (author.skipped.size > MAX_SKIPPED) author.skipped.delete(author.skipped.keys().next().value);
   }
 
   forUs(envelope) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { CACHE_SECONDS, GAP_WAIT, Gossip, IHAVE_WINDOW, WANT_RETRY } from "../../broker/web/gossip.js";
+import { CACHE_SECONDS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_SKIPPED, WANT_RETRY } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
 async function node() {
@@ -102,6 +102,19 @@ test("envelopes passed over as from before our time can be recovered", async () 
   b.core.recover(a.id, 9, 12, 1.0);
   assert.deepEqual(asked(await feed(b, c, ihave(a, 12), 1.5)), [[[a.id, 9, 11]]]);
   assert.deepEqual(said(await feed(b, c, lines[10], 1.6)), ["11"]);
+});
+
+test("recovering stays within the bound on envelopes given up on, the latest kept", async () => {
+  const [a, b] = await line();
+  let last;
+  for (let n = 1; n <= MAX_SKIPPED + 76; n++) last = await say(a, String(n));
+  await feed(b, a, last, 0); // first heard at 1100: an older author
+  b.core.tick(0.4);
+  b.core.recover(a.id, 1, 600, 1.0);
+  b.core.recover(a.id, 600, MAX_SKIPPED + 76, 1.0);
+  const skipped = b.core.authors.get(a.id).skipped;
+  assert.equal(skipped.size, MAX_SKIPPED);
+  assert.equal(Math.min(...skipped.keys()), 76, "the earliest given up on went first");
 });
 
 test("an author tells of its own envelopes while it caches them", async () => {

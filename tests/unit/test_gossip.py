@@ -238,6 +238,22 @@ def test_envelopes_passed_over_as_before_our_time_can_be_recovered(
     assert delivered(feed(b, c.id, said[-2], 1.6)) == [str(len(said) - 1)]
 
 
+def test_recovering_stays_within_the_bound_on_envelopes_given_up_on(
+    trio: tuple[Node, Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(g, "MAX_SKIPPED", 5)
+    a, b, c = trio
+    said = [say(a, str(n)) for n in range(1, g.START_BACKFILL + 20)]
+    end = len(said)
+    feed(b, a.id, said[-1], 0.0)  # first heard at a high number: an older author
+    b.core.tick(g.START_WAIT + 0.1)
+    b.core.recover(a.id, end - 3, end, 1.0)
+    b.core.recover(a.id, end - 10, end - 5, 1.0)  # 3 + 5 given up on: over the bound
+    asked = frames(feed(b, c.id, ihave(a, end), 1.5))[c.id]
+    # The earliest given up on (the first recovery) went first.
+    assert json.loads(asked[0])["want"] == [[a.id, end - 10, end - 6]]
+
+
 def test_an_author_tells_of_its_own_envelopes_while_it_caches_them(
     trio: tuple[Node, Node, Node],
 ) -> None:
