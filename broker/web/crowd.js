@@ -11,6 +11,7 @@ export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3, CROWD_PROBES = 6;
 export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90, SUSPECT_GRACE = 8;
 export { isOverlayFrame };
 const PRUNE_FRAME = '{"type":"prune"}';
+const RECOVER_SLACK = 8; // envelopes an author may say between two parts (room.py)
 
 export class PageOverlay {
   constructor(room) {
@@ -157,7 +158,7 @@ export class PageOverlay {
         if (typeof channel !== "string" || typeof id !== "string" || !Number.isSafeInteger(ts)) return;
         this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, data: value,
           size: JSON.stringify(value ?? null).length });
-        if (envelope.to.length) this.publish({ type: "got", id }, [author]); // a receipt (relayed_receipts.py)
+        if (envelope.to.length) this.sendReceipt(author, id);
         return;
       }
       case "part": {
@@ -165,7 +166,7 @@ export class PageOverlay {
         const now = performance.now() / 1000;
         // Begun before we heard its author: gossip took its first parts for older than
         // us; ask for them (and a few numbers before: the author may have said more).
-        if (part.i > 0 && this.parts.isNew(author, part)) this.gossip.recover(author, envelope.n - part.i - 8, envelope.n, now);
+        if (part.i > 0 && this.parts.isNew(author, part)) this.gossip.recover(author, envelope.n - part.i - RECOVER_SLACK, envelope.n, now);
         return this.deliverWhole(this.parts.add(author, part, envelope.n, now, envelope.to.length > 0));
       }
       case "gone":
@@ -200,7 +201,7 @@ export class PageOverlay {
       }
       const nick = this.nick(author) ?? "anon";
       this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, size, data: value });
-      if (addressed) this.publish({ type: "got", id }, [author]);
+      if (addressed) this.sendReceipt(author, id);
     }
   }
 
@@ -233,6 +234,12 @@ export class PageOverlay {
       const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");
       member.suspected = { since: now, names };
     }
+  }
+
+  // Tell the author of a payload relayed to us among chosen members that we have it
+  // (relayed_receipts.py).
+  sendReceipt(author, id) {
+    return this.publish({ type: "got", id }, [author]);
   }
 
   async publish(body, to = [], attachment = null) {
