@@ -61,8 +61,10 @@ from .payloads import (
     CHAT_CHANNEL,
     ChunkFrame,
     PayloadHeader,
+    PayloadTooLarge,
     StartFrame,
     check_channel_name,
+    check_json_size,
     decode_binary_frame,
     decode_json_body,
     encode_body,
@@ -71,7 +73,16 @@ from .payloads import (
 )
 from .payloads import signed_content as payload_signed_content
 from .round_trip import RoundTrips
-from .transfers import PROGRESS_INTERVAL, Inbox, Incoming, Outbox, PayloadTooMuch, Progress
+from .transfers import (
+    MIN_PAYLOAD_RATE,
+    PROGRESS_INTERVAL,
+    STALL_WINDOW,
+    Inbox,
+    Incoming,
+    Outbox,
+    PayloadTooMuch,
+    Progress,
+)
 
 # Seconds an acknowledgement may wait for a frame to ride on. Half the heartbeat
 # interval: in a busy room, lines to a peer come further apart than any shorter wait,
@@ -209,11 +220,15 @@ class DataPlane:
         reconnect_grace: float = 30.0,
         new_sink: Callable[[int], IO[bytes]] = _memory_sink,
         new_id: Callable[[], str] = new_message_id,
+        wanted: Callable[[str], bool] = lambda channel: True,
     ) -> None:
         """``new_sink(size)`` gives a file to receive a payload of ``size`` bytes into
         (memory by default; the driver may spill large ones to disk). ``new_id`` makes
-        message ids (random; fixed ones make the shared test traces reproducible)."""
+        message ids (random; fixed ones make the shared test traces reproducible).
+        ``wanted(channel)`` says whether anyone reads a channel: payloads on others are
+        acknowledged and dropped unread, their bytes neither kept nor parsed."""
         self._new_id = new_id
+        self._wanted = wanted
         self.client_id = client_id
         self.nick = nick
         self.room = room
@@ -367,12 +382,14 @@ class DataPlane:
 
         Raises ValueError for a bad channel name, data that is neither bytes nor JSON,
         or a recipient who is not in the room; :class:`~meshchat.mesh.payloads.
-        PayloadTooLarge` over 64 MiB. Nothing is sent then.
+        PayloadTooLarge` over 64 MiB (a JSON value over 1 MiB). Nothing is sent then.
         """
         check_channel_name(channel)
         if channel == CHAT_CHANNEL:
             raise ValueError("the chat channel carries text: use send_chat")
         kind, body = encode_body(data)
+        if kind == "json":
+            check_json_size(channel, len(body))
         present = self._open | set(self._delivery.away_peers())
         chosen: tuple[str, ...] = ()
         if to is not None:
@@ -465,6 +482,11 @@ class DataPlane:
             return [PeerMisbehaved(peer_id, f"a payload claiming to be from {header.sender}")]
         if header.to and self.client_id not in header.to:
             return [PeerMisbehaved(peer_id, "a payload addressed to other peers")]
+        if header.kind == "json":
+            try:
+                check_json_size(header.channel, header.size)
+            except PayloadTooLarge as error:  # our own sends refuse it: no honest client
+                return [DropPeer(peer_id, f"it sent {error}")]
         budget = self._inbound_payloads.get(peer_id)
         if budget is None:
             budget = self._inbound_payloads[peer_id] = TokenBucket(PAYLOAD_RATE, PAYLOAD_BURST, now)
@@ -474,9 +496,9 @@ class DataPlane:
         if not self._authentic(header.sender, header.signature, content):
             self.forged += 1
             return [PeerMisbehaved(peer_id, "a payload whose signature does not verify")]
-        duplicate = self._recent.has(peer_id, header.id)
+        keep = not self._recent.has(peer_id, header.id) and self._wanted(header.channel)
         try:
-            incoming = self._inbox.start(peer_id, header, now, duplicate=duplicate)
+            incoming = self._inbox.start(peer_id, header, now, keep=keep)
         except PayloadTooMuch as error:
             return [DropPeer(peer_id, f"it sent {error}")]
         return self._payload_bytes(peer_id, incoming, data, now, first=True)
@@ -488,8 +510,9 @@ class DataPlane:
         if incoming.received + len(data) > header.size:
             self._inbox.discard(peer_id, incoming)
             return [PeerMisbehaved(peer_id, "a payload longer than its declared size")]
+        self._inbox.take(peer_id, incoming, len(data))  # may refuse it, or another's
         incoming.received += len(data)
-        incoming.last_byte_at = now
+        incoming.window_bytes += len(data)
         if incoming.sink is not None:
             incoming.sink.write(data)
             incoming.digest.update(data)
@@ -508,7 +531,7 @@ class DataPlane:
         header, sink = incoming.header, incoming.sink
         if incoming.refused:
             return []  # no room for it: unacknowledged, its sender will hear so
-        if sink is None:  # a duplicate: acknowledged again, shown once
+        if sink is None:  # a duplicate, or unread: acknowledged (again), shown once
             return self._ack_later(peer_id, header.seq, now)
         if incoming.digest.hexdigest() != header.sha256:
             sink.close()
@@ -581,8 +604,18 @@ class DataPlane:
             actions.append(WeStalled(now - self._last_tick))
         self._last_tick = now
         actions += self._report(self._delivery.tick(now))
-        for peer_id, incoming in self._inbox.stalled(now):
-            self._inbox.discard(peer_id, incoming)  # its sender will report it undelivered
+        slow: dict[str, int] = {}
+        for stalled in self._inbox.stalled(now):
+            self._inbox.discard(stalled.peer_id, stalled.incoming)
+            slow.setdefault(stalled.peer_id, stalled.gained)
+        actions += [
+            DropPeer(
+                peer_id,
+                f"a payload gained {gained} bytes in {STALL_WINDOW:g} s"
+                f" (at least {MIN_PAYLOAD_RATE} a second are due)",
+            )
+            for peer_id, gained in sorted(slow.items())
+        ]
         if self._flush_at is not None and now >= self._flush_at:
             actions += self.flush(now)  # the driver's timer is late, or it has none
         if now >= self._next_heartbeat:

@@ -24,6 +24,7 @@ from meshchat.wire.keys import BadSignature, verify
 
 from .chat import ChatMessage, encode_chat, read_chat_message, signed_content
 from .messages import ProtocolError
+from .payloads import MAX_JSON_BYTES
 
 HISTORY_CHANNEL = "meshchat/history"
 MAX_MESSAGES = 200
@@ -123,7 +124,15 @@ class HistoryBook:
         entries = [
             {**json.loads(encode_chat(kept.message)), "key": kept.key} for kept in self.recent(now)
         ]
-        return {"type": "messages", "messages": entries}
+        # The newest lines that fit in one JSON value (200 long lines would not).
+        room = MAX_JSON_BYTES - len('{"type":"messages","messages":[]}')
+        fitting = 0
+        for entry in reversed(entries):
+            room -= len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+            if room < 0:
+                break
+            fitting += 1
+        return {"type": "messages", "messages": entries[len(entries) - fitting :]}
 
     # -- believing --
 

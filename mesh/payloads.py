@@ -34,6 +34,11 @@ MAX_HEADER_BYTES = 4096
 MAX_CHANNEL_NAME = 64  # characters
 MAX_RECIPIENTS = 256
 CHAT_CHANNEL = "chat"  # the chat itself: text, sent as chat frames (chat.py)
+# A JSON value is parsed whole, on the event loop, into objects that take many times
+# its size (25 MiB for a megabyte of "{},"): values stay small, and anything larger
+# travels as bytes. The framework's own control channels carry less still.
+MAX_JSON_BYTES = 1024 * 1024
+RESERVED_JSON_BYTES = {"meshchat/files": 64 * 1024}
 
 START = 0x01
 CHUNK = 0x02
@@ -94,6 +99,20 @@ def encode_body(data: object) -> tuple[str, bytes]:
             f"payload is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (64 MiB)"
         )
     return kind, body
+
+
+def json_limit(channel: str) -> int:
+    """The most bytes a JSON value on ``channel`` may take."""
+    return RESERVED_JSON_BYTES.get(channel, MAX_JSON_BYTES)
+
+
+def check_json_size(channel: str, size: int) -> None:
+    """Raise :class:`PayloadTooLarge` for a JSON value too large for ``channel``."""
+    if size > (limit := json_limit(channel)):
+        raise PayloadTooLarge(
+            f"a JSON value of {size} bytes; the limit is {limit} bytes on {channel!r}:"
+            " send larger data as bytes"
+        )
 
 
 def decode_json_body(body: bytes) -> object:

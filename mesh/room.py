@@ -74,6 +74,7 @@ from .payloads import (
     CHAT_CHANNEL,
     PayloadHeader,
     check_channel_name,
+    check_json_size,
     decode_json_body,
     encode_body,
     new_header,
@@ -106,6 +107,7 @@ RECOVER_SLACK = 8  # envelopes an author may have said between two parts of a pa
 STALLED = 2.0  # seconds our own loop stood still: a partial mesh may take us for gone
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
+_OWN_CHANNELS = frozenset({FILES_CHANNEL, FILE_DATA_CHANNEL, HISTORY_CHANNEL})  # always read
 # send() waits while this many payload bytes are still to be handed to channels, so a
 # sender faster than its peers does not pile up payloads in memory.
 SEND_BACKLOG = 8 * 1024 * 1024
@@ -192,6 +194,7 @@ class Room:
             heartbeat_interval=self._protocol.timing.heartbeat_interval,
             reconnect_grace=RECONNECT_GRACE,
             new_sink=_new_sink,
+            wanted=self._reads_channel,
         )
         self._channels: dict[str, Channel] = {}
         self._history = HistoryBook(self.name, keep=history)
@@ -351,6 +354,8 @@ class Room:
             if absent := [peer for peer in to if peer not in self.peers]:
                 raise ValueError(f"not in the room: {', '.join(absent)}")
         kind, body = encode_body(data)
+        if kind == "json":
+            check_json_size(channel, len(body))
         message_id = new_message_id()
         header = new_header(self.id, channel, 0, timestamp_ms, kind, body, to or (), message_id)
         if kind == "json":
@@ -745,6 +750,10 @@ class Room:
         # payloads for peers that left or never took them dropped): release senders.
         if not self._backlog_drained.is_set() and self._data.backlog() <= SEND_BACKLOG:
             self._backlog_drained.set()
+
+    def _reads_channel(self, channel: str) -> bool:
+        """Whether anything here reads ``channel``: payloads on others are not kept."""
+        return channel in self._channels or channel in _OWN_CHANNELS
 
     def _deliver_payload(self, action: d.PayloadReceived) -> None:
         header = action.header

@@ -7,9 +7,15 @@ taking turns between payloads so that one large payload does not hold up the oth
 until the channel holds :data:`HIGH_WATER` bytes. The payload itself is never copied
 whole, so what a sender holds stays bounded whatever the payload size.
 
-Receiving: a payload's declared size is reserved when its start frame arrives, per peer
-and in total, and refused past the limits; its bytes go to a sink (memory, or a
-temporary file for large payloads: the driver chooses) and into a running SHA-256.
+Receiving: a payload's declared size counts against its sender's own limits when its
+start frame arrives (how much one peer may have under way); against everyone's budget
+counts only what has arrived, so a declaration costs nothing until its bytes come. When
+arrived bytes would pass that budget, the peer holding the most gives up its largest
+payload first (never acknowledged: its sender hears so), so a few peers together cannot
+crowd out another. A half-received payload must keep gaining at least
+:data:`MIN_PAYLOAD_RATE`, or it is dropped and its sender blamed: trickling a byte now
+and then holds nothing for long. Bytes go to a sink (memory, or a temporary file for
+large payloads: the driver chooses) and into a running SHA-256.
 """
 
 from __future__ import annotations
@@ -31,12 +37,18 @@ from .payloads import (
 HIGH_WATER = 1024 * 1024  # bytes a channel may hold before we stop handing out frames
 LOW_WATER = 256 * 1024  # the driver asks for more frames once it holds no more than this
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports of one transfer
-# Half-received payloads a receiver holds, by declared size: per peer (two of the
-# largest payloads at once) and for everyone together.
+# Half-received payloads one peer may have under way, by declared size (two of the
+# largest payloads at once) and by count.
 MAX_INCOMING_PER_PEER = 2 * MAX_PAYLOAD_BYTES
 MAX_INCOMING_PAYLOADS_PER_PEER = 16
+# Bytes of half-received payloads held for everyone together, by what has arrived.
 MAX_INCOMING_TOTAL = 8 * MAX_PAYLOAD_BYTES
-STALL_TIMEOUT = 30.0  # seconds without a byte before a half-received payload is dropped
+# Every STALL_WINDOW seconds a half-received payload must have gained at least
+# MIN_PAYLOAD_RATE bytes a second. An honest sender fills the channel as fast as it
+# drains (a link moves megabytes a second; even 8 payloads at once to each of 23 peers
+# leave each tens of KiB/s), so a slower one is holding room on purpose.
+STALL_WINDOW = 30.0
+MIN_PAYLOAD_RATE = 4 * 1024
 # Payloads under way to one peer at once: half of what a receiver takes from one peer,
 # so a sender with many queued never trips the limit.
 MAX_SENDING_AT_ONCE = MAX_INCOMING_PAYLOADS_PER_PEER // 2
@@ -158,9 +170,24 @@ class Incoming:
     sink: IO[bytes] | None
     refused: bool = False  # no room for it: it is not acknowledged either
     received: int = 0
-    last_byte_at: float = 0.0
+    window_from: float = 0.0  # when the current STALL_WINDOW began
+    window_bytes: int = 0  # bytes gained in it
     reported_at: float = float("-inf")
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+    @property
+    def held(self) -> int:
+        """Bytes of it held in a sink (none for a duplicate or a refused payload)."""
+        return self.received if self.sink is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Stalled:
+    """``incoming`` from ``peer_id`` gained only ``gained`` bytes in a whole window."""
+
+    peer_id: str
+    incoming: Incoming
+    gained: int
 
 
 class PayloadTooMuch(Exception):
@@ -173,33 +200,64 @@ class Inbox:
     def __init__(self, new_sink: Callable[[int], IO[bytes]]) -> None:
         self._new_sink = new_sink
         self._by_peer: dict[str, dict[str, Incoming]] = {}
-        self._reserved: dict[str, int] = {}
-        self._total = 0
+        self._declared: dict[str, int] = {}  # per peer: declared sizes under way
+        self._held: dict[str, int] = {}  # per peer: bytes arrived and held in sinks
+        self._total = 0  # bytes held for everyone together
 
-    def start(
-        self, peer_id: str, header: PayloadHeader, now: float, *, duplicate: bool
-    ) -> Incoming:
-        """Reserve room for ``header``'s payload; raise :class:`PayloadTooMuch` if the
-        peer is over its limits. If everyone together is over theirs, the payload is
-        refused (not the peer's fault): it is counted through, never acknowledged."""
+    def start(self, peer_id: str, header: PayloadHeader, now: float, *, keep: bool) -> Incoming:
+        """Take ``header``'s payload under way; raise :class:`PayloadTooMuch` if the peer
+        is over its limits. Its bytes go into a sink only if ``keep`` (not for a
+        duplicate, nor for a channel nobody reads: those are only counted through)."""
         mine = self._by_peer.setdefault(peer_id, {})
         if header.id in mine:
             raise PayloadTooMuch("a payload started twice")
         if len(mine) >= MAX_INCOMING_PAYLOADS_PER_PEER:
             raise PayloadTooMuch(f"more than {MAX_INCOMING_PAYLOADS_PER_PEER} payloads at once")
-        reserved = self._reserved.get(peer_id, 0) + header.size
-        if reserved > MAX_INCOMING_PER_PEER:
+        declared = self._declared.get(peer_id, 0) + header.size
+        if declared > MAX_INCOMING_PER_PEER:
             raise PayloadTooMuch(
-                f"{reserved} bytes of payloads at once; the limit is {MAX_INCOMING_PER_PEER}"
+                f"{declared} bytes of payloads at once; the limit is {MAX_INCOMING_PER_PEER}"
             )
-        if self._total + header.size > MAX_INCOMING_TOTAL:
-            refused = mine[header.id] = Incoming(header, None, refused=True, last_byte_at=now)
-            return refused
-        self._reserved[peer_id] = reserved
-        self._total += header.size
-        sink = None if duplicate else self._new_sink(header.size)
-        incoming = mine[header.id] = Incoming(header, sink, last_byte_at=now)
+        self._declared[peer_id] = declared
+        sink = self._new_sink(header.size) if keep else None
+        incoming = mine[header.id] = Incoming(header, sink, window_from=now)
         return incoming
+
+    def take(self, peer_id: str, incoming: Incoming, size: int) -> list[Incoming]:
+        """Make room for ``size`` more bytes of ``incoming`` in everyone's budget.
+        Past it, the peer holding the most gives up its largest payload, until there
+        is room or ``incoming`` itself is the one given up. Returns the payloads given
+        up (refused: counted through, never acknowledged)."""
+        if incoming.sink is None:
+            return []
+        given_up: list[Incoming] = []
+        while self._total + size > MAX_INCOMING_TOTAL:
+            richest = max(self._held, key=self._held.__getitem__)
+            if richest == peer_id or self._held[richest] <= self._held.get(peer_id, 0) + size:
+                richest, victim = peer_id, incoming
+            else:
+                victim = max(self._by_peer[richest].values(), key=lambda i: i.held)
+            self._refuse(richest, victim)
+            given_up.append(victim)
+            if victim is incoming:
+                return given_up
+        self._held[peer_id] = self._held.get(peer_id, 0) + size
+        self._total += size
+        return given_up
+
+    def _refuse(self, peer_id: str, incoming: Incoming) -> None:
+        self._release(peer_id, incoming)
+        assert incoming.sink is not None
+        incoming.sink.close()
+        incoming.sink = None
+        incoming.refused = True
+
+    def _release(self, peer_id: str, incoming: Incoming) -> None:
+        if held := incoming.held:
+            self._held[peer_id] -= held
+            self._total -= held
+            if not self._held[peer_id]:
+                del self._held[peer_id]
 
     def peers(self) -> set[str]:
         """Peers a payload is half-received from."""
@@ -208,17 +266,20 @@ class Inbox:
     def get(self, peer_id: str, message_id: str) -> Incoming | None:
         return self._by_peer.get(peer_id, {}).get(message_id)
 
+    def held(self) -> int:
+        """Bytes of half-received payloads held for everyone together."""
+        return self._total
+
     def finish(self, peer_id: str, incoming: Incoming) -> None:
-        """Release ``incoming``'s reservation (complete, or abandoned)."""
+        """Release what ``incoming`` holds and declared (complete, or abandoned)."""
         mine = self._by_peer.get(peer_id, {})
         if mine.pop(incoming.header.id, None) is None:
             return
-        if not incoming.refused:
-            self._reserved[peer_id] -= incoming.header.size
-            self._total -= incoming.header.size
+        self._release(peer_id, incoming)
+        self._declared[peer_id] -= incoming.header.size
         if not mine:
             self._by_peer.pop(peer_id, None)
-            self._reserved.pop(peer_id, None)
+            self._declared.pop(peer_id, None)
 
     def abandon(self, peer_id: str) -> None:
         """The channel to ``peer_id`` is gone: what it was sending will come again whole."""
@@ -230,10 +291,15 @@ class Inbox:
         if incoming.sink is not None:
             incoming.sink.close()
 
-    def stalled(self, now: float) -> list[tuple[str, Incoming]]:
-        return [
-            (peer_id, incoming)
-            for peer_id, mine in self._by_peer.items()
-            for incoming in mine.values()
-            if now - incoming.last_byte_at > STALL_TIMEOUT
-        ]
+    def stalled(self, now: float) -> list[Stalled]:
+        """Half-received payloads that gained less than :data:`MIN_PAYLOAD_RATE` over
+        the window that just ended; the others start a new window."""
+        slow: list[Stalled] = []
+        for peer_id, mine in self._by_peer.items():
+            for incoming in mine.values():
+                if now - incoming.window_from < STALL_WINDOW:
+                    continue
+                if incoming.window_bytes < MIN_PAYLOAD_RATE * STALL_WINDOW:
+                    slow.append(Stalled(peer_id, incoming, incoming.window_bytes))
+                incoming.window_from, incoming.window_bytes = now, 0
+        return slow

@@ -22,7 +22,7 @@ import { PhiAccrualDetector } from "./liveness.js";
 import { RoundTrips } from "./roundtrip.js";
 import { asRanges, decodeChannelFrame, chatSignedContent, MAX_TEXT_BYTES, withAcks } from "./frames.js";
 import {
-  CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, chunkFrame, decodeBinaryFrame,
+  CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, checkJsonSize, chunkFrame, decodeBinaryFrame,
   decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
 } from "./payloads.js";
 
@@ -35,8 +35,11 @@ export const PROGRESS_INTERVAL = 0.25;
 export const MAX_INCOMING_PER_PEER = 2 * MAX_PAYLOAD_BYTES;
 export const MAX_INCOMING_PAYLOADS_PER_PEER = 16;
 export const MAX_SENDING_AT_ONCE = MAX_INCOMING_PAYLOADS_PER_PEER / 2;
+// Bytes of half-received payloads held for everyone together, by what has arrived.
 export const MAX_INCOMING_TOTAL = 8 * MAX_PAYLOAD_BYTES;
-export const STALL_TIMEOUT = 30;
+// Every STALL_WINDOW seconds a half-received payload must have gained at least
+// MIN_PAYLOAD_RATE bytes a second, or it is dropped and its sender shunned.
+export const STALL_WINDOW = 30, MIN_PAYLOAD_RATE = 4 * 1024;
 const RECENT_CAPACITY = 4096;
 const BYE_FRAME = '{"type":"bye"}', ACK_FRAME = '{"type":"ack"}';
 const encoder = new TextEncoder();
@@ -184,61 +187,91 @@ class Outbox {
   }
 }
 
-// Payloads being received, within bounds per peer and in total (Inbox in transfers.py).
+// Payloads being received (Inbox in transfers.py): declared sizes count against the
+// sender's own limits; everyone's budget counts only what has arrived, and past it the
+// peer holding the most gives up its largest payload first.
 class Inbox {
-  constructor() { Object.assign(this, { byPeer: new Map(), reserved: new Map(), total: 0 }); }
-  start(peer, header, now, duplicate) {
+  constructor() { Object.assign(this, { byPeer: new Map(), declared: new Map(), held: new Map(), total: 0 }); }
+  start(peer, header, now, keep) {
     if (!this.byPeer.has(peer)) this.byPeer.set(peer, new Map());
     const mine = this.byPeer.get(peer);
     if (mine.has(header.id)) throw new Error("a payload started twice");
     if (mine.size >= MAX_INCOMING_PAYLOADS_PER_PEER) {
       throw new Error(`more than ${MAX_INCOMING_PAYLOADS_PER_PEER} payloads at once`);
     }
-    const reserved = (this.reserved.get(peer) || 0) + header.size;
-    if (reserved > MAX_INCOMING_PER_PEER) {
-      throw new Error(`${reserved} bytes of payloads at once; the limit is ${MAX_INCOMING_PER_PEER}`);
+    const declared = (this.declared.get(peer) || 0) + header.size;
+    if (declared > MAX_INCOMING_PER_PEER) {
+      throw new Error(`${declared} bytes of payloads at once; the limit is ${MAX_INCOMING_PER_PEER}`);
     }
-    const incoming = { header, chunks: duplicate ? null : [], refused: false, received: 0,
-      lastByteAt: now, reportedAt: -Infinity };
-    if (this.total + header.size > MAX_INCOMING_TOTAL) {
-      Object.assign(incoming, { chunks: null, refused: true });
-    } else {
-      this.reserved.set(peer, reserved);
-      this.total += header.size;
-    }
+    this.declared.set(peer, declared);
+    const incoming = { header, chunks: keep ? [] : null, refused: false, received: 0,
+      windowFrom: now, windowBytes: 0, reportedAt: -Infinity };
     mine.set(header.id, incoming);
     return incoming;
+  }
+  static heldBy(incoming) { return incoming.chunks ? incoming.received : 0; }
+  // Room for `size` more bytes of `incoming`; returns the payloads given up for it.
+  take(peer, incoming, size) {
+    if (!incoming.chunks) return [];
+    const givenUp = [];
+    while (this.total + size > MAX_INCOMING_TOTAL) {
+      let richest = [...this.held].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+      let victim;
+      if (richest === peer || this.held.get(richest) <= (this.held.get(peer) || 0) + size) {
+        richest = peer; victim = incoming;
+      } else {
+        victim = [...this.byPeer.get(richest).values()].reduce((a, b) => (Inbox.heldBy(b) > Inbox.heldBy(a) ? b : a));
+      }
+      this.release(richest, victim);
+      Object.assign(victim, { chunks: null, refused: true });
+      givenUp.push(victim);
+      if (victim === incoming) return givenUp;
+    }
+    this.held.set(peer, (this.held.get(peer) || 0) + size);
+    this.total += size;
+    return givenUp;
+  }
+  release(peer, incoming) {
+    const held = Inbox.heldBy(incoming);
+    if (!held) return;
+    this.total -= held;
+    const left = this.held.get(peer) - held;
+    if (left) this.held.set(peer, left); else this.held.delete(peer);
   }
   get(peer, id) { return this.byPeer.get(peer)?.get(id) || null; }
   finish(peer, incoming) {
     const mine = this.byPeer.get(peer);
     if (!mine || !mine.delete(incoming.header.id)) return;
-    if (!incoming.refused) {
-      this.reserved.set(peer, this.reserved.get(peer) - incoming.header.size);
-      this.total -= incoming.header.size;
-    }
-    if (!mine.size) { this.byPeer.delete(peer); this.reserved.delete(peer); }
+    this.release(peer, incoming);
+    incoming.chunks = null;
+    this.declared.set(peer, this.declared.get(peer) - incoming.header.size);
+    if (!mine.size) { this.byPeer.delete(peer); this.declared.delete(peer); }
   }
   abandon(peer) {
     for (const incoming of [...(this.byPeer.get(peer)?.values() || [])]) this.finish(peer, incoming);
   }
+  // Payloads that gained less than MIN_PAYLOAD_RATE over the window that just ended.
   stalled(now) {
-    const stalled = [];
+    const slow = [];
     for (const [peer, mine] of this.byPeer) {
       for (const incoming of mine.values()) {
-        if (now - incoming.lastByteAt > STALL_TIMEOUT) stalled.push([peer, incoming]);
+        if (now - incoming.windowFrom < STALL_WINDOW) continue;
+        if (incoming.windowBytes < MIN_PAYLOAD_RATE * STALL_WINDOW) slow.push([peer, incoming, incoming.windowBytes]);
+        Object.assign(incoming, { windowFrom: now, windowBytes: 0 });
       }
     }
-    return stalled;
+    return slow;
   }
 }
 
 export class DataPlane {
   // sign(bytes) -> Promise<base64url signature>; verify(author, signature, bytes) ->
   // Promise<boolean>, by the key the author proved in signalling.
+  // wanted(channel) says whether anyone reads a channel: payloads on others are
+  // acknowledged and dropped unread, their bytes neither kept nor parsed.
   constructor({ clientId, nick, room, sign, verify, newId = randomMessageId,
-    heartbeatInterval = 1.0, ackTimeout = 15.0, reconnectGrace = 30.0 }) {
-    Object.assign(this, { clientId, nick, room, sign, verify, newId, heartbeatInterval });
+    heartbeatInterval = 1.0, ackTimeout = 15.0, reconnectGrace = 30.0, wanted = () => true }) {
+    Object.assign(this, { clientId, nick, room, sign, verify, newId, heartbeatInterval, wanted });
     this.forged = 0; // messages dropped because their author's signature did not verify
     this.open = new Set();
     this.recent = new Map(); // "sender id" -> true, oldest first
@@ -351,6 +384,7 @@ export class DataPlane {
     checkChannelName(channel);
     if (channel === CHAT_CHANNEL) throw new Error("the chat channel carries text: use sendChat");
     const [kind, body] = encodeBody(data);
+    if (kind === "json") checkJsonSize(channel, body.length);
     const present = new Set([...this.open, ...this.delivery.awayPeers()]);
     let chosen = [];
     if (to !== null) {
@@ -408,7 +442,15 @@ export class DataPlane {
     }
     this.lastTick = now;
     actions.push(...this.report(this.delivery.tick(now)));
-    for (const [peer, incoming] of this.inbox.stalled(now)) this.inbox.finish(peer, incoming);
+    const slow = new Map();
+    for (const [peer, incoming, gained] of this.inbox.stalled(now)) {
+      this.inbox.finish(peer, incoming);
+      if (!slow.has(peer)) slow.set(peer, gained);
+    }
+    for (const [peer, gained] of [...slow].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      actions.push({ type: "DropPeer", peer,
+        reason: `a payload gained ${gained} bytes in ${STALL_WINDOW} s (at least ${MIN_PAYLOAD_RATE} a second are due)` });
+    }
     if (this.flushAt !== null && now >= this.flushAt) actions.push(...this.flush(now));
     if (now >= this.nextHeartbeat) {
       this.nextHeartbeat += this.heartbeatInterval;
@@ -456,6 +498,11 @@ export class DataPlane {
     if (header.to.length && !header.to.includes(this.clientId)) {
       return [{ type: "PeerMisbehaved", peer, reason: "a payload addressed to other peers" }];
     }
+    if (header.kind === "json") {
+      try { checkJsonSize(header.channel, header.size); } catch (error) {
+        return [{ type: "DropPeer", peer, reason: `it sent ${error.message}` }];
+      }
+    }
     if (!this.budget(this.inboundPayloads, peer, PAYLOAD_RATE, PAYLOAD_BURST, now)) {
       return [{ type: "PeerMisbehaved", peer, reason: `more than ${PAYLOAD_RATE} payloads a second` }];
     }
@@ -464,9 +511,9 @@ export class DataPlane {
       this.forged += 1;
       return [{ type: "PeerMisbehaved", peer, reason: "a payload whose signature does not verify" }];
     }
-    const duplicate = this.recent.has(`${peer} ${header.id}`);
+    const keep = !this.recent.has(`${peer} ${header.id}`) && this.wanted(header.channel);
     let incoming;
-    try { incoming = this.inbox.start(peer, header, now, duplicate); } catch (error) {
+    try { incoming = this.inbox.start(peer, header, now, keep); } catch (error) {
       return [{ type: "DropPeer", peer, reason: `it sent ${error.message}` }];
     }
     return this.payloadBytes(peer, incoming, data, now, true);
@@ -478,8 +525,9 @@ export class DataPlane {
       this.inbox.finish(peer, incoming);
       return [{ type: "PeerMisbehaved", peer, reason: "a payload longer than its declared size" }];
     }
+    this.inbox.take(peer, incoming, data.length); // may refuse it, or another's
     incoming.received += data.length;
-    incoming.lastByteAt = now;
+    incoming.windowBytes += data.length;
     if (incoming.chunks) incoming.chunks.push(data.slice()); // a copy: the frame's buffer is reused
     const done = incoming.received === header.size;
     const actions = [];
@@ -492,11 +540,12 @@ export class DataPlane {
   }
 
   async payloadComplete(peer, incoming, now) {
+    const chunks = incoming.chunks;
     this.inbox.finish(peer, incoming);
     const header = incoming.header;
     if (incoming.refused) return [];
-    if (!incoming.chunks) return this.ackLater(peer, header.seq, now);
-    const body = concat(incoming.chunks);
+    if (!chunks) return this.ackLater(peer, header.seq, now); // a duplicate, or unread
+    const body = concat(chunks);
     if ((await sha256([body])) !== header.sha256) {
       this.forged += 1;
       return [{ type: "PeerMisbehaved", peer, reason: "a payload whose bytes do not match its signed digest" }];

@@ -189,6 +189,7 @@ export class Room extends EventTarget {
       sign: (bytes) => identity.signBytes(bytes),
       verify: (author, signature, bytes) => this.verifyBy(author, signature, bytes),
       heartbeatInterval: HEARTBEAT_INTERVAL / 1000,
+      wanted: (channel) => this.channels.has(channel), // files and history open theirs too
     });
     this.helloInterval = HELLO_INITIAL;
     this.nextHello = 0;

@@ -59,6 +59,25 @@ export function encodeBody(data) {
   return [kind, body];
 }
 
+// A JSON value is parsed whole into objects many times its size: values stay small, and
+// larger data travels as bytes (payloads.py). The framework's own control channels
+// carry less still.
+export const MAX_JSON_BYTES = 1024 * 1024;
+export const RESERVED_JSON_BYTES = { "meshchat/files": 64 * 1024 };
+
+export function jsonLimit(channel) {
+  return Object.hasOwn(RESERVED_JSON_BYTES, channel) ? RESERVED_JSON_BYTES[channel] : MAX_JSON_BYTES;
+}
+
+// Throws PayloadTooLarge for a JSON value too large for `channel`.
+export function checkJsonSize(channel, size) {
+  const limit = jsonLimit(channel);
+  if (size > limit) {
+    throw new PayloadTooLarge(
+      `a JSON value of ${size} bytes; the limit is ${limit} bytes on '${channel}': send larger data as bytes`);
+  }
+}
+
 export function decodeJsonBody(body) {
   try {
     return JSON.parse(decoder.decode(body));

@@ -94,6 +94,7 @@ for (const trace of vectors.traces) {
       sign: await signerFor(Buffer.from([...Array(32).keys()])),
       verify: verifierFor(trace.keys),
       newId: () => (next++).toString(16).padStart(32, "0"),
+      ...(trace.wanted ? { wanted: (channel) => trace.wanted.includes(channel) } : {}),
     });
     for (const [n, step] of trace.steps.entries()) {
       const where = `step ${n}: ${step.call}`;

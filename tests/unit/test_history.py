@@ -7,10 +7,17 @@ import json
 
 import pytest
 
-from meshchat.mesh.chat import ChatMessage, encode_chat, new_chat_message, signed_content
+from meshchat.mesh.chat import (
+    MAX_TEXT_BYTES,
+    ChatMessage,
+    encode_chat,
+    new_chat_message,
+    signed_content,
+)
 from meshchat.mesh.history import (
     ASK_AT_MOST,
     ASK_WITHIN,
+    HISTORY_CHANNEL,
     MAX_AGE,
     MAX_MESSAGES,
     Answer,
@@ -20,6 +27,7 @@ from meshchat.mesh.history import (
 )
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError
+from meshchat.mesh.payloads import MAX_JSON_BYTES, check_json_size
 
 ROOM = "lobby"
 ANA = Identity()
@@ -113,3 +121,17 @@ def test_the_two_forms() -> None:
     assert parse({"type": "messages", "messages": []}) == Answer([])
     with pytest.raises(ProtocolError):
         parse({"type": "messages", "messages": [{}] * (MAX_MESSAGES + 1)})
+
+
+def test_an_answer_of_long_lines_keeps_the_newest_that_fit_in_one_json_value() -> None:
+    book = HistoryBook(ROOM)
+    for n in range(MAX_MESSAGES):
+        long_line = f"{n:04} " + "é" * (MAX_TEXT_BYTES // 2 - 3)
+        book.keep(signed(long_line, n + 1), ANA.public_key_b64, 0.0)
+    answer = book.answer_for("bo", 0.0)
+    assert answer is not None
+    size = len(json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode())
+    assert MAX_JSON_BYTES - 2 * MAX_TEXT_BYTES < size <= MAX_JSON_BYTES, "one line short at most"
+    kept = [entry["text"][:4] for entry in answer["messages"]]
+    assert kept[-1] == f"{MAX_MESSAGES - 1:04}" and kept == sorted(kept), "the newest, in order"
+    check_json_size(HISTORY_CHANNEL, size)  # the data plane sends it

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import struct
 
 import pytest
@@ -14,10 +15,11 @@ from meshchat.mesh import dataplane as d
 from meshchat.mesh import payloads as w
 from meshchat.mesh import transfers as t
 from meshchat.mesh.events import PayloadUndelivered, TransferProgress
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError
 
 from .simulation import SimNetwork
-from .test_dataplane import ANA, BO, plane
+from .test_dataplane import ANA, BO, IDENTITIES, frames_to, plane
 
 FRAME_BODY = w.MAX_CHUNK_FRAME - w.CHUNK_OVERHEAD
 
@@ -262,16 +264,145 @@ def test_a_peer_that_announces_more_than_a_receiver_holds_is_dropped() -> None:
     (drop,) = bo.receive(ANA, starts[2], 1.2)
     assert isinstance(drop, d.DropPeer) and "limit" in drop.reason
     bo.closed(ANA, 2.0, said_bye=False)  # the reservations go with the connection
-    assert bo._inbox._total == 0
+    assert bo._inbox.held() == 0 and not bo._inbox.peers()
 
 
-def test_a_half_received_payload_that_stalls_is_let_go() -> None:
+def member() -> str:
+    """One more identity whose key every plane here knows."""
+    identity = Identity()
+    IDENTITIES[identity.client_id] = identity
+    return identity.client_id
+
+
+def linked(receiver: d.DataPlane, senders: list[str]) -> dict[str, d.DataPlane]:
+    planes = {}
+    for sender in senders:
+        planes[sender] = plane(sender, "x")
+        planes[sender].opened(receiver.client_id, 0.0)
+        receiver.opened(sender, 0.0)
+    return planes
+
+
+def test_a_half_received_payload_that_stalls_is_let_go_and_its_sender_shunned() -> None:
     ana, bo = pair()
     ana.send_payload("files", bytes(3 * FRAME_BODY), 1.0, 1_000)
     bo.receive(ANA, all_frames(ana, BO)[0], 1.0)
-    assert bo._inbox._total > 0
-    bo.tick(1.0 + t.STALL_TIMEOUT + 1)
-    assert bo._inbox._total == 0
+    assert bo._inbox.held() > 0
+    (drop,) = [a for a in bo.tick(1.0 + t.STALL_WINDOW + 1) if isinstance(a, d.DropPeer)]
+    assert drop.peer_id == ANA and f"bytes in {t.STALL_WINDOW:g} s" in drop.reason
+    assert bo._inbox.held() == 0 and not bo._inbox.peers()
+
+
+def test_a_payload_trickling_in_is_dropped_however_steady_and_a_brisk_one_is_not() -> None:
+    """One byte every ten seconds is never silence, yet it is holding room, not sending."""
+    bo = plane(BO, "bo")
+    slow, brisk = member(), member()
+    planes = linked(bo, [slow, brisk])
+    for sender in (slow, brisk):
+        planes[sender].send_payload("files", bytes(4 * 1024 * 1024), 0.0, 0)
+    (slow_id,) = planes[slow]._bodies
+    (brisk_id,) = planes[brisk]._bodies
+    first = all_frames(planes[slow], BO)[0]
+    steady = all_frames(planes[brisk], BO)
+    bo.receive(slow, first, 0.0)
+    bo.receive(brisk, steady[0], 0.0)
+    dropped: list[d.DropPeer] = []
+    for step in range(1, 40):
+        now = step * 1.0
+        if step % 10 == 0:  # a few bytes, in order, far under the rate
+            incoming = bo._inbox.get(slow, slow_id)
+            assert incoming is not None
+            body = memoryview(bytes(incoming.received + 64))
+            few, _ = w.chunk_frame(slow_id, incoming.received, body)
+            taken = bo.receive(slow, few, now)
+            assert [a.done for a in taken if isinstance(a, TransferProgress)] == [incoming.received]
+        bo.receive(brisk, steady[step], now)  # 16 KiB a second
+        dropped += [a for a in bo.tick(now) if isinstance(a, d.DropPeer)]
+    assert [drop.peer_id for drop in dropped] == [slow]
+    assert bo._inbox.get(slow, slow_id) is None
+    assert bo._inbox.get(brisk, brisk_id) is not None
+
+
+def test_declared_sizes_cost_everyone_s_budget_nothing_until_their_bytes_come() -> None:
+    """Four members each declare the two largest payloads and send a byte: before,
+    that reserved the whole budget and an honest file offer was never even seen."""
+    bo = plane(BO, "bo")
+    crowd = [member() for _ in range(4)]
+    honest = member()
+    planes = linked(bo, [*crowd, honest])
+    for attacker in crowd:
+        for _ in range(2):
+            planes[attacker].send_payload("files", bytes(w.MAX_PAYLOAD_BYTES), 0.0, 0)
+        starts = [f for f in all_frames(planes[attacker], BO) if f[0] == w.START]
+        for start in starts:
+            _, header_length = w._START_PREFIX.unpack_from(start)
+            one_byte_in = start[: w._START_PREFIX.size + header_length + 1]
+            taken = bo.receive(attacker, one_byte_in, 0.5)
+            assert not [a for a in taken if isinstance(a, d.DropPeer | d.PeerMisbehaved)]
+    planes[honest].send_payload("files", {"type": "offer", "size": 100_000}, 1.0, 0)
+    got = received(receive_all(bo, honest, all_frames(planes[honest], BO)))
+    assert [body_of(payload) for payload in got] == [{"type": "offer", "size": 100_000}]
+
+
+def test_when_arrived_bytes_fill_the_budget_the_biggest_holder_gives_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(t, "MAX_INCOMING_TOTAL", 40 * FRAME_BODY)
+    bo = plane(BO, "bo")
+    crowd = [member() for _ in range(3)]
+    honest = member()
+    planes = linked(bo, [*crowd, honest])
+    for attacker in crowd:  # each sends real bytes, and holds them
+        planes[attacker].send_payload("files", bytes(100 * FRAME_BODY), 0.0, 0)
+        frames = all_frames(planes[attacker], BO)
+        receive_all(bo, attacker, frames[:13])
+    assert t.MAX_INCOMING_TOTAL - bo._inbox.held() < 5 * FRAME_BODY, "nearly full"
+    planes[honest].send_payload("files", bytes(5 * FRAME_BODY), 1.0, 0)
+    got = received(receive_all(bo, honest, all_frames(planes[honest], BO)))
+    assert [body_of(payload) for payload in got] == [bytes(5 * FRAME_BODY)]
+    assert bo._inbox.held() <= t.MAX_INCOMING_TOTAL
+    under_way = [bo._inbox.get(a, next(iter(planes[a]._bodies))) for a in crowd]
+    given_up = [incoming for incoming in under_way if incoming and incoming.refused]
+    assert len(given_up) == 1, "one of the crowd made room, nobody else lost anything"
+
+
+def test_a_json_value_on_a_channel_nobody_reads_is_acknowledged_unread() -> None:
+    sinks: list[int] = []
+
+    def counted_sink(size: int) -> io.BytesIO:
+        sinks.append(size)
+        return io.BytesIO()
+
+    ana = plane(ANA, "ana")
+    bo = plane(BO, "bo", wanted=lambda channel: channel == "read", new_sink=counted_sink)
+    ana.opened(BO, 0.0)
+    bo.opened(ANA, 0.0)
+    ana.send_payload("never-opened", [0] * 300_000, 1.0, 0)
+    ana.send_payload("read", {"move": 1}, 1.0, 0)
+    actions = receive_all(bo, ANA, all_frames(ana, BO))
+    assert [body_of(p) for p in received(actions)] == [{"move": 1}]
+    assert not [a for a in actions if isinstance(a, d.PeerMisbehaved | d.DropPeer)]
+    assert sinks == [len(b'{"move":1}')], "the unread value was never even kept"
+    acks = frames_to(bo.flush(2.0), ANA)
+    assert acks, "both acknowledged: the sender must not resend or report either"
+
+
+def test_json_values_are_small_on_every_channel_and_smaller_on_the_framework_s_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ana, bo = pair()
+    with pytest.raises(w.PayloadTooLarge, match="send larger data as bytes"):
+        ana.send_payload("game", "x" * w.MAX_JSON_BYTES, 1.0, 0)
+    with pytest.raises(w.PayloadTooLarge):
+        ana.send_payload("meshchat/files", "x" * 70_000, 1.0, 0)
+    ana.send_payload("game", bytes(2 * w.MAX_JSON_BYTES), 1.0, 0)  # bytes may be large
+    # A client that skips the check is dropped at the header, before its bytes come.
+    ana, bo = pair()
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(d, "check_json_size", lambda channel, size: None)
+        ana.send_payload("game", "x" * w.MAX_JSON_BYTES, 1.0, 0)
+    (drop,) = bo.receive(ANA, all_frames(ana, BO)[0], 1.5)
+    assert isinstance(drop, d.DropPeer) and "JSON value of" in drop.reason
 
 
 def test_a_long_transfer_is_not_reported_undelivered_while_it_progresses() -> None:

@@ -13,6 +13,7 @@ import base64
 import itertools
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -25,7 +26,7 @@ from meshchat.mesh.events import (
     TransferProgress,
 )
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.payloads import MAX_PAYLOAD_BYTES
+from meshchat.mesh.payloads import MAX_JSON_BYTES, MAX_PAYLOAD_BYTES
 from meshchat.mesh.transfers import HIGH_WATER
 
 ROOM = "lobby"
@@ -38,7 +39,9 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def plane(identity: Identity, nick: str, first_id: int) -> d.DataPlane:
+def plane(
+    identity: Identity, nick: str, first_id: int, wanted: set[str] | None = None
+) -> d.DataPlane:
     counter = itertools.count(first_id)
     return d.DataPlane(
         identity.client_id,
@@ -47,6 +50,7 @@ def plane(identity: Identity, nick: str, first_id: int) -> d.DataPlane:
         sign=identity.sign,
         key_of=KEYS.get,
         new_id=lambda: f"{next(counter):032x}",
+        wanted=(lambda channel: True) if wanted is None else wanted.__contains__,
     )
 
 
@@ -120,9 +124,16 @@ def normal(action: d.DataAction) -> dict[str, Any]:
 class Trace:
     """Runs the subject core step by step, writing down each input and its actions."""
 
-    def __init__(self, name: str, subject: d.DataPlane, rtt_of: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        subject: d.DataPlane,
+        rtt_of: str | None = None,
+        wanted: set[str] | None = None,
+    ) -> None:
         self.name = name
         self.subject = subject
+        self.wanted = wanted  # the channels the subject reads (None: all)
         self.steps: list[dict[str, Any]] = []
         self.rtt_of = rtt_of  # a peer whose measured round trip each step writes down
 
@@ -195,6 +206,7 @@ class Trace:
             "nick": self.subject.nick,
             "keys": KEYS,
             "first_id": 1,
+            "wanted": None if self.wanted is None else sorted(self.wanted),
             "steps": self.steps,
         }
 
@@ -281,6 +293,34 @@ def payload_trace() -> dict[str, Any]:
     return trace.render()
 
 
+def payload_budget_trace() -> dict[str, Any]:
+    """What a member cannot make us hold or parse: values on channels nobody reads,
+    payloads trickled in to hold room, JSON values over the limit."""
+    a, b = ANA.client_id, BO.client_id
+    wanted = {"files", "moves"}
+    trace = Trace(
+        "payload budgets: unread channels, trickles, oversize JSON",
+        plane(ANA, "ana", 1, wanted),
+        wanted=wanted,
+    )
+    bo = plane(BO, "bo", 1000)
+    bo.opened(a, 0.0)
+    trace.opened(b, 0.0)
+    bo.send_payload("unread", [0] * 9000, 0.1, 100)  # two frames, acknowledged unread
+    for n, frame in enumerate(all_payload_frames(bo, a)):
+        trace.receive(b, frame, 0.2 + n * 0.1)
+    trace.flush(0.8)
+    bo.send_payload("files", bytes(range(256)) * 160, 1.0, 1_000)
+    trace.receive(b, all_payload_frames(bo, a)[0], 1.0)  # and then nothing much
+    trace.tick(15.0)
+    trace.tick(31.5)  # a whole window gained under the rate: dropped, bo shunned
+    with mock.patch.object(d, "check_json_size", lambda channel, size: None):
+        bo.send_payload("moves", "x" * (MAX_JSON_BYTES + 1), 32.0, 32_000)
+    trace.receive(b, all_payload_frames(bo, a)[0], 32.1)  # dropped at the header
+    trace.send_payload("moves", "x" * MAX_JSON_BYTES, 32.2, 32_200)  # refused
+    return trace.render()
+
+
 def liveness_trace() -> dict[str, Any]:
     """Heartbeats on a steady clock; a peer whose heartbeats stop is suspected once;
     our own stall is not taken for its silence."""
@@ -324,4 +364,10 @@ def round_trip_trace() -> dict[str, Any]:
 
 
 def traces() -> list[dict[str, Any]]:
-    return [chat_trace(), payload_trace(), liveness_trace(), round_trip_trace()]
+    return [
+        chat_trace(),
+        payload_trace(),
+        payload_budget_trace(),
+        liveness_trace(),
+        round_trip_trace(),
+    ]
