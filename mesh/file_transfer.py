@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import hashlib
 import logging
 import os
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,7 +64,11 @@ log = logging.getLogger(__name__)
 SendPayload = Callable[[str, object, Iterable[str] | None], Awaitable[SentPayload]]
 
 ANSWER_TIMEOUT = 30.0  # seconds a recipient has to accept or refuse an offer
-STALL_TIMEOUT = 60.0  # seconds without a chunk (from a present sender) before giving up
+# Every STALL_TIMEOUT seconds a file from a present sender must have gained at least
+# MIN_FILE_RATE bytes a second, four chunks a minute (files move at megabytes a second,
+# relayed ones at hundreds of KiB): one trickled in to hold disk space fails instead.
+STALL_TIMEOUT = 60.0
+MIN_FILE_RATE = 16 * 1024
 REPORT_INTERVAL = 0.25  # seconds between progress events of one transfer and peer
 HAVE_INTERVAL = 0.5  # seconds between the receiver's confirmations to the sender
 MAX_INCOMING_PER_PEER = 8  # files one peer may be sending us at once
@@ -71,8 +77,50 @@ MAX_INCOMING = 32  # and everyone together
 # answered, so a flood of them is dropped instead.
 OFFER_RATE = 1.0
 OFFER_BURST = 10.0
-DISK_MARGIN = 64 * 1024 * 1024  # free space left over after a file, at least
+# Free space left over after a file, at least, counting the unwritten rest of every file
+# already accepted: offers accepted together cannot fill the disk.
+DISK_MARGIN = 64 * 1024 * 1024
 DELIVERED = "delivered"
+
+
+def _hold(descriptor: int) -> None:
+    """Mark a ``.part`` file as being written: the lock goes with our process, so a
+    later start knows which ones a stopped receiver left behind."""
+    with contextlib.suppress(OSError):
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_stale_parts(folder: Path, *, settled: float = 10.0) -> list[Path]:
+    """Remove the ``.part`` files in ``folder`` that no process holds and nothing has
+    written to for ``settled`` seconds (a receiver that was killed mid-transfer left
+    them); return their paths. Files being received, by us or by another process
+    sharing the folder, are held and kept."""
+    removed: list[Path] = []
+    try:
+        parts = [path for path in folder.iterdir() if path.name.endswith(".part")]
+    except OSError:
+        return removed  # no folder yet, or not ours to read: nothing to clean
+    for path in parts:
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                continue
+            if time.time() - os.fstat(descriptor).st_mtime < settled:
+                continue  # just made: its receiver may not hold it yet
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # held: a transfer under way
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+        finally:
+            os.close(descriptor)
+    return removed
 
 
 @dataclass(eq=False)
@@ -132,7 +180,8 @@ class _Incoming:
     descriptor: int
     assembly: Assembly
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
-    last_chunk_at: float = field(default_factory=time.monotonic)
+    window_from: float = field(default_factory=time.monotonic)  # of STALL_TIMEOUT
+    window_bytes: int = 0  # gained since window_from
     reported_at: float = float("-inf")
     confirmed_at: float = float("-inf")
     grace: asyncio.TimerHandle | None = None
@@ -167,6 +216,9 @@ class FileTransfers:
         self._tasks: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
+        if downloads is not None:
+            for stale in remove_stale_parts(downloads):
+                log.info("removed %s, left half-received by a receiver that was stopped", stale)
 
     # --- sending ---
 
@@ -356,6 +408,7 @@ class FileTransfers:
                 self.downloads.mkdir(parents=True, exist_ok=True)
                 part = create_unused(self.downloads, name, suffix=".part")
                 descriptor = os.open(part, os.O_RDWR)  # read back to hash out-of-order chunks
+                _hold(descriptor)
             except OSError as error:
                 reason = f"the receiver cannot save it ({error.strerror or error})"
                 if part is not None:
@@ -387,7 +440,8 @@ class FileTransfers:
             free = shutil.disk_usage(folder).free
         except OSError:
             return None  # the attempt to save will say what is wrong
-        if offer.size + DISK_MARGIN > free:
+        owed = sum(i.offer.size - i.assembly.received for i in self._incoming.values())
+        if offer.size + owed + DISK_MARGIN > free:
             return "not enough disk space"
         return None
 
@@ -413,7 +467,7 @@ class FileTransfers:
             )
             return
         now = time.monotonic()
-        incoming.last_chunk_at = now
+        incoming.window_bytes += len(data)
         if incoming.assembly.complete:
             self._complete(incoming)
             return
@@ -470,7 +524,7 @@ class FileTransfers:
             if incoming.sender == peer and incoming.grace is not None:
                 incoming.grace.cancel()
                 incoming.grace = None
-                incoming.last_chunk_at = time.monotonic()
+                incoming.window_from, incoming.window_bytes = time.monotonic(), 0
         if (event := self._peer_back.pop(peer, None)) is not None:
             event.set()
 
@@ -509,15 +563,22 @@ class FileTransfers:
             self._watchdog = asyncio.create_task(self._watch(), name="meshchat-files-watchdog")
 
     async def _watch(self) -> None:
-        """Give up on transfers whose present sender has stopped sending."""
+        """Give up on transfers whose present sender has stopped sending, or sends
+        too little to be anything but holding room."""
         while self._incoming:
             await asyncio.sleep(1.0)
-            now = time.monotonic()
-            for incoming in list(self._incoming.values()):
-                if incoming.grace is None and now - incoming.last_chunk_at > STALL_TIMEOUT:
-                    self._fail_incoming(
-                        incoming, f"nothing arrived for {STALL_TIMEOUT:.0f} s", tell=True
-                    )
+            self.check_progress(time.monotonic())
+
+    def check_progress(self, now: float) -> None:
+        """Fail files that gained under :data:`MIN_FILE_RATE` over a whole window."""
+        for incoming in list(self._incoming.values()):
+            if incoming.grace is not None or now - incoming.window_from < STALL_TIMEOUT:
+                continue  # its sender is away (it has its own grace), or the window is young
+            gained = incoming.window_bytes
+            incoming.window_from, incoming.window_bytes = now, 0
+            if gained < MIN_FILE_RATE * STALL_TIMEOUT:
+                reason = f"{gained} bytes arrived in {STALL_TIMEOUT:.0f} s"
+                self._fail_incoming(incoming, reason, tell=True)
 
     def _control(self, peer: str, message: Control) -> None:
         """A control message to ``peer``, sent in the background (it queues behind

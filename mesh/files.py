@@ -194,6 +194,11 @@ class Assembly:
         return start, self.contiguous
 
     @property
+    def received(self) -> int:
+        """Bytes arrived so far, contiguous or not."""
+        return self.contiguous + self._ahead_bytes
+
+    @property
     def ahead_bytes(self) -> int:
         """Bytes arrived beyond the contiguous start: bounded by the sender's window."""
         return self._ahead_bytes
