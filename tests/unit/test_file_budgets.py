@@ -20,6 +20,7 @@ import pytest
 from meshchat.mesh import file_transfer as ft
 from meshchat.mesh.events import FileFailed, Received, RoomEvent
 from meshchat.mesh.files import (
+    CHUNK_BYTES,
     FILE_DATA_CHANNEL,
     FILES_CHANNEL,
     Offer,
@@ -87,7 +88,7 @@ async def test_a_file_trickled_in_fails_after_a_window_and_a_brisk_one_does_not(
     offer_from(files, slow, "1", 64 * MiB)
     offer_from(files, brisk, "2", 64 * MiB)
     start = files._incoming[slow, "1" * 32].window_from
-    chunk = bytes(ft.CHUNK_BYTES)
+    chunk = bytes(CHUNK_BYTES)
     for second in range(1, 62):
         now = start + second
         if second % 20 == 0:  # a chunk every 20 s: never silent, far too slow
