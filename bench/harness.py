@@ -91,6 +91,10 @@ class BrokerProcess:
         await self.process.wait()
         await self._drain
 
+    def log(self) -> str:
+        """What it logged after it listened (once it has stopped)."""
+        return self._drain.result().decode(errors="replace")
+
 
 class JoinProcess:
     """``meshchat join ROOM --json``, with its events collected as they come."""

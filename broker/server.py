@@ -396,6 +396,10 @@ class Broker:
         receivers = []
         now = time.monotonic()
         for subscriber in self.registry.subscribers(topic):
+            if subscriber.transport.is_closing():
+                # Gone, and not yet unsubscribed: a write now is lost, and asyncio would
+                # log each one (hundreds of lines when a crowd came and went).
+                continue
             if subscriber.transport.get_write_buffer_size() <= self.limits.max_write_buffer_bytes:
                 self._behind_since.pop(subscriber, None)
                 receivers.append(subscriber)

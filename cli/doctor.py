@@ -24,7 +24,7 @@ class Finding:
 
 
 async def check_broker(url: str, token: str | None = None) -> tuple[Finding, tuple[IceServer, ...]]:
-    transport = WebSocketTransport(url, token=token, open_timeout=TIMEOUT)
+    transport = WebSocketTransport(url, token=token, open_timeout=TIMEOUT, patience=0)
     url = transport.url  # without the token, which is never shown
     try:
         offered = await transport.connect(Identity())

@@ -75,7 +75,11 @@ class ChatSession:
                 await embedded.try_to_host()
         try:
             transport, where = make_transport(
-                options.transport_kind, url, options.ably_endpoint, options.broker_token
+                options.transport_kind,
+                url,
+                options.ably_endpoint,
+                options.broker_token,
+                on_retry=printer.notice,
             )
             room = Room(
                 transport,

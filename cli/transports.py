@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from meshchat.mesh import Transport, WebSocketTransport
@@ -43,13 +43,18 @@ def ably_config(endpoint: str | None, environ: Mapping[str, str] = os.environ) -
 
 
 def make_transport(
-    kind: str, broker_url: str, ably_endpoint: str | None, broker_token: str | None = None
+    kind: str,
+    broker_url: str,
+    ably_endpoint: str | None,
+    broker_token: str | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> tuple[Transport, str]:
-    """The transport, and where it goes, in words for the user (never with a token)."""
+    """The transport, and where it goes, in words for the user (never with a token).
+    ``on_retry`` hears once that a broker which does not answer is being tried again."""
     if kind == "ably":
         from meshchat.mesh.ably_transport import AblyTransport
 
         config = ably_config(ably_endpoint)
         return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"
-    transport = WebSocketTransport(broker_url, token=broker_token)
+    transport = WebSocketTransport(broker_url, token=broker_token, on_retry=on_retry)
     return transport, transport.url

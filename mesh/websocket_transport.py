@@ -5,7 +5,10 @@ Wire frames (JSON text): ``{"type":"subscribe","topics":[...]}``, ``unsubscribe`
 ``ping``/``pong``; the bundled broker may also send ``{"type":"error",...}``.
 
 A lost connection (the broker restarted, the network dropped) is re-established with
-exponential backoff and jitter, and the subscriptions are renewed.
+exponential backoff and jitter, and the subscriptions are renewed. The first connection
+is tried again the same way while the broker does not answer (a crowd joining at once
+loads it, and the machine it runs on), for up to :data:`FIRST_CONNECT_PATIENCE`; a
+refusal (a bad URL, a wrong token, nothing listening at all) is final at once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -50,16 +53,38 @@ PING_TIMEOUT = 2.0
 RECONNECT_INITIAL = 0.25
 RECONNECT_MAX = 2.0
 CLOSE_TIMEOUT = 0.5
+# An opening handshake may take this long: a broker loaded by a crowd joining at once
+# answers late, not never (5 s timed out for one in eight of 64 joins on 2 cores).
+OPEN_TIMEOUT = 15.0
+# The first connection is tried for this long in all before joining gives up.
+FIRST_CONNECT_PATIENCE = 60.0
+FIRST_CONNECT_MAX = 4.0  # seconds between first attempts at most (with jitter)
+
+
+class _Unreachable(TransportError):
+    """The broker did not answer (or not in time): worth trying again."""
 
 
 class WebSocketTransport(Transport):
-    def __init__(self, url: str, *, token: str | None = None, open_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        open_timeout: float = OPEN_TIMEOUT,
+        patience: float = FIRST_CONNECT_PATIENCE,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
         """``token``: the broker's access token; one given in ``url`` as ``?token=``
         is taken out of it. Either way it travels in an ``Authorization`` header, and
-        ``url`` (shown in messages) never holds it."""
+        ``url`` (shown in messages) never holds it. ``patience``: how long the first
+        connection is tried; ``on_retry(reason)`` hears once that it is being tried
+        again (a log line says so anyway)."""
         self.url, url_token = split_token(url)
         self._token = token or url_token
         self._open_timeout = open_timeout
+        self._patience = patience
+        self._on_retry = on_retry
         self._ws: ClientConnection | None = None
         self._topics: list[str] = []
         self._identity: Identity | None = None
@@ -69,6 +94,29 @@ class WebSocketTransport(Transport):
         self._rng = random.Random()
 
     async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
+        """The first connection, tried again with backoff while the broker does not
+        answer, for up to ``patience`` seconds."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._patience
+        delay = RECONNECT_INITIAL
+        told = False
+        while True:
+            try:
+                return await self._connect_once(identity)
+            except _Unreachable as error:
+                wait = delay * self._rng.uniform(0.5, 1.5)
+                if self._closing or loop.time() + wait >= give_up_at:
+                    raise
+                if not told:
+                    told = True
+                    message = f"{error}; trying again for up to {self._patience:g} s"
+                    log.warning("%s", message)
+                    if self._on_retry is not None:
+                        self._on_retry(message)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, FIRST_CONNECT_MAX)
+
+    async def _connect_once(self, identity: Identity) -> tuple[IceServer, ...]:
         self._identity = identity
         try:
             self._ws = await connect(
@@ -96,10 +144,15 @@ class WebSocketTransport(Transport):
             body = (
                 error.response.body.decode(errors="replace").strip() if error.response.body else ""
             )
-            raise TransportError(f"broker at {self.url} refused us ({status}): {body}") from None
+            refused = TransportError if status < 500 else _Unreachable  # 503: shedding load
+            raise refused(f"broker at {self.url} refused us ({status}): {body}") from None
         except (OSError, InvalidHandshake, TimeoutError) as error:
             reason = redact(str(error)) or type(error).__name__
-            raise TransportError(f"cannot reach broker at {self.url}: {reason}") from None
+            # Nothing listening there is an answer (a wrong address, a broker not
+            # started): said at once. Silence or a cut-off handshake is load: try again.
+            final = isinstance(error, ConnectionRefusedError)
+            unreachable = TransportError if final else _Unreachable
+            raise unreachable(f"cannot reach broker at {self.url}: {reason}") from None
         return self._ice_servers
 
     async def subscribe(self, topics: Sequence[str]) -> None:
@@ -141,7 +194,7 @@ class WebSocketTransport(Transport):
             await asyncio.sleep(delay * self._rng.uniform(0.5, 1.5))
             try:
                 assert self._identity is not None  # set by the first connect()
-                await self.connect(self._identity)
+                await self._connect_once(self._identity)
                 if self._topics:
                     await self._send(self._subscribe_frame(self._topics))
                 log.info("broker connection restored")
