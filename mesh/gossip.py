@@ -24,6 +24,7 @@ mesh".
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -73,6 +74,7 @@ WANT_BURST = 8.0
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url unpadded
 
 FRAME_TYPES = ("gossip", "ihave", "iwant")
+PAYLOAD_BODIES = frozenset({"part", "data"})  # carried only for authors the room knows
 
 # An envelope with bytes attached (a part of a relayed payload, ``relayed_parts.py``)
 # goes in a binary frame: 0x03 | envelope length (u32, big-endian) | envelope (UTF-8
@@ -96,6 +98,7 @@ class Envelope:
     signature: str
     frame: str | bytes
     attachment: bytes = b""
+    via: str = ""  # the link it came over ("" for our own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +242,12 @@ class Gossip:
         key: str,
         sign: Callable[[bytes], str],
         rng: random.Random | None = None,
+        knows: Callable[[str], bool] = lambda author: True,
     ) -> None:
+        """``knows(author)``: whether the room knows ``author`` as a member; payloads
+        (parts and values) of others are neither carried nor delivered."""
         self.client_id = client_id
+        self._knows = knows
         self._rng = rng or random.Random()
         self.room = room
         self._key = key
@@ -358,6 +365,12 @@ class Gossip:
             return [Forged(peer_id)]
         if envelope.author == self.client_id:
             return []  # ours, from before what we remember
+        if envelope.body.get("type") in PAYLOAD_BODIES and not self._knows(envelope.author):
+            # Identities cost nothing: bytes are carried only for members the room
+            # knows. Not remembered either, so once its author is known it can be
+            # asked for again.
+            return []
+        envelope = dataclasses.replace(envelope, via=peer_id)
         self._remember(envelope, now)
         self.relayed += 1
         actions: list[GossipAction] = [

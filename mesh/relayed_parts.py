@@ -19,6 +19,12 @@ payload is dropped only when no part of it has come for ``STALL_SECONDS``. Whole
 payloads are handed on in their author's order (by the relay number ``n`` of their
 parts): one that is whole waits for an earlier one still missing a part, for
 ``ORDER_WAIT`` at most.
+
+What is half-received counts by the bytes that have come, never by the size a first
+part declares: against its author, against the link that brought its first part, and
+against everyone's budget, where the author holding the most gives way first. So
+parts of a few huge payloads, sent by a few members together, hold only what they
+actually sent, and cannot crowd out another member's payload.
 """
 
 from __future__ import annotations
@@ -36,11 +42,14 @@ from .payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_name
 PART_BYTES = 10 * 1024  # attached to one envelope, leaving room for 64 recipients' ids
 MAX_PARTS = -(-MAX_PAYLOAD_BYTES // PART_BYTES)
 STALL_SECONDS = 60.0  # a payload with no new part for this long is dropped
-MAX_ASSEMBLING_BYTES = 256 * 1024 * 1024  # half-received, all authors together
+MAX_ASSEMBLING_BYTES = 256 * 1024 * 1024  # half-received and held, all authors together
 # Of one author, half-received at once: an author sends one payload at a time, but a
 # part may be repaired seconds late while the next payloads (a file's chunks) arrive.
 MAX_PAYLOADS_PER_AUTHOR = 64
-MAX_AUTHOR_BYTES = MAX_PAYLOAD_BYTES + 16 * 1024 * 1024  # so no author fills the room's
+MAX_AUTHOR_BYTES = MAX_PAYLOAD_BYTES + 16 * 1024 * 1024  # held, so no author fills it
+# Held for payloads whose first part one link brought, whoever their authors: a link
+# cannot fill the budget through identities it vouches for.
+MAX_LINK_BYTES = MAX_AUTHOR_BYTES
 ORDER_WAIT = 10.0  # a whole payload waits this long at most for an earlier one
 MAX_FINISHED = 4096  # payloads done with, remembered so that late parts start nothing
 
@@ -124,7 +133,9 @@ class _Assembly:
     hashed: int  # parts 0 .. hashed - 1 are in ``digest``
     last_part_at: float
     lowest_n: int  # the lowest relay number of its parts seen: its place in the order
+    via: str  # the link that brought its first part
     addressed: bool = False
+    held: int = 0  # bytes of its parts written so far
     whole: Assembled | None = None  # once every part is in, waiting for its turn
     whole_at: float = 0.0
 
@@ -145,29 +156,39 @@ class PartAssembler:
         self._new_sink = new_sink
         self._assemblies: dict[tuple[str, str], _Assembly] = {}
         self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._bytes = 0  # the sizes of the payloads being assembled
+        self._bytes = 0  # held in the payloads being assembled, all together
+        self._by_author: dict[str, int] = {}  # bytes held, per author
+        self._by_link: dict[str, int] = {}  # bytes held, per link that brought a first part
         self.lost = 0  # payloads dropped unfinished
 
     def add(
-        self, author: str, part: RelayedPart, n: int, now: float, *, addressed: bool = False
+        self,
+        author: str,
+        part: RelayedPart,
+        n: int,
+        now: float,
+        *,
+        addressed: bool = False,
+        via: str = "",
     ) -> list[Assembled]:
         """Part of one of ``author``'s payloads, relayed as the author's envelope
-        ``n`` (``addressed`` to chosen members); the payloads now whole and due, in
-        order. Raises ValueError (with what
-        went wrong) when the part is refused: too much half-received already, or parts
-        of one payload that disagree (the payload is dropped)."""
+        ``n`` (``addressed`` to chosen members) and brought by the link ``via``; the
+        payloads now whole and due, in order. Raises ValueError (with what went wrong)
+        when the part is refused: too much half-received already, or parts of one
+        payload that disagree (the payload is dropped)."""
         key = (author, part.message_id)
         if key in self._finished:
             return []  # a late copy of a part of a payload done with
         assembly = self._assemblies.get(key)
         if assembly is None:
-            assembly = self._start(key, part, n, now)
+            assembly = self._start(key, part, n, now, via)
             assembly.addressed = addressed
         elif not assembly.fits(part):
             self._drop(key)
             raise ValueError(f"the parts of payload {part.message_id} disagree on what it is")
         if part.index in assembly.have:
             return []
+        self._hold(key, assembly, len(part.data))
         assembly.sink.seek(part.index * PART_BYTES)
         assembly.sink.write(part.data)
         assembly.have.add(part.index)
@@ -209,19 +230,45 @@ class PartAssembler:
                 due.append(assembly.whole)
         return due
 
-    def _start(self, key: tuple[str, str], part: RelayedPart, n: int, now: float) -> _Assembly:
+    def _start(
+        self, key: tuple[str, str], part: RelayedPart, n: int, now: float, via: str
+    ) -> _Assembly:
         author = key[0]
-        own = [assembly for (other, _), assembly in self._assemblies.items() if other == author]
-        if len(own) >= MAX_PAYLOADS_PER_AUTHOR:
+        own = sum(1 for other, _ in self._assemblies if other == author)
+        if own >= MAX_PAYLOADS_PER_AUTHOR:
             raise ValueError(f"{MAX_PAYLOADS_PER_AUTHOR} payloads of one author half-received")
-        if sum(assembly.first.size for assembly in own) + part.size > MAX_AUTHOR_BYTES:
-            raise ValueError(f"{MAX_AUTHOR_BYTES} bytes of one author half-received")
-        if self._bytes + part.size > MAX_ASSEMBLING_BYTES:
-            raise ValueError(f"{self._bytes} bytes of relayed payloads are half-received already")
-        assembly = _Assembly(part, self._new_sink(part.size), set(), hashlib.sha256(), 0, now, n)
+        sink = self._new_sink(part.size)
+        assembly = _Assembly(part, sink, set(), hashlib.sha256(), 0, now, n, via)
         self._assemblies[key] = assembly
-        self._bytes += part.size
         return assembly
+
+    def _hold(self, key: tuple[str, str], assembly: _Assembly, size: int) -> None:
+        """Count ``size`` more bytes of ``assembly``; past everyone's budget, the author
+        holding the most gives up its largest payload first. ValueError when the
+        part is refused (its payload dropped: its own author or link is over)."""
+        author = key[0]
+        refusal = None
+        if self._by_author.get(author, 0) + size > MAX_AUTHOR_BYTES:
+            refusal = f"{MAX_AUTHOR_BYTES} bytes of one author half-received"
+        elif self._by_link.get(assembly.via, 0) + size > MAX_LINK_BYTES:
+            refusal = f"{MAX_LINK_BYTES} bytes half-received through one link"
+        while refusal is None and self._bytes + size > MAX_ASSEMBLING_BYTES:
+            richest = max(self._by_author, key=self._by_author.__getitem__)
+            if richest == author or self._by_author[richest] <= self._by_author.get(author, 0):
+                refusal = f"{self._bytes} bytes of relayed payloads are half-received already"
+                break
+            largest = max(
+                (k for k in self._assemblies if k[0] == richest),
+                key=lambda k: self._assemblies[k].held,
+            )
+            self._drop(largest)
+        if refusal is not None:
+            self._drop(key)
+            raise ValueError(refusal)
+        assembly.held += size
+        self._bytes += size
+        self._by_author[author] = self._by_author.get(author, 0) + size
+        self._by_link[assembly.via] = self._by_link.get(assembly.via, 0) + size
 
     def expire(self, now: float) -> tuple[list[str], list[Assembled]]:
         """Drop payloads that have had no new part for STALL_SECONDS (one was lost
@@ -250,10 +297,21 @@ class PartAssembler:
             assembly.sink.close()  # the whole ones' too: nobody will read them
         self._assemblies.clear()
         self._bytes = 0
+        self._by_author.clear()
+        self._by_link.clear()
+
+    def held(self) -> int:
+        """Bytes of half-received (or whole, waiting their turn) payloads held."""
+        return self._bytes
 
     def _finish(self, key: tuple[str, str]) -> _Assembly:
         assembly = self._assemblies.pop(key)
-        self._bytes -= assembly.first.size
+        self._bytes -= assembly.held
+        if assembly.held:
+            for counts, owner in ((self._by_author, key[0]), (self._by_link, assembly.via)):
+                counts[owner] -= assembly.held
+                if not counts[owner]:
+                    del counts[owner]
         self._finished[key] = None
         if len(self._finished) > MAX_FINISHED:
             self._finished.popitem(last=False)

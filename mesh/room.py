@@ -181,7 +181,9 @@ class Room:
         self._protocol = p.MeshProtocol(self.name, identity, self.nick, seal=seal, timing=timing)
         self._overlay = o.Overlay(self.id, overlay, connections=lambda: len(self._connections))
         self._protocol.accept_link = self._overlay.accept_link
-        self._gossip = g.Gossip(self.id, self.name, key=identity.public_key_b64, sign=identity.sign)
+        self._gossip = g.Gossip(
+            self.id, self.name, key=identity.public_key_b64, sign=identity.sign, knows=self._knows
+        )
         self._connections: dict[int, _Connection] = {}
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
@@ -603,7 +605,9 @@ class Room:
                     self._gossip.recover(author, first, envelope.n, now)
                 addressed = bool(envelope.to)
                 try:
-                    due = self._parts.add(author, said, envelope.n, now, addressed=addressed)
+                    due = self._parts.add(
+                        author, said, envelope.n, now, addressed=addressed, via=envelope.via
+                    )
                 except ValueError as error:
                     log.info("dropped a payload relayed from %s: %s", author, error)
                 else:
@@ -750,6 +754,10 @@ class Room:
         # payloads for peers that left or never took them dropped): release senders.
         if not self._backlog_drained.is_set() and self._data.backlog() <= SEND_BACKLOG:
             self._backlog_drained.set()
+
+    def _knows(self, peer_id: str) -> bool:
+        """Whether ``peer_id`` is a member we know (linked, or vouched for)."""
+        return self._overlay.nick_of(peer_id) is not None
 
     def _reads_channel(self, channel: str) -> bool:
         """Whether anything here reads ``channel``: payloads on others are not kept."""

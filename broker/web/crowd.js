@@ -23,7 +23,7 @@ export class PageOverlay {
     this.reports = new Map(); // id -> Map(reporter -> when)
     this.parts = new PartAssembler(); // relayed payloads coming in parts (parts.js)
     this.gossip = new Gossip({ clientId: room.id, room: room.name, key: room.identity.publicKey,
-      sign: (bytes) => room.identity.signBytes(bytes) });
+      sign: (bytes) => room.identity.signBytes(bytes), knows: (id) => this.members.has(id) });
   }
 
   // A broadcast hello on the signalling service keeps a member current; `crowd`: it
@@ -167,7 +167,7 @@ export class PageOverlay {
         // Begun before we heard its author: gossip took its first parts for older than
         // us; ask for them (and a few numbers before: the author may have said more).
         if (part.i > 0 && this.parts.isNew(author, part)) this.gossip.recover(author, envelope.n - part.i - RECOVER_SLACK, envelope.n, now);
-        return this.deliverWhole(this.parts.add(author, part, envelope.n, now, envelope.to.length > 0));
+        return this.deliverWhole(this.parts.add(author, part, envelope.n, now, envelope.to.length > 0, envelope.via));
       }
       case "gone":
         if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports

@@ -110,10 +110,14 @@ export async function authentic(room, envelope) {
 // Whole numbers start .. end - 1.
 const numbers = (start, end) => Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
 
+const PAYLOAD_BODIES = new Set(["part", "data"]); // carried only for authors the room knows
+
 export class Gossip {
-  // `sign(bytes)` gives our base64url signature; `key` is our public key (base64url).
-  constructor({ clientId, room, key, sign }) {
-    Object.assign(this, { clientId, room, key, sign });
+  // `sign(bytes)` gives our base64url signature; `key` is our public key (base64url);
+  // `knows(author)` whether the room knows the author as a member: payloads (parts and
+  // values) of others are neither carried nor delivered (gossip.py).
+  constructor({ clientId, room, key, sign, knows = () => true }) {
+    Object.assign(this, { clientId, room, key, sign, knows });
     this.n = 0;
     this.links = new Set();
     this.authors = new Map(); // id -> { next, high, held: Map, waitingSince, changedAt }
@@ -188,6 +192,10 @@ export class Gossip {
       return [{ type: "Forged", peer }];
     }
     if (this.seen.has(id) || envelope.author === this.clientId) return [];
+    // Identities cost nothing: bytes are carried only for members the room knows; not
+    // remembered, so once its author is known it can be asked for again.
+    if (PAYLOAD_BODIES.has(envelope.body?.type) && !this.knows(envelope.author)) return [];
+    envelope.via = peer;
     this.remember(envelope, now);
     const forward = [...this.links].sort().filter((link) => link !== peer && link !== envelope.author)
       .map((link) => ({ type: "SendFrame", peer: link, frame: envelope.frame }));

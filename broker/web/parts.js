@@ -11,6 +11,7 @@ export const STALL_SECONDS = 60;
 export const MAX_ASSEMBLING_BYTES = 64 * 1024 * 1024; // a page keeps less than a client
 export const MAX_PAYLOADS_PER_AUTHOR = 64;
 export const MAX_AUTHOR_BYTES = MAX_ASSEMBLING_BYTES;
+export const MAX_LINK_BYTES = MAX_AUTHOR_BYTES; // held for first parts one link brought
 export const ORDER_WAIT = 10;
 const MAX_FINISHED = 4096;
 
@@ -43,40 +44,78 @@ export function readPart(body, attachment) {
 // Relayed payloads being put back together, parts in any order (a part repaired late
 // comes after its successors), handed on whole in their author's order: the order of
 // the relay numbers `n` of their parts. A whole one waits for an earlier one still
-// missing a part for ORDER_WAIT seconds at most.
+// missing a part for ORDER_WAIT seconds at most. What is half-received counts by the
+// bytes that came, never by a declared size (relayed_parts.py): against its author,
+// the link that brought its first part, and everyone's budget, where the author
+// holding the most gives way first.
 export class PartAssembler {
   constructor() {
-    // `${author} ${id}` -> {author, first, have, bytes, lastPartAt, lowestN, whole, wholeAt}
+    // `${author} ${id}` -> {author, first, parts, held, via, lastPartAt, lowestN, whole, wholeAt}
     this.assemblies = new Map();
     this.finished = new Set(); // keys of payloads done with: late parts start nothing
-    this.bytes = 0;
+    this.bytes = 0; // held, all together
+    this.byAuthor = new Map();
+    this.byLink = new Map();
     this.lost = 0;
   }
 
   // Part of one of `author`'s payloads, relayed as its envelope `n` (`addressed` to
-  // chosen members): the payloads ({author, part, data, addressed}) now whole and due,
-  // in order. Throws (with what went wrong) when the part is refused.
-  add(author, part, n, now, addressed = false) {
+  // chosen members) and brought by the link `via`: the payloads ({author, part, data,
+  // addressed}) now whole and due, in order. Throws (with what went wrong) when the
+  // part is refused.
+  add(author, part, n, now, addressed = false, via = "") {
     const key = `${author} ${part.id}`;
     if (this.finished.has(key)) return [];
     let assembly = this.assemblies.get(key);
     if (!assembly) {
-      assembly = this.start(key, author, part, n, now);
+      assembly = this.start(key, author, part, n, now, via);
       assembly.addressed = addressed; // to chosen members: a receipt is wanted
     } else if (["channel", "ts", "kind", "size"].some((field) => part[field] !== assembly.first[field])) {
       this.drop(key);
       throw new Error(`the parts of payload ${part.id} disagree on what it is`);
     }
-    if (assembly.have.has(part.i)) return [];
-    assembly.bytes.set(part.data, part.i * PART_BYTES);
-    assembly.have.add(part.i);
+    if (assembly.parts.has(part.i)) return [];
+    this.hold(key, assembly, part.data.length);
+    assembly.parts.set(part.i, part.data);
     assembly.lastPartAt = now;
     assembly.lowestN = Math.min(assembly.lowestN, n);
-    if (assembly.have.size === part.count) {
-      assembly.whole = { author, part, data: assembly.bytes, addressed: assembly.addressed };
+    if (assembly.parts.size === part.count) {
+      const data = new Uint8Array(part.size);
+      for (const [i, bytes] of assembly.parts) data.set(bytes, i * PART_BYTES);
+      assembly.whole = { author, part, data, addressed: assembly.addressed };
       assembly.wholeAt = now;
     }
     return this.due(author, now);
+  }
+
+  // Count `size` more bytes of `assembly`; past everyone's budget the author holding
+  // the most gives up its largest payload first. Throws when the part is refused.
+  hold(key, assembly, size) {
+    const author = assembly.author;
+    let refusal = null;
+    if ((this.byAuthor.get(author) || 0) + size > MAX_AUTHOR_BYTES) {
+      refusal = `${MAX_AUTHOR_BYTES} bytes of one author half-received`;
+    } else if ((this.byLink.get(assembly.via) || 0) + size > MAX_LINK_BYTES) {
+      refusal = `${MAX_LINK_BYTES} bytes half-received through one link`;
+    }
+    while (refusal === null && this.bytes + size > MAX_ASSEMBLING_BYTES) {
+      const [richest, most] = [...this.byAuthor].reduce((a, b) => (b[1] > a[1] ? b : a));
+      if (richest === author || most <= (this.byAuthor.get(author) || 0)) {
+        refusal = `${this.bytes} bytes of relayed payloads are half-received already`;
+        break;
+      }
+      const [largest] = [...this.assemblies].filter(([, a]) => a.author === richest)
+        .reduce((a, b) => (b[1].held > a[1].held ? b : a));
+      this.drop(largest);
+    }
+    if (refusal !== null) {
+      this.drop(key);
+      throw new Error(refusal);
+    }
+    assembly.held += size;
+    this.bytes += size;
+    this.byAuthor.set(author, (this.byAuthor.get(author) || 0) + size);
+    this.byLink.set(assembly.via, (this.byLink.get(assembly.via) || 0) + size);
   }
 
   // Whether `part` would start a payload we have nothing of yet.
@@ -85,17 +124,12 @@ export class PartAssembler {
     return !this.assemblies.has(key) && !this.finished.has(key);
   }
 
-  start(key, author, part, n, now) {
+  start(key, author, part, n, now, via) {
     const own = [...this.assemblies.values()].filter((assembly) => assembly.author === author);
     if (own.length >= MAX_PAYLOADS_PER_AUTHOR) throw new Error(`${MAX_PAYLOADS_PER_AUTHOR} payloads of one author half-received`);
-    if (own.reduce((sum, assembly) => sum + assembly.first.size, 0) + part.size > MAX_AUTHOR_BYTES) {
-      throw new Error(`${MAX_AUTHOR_BYTES} bytes of one author half-received`);
-    }
-    if (this.bytes + part.size > MAX_ASSEMBLING_BYTES) throw new Error(`${this.bytes} bytes of relayed payloads are half-received already`);
-    const assembly = { author, first: part, have: new Set(), bytes: new Uint8Array(part.size),
+    const assembly = { author, first: part, parts: new Map(), held: 0, via,
       lastPartAt: now, lowestN: n, addressed: false, whole: null, wholeAt: 0 };
     this.assemblies.set(key, assembly);
-    this.bytes += part.size;
     return assembly;
   }
 
@@ -142,7 +176,14 @@ export class PartAssembler {
   finish(key) {
     const assembly = this.assemblies.get(key);
     this.assemblies.delete(key);
-    this.bytes -= assembly.first.size;
+    assembly.parts.clear();
+    if (assembly.held) {
+      this.bytes -= assembly.held;
+      for (const [counts, owner] of [[this.byAuthor, assembly.author], [this.byLink, assembly.via]]) {
+        const left = counts.get(owner) - assembly.held;
+        if (left) counts.set(owner, left); else counts.delete(owner);
+      }
+    }
     this.finished.add(key);
     if (this.finished.size > MAX_FINISHED) this.finished.delete(this.finished.values().next().value);
   }

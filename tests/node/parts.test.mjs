@@ -63,3 +63,17 @@ test("a bad part body is refused with what is wrong", () => {
   assert.throws(() => readPart(body, new Uint8Array(10)), /holds 10 bytes/);
   assert.throws(() => readPart({ ...body, kind: "text" }, new Uint8Array(PART_BYTES)), /kind/);
 });
+
+test("a declared size holds nothing until its parts come", () => {
+  const assembler = new PartAssembler();
+  for (const author of ["f1", "f2", "f3", "f4"]) { // the first part of 64 MiB each
+    const huge = readPart(partBody("files", `huge-${author}`, 1, "bytes", 64 * 1024 * 1024, 0), new Uint8Array(PART_BYTES));
+    assert.deepEqual(assembler.add(author, huge, 1, 0, false, "liar"), []);
+  }
+  assert.equal(assembler.bytes, 4 * PART_BYTES);
+  const honest = new Uint8Array(50_000).fill(104);
+  const got = parts(honest, "fine").flatMap((part) => add(assembler, part, part.i + 1, 0, "ana"));
+  assert.deepEqual(got, [honest]);
+  for (const author of ["f1", "f2", "f3", "f4"]) assembler.forget(author);
+  assert.equal(assembler.bytes, 0);
+});

@@ -473,3 +473,27 @@ def test_the_cache_of_bytes_is_bounded_oldest_first(
         feed(b, a.id, frame)
     answer = feed(b, c.id, json.dumps({"type": "iwant", "want": [[a.id, 1, 5]]}))
     assert [x.frame for x in answer if isinstance(x, SendFrame)] == frames_sent[2:]
+
+
+def test_payloads_are_carried_only_for_authors_the_room_knows() -> None:
+    """A fresh identity costs nothing: its parts and values are neither forwarded nor
+    delivered (the victim used to relay a stranger's 64 MiB claims room-wide); once
+    it is a member, what it sent can still be had."""
+    stranger, b, c = Node(), Node(), Node()
+    members: set[str] = set()
+    b.core = g.Gossip(
+        b.id, ROOM, key=b.identity.public_key_b64, sign=b.identity.sign, knows=members.__contains__
+    )
+    for node, link in ((stranger, b), (b, stranger), (b, c)):
+        node.core.link_up(link.id, 0.0)
+    part, _ = stranger.core.publish({"type": "part", "i": 0}, 0.0, attachment=b"x" * 100)
+    value, _ = stranger.core.publish({"type": "data", "value": 1}, 0.0)
+    note, _ = stranger.core.publish({"type": "note", "text": "hello"}, 0.0)
+    assert feed(b, stranger.id, part.frame) == []
+    assert feed(b, stranger.id, value.frame) == []
+    told = feed(b, stranger.id, note.frame, 0.5)
+    assert frames(told) == {c.id: [note.frame]}, "other envelopes (a 'here') still go on"
+    members.add(stranger.id)  # vouched for meanwhile
+    again = feed(b, stranger.id, part.frame, 1.0)
+    sent = [(a.peer_id, a.frame) for a in again if isinstance(a, SendFrame)]
+    assert sent == [(c.id, part.frame)]

@@ -43,10 +43,11 @@ def add(
     n: int | None = None,
     now: float = 0.0,
     author: str = AUTHOR,
+    via: str = "link",
 ) -> list[bytes]:
-    """Feed one part (relayed as envelope ``n``: its index + 1 unless said); the
-    payloads it made due, read."""
-    due = assembler.add(author, part, part.index + 1 if n is None else n, now)
+    """Feed one part (relayed as envelope ``n``: its index + 1 unless said, brought by
+    the link ``via``); the payloads it made due, read."""
+    due = assembler.add(author, part, part.index + 1 if n is None else n, now, via=via)
     return [whole.body.read() for whole in due]
 
 
@@ -152,10 +153,42 @@ def test_an_author_cannot_take_the_whole_room_s_room_for_payloads(
 ) -> None:
     monkeypatch.setattr(rp, "MAX_AUTHOR_BYTES", 3 * rp.PART_BYTES)
     assembler = rp.PartAssembler(Sinks())
-    add(assembler, parts(b"1" * (2 * rp.PART_BYTES), "big")[0])
+    big = parts(b"1" * (3 * rp.PART_BYTES), "big")
+    bigger = parts(b"2" * (3 * rp.PART_BYTES), "bigger")
+    add(assembler, big[0])
+    add(assembler, big[1])
+    add(assembler, bigger[0], 5)
     with pytest.raises(ValueError, match="bytes of one author half-received"):
-        add(assembler, parts(b"2" * (2 * rp.PART_BYTES), "bigger")[0], 5)
+        add(assembler, bigger[1], 6)
     assert add(assembler, parts(b"o" * (2 * rp.PART_BYTES))[0], author="other") == []
+
+
+def test_a_declared_size_holds_nothing_until_its_parts_come() -> None:
+    """Four authors each send the first part of a 64 MiB payload: before, that reserved
+    the whole budget and another member's 50 KB payload was dropped at every member."""
+    assembler = rp.PartAssembler(Sinks())
+    for n, author in enumerate(["f1", "f2", "f3", "f4"]):
+        huge = rp.read_part(
+            rp.part_body("files", f"huge{n}", 0, "bytes", (rp.MAX_PARTS - 1) * rp.PART_BYTES, 0),
+            bytes(rp.PART_BYTES),
+        )
+        add(assembler, huge, 1, author=author, via="liar")
+    assert assembler.held() == 4 * rp.PART_BYTES
+    honest = b"h" * 50_000
+    got = [body for part in parts(honest, "fine") for body in add(assembler, part, author="ana")]
+    assert got == [honest]
+
+
+def test_a_link_cannot_fill_the_budget_through_identities_it_vouches_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rp, "MAX_LINK_BYTES", 4 * rp.PART_BYTES)
+    assembler = rp.PartAssembler(Sinks())
+    for n in range(4):
+        add(assembler, parts(bytes(2 * rp.PART_BYTES + 1), f"m{n}")[0], author=f"a{n}", via="liar")
+    with pytest.raises(ValueError, match="through one link"):
+        add(assembler, parts(bytes(2 * rp.PART_BYTES + 1), "m9")[0], author="a9", via="liar")
+    assert add(assembler, parts(b"ok", "m8")[0], author="a8", via="honest") == [b"ok"]
 
 
 def test_parts_that_disagree_on_their_payload_drop_it() -> None:
@@ -187,14 +220,26 @@ def test_a_stalled_payload_is_dropped_after_a_while() -> None:
     assert sinks.made[0].closed
 
 
-def test_half_received_payloads_are_bounded_across_authors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_half_received_payloads_are_bounded_and_the_biggest_holder_gives_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(rp, "MAX_ASSEMBLING_BYTES", 3 * rp.PART_BYTES)
     assembler = rp.PartAssembler(Sinks())
-    add(assembler, parts(b"1" * (2 * rp.PART_BYTES))[0], author="one")
+    one = parts(b"1" * (3 * rp.PART_BYTES), "m1")
+    add(assembler, one[0], author="one")
+    add(assembler, one[1], author="one")
+    two = parts(b"2" * (2 * rp.PART_BYTES), "m2")
+    add(assembler, two[0], author="two")
+    assert assembler.held() == 3 * rp.PART_BYTES and assembler.lost == 0
+    assert add(assembler, two[1], author="two") == [b"2" * (2 * rp.PART_BYTES)]
+    assert assembler.lost == 1, "one, holding the most, gave up its payload"
+    three = parts(b"3" * (4 * rp.PART_BYTES), "m3")
+    for part in three[:3]:
+        add(assembler, part, author="three")
     with pytest.raises(ValueError, match="half-received already"):
-        add(assembler, parts(b"2" * (2 * rp.PART_BYTES))[0], author="two")
-    assembler.forget("one")  # the author left: room again
-    assert add(assembler, parts(b"2" * (2 * rp.PART_BYTES))[0], author="two") == []
+        add(assembler, three[3], author="three")  # the biggest holder itself: refused
+    assembler.forget("three")  # the author left: room again
+    assert assembler.held() == 0
 
 
 def body(**changes: Any) -> dict[str, Any]:
