@@ -37,7 +37,7 @@ from typing import IO, Any
 
 from .chat import MAX_TIMESTAMP_MS, whole_number
 from .messages import ID_PATTERN, ProtocolError
-from .payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_name
+from .payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_name, json_limit
 
 PART_BYTES = 10 * 1024  # attached to one envelope, leaving room for 64 recipients' ids
 MAX_PARTS = -(-MAX_PAYLOAD_BYTES // PART_BYTES)
@@ -107,6 +107,8 @@ def read_part(body: dict[str, Any], attachment: bytes) -> RelayedPart:
         raise ProtocolError("a relayed part without valid 'ts', 'size', 'i' and 'count'")
     if count != part_count(size) or index >= count:
         raise ProtocolError("a relayed part whose 'i' and 'count' do not fit its 'size'")
+    if kind == "json" and size > json_limit(channel):
+        raise ProtocolError(f"a relayed JSON value of {size} bytes is over the limit")
     expected = min(PART_BYTES, size - index * PART_BYTES)
     if len(attachment) != expected:
         raise ProtocolError(f"relayed part {index} holds {len(attachment)} bytes, not {expected}")

@@ -3,7 +3,7 @@
 // part is an envelope of its own, signed with the digest of its bytes; docs/protocol.md,
 // section 4.
 import { MAX_TIMESTAMP_MS } from "./frames.js";
-import { MAX_PAYLOAD_BYTES, checkChannelName } from "./payloads.js";
+import { MAX_PAYLOAD_BYTES, checkChannelName, jsonLimit } from "./payloads.js";
 
 export const PART_BYTES = 10 * 1024;
 export const MAX_PARTS = Math.ceil(MAX_PAYLOAD_BYTES / PART_BYTES);
@@ -36,6 +36,7 @@ export function readPart(body, attachment) {
     throw new Error("a relayed part without valid 'ts', 'size', 'i' and 'count'");
   }
   if (count !== partCount(size) || i >= count) throw new Error("a relayed part whose 'i' and 'count' do not fit its 'size'");
+  if (kind === "json" && size > jsonLimit(channel)) throw new Error(`a relayed JSON value of ${size} bytes is over the limit`);
   const expected = Math.min(PART_BYTES, size - i * PART_BYTES);
   if (attachment.length !== expected) throw new Error(`relayed part ${i} holds ${attachment.length} bytes, not ${expected}`);
   return { channel, id, ts, kind, size, i, count, data: attachment };

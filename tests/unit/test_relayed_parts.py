@@ -259,6 +259,11 @@ def body(**changes: Any) -> dict[str, Any]:
         (body(id="no spaces allowed"), b"x" * rp.PART_BYTES, "'id'"),
         (body(channel=""), b"x" * rp.PART_BYTES, "channel name"),
         (body(ts="now"), b"x" * rp.PART_BYTES, "'ts'"),
+        (
+            body(kind="json", size=2**20 + 1, count=rp.part_count(2**20 + 1)),
+            b"x" * rp.PART_BYTES,
+            "JSON value of 1048577 bytes is over the limit",
+        ),
     ],
 )
 def test_a_bad_part_body_is_refused_with_what_is_wrong(
