@@ -44,6 +44,7 @@ from .frames import (
 
 if TYPE_CHECKING:
     from .backplane import RedisBackplane
+from .addresses import address_group
 from .ice import ICE_SERVERS_HEADER, IceServerOffer
 from .limits import Limits
 from .metrics import Snapshot, render_metrics
@@ -156,6 +157,7 @@ class _Client:
     frames: TokenBucket
     error_replies: TokenBucket
     strikes: TokenBucket
+    address: str  # the address (an IPv6 /64) its limits count under
     topics: set[str] = field(default_factory=set)
 
 
@@ -185,6 +187,8 @@ class Broker:
         self.registry: TopicRegistry[ServerConnection] = TopicRegistry()
         self.stats = Stats()
         self._per_ip: dict[str, int] = {}
+        self._subscriptions = 0  # (connection, topic) pairs, all together
+        self._subscriptions_per_ip: dict[str, int] = {}
         self._behind_since: dict[ServerConnection, float] = {}
         # Origin tags are keyed per broker process: peers can tell that two publishes
         # came from one address, never which address.
@@ -305,6 +309,7 @@ class Broker:
             TokenBucket(limits.frame_rate, limits.frame_burst, now),
             TokenBucket(limits.error_rate, limits.error_burst, now),
             TokenBucket(limits.strike_rate, limits.strike_burst, now),
+            ip,
         )
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self.stats.connections += 1
@@ -315,6 +320,7 @@ class Broker:
             pass  # includes 1009 for a frame over the hard limit
         finally:
             self._behind_since.pop(connection, None)
+            self._count_subscriptions(client, -len(client.topics))
             emptied = self.registry.unsubscribe_all(connection, client.topics)
             self.stats.connections -= 1
             if self.backplane is not None:
@@ -350,6 +356,7 @@ class Broker:
                 for topic in unwanted:
                     if topic in client.topics:
                         client.topics.discard(topic)
+                        self._count_subscriptions(client, -1)
                         emptied = self.registry.unsubscribe(client.connection, topic)
                         if emptied and self.backplane is not None:
                             await self.backplane.unsubscribe(topic)
@@ -384,13 +391,32 @@ class Broker:
             message = f"subscribing would exceed {limit} topics per connection"
             await self._reject(client, FrameError("too-many-topics", message))
             return
+        from_address = self._subscriptions_per_ip.get(client.address, 0)
+        if from_address + len(new) > self.limits.max_subscriptions_per_ip:
+            limit = self.limits.max_subscriptions_per_ip
+            message = f"subscribing would exceed {limit} subscriptions from one address"
+            await self._reject(client, FrameError("too-many-topics", message))
+            return
+        if self._subscriptions + len(new) > self.limits.max_subscriptions:
+            message = "the broker holds all the subscriptions it can; try again later"
+            await self._reject(client, FrameError("broker-full", message))
+            return
         client.topics |= new
+        self._count_subscriptions(client, len(new))
         for topic in new:
             created = self.registry.subscribe(client.connection, topic)
             if created and self.backplane is not None:
                 # Awaited before the next frame is read: a reply to what this client
                 # publishes next, from a client on another broker, cannot be missed.
                 await self.backplane.subscribe(topic)
+
+    def _count_subscriptions(self, client: _Client, change: int) -> None:
+        self._subscriptions += change
+        left = self._subscriptions_per_ip.get(client.address, 0) + change
+        if left:
+            self._subscriptions_per_ip[client.address] = left
+        else:
+            self._subscriptions_per_ip.pop(client.address, None)
 
     def _fan_out(self, topic: str, raw: str) -> None:
         receivers = []
@@ -416,11 +442,12 @@ class Broker:
         self.stats.messages_out += len(receivers)
 
     def _ip(self, connection: ServerConnection, request: Request) -> str:
+        """The client's address as its limits count it (an IPv6 /64 as one)."""
         forwarded = request.headers.get("X-Forwarded-For")
         if self.trust_proxy and forwarded:
-            return forwarded.rsplit(",", 1)[-1].strip()
+            return address_group(forwarded.rsplit(",", 1)[-1].strip())
         address = connection.remote_address
-        return str(address[0]) if address else "unknown"
+        return address_group(str(address[0])) if address else "unknown"
 
     async def _reject(self, client: _Client, error: FrameError) -> None:
         """Tell the client what was wrong, at a bounded rate: refused work stays cheap.

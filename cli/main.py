@@ -396,11 +396,33 @@ def doctor(
     help="Publishes per second one connection may make (bursts of twice that).",
 )
 @click.option(
+    "--max-frame-rate",
+    default=DEFAULT_LIMITS.frame_rate,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Frames of any kind per second one connection may send (bursts of twice that); "
+    "past it the connection is read more slowly.",
+)
+@click.option(
     "--max-connections-per-ip",
     default=DEFAULT_LIMITS.max_connections_per_ip,
     show_default=True,
     type=click.IntRange(1),
-    help="Open connections from one address.",
+    help="Open connections from one address (an IPv6 /64 counts as one).",
+)
+@click.option(
+    "--max-subscriptions-per-ip",
+    default=DEFAULT_LIMITS.max_subscriptions_per_ip,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Topic subscriptions held by all connections from one address together.",
+)
+@click.option(
+    "--max-subscriptions",
+    default=DEFAULT_LIMITS.max_subscriptions,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Topic subscriptions held in all (about 1 KiB of memory each).",
 )
 @click.option(
     "--max-connections",
@@ -497,7 +519,10 @@ def broker(
     max_frame_bytes: int,
     max_topics: int,
     max_publish_rate: float,
+    max_frame_rate: float,
     max_connections_per_ip: int,
+    max_subscriptions_per_ip: int,
+    max_subscriptions: int,
     max_connections: int,
     max_buffer_bytes: int,
     ping_interval: float,
@@ -522,7 +547,11 @@ def broker(
         max_topics_per_connection=max_topics,
         publish_rate=max_publish_rate,
         publish_burst=2 * max_publish_rate,
+        frame_rate=max_frame_rate,
+        frame_burst=2 * max_frame_rate,
         max_connections_per_ip=max_connections_per_ip,
+        max_subscriptions_per_ip=max_subscriptions_per_ip,
+        max_subscriptions=max_subscriptions,
         max_connections=max_connections,
         max_write_buffer_bytes=max_buffer_bytes,
         ping_interval=ping_interval,

@@ -444,3 +444,51 @@ async def test_a_stopped_broker_tells_every_client_it_is_going_away(
                         await client.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     assert await asyncio.wait_for(meshchat_broker.process.wait(), 5) == 0
+
+
+async def subscribed_from(
+    url: str, address: str, topics: list[str]
+) -> tuple[ClientConnection, dict[str, Any]]:
+    """A connection from the loopback ``address`` that subscribes to ``topics``; the
+    broker's answer to a ping after it (a pong), or the error it sent first."""
+    ws = await connect(url, compression=None, local_addr=(address, 0))
+    await send(ws, {"type": "subscribe", "topics": topics})
+    await send(ws, {"type": "ping"})
+    return ws, await receive(ws)
+
+
+async def test_subscriptions_are_bounded_per_address_and_in_all() -> None:
+    """2,000 connections from 34 addresses, each within the per-connection limits, made
+    the broker hold 128,000 subscriptions (174 MiB): the addresses together are bounded
+    too, and the whole broker."""
+    broker = await start_meshchat_broker(
+        "--max-subscriptions-per-ip", "10", "--max-subscriptions", "15"
+    )
+    held: list[ClientConnection] = []
+    try:
+        for n in range(2):
+            ws, answer = await subscribed_from(
+                broker.url, "127.0.0.2", [f"a{n}-{k}" for k in range(5)]
+            )
+            held.append(ws)
+            assert answer == {"type": "pong"}
+        ws, answer = await subscribed_from(broker.url, "127.0.0.2", ["one-too-many"])
+        held.append(ws)
+        assert (
+            answer["type"] == "error" and "10 subscriptions from one address" in answer["message"]
+        )
+        ws, answer = await subscribed_from(broker.url, "127.0.0.3", [f"b{k}" for k in range(5)])
+        held.append(ws)
+        assert answer == {"type": "pong"}, "another address has its own share"
+        ws, answer = await subscribed_from(broker.url, "127.0.0.4", ["c"])
+        held.append(ws)
+        assert answer["code"] == "broker-full"
+        await held[0].close()  # its five subscriptions are freed
+        await asyncio.sleep(0.2)
+        ws, answer = await subscribed_from(broker.url, "127.0.0.4", ["c"])
+        held.append(ws)
+        assert answer == {"type": "pong"}
+    finally:
+        for ws in held:
+            await ws.close()
+        await broker.stop()
