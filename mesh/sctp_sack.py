@@ -69,7 +69,11 @@ def install() -> None:
                 sacks = getattr(transport, _CAPTURED)
                 setattr(transport, _CAPTURED, None)
             chunk = _Bundle([*sacks, chunk])
-        await send_chunk(transport, chunk)
+        # aiortc sends from tasks of its own that nobody awaits: a link that closed
+        # under them is normal (the packet is lost with the link), not an error to
+        # leave dying in a task.
+        with contextlib.suppress(ConnectionError):
+            await send_chunk(transport, chunk)
 
     RTCSctpTransport._send_sack = send_sack  # type: ignore[method-assign,assignment]
     RTCSctpTransport._send_chunk = send_chunk_bundling  # type: ignore[method-assign,assignment]

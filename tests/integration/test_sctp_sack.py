@@ -150,3 +150,19 @@ async def test_in_a_slow_conversation_sacks_ride_with_the_replies(
     # ride with the next ping (the last goes alone after the delay).
     assert len(packets) <= 13, f"{len(packets)} packets for 10 replies and their SACKs"
     assert len(sacks) >= 10, "every ping was acknowledged"
+
+
+async def test_a_link_that_closes_mid_send_leaves_no_task_dying_unwatched(
+    channel_pair: tuple[RTCDataChannel, asyncio.Queue[Any], list[Any]],
+) -> None:
+    """The DTLS layer under an association goes away while data waits to be sent (a
+    peer leaving mid-transfer): aiortc's own send task then met ConnectionError in our
+    bundling, and asyncio printed "Task exception was never retrieved" (the suite's
+    guard, tests/conftest.py, fails this test if it still does)."""
+    channel, received, _ = channel_pair
+    await converse(channel, received, 1, reply_after=0.0, pause=0.0)
+    dtls = channel.transport.transport
+    dtls._state = type(dtls._state).CLOSED  # as when the peer's DTLS close arrives
+    for _ in range(20):
+        channel.send(b"x" * 1000)  # aiortc sends these from tasks of its own
+    await asyncio.sleep(0.5)

@@ -1,0 +1,32 @@
+"""Every test: a task that died with an exception nobody retrieved fails the test that
+left it. asyncio reports such a task only in a log line ("Task exception was never
+retrieved"), which a run would otherwise scroll past."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_unretrieved: list[str] = []
+_report = asyncio.BaseEventLoop.call_exception_handler
+
+
+def _noting(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    message = str(context.get("message", ""))
+    if "never retrieved" in message:
+        _unretrieved.append(f"{message}: {context.get('exception')!r}")
+    _report(loop, context)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def no_unretrieved_task_exceptions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_exception_handler", _noting)
+    _unretrieved.clear()
+    yield
+    gc.collect()  # a task is reported when it is collected
+    if _unretrieved:
+        pytest.fail("\n".join(["tasks died and nobody looked:", *_unretrieved]))
