@@ -21,6 +21,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import click
@@ -62,6 +63,9 @@ NARROW = 60  # columns below which the side panel makes way for the log
 WIDE = 110  # columns from which it gets wider
 TRANSFER_LINGER = 5.0  # seconds a finished transfer's bar stays up
 WARNING_SHOWN_FOR = 15.0  # seconds a logged warning stays in the status line
+# Loggers whose warnings are about the signalling connection: signalling coming back
+# ends them at once (a stale "connection lost" beside "signalling ok" would contradict).
+SIGNALLING_LOGGERS = ("meshchat.mesh.websocket_transport", "meshchat.mesh.ably_transport", "ably")
 
 # Starts the conversation behind the app: given the printer that the room's events are
 # to be shown through; raises click.ClickException if the room cannot be joined.
@@ -323,7 +327,7 @@ class ChatApp(App[None]):
         self.failure: str | None = None  # why the room could not be joined
         self._leaving = False
         self._terminal_gone = False
-        self._warning: tuple[str, float] | None = None
+        self._warning: _Warning | None = None
         self._bars: dict[tuple[str, str], Horizontal] = {}
 
     # -- layout --
@@ -478,9 +482,11 @@ class ChatApp(App[None]):
             del self._bars[key]
             row.remove()
 
-    def show_warning(self, message: str) -> None:
-        """A logged warning: in the status line for a while, never in the chat."""
-        self._warning = (message, time.monotonic() + WARNING_SHOWN_FOR)
+    def show_warning(self, message: str, source: str = "") -> None:
+        """A logged warning (from the logger ``source``): in the status line for a
+        while, never in the chat."""
+        now = time.monotonic()
+        self._warning = _Warning(message, now, now + WARNING_SHOWN_FOR, source)
         self._refresh()
 
     def _nicks(self) -> list[str]:
@@ -531,10 +537,12 @@ class ChatApp(App[None]):
                 line.append("signalling lost, reconnecting", "bold yellow")
             case "lost":
                 line.append("signalling lost", "bold red")
-        if self._warning is not None:
-            message, until = self._warning
-            if time.monotonic() < until:
-                line.append(f" · ⚠ {safe(message)}", "yellow")
+        if (warning := self._warning) is not None:
+            about_signalling = warning.source.startswith(SIGNALLING_LOGGERS)
+            if about_signalling and status.restored_at > warning.logged_at:
+                self._warning = None  # signalling came back since: the status says so
+            elif time.monotonic() < warning.until:
+                line.append(f" · ⚠ {safe(warning.message)}", "yellow")
             else:
                 self._warning = None
         line.append(" · ")
@@ -545,6 +553,14 @@ class ChatApp(App[None]):
 
     def _set_status(self, line: Text) -> None:
         self.query_one("#status", Static).update(line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Warning:
+    message: str
+    logged_at: float  # time.monotonic()
+    until: float
+    source: str  # the logger's name
 
 
 class StatusLineHandler(logging.Handler):
@@ -561,7 +577,7 @@ class StatusLineHandler(logging.Handler):
             message = (
                 record.getMessage().splitlines()[0] if record.getMessage() else record.levelname
             )
-            self._loop.call_soon_threadsafe(self._app.show_warning, message[:200])
+            self._loop.call_soon_threadsafe(self._app.show_warning, message[:200], record.name)
         except Exception:  # a log record must never take the app down
             self.handleError(record)
 

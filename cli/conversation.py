@@ -20,6 +20,7 @@ class RoomStatus:
     where: str  # the signalling service in words: a broker URL, or Ably
     hosting_broker: bool  # this process runs the room's embedded broker
     signalling: SignallingState
+    restored_at: float = float("-inf")  # time.monotonic() signalling last came back
 
 
 class Conversation(Protocol):

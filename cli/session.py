@@ -4,6 +4,8 @@ out typed commands, leaving."""
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from meshchat.mesh import (
@@ -40,6 +42,7 @@ class ChatSession:
         self.where = where  # the signalling service, in words (never with a token)
         self.embedded = embedded
         self.signalling: SignallingState = "connected"
+        self.restored_at = float("-inf")
 
     @property
     def hosting_broker(self) -> bool:
@@ -55,7 +58,14 @@ class ChatSession:
 
     def status(self) -> RoomStatus:
         room = self.room
-        return RoomStatus(room.name, room.sealed, self.where, self.hosting_broker, self.signalling)
+        return RoomStatus(
+            room.name,
+            room.sealed,
+            self.where,
+            self.hosting_broker,
+            self.signalling,
+            self.restored_at,
+        )
 
     def links(self) -> dict[str, PeerLink]:
         return self.room.links()
@@ -113,6 +123,7 @@ class ChatSession:
                 self.signalling = "lost" if final else "reconnecting"
             case SignallingRestored():
                 self.signalling = "connected"
+                self.restored_at = time.monotonic()
         if self.embedded is not None:
             self.embedded.observe(event)
 

@@ -41,9 +41,12 @@ class ScriptedRoom:
 
     def __init__(self, printer: Printer) -> None:
         self.printer = printer
+        self.restored_at = float("-inf")
 
     def status(self) -> RoomStatus:
-        return RoomStatus("lobby", False, "ws://127.0.0.1:8765", True, "connected")
+        return RoomStatus(
+            "lobby", False, "ws://127.0.0.1:8765", True, "connected", self.restored_at
+        )
 
     def links(self) -> dict[str, PeerLink]:
         return {
@@ -232,3 +235,27 @@ async def test_what_is_typed_right_after_enter_belongs_to_the_next_line() -> Non
         assert typed == ["line one", "line two"]
         await pilot.press("up")
         assert app.query_one(ChatInput).value == "line two", "both in the history"
+
+
+async def test_a_lost_connection_warning_goes_when_signalling_is_back() -> None:
+    """It stayed 15 s beside "signalling ok"; an unrelated warning stays its time."""
+    app = scripted_app()
+    async with app.run_test(size=(160, 24)) as pilot:
+        await pilot.pause(0.3)
+        room = app.conversation
+        assert isinstance(room, ScriptedRoom)
+        handler = StatusLineHandler(app, asyncio.get_running_loop())
+        transport_log = logging.getLogger("meshchat.mesh.websocket_transport")
+        transport_log.addHandler(handler)
+        try:
+            transport_log.warning("broker connection lost (1006); reconnecting")
+            await pilot.pause(0.2)
+            assert "⚠ broker connection lost" in str(app.query_one("#status").render())
+            room.restored_at = time.monotonic()  # the session saw SignallingRestored
+            app.show_warning("peer bo sent a bad frame", "meshchat.mesh.room")
+            await pilot.pause(0.2)
+            status = str(app.query_one("#status").render())
+            assert "broker connection lost" not in status and "signalling ok" in status
+            assert "⚠ peer bo sent a bad frame" in status
+        finally:
+            transport_log.removeHandler(handler)
