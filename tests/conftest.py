@@ -23,10 +23,13 @@ def _noting(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_unretrieved_task_exceptions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_unretrieved_task_exceptions(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     monkeypatch.setattr(asyncio.BaseEventLoop, "call_exception_handler", _noting)
     _unretrieved.clear()
     yield
     gc.collect()  # a task is reported when it is collected
-    if _unretrieved:
+    # A test that drives a third-party library by hand, outside meshchat, may say so.
+    if _unretrieved and request.node.get_closest_marker("third_party_tasks") is None:
         pytest.fail("\n".join(["tasks died and nobody looked:", *_unretrieved]))

@@ -103,6 +103,7 @@ async def test_a_key_without_the_capability_cannot_attach(endpoint: AblyEndpoint
         await client.close()
 
 
+@pytest.mark.third_party_tasks  # the bare SDK keeps each refusal in a task of its own too
 async def test_the_endpoint_enforces_the_publish_rate_as_ably_does(endpoint: AblyEndpoint) -> None:
     """Proof that the pacing test below means something: an unpaced burst is refused."""
     client = AblyRealtime(key=TEST_KEY.key, endpoint=endpoint.endpoint, tls=False)
