@@ -41,6 +41,7 @@ from .frames import (
     parse_frame,
     stamp_origin,
 )
+from .hosts import HostCheck
 
 if TYPE_CHECKING:
     from .backplane import RedisBackplane
@@ -174,8 +175,10 @@ class Broker:
         ice: IceServerOffer | None = None,
         metrics_token: str | None = None,
         allowed_origins: tuple[str, ...] = (),
+        host_check: HostCheck | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.host_check = host_check or HostCheck("127.0.0.1")
         self.metrics_token = metrics_token
         self.allowed_origins = allowed_origins
         self._refusals = QuietLog(log)
@@ -205,6 +208,16 @@ class Broker:
         """Health checks, and refusals before a websocket is ever opened."""
         url = urllib.parse.urlsplit(request.path)
         upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        host = request.headers.get("Host", "")
+        if not self.host_check.allows(host):
+            self.stats.refused_connections += 1
+            log.info("refused %s: unknown host name %r", connection.remote_address, host[:100])
+            return _http(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                "text/plain; charset=utf-8",
+                f"this broker does not answer to {host[:100]!r}; its operator may allow the"
+                " name with --allow-host\n".encode(),
+            )
         if url.path == "/healthz":
             # Says only that the broker is up; the counters are behind /metrics.
             return _http(HTTPStatus.OK, "application/json", b'{"status": "ok"}\n')
@@ -479,9 +492,11 @@ async def serve(
     ice: IceServerOffer | None = None,
     metrics_token: str | None = None,
     allowed_origins: tuple[str, ...] = (),
+    allowed_hosts: tuple[str, ...] = (),
 ) -> tuple[Broker, Server]:
     """Start a broker on ``host:port`` (port 0 picks a free one); with ``redis_url``,
-    share topics with the other brokers on that Redis."""
+    share topics with the other brokers on that Redis. ``allowed_hosts``: names
+    (``Host`` headers) it answers to besides loopback names and addresses."""
     broker = Broker(
         limits,
         access_token=access_token,
@@ -490,6 +505,7 @@ async def serve(
         ice=ice,
         metrics_token=metrics_token,
         allowed_origins=allowed_origins,
+        host_check=HostCheck(host, frozenset(name.lower() for name in allowed_hosts)),
     )
     if broker.backplane is not None:
         await broker.backplane.start()

@@ -50,6 +50,7 @@ KEYS: dict[str, dict[str, str]] = {
         "token_file": "token_file",
         "metrics_token": "metrics_token",
         "allowed_origins": "allowed_origins",
+        "allowed_hosts": "allowed_hosts",
         "redis": "redis_url",
         "trust_proxy": "trust_proxy",
         "ice_servers": "ice_servers",

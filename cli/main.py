@@ -513,6 +513,17 @@ def doctor(
     "page it serves itself; repeatable, '*' for any (env MESHCHAT_BROKER_ALLOW_ORIGINS, a "
     "list).",
 )
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    cls=ListOption,
+    envvar="MESHCHAT_BROKER_ALLOW_HOSTS",
+    metavar="NAME",
+    help="A name (Host header) this broker answers to besides loopback names and "
+    "addresses; repeatable (env MESHCHAT_BROKER_ALLOW_HOSTS, a list). On loopback, no "
+    "other name is answered (pages that rebind their name to 127.0.0.1 get 421); "
+    "elsewhere, once any is given, only those.",
+)
 def broker(
     host: str,
     port: int,
@@ -535,6 +546,7 @@ def broker(
     token_file: Path | None,
     metrics_token: str | None,
     allowed_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
 ) -> None:
     """Run the signalling broker (pub/sub over websockets, y-webrtc compatible).
 
@@ -581,6 +593,7 @@ def broker(
                 trust_proxy=trust_proxy,
                 metrics_token=metrics_token or None,
                 allowed_origins=allowed_origins,
+                allowed_hosts=allowed_hosts,
             )
         )
 

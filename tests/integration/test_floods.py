@@ -234,3 +234,30 @@ async def test_an_offer_spraying_candidates_gets_few_probes(
                 while listener.recv(2048):
                     probed.add(listener.getsockname()[1])
     assert 1 <= len(probed) <= 4, f"{len(probed)} ports probed"
+
+
+def rebound_handshake(port: int, name: str) -> bytes:
+    """A websocket handshake as a page whose name was made to resolve to 127.0.0.1
+    sends it: its own name as Host and as Origin (which therefore agree)."""
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        request = (
+            f"GET / HTTP/1.1\r\nHost: {name}:{port}\r\nOrigin: http://{name}:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        raw.sendall(request.encode())
+        return raw.recv(4096).split(b"\r\n", 1)[0]
+
+
+async def test_a_page_that_rebinds_its_name_to_loopback_is_not_answered() -> None:
+    """DNS rebinding: Host and Origin agreed (evil.example), and the Origin check let a
+    stranger's page use the user's local broker."""
+    broker = await start_meshchat_broker("--allow-host", "chat.example")
+    port = int(broker.url.rsplit(":", 1)[1])
+    try:
+        assert b" 421 " in await asyncio.to_thread(rebound_handshake, port, "evil.example")
+        assert b" 101 " in await asyncio.to_thread(rebound_handshake, port, "localhost")
+        assert b" 101 " in await asyncio.to_thread(rebound_handshake, port, "127.0.0.1")
+        assert b" 101 " in await asyncio.to_thread(rebound_handshake, port, "chat.example")
+    finally:
+        await broker.stop()
