@@ -9,14 +9,18 @@ every entry the author's signed chat frame plus ``key``). Every entry is checked
 its author had sent it: the key must be the one the author's id derives from, and the
 signature the author's over this room's message. So an answer can come from anyone,
 about authors long gone, and still cannot be forged or altered; an entry that fails is
-dropped and counted. The newcomer shows each message once, in the answer's order,
-marked as history.
+dropped and counted. The newcomer shows each message once, marked as history: under
+the nick the room knows for its author (an answerer cannot relabel a line), each
+author's lines in the order the author numbered them (nor reorder them), none said
+more than a day before or ahead of its own clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +36,8 @@ MAX_AGE = 24 * 3600.0  # seconds, by when we received the line
 ASK_WITHIN = 15.0  # seconds after joining: peers met later are not asked
 ASK_AT_MOST = 2  # peers asked; each answer costs its sender up to 200 lines
 ANSWER_INTERVAL = 60.0  # seconds: one answer per peer per minute, whatever it asks
+MAX_SKEW_MS = 10 * 60 * 1000  # a line "said" further ahead of our clock is refused
+UNKNOWN_NICK = "?"  # shown for an author the room does not know (with its id's tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,16 @@ class Kept:
     message: ChatMessage
     key: str  # the author's public key, base64url
     kept_at: float
+
+
+def _in_order(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """By time said; and each author's lines in the order of their numbers, which its
+    signature fixes (an answer cannot reorder what one author said)."""
+    by_time = sorted(messages, key=lambda message: message.timestamp_ms)
+    own: dict[str, list[ChatMessage]] = {}
+    for message in sorted(by_time, key=lambda message: message.seq, reverse=True):
+        own.setdefault(message.sender, []).append(message)
+    return [own[message.sender].pop() for message in by_time]
 
 
 def parse(value: object) -> Request | Answer:
@@ -81,6 +97,7 @@ class HistoryBook:
         self._waiting: set[str] = set()  # peers asked whose answer has not come
         self._answered: dict[str, float] = {}  # peer -> when we last answered it
         self.forged = 0  # entries dropped because they did not verify
+        self.stale = 0  # entries dropped as said over a day ago, or in the future
 
     # -- keeping --
 
@@ -136,9 +153,21 @@ class HistoryBook:
 
     # -- believing --
 
-    def believe(self, peer_id: str, answer: Answer, now: float) -> list[ChatMessage]:
-        """The messages of an answer to show, in its order: only from a peer we asked,
-        only entries that verify as their author's, only ones not seen before."""
+    def believe(
+        self,
+        peer_id: str,
+        answer: Answer,
+        now: float,
+        *,
+        now_ms: int | None = None,
+        nick_of: Callable[[str], str | None] = lambda author: None,
+    ) -> list[ChatMessage]:
+        """The messages of an answer to show: only from a peer we asked, only entries
+        that verify as their author's, only ones not seen before, none said more than
+        a day ago or from the future (by ``now_ms``, our clock). What the answerer
+        cannot sign, it cannot choose: each line shows under the nick the room knows
+        for its author (``nick_of``; else ``?``), and each author's lines come in the
+        order the author numbered them, whatever the answer's order."""
         if peer_id not in self._waiting:
             return []  # an answer nobody asked for, or a second one
         self._waiting.discard(peer_id)
@@ -151,9 +180,15 @@ class HistoryBook:
             message, key = checked
             if (message.sender, message.id) in self._kept:
                 continue  # seen live, or in an earlier answer
+            if now_ms is not None and not (
+                now_ms - MAX_AGE * 1000 <= message.timestamp_ms <= now_ms + MAX_SKEW_MS
+            ):
+                self.stale += 1
+                continue
+            message = dataclasses.replace(message, nick=nick_of(message.sender) or UNKNOWN_NICK)
             self.keep(message, key, now)
             shown.append(message)
-        return shown
+        return _in_order(shown)
 
     def _checked(self, entry: object) -> tuple[ChatMessage, str] | None:
         if not isinstance(entry, dict) or not isinstance(key := entry.get("key"), str):

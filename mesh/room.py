@@ -755,6 +755,10 @@ class Room:
         if not self._backlog_drained.is_set() and self._data.backlog() <= SEND_BACKLOG:
             self._backlog_drained.set()
 
+    def _nick_of(self, peer_id: str) -> str | None:
+        """The nick a member announced for itself, if the room knows it."""
+        return self._protocol.nick_of(peer_id) or self._overlay.nick_of(peer_id)
+
     def _knows(self, peer_id: str) -> bool:
         """Whether ``peer_id`` is a member we know (linked, or vouched for)."""
         return self._overlay.nick_of(peer_id) is not None
@@ -809,7 +813,10 @@ class Room:
                 if (answer := self._history.answer_for(peer_id, now)) is not None:
                     self._spawn(self._send_history(answer, peer_id))
             case HistoryAnswer():
-                for message in self._history.believe(peer_id, said, now):
+                believed = self._history.believe(
+                    peer_id, said, now, now_ms=int(time.time() * 1000), nick_of=self._nick_of
+                )
+                for message in believed:
                     self._events.put_nowait(MessageReceived(message, history=True))
 
     async def _send_history(self, value: object, peer_id: str) -> None:

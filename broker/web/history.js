@@ -3,11 +3,37 @@
 // asks the first peers it meets; every entry must verify as its author's.
 import { chatSignedContent, decodeChannelFrame } from "./frames.js";
 import { verifiedBy } from "./keys.js";
+import { MAX_JSON_BYTES } from "./payloads.js";
 
 export const HISTORY_CHANNEL = "meshchat/history";
 const MAX_MESSAGES = 200, MAX_AGE = 24 * 3600 * 1000; // lines; ms since we had the line
 const ASK_WITHIN = 15000, ASK_AT_MOST = 2, ANSWER_INTERVAL = 60000; // ms, peers, ms
+const MAX_SKEW = 10 * 60 * 1000; // ms: a line "said" further ahead of our clock is refused
+export const UNKNOWN_NICK = "?"; // for an author the room does not know (with its id's tag)
 const encoder = new TextEncoder();
+
+// By time said; each author's lines in the order of their numbers, which its signature
+// fixes (history.py, _in_order).
+export function inOrder(messages) {
+  const byTime = [...messages].sort((a, b) => a.ts - b.ts);
+  const own = new Map();
+  for (const message of [...byTime].sort((a, b) => b.seq - a.seq)) {
+    if (!own.has(message.from)) own.set(message.from, []);
+    own.get(message.from).push(message);
+  }
+  return byTime.map((message) => own.get(message.from).pop());
+}
+
+// The newest entries that fit in one JSON value.
+function fitting(entries) {
+  let room = MAX_JSON_BYTES - '{"type":"messages","messages":[]}'.length, count = 0;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    room -= encoder.encode(JSON.stringify(entries[i])).length + 1;
+    if (room < 0) break;
+    count += 1;
+  }
+  return entries.slice(entries.length - count);
+}
 
 export class History {
   // room: the Room (meshchat.js); emits "message" events with history: true.
@@ -19,6 +45,7 @@ export class History {
     this.waiting = new Set(); // peers asked whose answer has not come
     this.answered = new Map(); // peer -> ms of our last answer to it
     this.forged = 0; // entries dropped because they did not verify
+    this.stale = 0; // entries said over a day ago, or in the future
     room.channel(HISTORY_CHANNEL).addEventListener("message", ({ detail }) => {
       this.onMessage(detail.from, detail.data).catch((error) => console.warn("history", error));
     });
@@ -53,10 +80,12 @@ export class History {
       const last = this.answered.get(peer);
       if (last !== undefined && Date.now() - last < ANSWER_INTERVAL) return;
       this.answered.set(peer, Date.now());
-      const messages = this.recent().map(({ message, key }) => ({ ...message, key }));
+      const messages = fitting(this.recent().map(({ message, key }) => ({ ...message, key })));
       this.room.sendPayload(HISTORY_CHANNEL, { type: "messages", messages }, [peer]).catch(() => {});
     } else if (value.type === "messages" && Array.isArray(value.messages)
       && value.messages.length <= MAX_MESSAGES && this.waiting.delete(peer)) {
+      const shown = [];
+      const now = Date.now();
       for (const entry of value.messages) {
         const message = await this.checked(entry);
         if (message === null) {
@@ -64,8 +93,17 @@ export class History {
           continue;
         }
         if (this.kept.has(`${message.from} ${message.id}`)) continue; // seen already
+        if (message.ts < now - MAX_AGE || message.ts > now + MAX_SKEW) {
+          this.stale += 1;
+          continue;
+        }
+        // The nick is not signed: the one the room knows, never the answerer's word.
+        message.nick = this.room.peers.get(message.from)?.nick ?? this.room.overlay.nick(message.from)
+          ?? UNKNOWN_NICK;
         this.keep(message, entry.key);
-        const { id, from, nick, ts, text } = message;
+        shown.push(message);
+      }
+      for (const { id, from, nick, ts, text } of inOrder(shown)) {
         this.room.emit("message", { id, from, nick, ts, text, history: true });
       }
     }

@@ -12,6 +12,7 @@ from meshchat.mesh.chat import (
     ChatMessage,
     encode_chat,
     new_chat_message,
+    read_chat_message,
     signed_content,
 )
 from meshchat.mesh.history import (
@@ -20,6 +21,7 @@ from meshchat.mesh.history import (
     HISTORY_CHANNEL,
     MAX_AGE,
     MAX_MESSAGES,
+    UNKNOWN_NICK,
     Answer,
     HistoryBook,
     Request,
@@ -135,3 +137,43 @@ def test_an_answer_of_long_lines_keeps_the_newest_that_fit_in_one_json_value() -
     kept = [entry["text"][:4] for entry in answer["messages"]]
     assert kept[-1] == f"{MAX_MESSAGES - 1:04}" and kept == sorted(kept), "the newest, in order"
     check_json_size(HISTORY_CHANNEL, size)  # the data plane sends it
+
+
+def test_an_answer_cannot_relabel_reorder_or_backdate_another_author_s_lines() -> None:
+    """An answerer showed alice's genuine lines as from "bank-admin", in the order 1, 3,
+    2: the nick is not signed and was believed, and the answer's order was kept."""
+    book = HistoryBook(ROOM)
+    book.joined(0.0)
+    assert book.should_ask("mallory", 0.0)
+    now_ms = 1_780_000_000_000 + 60_000
+    lines = [line(f"alice-{n}", n) for n in (1, 3, 2)]
+    for entry in lines:
+        entry["nick"] = "bank-admin"
+    old = line("a-day-ago", 4)
+    old["ts"] = now_ms - int(MAX_AGE * 1000) - 1
+    ahead = line("ahead", 5)
+    ahead["ts"] = now_ms + 3_600_000
+    for entry in (old, ahead):  # re-signed by alice: genuine, only said at odd times
+        message = read_chat_message(entry)
+        signature = ANA.sign(signed_content(message, ROOM))
+        entry["sig"] = signature
+    nicks = {ANA.client_id: "alice"}
+    shown = book.believe(
+        "mallory", Answer([*lines, old, ahead]), 1.0, now_ms=now_ms, nick_of=nicks.get
+    )
+    assert [(m.nick, m.text) for m in shown] == [
+        ("alice", "alice-1"),
+        ("alice", "alice-2"),
+        ("alice", "alice-3"),
+    ]
+    assert book.stale == 2 and book.forged == 0
+
+
+def test_an_author_the_room_does_not_know_shows_without_a_borrowed_nick() -> None:
+    book = HistoryBook(ROOM)
+    book.joined(0.0)
+    assert book.should_ask("bo", 0.0)
+    entry = line("hello")
+    entry["nick"] = "admin"
+    (shown,) = book.believe("bo", Answer([entry]), 1.0, nick_of=lambda author: None)
+    assert shown.nick == UNKNOWN_NICK
