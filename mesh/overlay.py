@@ -179,7 +179,8 @@ class Overlay:
         self._not_before: dict[str, float] = {}  # peer -> when it may be asked again
         self._departed: dict[str, float] = {}  # peer -> when it left
         self._rolled: OrderedDict[str, float] = OrderedDict()  # stranger -> when we rolled
-        self._reports: dict[str, dict[str, float]] = {}  # peer -> reporter -> when
+        # peer -> reporter -> (when, the link of ours the report came over)
+        self._reports: dict[str, dict[str, tuple[float, str]]] = {}
         self.own_hello: object | None = None  # ours, for rosters
 
     # -- queries --
@@ -295,26 +296,32 @@ class Overlay:
             return []  # in a full mesh, the signalling core tells the application
         return [PeerLeft(peer_id, member.nick, reason, said_bye)]
 
-    def reported_gone(self, peer_id: str, reporter: str, now: float) -> list[OverlayAction]:
-        """A member's link reports it silent. Believed once ``gone_reports`` links say
-        so (one flaky link, or one liar, removes nobody), unless we know better: we
-        link to it ourselves, or heard from it since."""
+    def reported_gone(
+        self, peer_id: str, reporter: str, now: float, via: str | None = None
+    ) -> list[OverlayAction]:
+        """A member's link reports it silent (the report came over our link ``via``;
+        ours has none). Believed once ``gone_reports`` members say so, over as many
+        different links of ours (one flaky link, one liar, or one link speaking for
+        many identities removes nobody), unless we know better: we link to it
+        ourselves, or heard from it since. A reporter who is not a member counts for
+        nothing: identities cost nothing."""
         member = self._members.get(peer_id)
         if member is None or peer_id == self.client_id:
+            return []
+        if reporter != self.client_id and reporter not in self._members:
             return []
         if now - member.heard_at < self.config.gone_quiet:
             return []
         reports = self._reports.setdefault(peer_id, {})
-        reports[reporter] = now
-        for who, when in list(reports.items()):
+        reports[reporter] = (now, reporter if via is None else via)
+        for who, (when, _) in list(reports.items()):
             if now - when > self.config.report_memory or when < member.heard_at:
                 del reports[who]
         # Kept while our own link to it lives: if that link dies too, a moment later,
         # it is the second report (the two links of a crashed peer rarely notice at
         # the same moment, and the first report comes only once).
-        if peer_id in self._links or len(reports) < min(
-            self.config.gone_reports, len(self._members)
-        ):
+        paths = {path for _, path in reports.values()}
+        if peer_id in self._links or len(paths) < min(self.config.gone_reports, len(self._members)):
             return []
         del self._reports[peer_id]
         names = ", ".join(sorted(self.nick_of(who) or who for who in reports))

@@ -617,7 +617,7 @@ class Room:
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
                 self._say_here(now)
             case r.GoneReport(peer_id=peer_id):
-                self._steer(self._overlay.reported_gone(peer_id, author, now))
+                self._steer(self._overlay.reported_gone(peer_id, author, now, envelope.via))
             case r.StillHere(hello=hello):
                 vouched = self._vouch(hello)
                 if vouched is not None and vouched.peer_id == author:

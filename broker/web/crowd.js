@@ -175,7 +175,7 @@ export class PageOverlay {
           this.saidHereAt = Date.now();
           return this.publish({ type: "here", hello: this.room.lastHello });
         }
-        return this.reportedGone(body.peer, author);
+        return this.reportedGone(body.peer, author, envelope.via);
       case "here": {
         const wire = await this.room.openSignal(body.hello);
         if (wire && wire.from === author && wire.type === "hello") {
@@ -217,19 +217,23 @@ export class PageOverlay {
     setTimeout(() => { if (this.room.peers.get(peer.id) === peer) this.room.unlink(peer); }, 2000);
   }
 
-  // A link's report that `id` fell silent: believed once two links say so.
-  reportedGone(id, reporter) {
+  // A member's report that `id` fell silent, come over our link `via`: believed once
+  // two members say so over two different links of ours (mesh/overlay.py); a reporter
+  // that is not a member counts for nothing (identities cost nothing).
+  reportedGone(id, reporter, via = reporter) {
     const member = this.members.get(id);
     const now = Date.now() / 1000;
     if (typeof id !== "string" || !member) return;
+    if (reporter !== this.room.id && !this.members.has(reporter)) return;
     if (now - member.heardAt < GONE_QUIET) return;
     const reports = this.reports.get(id) ?? new Map();
-    reports.set(reporter, now);
-    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
+    reports.set(reporter, { when: now, via });
+    for (const [who, { when }] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
     this.reports.set(id, reports);
     // Kept while our link to it lives (mesh/overlay.py); believed once it does not.
     if (this.room.peers.get(id)?.phase === "open") return;
-    if (reports.size >= GONE_REPORTS && !member.suspected) {
+    const paths = new Set([...reports.values()].map(({ via: path }) => path));
+    if (paths.size >= GONE_REPORTS && !member.suspected) {
       // Gone if nothing is heard from it for a while: a stalled peer is reported by all.
       const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");
       member.suspected = { since: now, names };

@@ -267,3 +267,17 @@ def test_a_report_heard_while_we_still_link_to_the_peer_counts_when_our_link_die
     assert overlay.link_down(peer(5), 14.0, silent=True) == [o.ReportGone(peer(5))]
     left = of(PeerLeft, overlay.tick(14.0 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(5)]
+
+
+def test_reports_from_strangers_or_through_one_link_remove_nobody() -> None:
+    """Two 'gone' reports by authors who were not members evicted a member: anyone
+    can make identities. And members speaking through one link of ours are one voice."""
+    overlay = make(members=20)
+    for stranger in (500, 501, 502):
+        overlay.reported_gone(peer(5), peer(stranger), 10.0, via=peer(6))
+    overlay.reported_gone(peer(5), peer(7), 10.2, via=peer(6))
+    overlay.reported_gone(peer(5), peer(8), 10.4, via=peer(6))  # two members, one link
+    assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
+    overlay.reported_gone(peer(5), peer(9), 20.0, via=peer(10))  # a second link: believed
+    left = of(PeerLeft, overlay.tick(20.0 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(5)]
