@@ -71,6 +71,12 @@ ENVELOPE_RATE = 400.0
 ENVELOPE_BURST = 800.0
 WANT_RATE = 4.0  # IWANT requests served per link per second
 WANT_BURST = 8.0
+# Answers to one link's IWANTs: each cached envelope at most MAX_RESENDS times (as
+# GossipSub), and at most this many bytes a second (bursts of the second figure), so
+# that a few small requests cannot make us send a cache's worth again and again.
+MAX_RESENDS = 3
+ANSWER_BYTES_RATE = 512 * 1024
+ANSWER_BYTES_BURST = 2 * 1024 * 1024
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url unpadded
 
 FRAME_TYPES = ("gossip", "ihave", "iwant")
@@ -261,6 +267,9 @@ class Gossip:
         self._asked: dict[tuple[str, str, int], float] = {}  # (link, author, n) -> when
         self._budgets: dict[str, TokenBucket] = {}
         self._want_budgets: dict[str, TokenBucket] = {}
+        self._answer_budgets: dict[str, TokenBucket] = {}  # link -> bytes of answers
+        # (author, n) -> link -> times we sent that cached envelope to it on request
+        self._resent: dict[tuple[str, int], dict[str, int]] = {}
         self._next_ihave = 0.0
         self.forged = 0  # envelopes dropped because their signature did not verify
         self.relayed = 0  # envelopes forwarded for others
@@ -387,6 +396,7 @@ class Gossip:
             self._seen.popitem(last=False)
         if (old := self._cache.pop(key, None)) is not None:
             self._cache_bytes -= len(old[0])
+            self._resent.pop(key, None)
         self._cache[key] = (envelope.frame, now)
         self._cache_bytes += len(envelope.frame)
         while len(self._cache) > CACHE_MAX or self._cache_bytes > CACHE_BYTES:
@@ -397,8 +407,9 @@ class Gossip:
             author.changed_at = now
 
     def _forget_oldest(self) -> None:
-        _, (frame, _) = self._cache.popitem(last=False)
+        key, (frame, _) = self._cache.popitem(last=False)
         self._cache_bytes -= len(frame)
+        self._resent.pop(key, None)
 
     def _author(self, author_id: str, now: float) -> _Author:
         author = self._authors.get(author_id)
@@ -513,6 +524,11 @@ class Gossip:
             budget = self._want_budgets[peer_id] = TokenBucket(WANT_RATE, WANT_BURST, now)
         if not budget.take(now):
             return []  # asking faster than any gap opens: answered at the next one
+        answers = self._answer_budgets.get(peer_id)
+        if answers is None:
+            answers = self._answer_budgets[peer_id] = TokenBucket(
+                ANSWER_BYTES_RATE, ANSWER_BYTES_BURST, now
+            )
         frames: list[GossipAction] = []
         for want in wants:
             if not (isinstance(want, list) and len(want) == 3 and isinstance(want[0], str)):
@@ -523,8 +539,15 @@ class Gossip:
             for n in range(first, min(last, first + MAX_WANT - 1) + 1):
                 if len(frames) >= MAX_WANT:
                     return frames
-                if (cached := self._cache.get((want[0], n))) is not None:
-                    frames.append(SendFrame(peer_id, cached[0]))
+                if (cached := self._cache.get((want[0], n))) is None:
+                    continue
+                sent = self._resent.setdefault((want[0], n), {})
+                if sent.get(peer_id, 0) >= MAX_RESENDS:
+                    continue  # it has had this one often enough
+                if not answers.take(now, len(cached[0])):
+                    return frames  # the rest when its budget allows
+                sent[peer_id] = sent.get(peer_id, 0) + 1
+                frames.append(SendFrame(peer_id, cached[0]))
         return frames
 
     # -- time --

@@ -66,11 +66,11 @@ function concat(chunks) {
 
 export class TokenBucket {
   constructor(rate, burst, now) { Object.assign(this, { rate, burst, tokens: burst, stamp: now }); }
-  take(now) {
+  take(now, cost = 1) {
     this.tokens = Math.min(this.burst, this.tokens + (now - this.stamp) * this.rate);
     this.stamp = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

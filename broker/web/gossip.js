@@ -18,6 +18,10 @@ export const IHAVE_FANOUT = 64; // links told each round (at random past this)
 // after WANT_RETRY (its answer may be on its way).
 export const WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
+// Answers to one link's IWANTs (gossip.py): requests served a second, each cached
+// envelope at most MAX_RESENDS times, and bytes a second (with a burst).
+export const WANT_RATE = 4, WANT_BURST = 8, MAX_RESENDS = 3;
+export const ANSWER_BYTES_RATE = 512 * 1024, ANSWER_BYTES_BURST = 2 * 1024 * 1024;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
 export const CACHE_BYTES = 48 * 1024 * 1024; // of cached frames: relayed bytes make them big
 // An envelope with bytes attached: 0x03 | envelope length (u32, big-endian) | envelope
@@ -126,6 +130,9 @@ export class Gossip {
     this.cache = new Map(); // "author n" -> [frame, at], oldest first
     this.cacheBytes = 0;
     this.budgets = new Map(); // link -> its TokenBucket of envelopes
+    this.wantBudgets = new Map(); // link -> its TokenBucket of IWANT requests
+    this.answerBudgets = new Map(); // link -> its TokenBucket of bytes of answers
+    this.resent = new Map(); // "author n" -> Map(link -> times sent to it on request)
     this.nextIhave = 0;
     this.forged = 0;
   }
@@ -175,7 +182,7 @@ export class Gossip {
     try {
       if (wire.type === "gossip") return await this.onEnvelope(peer, decodeEnvelope(wire, frame), now);
       if (wire.type === "ihave") return this.onIhave(peer, wire, now);
-      return this.onIwant(peer, wire);
+      return this.onIwant(peer, wire, now);
     } catch (error) {
       return [{ type: "PeerMisbehaved", peer, reason: error.message }];
     }
@@ -223,6 +230,7 @@ export class Gossip {
     const cached = this.cache.get(id);
     if (!cached) return;
     this.cache.delete(id);
+    this.resent.delete(id);
     this.cacheBytes -= cached[0].length;
   }
 
@@ -323,9 +331,15 @@ export class Gossip {
     return lacking.filter((n) => !this.seen.has(`${id} ${n}`)).slice(0, MAX_WANT);
   }
 
-  onIwant(peer, wire) {
+  onIwant(peer, wire, now) {
     const wants = wire.want;
     if (!Array.isArray(wants) || wants.length > MAX_WANT) throw new Error("'iwant' must list at most 256 ranges");
+    if (!this.wantBudgets.has(peer)) this.wantBudgets.set(peer, new TokenBucket(WANT_RATE, WANT_BURST, now));
+    if (!this.wantBudgets.get(peer).take(now)) return []; // faster than any gap opens
+    if (!this.answerBudgets.has(peer)) {
+      this.answerBudgets.set(peer, new TokenBucket(ANSWER_BYTES_RATE, ANSWER_BYTES_BURST, now));
+    }
+    const answers = this.answerBudgets.get(peer);
     const frames = [];
     for (const want of wants) {
       if (!Array.isArray(want) || want.length !== 3 || typeof want[0] !== "string"
@@ -334,8 +348,15 @@ export class Gossip {
       }
       for (let n = want[1]; n <= Math.min(want[2], want[1] + MAX_WANT - 1); n++) {
         if (frames.length >= MAX_WANT) return frames;
-        const cached = this.cache.get(`${want[0]} ${n}`);
-        if (cached) frames.push({ type: "SendFrame", peer, frame: cached[0] });
+        const id = `${want[0]} ${n}`;
+        const cached = this.cache.get(id);
+        if (!cached) continue;
+        if (!this.resent.has(id)) this.resent.set(id, new Map());
+        const sent = this.resent.get(id);
+        if ((sent.get(peer) ?? 0) >= MAX_RESENDS) continue; // it has had this one often enough
+        if (!answers.take(now, cached[0].length)) return frames; // the rest when the budget allows
+        sent.set(peer, (sent.get(peer) ?? 0) + 1);
+        frames.push({ type: "SendFrame", peer, frame: cached[0] });
       }
     }
     return frames;

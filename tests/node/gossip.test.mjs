@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { CACHE_SECONDS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_SKIPPED, WANT_RETRY } from "../../broker/web/gossip.js";
+import {
+  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_RESENDS, MAX_SKIPPED, WANT_RETRY,
+} from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
 async function node() {
@@ -171,4 +173,21 @@ test("cached bytes are counted, and served to iwant as they came", async () => {
   assert.equal(b.core.cacheBytes, frames.reduce((sum, frame) => sum + frame.length, 0));
   const answer = b.core.onIwant(c.id, { type: "iwant", want: [[a.id, 1, 3]] });
   assert.deepEqual(answer.map((x) => x.frame), frames);
+});
+
+test("iwant cannot make a page send its cache again and again (gossip.py alike)", async () => {
+  const [a, b, c] = await line();
+  for (let n = 0; n < 64; n++) await b.core.receiveBinary(a.id, await sendBytes(a, new Uint8Array(10_000).fill(n)), 0);
+  const asked = JSON.stringify({ type: "iwant", want: [[a.id, 1, 64]] });
+  const times = new Map();
+  let total = 0;
+  for (let step = 0; step < 40; step++) {
+    for (const [, frame] of sent(await feed(b, c, asked, 1 + step * 0.25))) {
+      times.set(frame, (times.get(frame) ?? 0) + 1);
+      total += frame.length;
+    }
+  }
+  assert.ok(Math.max(...times.values()) <= MAX_RESENDS, "each envelope a few times at most");
+  assert.ok(total <= ANSWER_BYTES_BURST + 10 * ANSWER_BYTES_RATE);
+  assert.equal(times.size, 64, "what it asked for, it got");
 });

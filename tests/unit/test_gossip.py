@@ -497,3 +497,25 @@ def test_payloads_are_carried_only_for_authors_the_room_knows() -> None:
     again = feed(b, stranger.id, part.frame, 1.0)
     sent = [(a.peer_id, a.frame) for a in again if isinstance(a, SendFrame)]
     assert sent == [(c.id, part.frame)]
+
+
+def test_iwant_cannot_make_a_peer_send_its_cache_again_and_again(
+    trio: tuple[Node, Node, Node],
+) -> None:
+    """40 IWANTs of 68 bytes in 10 s, each for [author, 1, 256], made a peer resend its
+    cache: 1,406 frames, 21.6 MB, 7,952 times the bytes asked with."""
+    a, b, c = trio
+    for n in range(256):
+        feed(b, a.id, send_bytes(a, bytes([n % 256]) * 10_000), n / 1000)
+    asked = json.dumps({"type": "iwant", "want": [[a.id, 1, 256]]})
+    sent: dict[bytes, int] = {}
+    total = 0
+    for step in range(40):
+        for action in feed(b, c.id, asked, 1.0 + step * 0.25):
+            if isinstance(action, SendFrame):
+                assert isinstance(action.frame, bytes)
+                sent[action.frame] = sent.get(action.frame, 0) + 1
+                total += len(action.frame)
+    assert max(sent.values()) <= g.MAX_RESENDS, "each envelope a few times at most"
+    assert total <= g.ANSWER_BYTES_BURST + 10 * g.ANSWER_BYTES_RATE
+    assert len(sent) >= 100, "but what it asked for it gets, within the budget"
