@@ -52,6 +52,11 @@ REPORT_BURST = 6.0  # ...and at once
 OFFER_RATE = 0.5
 OFFER_BURST = 3.0
 ROSTER_PER_FRAME = 100  # signed hellos of ~300 bytes: a frame stays far under 64 KiB
+# A member only a roster tells of (hearsay) joins once that many of our links vouch for
+# it (fewer if we have fewer links), or we heard its own hello: one link cannot make
+# members out of identities it made for nothing. Such claims wait, a few per link.
+HEARSAY_LINKS = 2
+MAX_HEARSAY_PER_LINK = 256
 OVERLAY_ROUTE = "overlay"  # PeerJoined.route of a member we reach through others
 
 
@@ -169,6 +174,11 @@ class Overlay:
         self._members: OrderedDict[str, _Member] = OrderedDict()
         # Announced on the signalling service, vouched for by no link yet: not members.
         self._strangers: OrderedDict[str, _Member] = OrderedDict()
+        # members a roster told of, not yet vouched for by enough links: id -> (links
+        # that vouched, the member as first told); and how many each link has waiting
+        self._hearsay: OrderedDict[str, tuple[set[str], _Member]] = OrderedDict()
+        self._hearsay_by_link: dict[str, int] = {}
+        self._roster_links: set[str] = set()  # links whose rosters say the room is partial
         self._introduced = False
         self._next_roster = 0.0
         self._pruning = False  # from above degree_high down to degree
@@ -179,8 +189,7 @@ class Overlay:
         self._not_before: dict[str, float] = {}  # peer -> when it may be asked again
         self._departed: dict[str, float] = {}  # peer -> when it left
         self._rolled: OrderedDict[str, float] = OrderedDict()  # stranger -> when we rolled
-        # peer -> reporter -> (when, the link of ours the report came over)
-        self._reports: dict[str, dict[str, tuple[float, str]]] = {}
+        self._reports: dict[str, dict[str, float]] = {}  # peer -> reporter -> when
         self.own_hello: object | None = None  # ours, for rosters
 
     # -- queries --
@@ -256,10 +265,20 @@ class Overlay:
         *,
         age: float = 0.0,
         hearsay: bool = True,
+        via: str | None = None,
     ) -> list[OverlayAction]:
-        """A member's signed hello passed on by a link in its roster (``hearsay``,
-        heard ``age`` seconds ago), or sent through the room by the member itself."""
+        """A member's signed hello passed on by our link ``via`` in its roster
+        (``hearsay``, heard ``age`` seconds ago), or sent through the room by the
+        member itself."""
         if peer_id == self.client_id:
+            return []
+        if (
+            hearsay
+            and via is not None
+            and peer_id not in self._members
+            and peer_id not in self._strangers
+            and not self._corroborated(peer_id, via, nick, key, hello, now)
+        ):
             return []
         heard_at = now - min(max(age, 0.0), self.config.member_ttl)
         departed = self._departed.get(peer_id)
@@ -282,6 +301,36 @@ class Overlay:
             member.spoke_at = now
         return []
 
+    def _corroborated(
+        self, peer_id: str, via: str, nick: str, key: str, hello: object, now: float
+    ) -> bool:
+        """Whether enough links now vouch for ``peer_id``, known only by hearsay; if not
+        yet, the claim waits (within each link's share)."""
+        links, first = self._hearsay.get(peer_id) or (set(), _Member(nick, key, hello, now, now))
+        if via not in links:
+            if self._hearsay_by_link.get(via, 0) >= MAX_HEARSAY_PER_LINK:
+                return False  # this link has claimed enough that nobody else confirms
+            links.add(via)
+            self._hearsay_by_link[via] = self._hearsay_by_link.get(via, 0) + 1
+        if len(links) >= min(HEARSAY_LINKS, max(1, len(self._links))):
+            self._forget_hearsay(peer_id, links)
+            return True
+        self._hearsay[peer_id] = (links, first)
+        self._hearsay.move_to_end(peer_id)
+        while len(self._hearsay) > MAX_MEMBERS:
+            oldest = next(iter(self._hearsay))
+            self._forget_hearsay(oldest, self._hearsay[oldest][0])
+        return False
+
+    def _forget_hearsay(self, peer_id: str, links: set[str]) -> None:
+        self._hearsay.pop(peer_id, None)
+        for link in links:
+            left = self._hearsay_by_link.get(link, 0) - 1
+            if left > 0:
+                self._hearsay_by_link[link] = left
+            else:
+                self._hearsay_by_link.pop(link, None)
+
     def alive(self, peer_id: str, now: float) -> None:
         """The member said something through the room (a verified envelope)."""
         if (member := self._members.get(peer_id)) is not None:
@@ -296,15 +345,12 @@ class Overlay:
             return []  # in a full mesh, the signalling core tells the application
         return [PeerLeft(peer_id, member.nick, reason, said_bye)]
 
-    def reported_gone(
-        self, peer_id: str, reporter: str, now: float, via: str | None = None
-    ) -> list[OverlayAction]:
-        """A member's link reports it silent (the report came over our link ``via``;
-        ours has none). Believed once ``gone_reports`` members say so, over as many
-        different links of ours (one flaky link, one liar, or one link speaking for
-        many identities removes nobody), unless we know better: we link to it
-        ourselves, or heard from it since. A reporter who is not a member counts for
-        nothing: identities cost nothing."""
+    def reported_gone(self, peer_id: str, reporter: str, now: float) -> list[OverlayAction]:
+        """A member's link reports it silent. Believed once ``gone_reports`` members say
+        so (one flaky link, or one liar, removes nobody), unless we know better: we
+        link to it ourselves, or heard from it since. A reporter who is not a member
+        counts for nothing: identities cost nothing (and members a single link claims
+        are not members until another link vouches for them too)."""
         member = self._members.get(peer_id)
         if member is None or peer_id == self.client_id:
             return []
@@ -313,15 +359,16 @@ class Overlay:
         if now - member.heard_at < self.config.gone_quiet:
             return []
         reports = self._reports.setdefault(peer_id, {})
-        reports[reporter] = (now, reporter if via is None else via)
-        for who, (when, _) in list(reports.items()):
+        reports[reporter] = now
+        for who, when in list(reports.items()):
             if now - when > self.config.report_memory or when < member.heard_at:
                 del reports[who]
         # Kept while our own link to it lives: if that link dies too, a moment later,
         # it is the second report (the two links of a crashed peer rarely notice at
         # the same moment, and the first report comes only once).
-        paths = {path for _, path in reports.values()}
-        if peer_id in self._links or len(paths) < min(self.config.gone_reports, len(self._members)):
+        if peer_id in self._links or len(reports) < min(
+            self.config.gone_reports, len(self._members)
+        ):
             return []
         del self._reports[peer_id]
         names = ", ".join(sorted(self.nick_of(who) or who for who in reports))
@@ -413,6 +460,20 @@ class Overlay:
         lanes = {s.origin for s in self._strangers.values() if s.heard_at >= recent}
         if len(self._members) + len(lanes) + 1 <= self.config.threshold:
             return []
+        return self._become_sparse()
+
+    def roster_heard(self, link: str) -> list[OverlayAction]:
+        """The link sent its roster: by its word the room is a partial mesh. Believed
+        once HEARSAY_LINKS of our links say so: no one member changes the room's mode."""
+        if self.sparse or link not in self._links:
+            return []
+        self._roster_links.add(link)
+        self._roster_links &= self._links
+        if len(self._roster_links) < HEARSAY_LINKS:
+            return []
+        return self._become_sparse()
+
+    def _become_sparse(self) -> list[OverlayAction]:
         self.sparse = True
         actions: list[OverlayAction] = [BecameSparse()]
         for peer_id, member in self._members.items():
@@ -496,6 +557,8 @@ class Overlay:
 
     def _add(self, peer_id: str, member: _Member) -> None:
         self._members[peer_id] = member
+        if (waiting := self._hearsay.get(peer_id)) is not None:
+            self._forget_hearsay(peer_id, waiting[0])
         if len(self._members) > MAX_MEMBERS:
             # The member heard from longest ago that we do not link to makes room.
             quiet = [p for p in self._members if p not in self._links]

@@ -617,7 +617,7 @@ class Room:
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
                 self._say_here(now)
             case r.GoneReport(peer_id=peer_id):
-                self._steer(self._overlay.reported_gone(peer_id, author, now, envelope.via))
+                self._steer(self._overlay.reported_gone(peer_id, author, now))
             case r.StillHere(hello=hello):
                 vouched = self._vouch(hello)
                 if vouched is not None and vouched.peer_id == author:
@@ -914,6 +914,9 @@ class Room:
         if not isinstance(entries, list) or len(entries) > o.ROSTER_PER_FRAME:
             self._carry([d.PeerMisbehaved(peer_id, "a roster that is not a short list")])
             return
+        self._steer(self._overlay.roster_heard(peer_id))
+        if not self._overlay.sparse:
+            return  # one link's word does not make the room partial, nor its members
         for entry in entries:
             if not (isinstance(entry, list) and len(entry) == 2):
                 continue
@@ -923,7 +926,13 @@ class Room:
                 continue  # not a member's own hello: hearsay we cannot check
             self._steer(
                 self._overlay.vouched(
-                    vouched.peer_id, vouched.nick, vouched.public_key, wire, now, age=float(age)
+                    vouched.peer_id,
+                    vouched.nick,
+                    vouched.public_key,
+                    wire,
+                    now,
+                    age=float(age),
+                    via=peer_id,
                 )
             )
 

@@ -8,6 +8,9 @@ import { cleanNick } from "./frames.js";
 import { PartAssembler, readPart } from "./parts.js";
 
 export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3, CROWD_PROBES = 6;
+// A member only rosters tell of joins once two of our links vouch for it (overlay.py,
+// HEARSAY_LINKS); one link's claims wait, MAX_HEARSAY_PER_LINK at most.
+export const HEARSAY_LINKS = 2, MAX_HEARSAY_PER_LINK = 256;
 export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90, SUSPECT_GRACE = 8;
 export { isOverlayFrame };
 const PRUNE_FRAME = '{"type":"prune"}';
@@ -21,6 +24,8 @@ export class PageOverlay {
     this.members = new Map(); // id -> { nick, pk, heardAt }
     this.announced = new Set(); // ids the page was told joined
     this.reports = new Map(); // id -> Map(reporter -> when)
+    this.hearsay = new Map(); // id -> Set of links that vouched for it, not yet enough
+    this.hearsayByLink = new Map(); // link -> claims of it still waiting
     this.parts = new PartAssembler(); // relayed payloads coming in parts (parts.js)
     this.gossip = new Gossip({ clientId: room.id, room: room.name, key: room.identity.publicKey,
       sign: (bytes) => room.identity.signBytes(bytes), knows: (id) => this.members.has(id) });
@@ -114,14 +119,41 @@ export class PageOverlay {
 
   async onRoster(peer, entries, now) {
     if (!Array.isArray(entries) || entries.length > 100) return this.room.badFrame(peer, "bad roster");
-    this.becomePartial(); // only a partial mesh's peers send rosters
+    // Only a partial mesh's peers send rosters; a link's word alone does not make a room
+    // partial: a hello must have said "crowd" too, or the page counted enough members.
+    if (!this.partial && this.crowdProbes === undefined) return;
+    this.becomePartial();
     for (const entry of entries) {
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== "number") continue;
       const wire = await this.room.openSignal(entry[0]);
-      if (wire && wire.type === "hello" && wire.to === undefined && entry[1] < 90) {
+      if (wire && wire.type === "hello" && wire.to === undefined && entry[1] < 90
+        && this.corroborated(wire.from, peer.id)) {
         this.noteMember(wire.from, wire.nick, wire.pk, now - Math.max(0, entry[1]));
       }
     }
+  }
+
+  // Whether enough links now vouch for `id`, known only by their rosters (overlay.py).
+  corroborated(id, link) {
+    if (this.members.has(id)) return true;
+    const links = this.hearsay.get(id) ?? new Set();
+    if (!links.has(link)) {
+      if ((this.hearsayByLink.get(link) ?? 0) >= MAX_HEARSAY_PER_LINK) return false;
+      links.add(link);
+      this.hearsayByLink.set(link, (this.hearsayByLink.get(link) ?? 0) + 1);
+    }
+    if (links.size >= Math.min(HEARSAY_LINKS, Math.max(1, this.gossip.links.size))) {
+      this.hearsay.delete(id);
+      for (const l of links) this.hearsayByLink.set(l, this.hearsayByLink.get(l) - 1);
+      return true;
+    }
+    this.hearsay.set(id, links);
+    if (this.hearsay.size > 1024) {
+      const [oldest, its] = this.hearsay.entries().next().value;
+      this.hearsay.delete(oldest);
+      for (const l of its) this.hearsayByLink.set(l, this.hearsayByLink.get(l) - 1);
+    }
+    return false;
   }
 
   carry(actions) {
@@ -175,7 +207,7 @@ export class PageOverlay {
           this.saidHereAt = Date.now();
           return this.publish({ type: "here", hello: this.room.lastHello });
         }
-        return this.reportedGone(body.peer, author, envelope.via);
+        return this.reportedGone(body.peer, author);
       case "here": {
         const wire = await this.room.openSignal(body.hello);
         if (wire && wire.from === author && wire.type === "hello") {
@@ -217,23 +249,21 @@ export class PageOverlay {
     setTimeout(() => { if (this.room.peers.get(peer.id) === peer) this.room.unlink(peer); }, 2000);
   }
 
-  // A member's report that `id` fell silent, come over our link `via`: believed once
-  // two members say so over two different links of ours (mesh/overlay.py); a reporter
-  // that is not a member counts for nothing (identities cost nothing).
-  reportedGone(id, reporter, via = reporter) {
+  // A member's report that `id` fell silent: believed once two members say so; a
+  // reporter that is not a member counts for nothing (mesh/overlay.py).
+  reportedGone(id, reporter) {
     const member = this.members.get(id);
     const now = Date.now() / 1000;
     if (typeof id !== "string" || !member) return;
     if (reporter !== this.room.id && !this.members.has(reporter)) return;
     if (now - member.heardAt < GONE_QUIET) return;
     const reports = this.reports.get(id) ?? new Map();
-    reports.set(reporter, { when: now, via });
-    for (const [who, { when }] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
+    reports.set(reporter, now);
+    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
     this.reports.set(id, reports);
     // Kept while our link to it lives (mesh/overlay.py); believed once it does not.
     if (this.room.peers.get(id)?.phase === "open") return;
-    const paths = new Set([...reports.values()].map(({ via: path }) => path));
-    if (paths.size >= GONE_REPORTS && !member.suspected) {
+    if (reports.size >= GONE_REPORTS && !member.suspected) {
       // Gone if nothing is heard from it for a while: a stalled peer is reported by all.
       const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");
       member.suspected = { since: now, names };

@@ -269,15 +269,44 @@ def test_a_report_heard_while_we_still_link_to_the_peer_counts_when_our_link_die
     assert [action.peer_id for action in left] == [peer(5)]
 
 
-def test_reports_from_strangers_or_through_one_link_remove_nobody() -> None:
+def test_reports_from_strangers_remove_nobody() -> None:
     """Two 'gone' reports by authors who were not members evicted a member: anyone
-    can make identities. And members speaking through one link of ours are one voice."""
+    can make identities."""
     overlay = make(members=20)
     for stranger in (500, 501, 502):
-        overlay.reported_gone(peer(5), peer(stranger), 10.0, via=peer(6))
-    overlay.reported_gone(peer(5), peer(7), 10.2, via=peer(6))
-    overlay.reported_gone(peer(5), peer(8), 10.4, via=peer(6))  # two members, one link
+        overlay.reported_gone(peer(5), peer(stranger), 10.0)
     assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
-    overlay.reported_gone(peer(5), peer(9), 20.0, via=peer(10))  # a second link: believed
+    overlay.reported_gone(peer(5), peer(7), 20.0)
+    overlay.reported_gone(peer(5), peer(9), 20.0)  # two members: believed
     left = of(PeerLeft, overlay.tick(20.0 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(5)]
+
+
+def test_one_link_cannot_make_members_of_identities_it_made() -> None:
+    """One linked peer's rosters held 300 self-signed hellos: every honest peer listed
+    303 members and the room went partial for good. A member only a roster tells of
+    joins once two of our links vouch for it; one link's claims wait, a few at most."""
+    overlay = make(members=20)  # a partial room of 21
+    assert overlay.sparse
+    for link in (peer(1), peer(2), peer(3)):
+        overlay.link_up(link, link, KEY, 1.0)
+    for n in range(1000, 1300):  # the liar's roster
+        overlay.vouched(peer(n), "alice", KEY, {"hello": n}, 2.0, via=peer(1))
+    assert not [p for p in overlay.members() if p >= peer(1000)]
+    # An honest member far away: two links' rosters tell of it.
+    overlay.vouched(peer(50), "far", KEY, {"hello": 50}, 3.0, via=peer(2))
+    assert peer(50) not in overlay.members()
+    overlay.vouched(peer(50), "far", KEY, {"hello": 50}, 3.1, via=peer(3))
+    assert overlay.members()[peer(50)] == "far"
+    assert len(overlay._hearsay) <= o.MAX_HEARSAY_PER_LINK + 1
+
+
+def test_one_link_s_roster_does_not_make_the_room_partial_two_do() -> None:
+    overlay = make()
+    for link in (peer(1), peer(2)):
+        overlay.link_up(link, link, KEY, 1.0)
+    assert overlay.roster_heard(peer(1)) == [] and not overlay.sparse
+    assert overlay.roster_heard(peer(1)) == [] and not overlay.sparse, "the same link again"
+    assert overlay.roster_heard(peer(9)) == [], "not a link of ours"
+    assert of(o.BecameSparse, overlay.roster_heard(peer(2))) == [o.BecameSparse()]
+    assert overlay.sparse
