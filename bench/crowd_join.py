@@ -20,7 +20,7 @@ import statistics
 import time
 from typing import Any
 
-from .harness import MESHCHAT, BrokerProcess
+from .harness import BrokerProcess, join_command
 
 
 class Member:
@@ -54,16 +54,7 @@ class Member:
 
 async def start(url: str, room: str, nick: str) -> Member:
     process = await asyncio.create_subprocess_exec(
-        *MESHCHAT,
-        "join",
-        room,
-        "--json",
-        "--nick",
-        nick,
-        "--broker",
-        url,
-        "--host-address",
-        "127.0.0.1",
+        *join_command(room, nick, url),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -40,6 +40,23 @@ def packets_sent(connections: Iterable[RTCPeerConnection]) -> int:
     return total
 
 
+def join_command(room: str, nick: str, broker_url: str | None) -> list[str]:
+    """``meshchat join --json`` on loopback, through ``broker_url`` (None: the embedded
+    default)."""
+    where = ["--broker", broker_url] if broker_url is not None else []
+    return [
+        *MESHCHAT,
+        "join",
+        room,
+        "--json",
+        "--nick",
+        nick,
+        *where,
+        "--host-address",
+        "127.0.0.1",
+    ]
+
+
 class BrokerProcess:
     """``meshchat broker`` on a loopback port."""
 
@@ -118,18 +135,10 @@ class JoinProcess:
         """Join through ``broker``, or with none given (the embedded default);
         ``launcher`` prefixes the command (``ip netns exec NAME``); ``extra`` are more
         options."""
-        where = ["--broker", broker.url] if broker is not None else []
+        url = broker.url if broker is not None else None
         process = await asyncio.create_subprocess_exec(
             *launcher,
-            *MESHCHAT,
-            "join",
-            room,
-            "--json",
-            "--nick",
-            nick,
-            *where,
-            "--host-address",
-            "127.0.0.1",
+            *join_command(room, nick, url),
             *extra,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
