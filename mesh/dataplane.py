@@ -601,6 +601,7 @@ class DataPlane:
             # socket, so that time is not theirs.
             for detector in self._liveness.values():
                 detector.overlook(now - self._last_tick - TICK_INTERVAL)
+            self._inbox.forgive(now)
             actions.append(WeStalled(now - self._last_tick))
         self._last_tick = now
         actions += self._report(self._delivery.tick(now))

@@ -69,6 +69,7 @@ ANSWER_TIMEOUT = 30.0  # seconds a recipient has to accept or refuse an offer
 # relayed ones at hundreds of KiB): one trickled in to hold disk space fails instead.
 STALL_TIMEOUT = 60.0
 MIN_FILE_RATE = 16 * 1024
+OWN_STALL = 5.0  # a watchdog round this late means our process stood still
 REPORT_INTERVAL = 0.25  # seconds between progress events of one transfer and peer
 HAVE_INTERVAL = 0.5  # seconds between the receiver's confirmations to the sender
 MAX_INCOMING_PER_PEER = 8  # files one peer may be sending us at once
@@ -565,9 +566,15 @@ class FileTransfers:
     async def _watch(self) -> None:
         """Give up on transfers whose present sender has stopped sending, or sends
         too little to be anything but holding room."""
+        checked_at = time.monotonic()
         while self._incoming:
             await asyncio.sleep(1.0)
-            self.check_progress(time.monotonic())
+            now = time.monotonic()
+            if now - checked_at > OWN_STALL:  # we stood still: not the senders' doing
+                for incoming in self._incoming.values():
+                    incoming.window_from, incoming.window_bytes = now, 0
+            checked_at = now
+            self.check_progress(now)
 
     def check_progress(self, now: float) -> None:
         """Fail files that gained under :data:`MIN_FILE_RATE` over a whole window."""

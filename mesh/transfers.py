@@ -291,6 +291,13 @@ class Inbox:
         if incoming.sink is not None:
             incoming.sink.close()
 
+    def forgive(self, now: float) -> None:
+        """Our own process stood still: the windows under way start again from now
+        (what did not arrive meanwhile was not the senders' doing)."""
+        for mine in self._by_peer.values():
+            for incoming in mine.values():
+                incoming.window_from, incoming.window_bytes = now, 0
+
     def stalled(self, now: float) -> list[Stalled]:
         """Half-received payloads that gained less than :data:`MIN_PAYLOAD_RATE` over
         the window that just ended; the others start a new window."""

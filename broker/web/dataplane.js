@@ -250,6 +250,12 @@ class Inbox {
   abandon(peer) {
     for (const incoming of [...(this.byPeer.get(peer)?.values() || [])]) this.finish(peer, incoming);
   }
+  // Our own page stood still: the windows under way start again from now.
+  forgive(now) {
+    for (const mine of this.byPeer.values()) {
+      for (const incoming of mine.values()) Object.assign(incoming, { windowFrom: now, windowBytes: 0 });
+    }
+  }
   // Payloads that gained less than MIN_PAYLOAD_RATE over the window that just ended.
   stalled(now) {
     const slow = [];
@@ -438,6 +444,7 @@ export class DataPlane {
     if (this.lastTick !== null && now - this.lastTick > STALL_GAP) {
       // Our own page stood still (a background tab): that time is not the peers'.
       for (const detector of this.liveness.values()) detector.overlook(now - this.lastTick - TICK_INTERVAL);
+      this.inbox.forgive(now);
       actions.push({ type: "WeStalled", seconds: now - this.lastTick });
     }
     this.lastTick = now;

@@ -288,7 +288,8 @@ def test_a_half_received_payload_that_stalls_is_let_go_and_its_sender_shunned() 
     ana.send_payload("files", bytes(3 * FRAME_BODY), 1.0, 1_000)
     bo.receive(ANA, all_frames(ana, BO)[0], 1.0)
     assert bo._inbox.held() > 0
-    (drop,) = [a for a in bo.tick(1.0 + t.STALL_WINDOW + 1) if isinstance(a, d.DropPeer)]
+    ticks = [bo.tick(1.0 + step * d.TICK_INTERVAL) for step in range(1, 130)]
+    (drop,) = [a for actions in ticks for a in actions if isinstance(a, d.DropPeer)]
     assert drop.peer_id == ANA and f"bytes in {t.STALL_WINDOW:g} s" in drop.reason
     assert bo._inbox.held() == 0 and not bo._inbox.peers()
 
@@ -317,7 +318,8 @@ def test_a_payload_trickling_in_is_dropped_however_steady_and_a_brisk_one_is_not
             taken = bo.receive(slow, few, now)
             assert [a.done for a in taken if isinstance(a, TransferProgress)] == [incoming.received]
         bo.receive(brisk, steady[step], now)  # 16 KiB a second
-        dropped += [a for a in bo.tick(now) if isinstance(a, d.DropPeer)]
+        for quarter in (0.75, 0.5, 0.25, 0.0):  # ticking along, as the driver does
+            dropped += [a for a in bo.tick(now - quarter) if isinstance(a, d.DropPeer)]
     assert [drop.peer_id for drop in dropped] == [slow]
     assert bo._inbox.get(slow, slow_id) is None
     assert bo._inbox.get(brisk, brisk_id) is not None
@@ -477,3 +479,14 @@ def test_a_payload_to_a_peer_that_leaves_for_good_is_reported() -> None:
     net.run(45.0)
     assert ana.payloads_undelivered == [(bo.id, sent.header.id, "the peer did not come back")]
     assert ana.data.backlog() == 0 and ana.data._bodies == {}, "nothing kept for it"
+
+
+def test_our_own_stall_is_not_taken_for_a_sender_trickling() -> None:
+    ana, bo = pair()
+    ana.send_payload("files", bytes(3 * FRAME_BODY), 1.0, 1_000)
+    bo.tick(1.0)
+    bo.receive(ANA, all_frames(ana, BO)[0], 1.0)
+    stood_still = bo.tick(1.0 + t.STALL_WINDOW + 5)  # our process was stopped meanwhile
+    assert [a for a in stood_still if isinstance(a, d.WeStalled)]
+    assert not [a for a in stood_still if isinstance(a, d.DropPeer)]
+    assert bo._inbox.peers() == {ANA}, "its window starts again from now"

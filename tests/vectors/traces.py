@@ -312,8 +312,8 @@ def payload_budget_trace() -> dict[str, Any]:
     trace.flush(0.8)
     bo.send_payload("files", bytes(range(256)) * 160, 1.0, 1_000)
     trace.receive(b, all_payload_frames(bo, a)[0], 1.0)  # and then nothing much
-    trace.tick(15.0)
-    trace.tick(31.5)  # a whole window gained under the rate: dropped, bo shunned
+    for half_seconds in range(2, 64):  # ticking along (a stall of ours would forgive)
+        trace.tick(half_seconds / 2)  # at 31.5 s a whole window gained under the rate
     with mock.patch.object(d, "check_json_size", lambda channel, size: None):
         bo.send_payload("moves", "x" * (MAX_JSON_BYTES + 1), 32.0, 32_000)
     trace.receive(b, all_payload_frames(bo, a)[0], 32.1)  # dropped at the header
