@@ -100,6 +100,7 @@ WEB_FILES = {
     "/keys.js": ("keys.js", "text/javascript; charset=utf-8"),
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
     "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),
+    "/text.js": ("text.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

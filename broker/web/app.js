@@ -1,6 +1,7 @@
 // The chat page: a thin view over Room (meshchat.js). Text from peers is only ever
 // put into the page as text nodes, never as HTML.
 import { Room } from "/meshchat.js";
+import { visible } from "/text.js";
 
 const params = new URLSearchParams(location.search);
 const roomName = params.get("room") || "lobby";
@@ -48,7 +49,7 @@ function line(parts, className) {
   for (const [text, partClass] of parts) {
     const span = document.createElement("span");
     if (partClass) span.className = partClass;
-    span.textContent = text;
+    span.textContent = visible(text); // what a peer wrote is shown, never obeyed (text.js)
     item.append(span);
   }
   const list = $("messages");
@@ -71,7 +72,7 @@ function renderPeers() {
     const item = document.createElement("li");
     const name = document.createElement("span");
     name.className = "nick";
-    name.textContent = nick;
+    name.textContent = visible(nick);
     const idTag = document.createElement("span");
     idTag.className = "tag";
     idTag.textContent = tag(id);
@@ -150,7 +151,7 @@ async function join(nick) {
     const link = document.createElement("a");
     link.href = detail.url; // a blob: URL made by the page from the verified bytes
     link.download = detail.name;
-    link.textContent = `${detail.name} (${size(detail.size)})`;
+    link.textContent = `${visible(detail.name)} (${size(detail.size)})`;
     item.querySelector("progress").replaceWith(link);
   });
   room.addEventListener("file-delivered", ({ detail }) => {

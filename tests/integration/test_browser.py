@@ -438,6 +438,10 @@ async def test_a_reloaded_page_rejoins_and_html_is_shown_as_text(
             == 0
         )
         assert await page.evaluate("window.pwned === undefined")
+        # A right-to-left override showed "https://evil.com" + "exe.png" reversed; the
+        # page shows what the app shows: the character as a visible escape.
+        await python.send("https://evil.com\u202egnp.exe")
+        await wait_for_texts(page, [hostile, "https://evil.com\\u202egnp.exe"])
         await send_from_page(page, "back again")
         await python.wait_for(lambda e: e.get("text") == "back again")
     finally:

@@ -8,6 +8,7 @@ import {
   ablyChannel, admitCandidate, chatSignedContent, cleanNick, clientTopic, decodeChannelFrame,
   globalTopic, limitSdp, newBudget,
 } from "../../broker/web/frames.js";
+import { visible } from "../../broker/web/text.js";
 import { Gossip, authentic, decodeEnvelope } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
@@ -108,4 +109,8 @@ test("envelopes with bytes attached are judged as the Python core judges them", 
       : actions.some((a) => a.type === "PeerMisbehaved") ? "malformed" : "authentic";
     assert.equal(judged, verdict, frame.slice(0, 80));
   }
+});
+
+test("text from peers is shown as the app shows it: escapes, never obeyed", () => {
+  for (const { text, shown } of vectors.visible_text) assert.equal(visible(text), shown, JSON.stringify(text));
 });

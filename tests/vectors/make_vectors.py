@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from meshchat.cli.terminal_text import for_terminal
 from meshchat.mesh.candidates import CandidateBudget, limit_sdp
 from meshchat.mesh.chat import (
     MAX_TEXT_BYTES,
@@ -329,6 +330,26 @@ def binary_frame_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
+# Text a peer may send: terminal escapes, fake new lines, a one-byte CSI, bidi and
+# zero-width format characters, tags, a lone surrogate, private use, separators; and
+# text that must stay exactly as it is (scripts, emoji, combining marks).
+SHOWN_TEXTS = [
+    "plain text",
+    "\x1b]0;pwned\x07",
+    "\x1b[2J",
+    "\r<ana> fake line\n",
+    "\x9b31m",
+    "https://evil.com\u202egnp.exe",
+    "a\u200bb\u2066c\u2069",
+    "\U000e0041 tag",
+    "lone \ud800 surrogate",
+    "private \ue000 use",
+    "line\u2028para\u2029",
+    "日本語 émoji 🙂 e\u0301 👩\u200d💻",
+    "\t tab and \x7f delete",
+]
+
+
 def vectors() -> dict[str, Any]:
     budget = CandidateBudget()
     return {
@@ -353,6 +374,8 @@ def vectors() -> dict[str, Any]:
             for room in ("lobby", "a.b_c-9", "x" * 64)
         ],
         "traces": traces(),
+        # Text from peers as the app shows it (cli/terminal_text.py); the page alike.
+        "visible_text": [{"text": t, "shown": for_terminal(t)} for t in SHOWN_TEXTS],
         # Names of received files, as mesh/filenames.py makes them safe.
         "file_names": [{"offered": n, "safe": safe_file_name(n)} for n in OFFERED_FILE_NAMES],
         # scrypt as Python's hashlib (OpenSSL) computes it; the page uses @noble/hashes.
