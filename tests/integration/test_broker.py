@@ -23,7 +23,7 @@ from meshchat.mesh import TransportError, WebSocketTransport
 from meshchat.mesh.identity import Identity
 from meshchat.wire.keys import CHALLENGE_HEADER
 
-from .processes import Broker, start_meshchat_broker
+from .processes import EVENT_TIMEOUT, Broker, start_meshchat_broker
 
 # Every module of the page: the broker must serve each one the page imports, its own
 # and the pinned third-party ones.
@@ -346,9 +346,19 @@ async def test_the_total_number_of_connections_is_capped() -> None:
     try:
         held = [await connect(broker.url) for _ in range(2)]
         with pytest.raises(TransportError, match=r"\(503\): the broker is full"):
-            await WebSocketTransport(broker.url).connect(Identity())
-        for ws in held:
-            await ws.close()
+            await WebSocketTransport(broker.url, patience=0).connect(Identity())
+        # A full broker is load, not a refusal: a client tries again, and gets in.
+        told: list[str] = []
+        patient = WebSocketTransport(broker.url, patience=EVENT_TIMEOUT, on_retry=told.append)
+        joining = asyncio.create_task(patient.connect(Identity()))
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while not told:
+                await asyncio.sleep(0.05)
+        assert "(503): the broker is full" in told[0] and not joining.done()
+        await held[0].close()
+        await asyncio.wait_for(joining, EVENT_TIMEOUT)
+        await patient.close()
+        await held[1].close()
     finally:
         await broker.stop()
 
