@@ -4,13 +4,19 @@ on the real broker that also write payload frames of their own making."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from meshchat.mesh import Room
+from meshchat.mesh.files import FILES_CHANNEL, Offer, encode_control
 from meshchat.mesh.payloads import (
     MAX_PAYLOAD_BYTES,
     encode_header,
@@ -87,3 +93,46 @@ async def test_a_member_announcing_a_huge_json_value_is_dropped_before_its_bytes
     await ana.send("still here")
     said = await victim.wait_for(lambda e: e["event"] == "message")
     assert said["text"] == "still here" and left
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 400 MiB filesystem of the test's own (tmpfs), as the attack used."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400m", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+async def test_file_offers_accepted_together_leave_the_disk_margin(
+    meshchat_broker: Broker, spawn_peer: PeerFactory, rooms: list[Room], small_disk: Path
+) -> None:
+    """Four 120 MiB offers to a 400 MiB filesystem were all accepted: free space reached
+    zero and a transfer failed with 'No space left on device'."""
+    victim = await spawn_peer(meshchat_broker, "disk", "bob", "--downloads", str(small_disk))
+    senders = [await joined_room(meshchat_broker, "disk", f"s{n}") for n in range(4)]
+    rooms += senders
+    for sender in senders:
+        await wait_until_peers(sender, victim.id)
+        offer = Offer(os.urandom(16).hex(), "big.bin", 120 * 1024 * 1024, "0" * 64)
+        await sender._send_payload(FILES_CHANNEL, encode_control(offer), [victim.id])
+    offered = [await victim.wait_for(offered_by(sender.id)) for sender in senders]
+    assert len(offered) == 4
+
+    def refusals() -> list[str]:
+        return [e["reason"] for e in victim.events if e["event"] == "file-failed"]
+
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        while len(refusals()) < 2:
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # and no more
+    assert refusals() == ["refused: not enough disk space"] * 2, "two fit, with 64 MiB spare"
+
+
+def offered_by(sender: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e["event"] == "file-offered" and e["from"] == sender
