@@ -52,9 +52,22 @@ function line(parts, className) {
     span.textContent = visible(text); // what a peer wrote is shown, never obeyed (text.js)
     item.append(span);
   }
-  const list = $("messages");
-  list.append(item);
-  list.scrollTop = list.scrollHeight;
+  $("messages").append(item);
+  redrawSoon();
+}
+
+// Redrawn at most once per burst (a roster of a hundred members is a hundred "joined"
+// events): the peer list rebuilt and the log scrolled once, not per event.
+let peersChanged = false, redrawTimer = null;
+function redrawSoon(peers = false) {
+  peersChanged ||= peers;
+  redrawTimer ??= setTimeout(() => {
+    redrawTimer = null;
+    if (peersChanged) renderPeers();
+    peersChanged = false;
+    const list = $("messages");
+    list.scrollTop = list.scrollHeight;
+  }, 50);
 }
 
 const clock = (ts) => {
@@ -122,12 +135,12 @@ async function join(nick) {
   $("text").focus();
   room.addEventListener("joined", ({ detail }) => {
     names.set(detail.id, detail.nick);
-    renderPeers();
+    redrawSoon(true);
     line([[`${detail.nick}${tag(detail.id)} joined`]], "notice");
   });
   room.addEventListener("left", ({ detail }) => {
     names.delete(detail.id);
-    renderPeers();
+    redrawSoon(true);
     line([[`${detail.nick}${tag(detail.id)} left (${detail.reason})`]], "notice");
   });
   room.addEventListener("message", ({ detail }) => {
