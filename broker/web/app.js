@@ -153,6 +153,30 @@ async function join(nick) {
   });
   room.addEventListener("file-offered", ({ detail }) => {
     transferLine(detail.id, `${detail.nick}${tag(detail.from)} sends ${detail.name} (${size(detail.size)})`);
+    const item = transfers.get(detail.id);
+    if (detail.warning) {
+      const warning = document.createElement("span");
+      warning.className = "warning";
+      warning.textContent = ` ⚠ ${detail.warning}`;
+      item.querySelector(".text").after(warning);
+    }
+    if (!detail.pending) return;
+    // Nothing is taken without the user's word (it waits in the page's memory).
+    const take = document.createElement("button");
+    take.className = "accept";
+    take.textContent = "accept";
+    const leave = document.createElement("button");
+    leave.className = "decline";
+    leave.textContent = "decline";
+    const decide = (yes) => {
+      take.remove();
+      leave.remove();
+      if (yes) room.files.accept(detail.from, detail.id);
+      else room.files.decline(detail.from, detail.id);
+    };
+    take.addEventListener("click", () => decide(true));
+    leave.addEventListener("click", () => decide(false));
+    item.querySelector("progress").before(take, leave);
   });
   room.addEventListener("file-progress", ({ detail }) => {
     const bar = transfers.get(detail.id)?.querySelector("progress");
@@ -165,6 +189,11 @@ async function join(nick) {
     link.href = detail.url; // a blob: URL made by the page from the verified bytes
     link.download = detail.name;
     link.textContent = `${visible(detail.name)} (${size(detail.size)})`;
+    // Once saved, the page gives the file's memory back (the link goes with it).
+    link.addEventListener("click", () => setTimeout(() => {
+      room.files.release(detail.id, detail.url);
+      link.replaceWith(`${visible(detail.name)} (saved)`);
+    }, 1000));
     item.querySelector("progress").replaceWith(link);
   });
   room.addEventListener("file-delivered", ({ detail }) => {
@@ -172,6 +201,7 @@ async function join(nick) {
     if (bar) bar.title = `delivered to ${names.get(detail.peer) || detail.peer}`;
   });
   room.addEventListener("file-failed", ({ detail }) => {
+    for (const button of transfers.get(detail.id)?.querySelectorAll("button") ?? []) button.remove();
     const who = names.get(detail.peer) || detail.peer;
     line([[`a file ${detail.sending ? "to" : "from"} ${who} failed: ${detail.reason}`]], "notice");
   });

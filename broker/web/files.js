@@ -4,7 +4,8 @@
 // file is kept as Blob parts (which the browser may keep on disk) and offered as a
 // download link once its SHA-256 is the one the sender signed.
 //
-// Events on the room: file-offered {id, from, nick, name, size}, file-progress {id, peer,
+// Events on the room: file-offered {id, from, nick, name, size, warning, pending: the
+// user is to accept(from, id) or decline(from, id)}, file-progress {id, peer,
 // sending, done, total}, file-received {id, from, nick, name, size, sha256, url},
 // file-delivered {id, peer}, file-failed {id, peer, sending, reason}.
 
@@ -16,6 +17,12 @@ export const FILES_CHANNEL = "meshchat/files", FILE_DATA_CHANNEL = "meshchat/fil
 export const CHUNK_BYTES = 256 * 1024 - 64;
 // A page holds what it receives until the user saves it: a lower limit than Python's.
 export const PAGE_MAX_FILE_SIZE = 1024 ** 3;
+// A page holds received files in memory until they are saved: at most this much in all,
+// counting files under way; a saved file's memory is given back (its link then goes).
+export const PAGE_MAX_HELD = 2 * 1024 ** 3;
+// The user is asked before a file is taken; an offer not taken within this long is
+// declined (the sender waits 30 s for an answer).
+export const DECIDE_WITHIN = 25000;
 const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
 const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
 const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
@@ -89,6 +96,20 @@ function decodeChunk(body) {
   return { id: hex(body.subarray(0, 16)), offset, data: body.subarray(24) };
 }
 
+// What makes a received file's name worth a second look before it is opened: a
+// program's extension behind another one ("invoice.pdf.exe"), or spaces that push the
+// real extension out of sight ("report.pdf      .exe"). The page shows the warning.
+const RISKY = /\.(exe|scr|com|bat|cmd|pif|msi|js|jse|vbs|vbe|wsf|ps1|jar|lnk|hta|cpl|app|dmg|sh|apk)$/i;
+export function suspicious(name) {
+  const parts = name.split(".");
+  if (parts.length > 2 && RISKY.test(name) && /^[A-Za-z0-9]{1,5}$/.test(parts.at(-2))) {
+    return `two extensions: it is a .${parts.at(-1)} file`;
+  }
+  if (/\s{2,}/.test(name)) return "runs of spaces in its name";
+  if (RISKY.test(name)) return `a program (.${parts.at(-1)})`;
+  return null;
+}
+
 export class FileTransfers {
   constructor(room, { maxFileSize = PAGE_MAX_FILE_SIZE } = {}) {
     Object.assign(this, { room, maxFileSize });
@@ -96,6 +117,8 @@ export class FileTransfers {
     this.incoming = new Map(); // "sender id" -> incoming
     this.lostSince = new Map(); // peer -> ms it was lost (not said bye)
     this.offerBudget = new Map(); // peer -> {tokens, stamp}: offers it may still make
+    this.pending = new Map(); // "sender id" -> an offer waiting for the user's answer
+    this.held = new Map(); // file id -> bytes of a received file not yet saved
     room.channel(FILES_CHANNEL).addEventListener("message", ({ detail }) => this.onControl(detail));
     room.channel(FILE_DATA_CHANNEL).addEventListener("message", ({ detail }) => this.onChunk(detail));
     room.addEventListener("left", ({ detail }) => this.peerLeft(detail.id, detail.reason === "said bye"));
@@ -239,24 +262,61 @@ export class FileTransfers {
     if (budget.tokens < 1) return;
     budget.tokens -= 1;
     const name = safeFileName(offer.name);
-    this.emit("file-offered", { id: offer.id, from, nick, name, size: offer.size });
-    const fromSender = [...this.incoming.values()].filter((i) => i.sender === from).length;
-    let reason = null;
-    if (offer.size > this.maxFileSize) {
-      reason = `the file is ${offer.size} bytes; this peer takes files up to ${this.maxFileSize} bytes`;
-    } else if (fromSender >= MAX_INCOMING_PER_PEER || this.incoming.size >= MAX_INCOMING) {
-      reason = "too many files at once; try again later";
-    }
+    const reason = this.refusal(from, offer);
     if (reason) {
-      this.control(from, { type: "refuse", id: offer.id, reason });
-      this.emit("file-failed", { id: offer.id, peer: from, sending: false, reason: `refused: ${reason}` });
+      this.emit("file-offered", { id: offer.id, from, nick, name, size: offer.size, warning: suspicious(name) });
+      this.decline(from, offer.id, reason);
       return;
     }
+    // The user decides, seeing the name, its warning if any, and the size.
+    const timer = setTimeout(() => this.decline(from, offer.id, "not accepted in time"), DECIDE_WITHIN);
+    this.pending.set(key, { offer, from, nick, name, timer });
+    this.emit("file-offered", { id: offer.id, from, nick, name, size: offer.size,
+      warning: suspicious(name), pending: true });
+  }
+
+  refusal(from, offer) {
+    const fromSender = [...this.incoming.values(), ...this.pending.values()]
+      .filter((i) => (i.sender ?? i.from) === from).length;
+    const waiting = this.incoming.size + this.pending.size;
+    const held = [...this.held.values(), ...[...this.incoming.values()].map((i) => i.offer.size)]
+      .reduce((a, b) => a + b, 0);
+    if (offer.size > this.maxFileSize) {
+      return `the file is ${offer.size} bytes; this peer takes files up to ${this.maxFileSize} bytes`;
+    }
+    if (fromSender >= MAX_INCOMING_PER_PEER || waiting >= MAX_INCOMING) return "too many files at once; try again later";
+    if (held + offer.size > PAGE_MAX_HELD) return "this page holds all the unsaved files it can; try again later";
+    return null;
+  }
+
+  // The user takes the file `id` offered by `from`.
+  accept(from, id) {
+    const key = `${from} ${id}`, waiting = this.pending.get(key);
+    if (!waiting) return;
+    this.pending.delete(key);
+    clearTimeout(waiting.timer);
+    const { offer, nick, name } = waiting;
+    const reason = this.refusal(from, offer);
+    if (reason) { this.decline(from, id, reason); return; }
     const incoming = { key, offer, sender: from, nick, name, hasher: sha256.create(), contiguous: 0,
       ahead: new Map(), parts: [], lastChunkAt: Date.now(), reportedAt: -Infinity, confirmedAt: -Infinity };
     this.incoming.set(key, incoming);
-    this.control(from, { type: "accept", id: offer.id });
+    this.control(from, { type: "accept", id });
     if (offer.size === 0) this.complete(incoming);
+  }
+
+  // The file `id` offered by `from` is not taken (the user said no, or `reason`).
+  decline(from, id, reason = "the user declined it") {
+    const waiting = this.pending.get(`${from} ${id}`);
+    if (waiting) { clearTimeout(waiting.timer); this.pending.delete(`${from} ${id}`); }
+    this.control(from, { type: "refuse", id, reason });
+    this.emit("file-failed", { id, peer: from, sending: false, reason: `refused: ${reason}` });
+  }
+
+  // A received file was saved (or is not wanted): its memory and its link go.
+  release(id, url) {
+    this.held.delete(id);
+    URL.revokeObjectURL(url);
   }
 
   onChunk({ from, data }) {
@@ -303,6 +363,8 @@ export class FileTransfers {
       return;
     }
     const url = URL.createObjectURL(new Blob(incoming.parts));
+    incoming.parts = [];
+    this.held.set(offer.id, offer.size);
     this.emit("file-progress", { id: offer.id, peer: sender, sending: false, done: offer.size, total: offer.size });
     this.control(sender, { type: "received", id: offer.id });
     this.emit("file-received", { id: offer.id, from: sender, nick: incoming.nick, name: incoming.name,
@@ -341,6 +403,7 @@ export class FileTransfers {
 
   close() {
     clearInterval(this.watchdog);
+    for (const { from, offer } of [...this.pending.values()]) this.decline(from, offer.id, "we left");
     for (const incoming of [...this.incoming.values()]) this.failIncoming(incoming, "we left", false);
     for (const transfer of [...this.outgoing.values()]) {
       for (const peer of transfer.recipients) this.failOutgoing(transfer, peer, "we left", false);

@@ -333,9 +333,24 @@ async def test_files_go_from_python_to_the_page_and_back_verified(
     try:
         await wait_for_names(page, ["yara"])
         await python.wait_for_peers({await page_id(page)})
+        # Nothing is taken without the user's word: the offer waits for a click.
+        tricky = tmp_path / "invoice.pdf.exe"
+        tricky.write_bytes(b"MZ")
+        await python.command_line(f'/send "{tricky}"')
+        offered = await page.wait_for_selector("#messages li.file .warning", timeout=TIMEOUT_MS)
+        assert "two extensions: it is a .exe file" in await offered.text_content()
+        await page.click("#messages li.file button.decline")
+        refused = await python.wait_for(lambda e: e["event"] == "file-failed")
+        assert refused["reason"] == "refused: the user declined it"
+
         to_page = tmp_path / "from python.bin"
         to_page.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
         await python.command_line(f'/send "{to_page}"')
+        accept = await page.wait_for_selector(
+            "#messages li.file:last-child button.accept", timeout=TIMEOUT_MS
+        )
+        assert "(3.0 MiB)" in await page.text_content("#messages li.file:last-child .text")
+        await accept.click()
         link = await page.wait_for_selector("#messages li.file a", timeout=TIMEOUT_MS)
         assert await link.get_attribute("download") == "from python.bin"
         assert "(3.0 MiB)" in await link.text_content()
@@ -350,6 +365,17 @@ async def test_files_go_from_python_to_the_page_and_back_verified(
         )
         assert digest == hashlib.sha256(to_page.read_bytes()).hexdigest()
         await python.wait_for(lambda e: e["event"] == "file-delivered")
+        # Saved: the page gives the memory back, and says so where the link was.
+        url = await link.get_attribute("href")
+        await page.evaluate("(a) => a.dispatchEvent(new MouseEvent('click'))", link)
+        await page.wait_for_function(
+            "!document.querySelector('#messages li.file a')", timeout=TIMEOUT_MS
+        )
+        assert "(saved)" in await page.text_content("#messages li.file:last-child")
+        gone = await page.evaluate(
+            "async (u) => { try { await fetch(u); return false; } catch { return true; } }", url
+        )
+        assert gone, "the blob URL was released"
 
         to_python = tmp_path / "from the page.txt"
         to_python.write_bytes(os.urandom(2 * 1024 * 1024))
