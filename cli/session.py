@@ -18,7 +18,6 @@ from meshchat.mesh import (
     TransportError,
 )
 from meshchat.mesh.overlay import OverlayConfig
-from meshchat.mesh.websocket_transport import broker_is_listening
 from meshchat.wire.redaction import redact
 
 from .commands import Clear, Command, Help, Invalid, Nothing, Peers, Quit, Say, SendFile
@@ -79,17 +78,21 @@ class ChatSession:
         embedded = None
         if options.transport_kind == "broker" and options.broker_url is None:
             embedded = EmbeddedBroker(
-                DEFAULT_HOST, DEFAULT_PORT, lambda: printer.hosting_broker(url)
+                DEFAULT_HOST,
+                DEFAULT_PORT,
+                lambda: printer.hosting_broker(embedded.url if embedded else url),
+                on_foreign=printer.error,
             )
-            if not await broker_is_listening(url):
-                await embedded.try_to_host()
         try:
+            if embedded is not None:
+                url = await embedded.locate()  # ours, or hosted here now
             transport, where = make_transport(
                 options.transport_kind,
                 url,
                 options.ably_endpoint,
                 options.broker_token,
                 on_retry=printer.notice,
+                locate=embedded.locate if embedded is not None else None,
             )
             room = Room(
                 transport,

@@ -6,6 +6,10 @@ every other one that joined the same way sees its signalling connection drop and
 to take the port over: the operating system lets exactly one of them bind it, that one
 runs the broker from then on, and everyone's transport reconnects to it as it would to
 any restarted broker. Open data channels never depended on the broker, so chat goes on.
+
+Only a listener of this user's is trusted (``listeners.py``): when another user's process
+holds the port, the room's processes all pass over it, to the next of a few ports after
+it, in the same order, so they still meet, and each says so once.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import random
 from collections.abc import Callable
 
 from websockets.asyncio.server import Server
 
 from meshchat.broker import serve
-from meshchat.mesh import RoomEvent, SignallingLost, SignallingRestored
+from meshchat.mesh import RoomEvent, SignallingLost, SignallingRestored, TransportError
+
+from .listeners import listener_uids
 
 log = logging.getLogger(__name__)
 
@@ -28,30 +35,78 @@ log = logging.getLogger(__name__)
 # often to try again while the port is still held (by a host that hangs, say).
 TAKEOVER_JITTER = 0.1
 RETRY_INTERVAL = 1.0
+PORTS_TRIED = 5  # the default port and the next few, when strangers hold ports
 
 
 class EmbeddedBroker:
     """The broker on ``host:port`` that this process runs, or would run if it had to."""
 
-    def __init__(self, host: str, port: int, on_hosting: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        on_hosting: Callable[[], None],
+        on_foreign: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self.host = host
-        self.port = port
+        self.port = port  # the one in use: the default, unless a stranger holds it
+        self._ports = range(port, port + PORTS_TRIED)
         self._on_hosting = on_hosting
+        self._on_foreign = on_foreign  # told once per port a stranger holds
+        self._foreign: set[int] = set()
         self._server: Server | None = None
         self._takeover: asyncio.Task[None] | None = None
 
     @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    async def locate(self) -> str:
+        """The room's broker on this machine: the first of the ports that is ours to
+        use, listened on by our own user's process, or free (then we run it there).
+        TransportError when strangers hold every one."""
+        for port in self._ports:
+            if self._server is not None and port == self.port:
+                return self.url  # ours
+            uids = listener_uids(port)
+            if uids is None:  # this system cannot tell who listens: trust the default
+                await self._host(port)
+                self.port = port
+                return self.url
+            strangers = uids - {os.getuid()}
+            if strangers:
+                if port not in self._foreign:
+                    self._foreign.add(port)
+                    message = (
+                        f"another user's process (uid {min(strangers)}) listens on"
+                        f" {self.host}:{port}; not using it"
+                    )
+                    log.warning("%s", message)
+                    self._on_foreign(message)
+                continue
+            if uids or await self._host(port):  # ours, or now hosted here
+                self.port = port
+                return self.url
+            if listener_uids(port):  # taken meanwhile: by whom, the next round tells
+                self.port = port
+                return self.url
+        last = self._ports[-1]
+        raise TransportError(
+            f"other users' processes hold every port from {self._ports[0]} to {last} on"
+            f" {self.host}: give a broker with --broker"
+        )
+
+    async def _host(self, port: int) -> bool:
+        try:
+            _, self._server = await serve(self.host, port)
+        except OSError:
+            return False
+        self.port = port
+        return True
+
+    @property
     def hosting(self) -> bool:
         return self._server is not None
-
-    async def try_to_host(self) -> bool:
-        """Run the broker here if the port is free; False if another process has it."""
-        if self._server is None:
-            try:
-                _, self._server = await serve(self.host, self.port)
-            except OSError:
-                return False
-        return True
 
     def observe(self, event: RoomEvent) -> None:
         """Follow the room's signalling state: lost means the host may be gone."""
@@ -65,7 +120,9 @@ class EmbeddedBroker:
         await asyncio.sleep(random.uniform(0, TAKEOVER_JITTER))
         # Polling, as there is no event for a port coming free in another process.
         for attempt in itertools.count():
-            if await self.try_to_host():
+            with contextlib.suppress(TransportError):
+                await self.locate()
+            if self.hosting:
                 break
             log.debug("the broker's port is still held (attempt %d)", attempt + 1)
             await asyncio.sleep(RETRY_INTERVAL)

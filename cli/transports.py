@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from meshchat.mesh import Transport, WebSocketTransport
@@ -48,13 +48,15 @@ def make_transport(
     ably_endpoint: str | None,
     broker_token: str | None = None,
     on_retry: Callable[[str], None] | None = None,
+    locate: Callable[[], Awaitable[str]] | None = None,
 ) -> tuple[Transport, str]:
     """The transport, and where it goes, in words for the user (never with a token).
-    ``on_retry`` hears once that a broker which does not answer is being tried again."""
+    ``on_retry`` hears once that a broker which does not answer is being tried again;
+    ``locate()`` names the broker afresh before each connection (the embedded one)."""
     if kind == "ably":
         from meshchat.mesh.ably_transport import AblyTransport
 
         config = ably_config(ably_endpoint)
         return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"
-    transport = WebSocketTransport(broker_url, token=broker_token, on_retry=on_retry)
+    transport = WebSocketTransport(broker_url, token=broker_token, on_retry=on_retry, locate=locate)
     return transport, transport.url

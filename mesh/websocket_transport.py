@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -74,17 +74,21 @@ class WebSocketTransport(Transport):
         open_timeout: float = OPEN_TIMEOUT,
         patience: float = FIRST_CONNECT_PATIENCE,
         on_retry: Callable[[str], None] | None = None,
+        locate: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         """``token``: the broker's access token; one given in ``url`` as ``?token=``
         is taken out of it. Either way it travels in an ``Authorization`` header, and
         ``url`` (shown in messages) never holds it. ``patience``: how long the first
         connection is tried; ``on_retry(reason)`` hears once that it is being tried
-        again (a log line says so anyway)."""
+        again (a log line says so anyway). ``locate()``, if given, names the broker's
+        URL afresh before each attempt (the embedded default may move, or be hosted
+        here, meanwhile)."""
         self.url, url_token = split_token(url)
         self._token = token or url_token
         self._open_timeout = open_timeout
         self._patience = patience
         self._on_retry = on_retry
+        self._locate = locate
         self._ws: ClientConnection | None = None
         self._topics: list[str] = []
         self._identity: Identity | None = None
@@ -118,6 +122,8 @@ class WebSocketTransport(Transport):
 
     async def _connect_once(self, identity: Identity) -> tuple[IceServer, ...]:
         self._identity = identity
+        if self._locate is not None:
+            self.url = await self._locate()
         try:
             self._ws = await connect(
                 self.url,
@@ -247,11 +253,3 @@ def _parse(frame: str | bytes) -> TransportMessage | None:
         log.warning("broker error: %s", wire.get("message"))
     return None
 
-
-async def broker_is_listening(url: str, wait: float = 1.0) -> bool:
-    """True if a websocket server accepts a connection at ``url`` within ``wait`` seconds."""
-    try:
-        async with asyncio.timeout(wait), connect(url, open_timeout=wait):
-            return True
-    except (OSError, InvalidHandshake, InvalidURI, TimeoutError):
-        return False

@@ -6,6 +6,7 @@ network namespace of its own, so the default port is free whatever this machine 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Iterator
 
@@ -113,3 +114,53 @@ async def _after_takeover(peers: list[Peer]) -> list[Peer]:
         *(p.wait_for(lambda e: e["event"] == "signalling-restored") for p in peers)
     )
     return peers
+
+
+# A process of another user that grabs the default port and answers nothing: it would
+# read all open-room signalling, forward none, and cut the room off without a word.
+SQUATTER = """
+import socket, sys, time
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", 8765))
+server.listen()
+print("listening", flush=True)
+held = []
+while True:
+    held.append(server.accept()[0])
+"""
+
+
+async def test_a_port_another_user_holds_is_passed_over_and_said(namespace: list[str]) -> None:
+    if not shutil.which("setpriv") or not shutil.which("python3", path="/usr/bin"):
+        pytest.skip("needs setpriv and the system's python3 to run as another user")
+    squatter = await asyncio.create_subprocess_exec(
+        *namespace,
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "/usr/bin/python3",
+        "-c",
+        SQUATTER,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    started: list[Peer] = []
+    try:
+        assert squatter.stdout is not None
+        assert await asyncio.wait_for(squatter.stdout.readline(), 10) == b"listening\n"
+        host = await join(namespace, "host", started)
+        ready = next(e for e in host.events if e["event"] == "ready")
+        assert ready["embedded_broker"] is True and ready["broker"] == "ws://127.0.0.1:8766"
+        said = [e["message"] for e in host.events if e["event"] == "error"]
+        assert said == [
+            "another user's process (uid 65534) listens on 127.0.0.1:8765; not using it"
+        ]
+        bo = await join(namespace, "bo", started)
+        assert next(e for e in bo.events if e["event"] == "ready")["broker"].endswith(":8766")
+        await meshed([host, bo])
+    finally:
+        for peer in started:
+            await peer.stop()
+        squatter.kill()
+        await squatter.wait()
