@@ -62,39 +62,42 @@ class EmbeddedBroker:
         return f"ws://{self.host}:{self.port}"
 
     async def locate(self) -> str:
-        """The room's broker on this machine: the first of the ports that is ours to
-        use, listened on by our own user's process, or free (then we run it there).
-        TransportError when strangers hold every one."""
-        for port in self._ports:
-            if self._server is not None and port == self.port:
-                return self.url  # ours
-            uids = listener_uids(port)
-            if uids is None:  # this system cannot tell who listens: trust the default
-                await self._host(port)
+        """The room's broker on this machine: on the first of the ports that our own
+        user's process listens on (the room is there, even if an earlier port came
+        free since), else on the first free one, where we run it. TransportError when
+        strangers hold every one."""
+        if self._server is not None:
+            return self.url  # ours
+        owners = {port: listener_uids(port) for port in self._ports}
+        if owners[self.port] is None:  # this system cannot tell who listens: as ever
+            await self._host(self.port)
+            return self.url
+        for port, uids in owners.items():
+            if uids and not self._strangers(port, uids):
                 self.port = port
                 return self.url
-            strangers = uids - {os.getuid()}
-            if strangers:
-                if port not in self._foreign:
-                    self._foreign.add(port)
-                    message = (
-                        f"another user's process (uid {min(strangers)}) listens on"
-                        f" {self.host}:{port}; not using it"
-                    )
-                    log.warning("%s", message)
-                    self._on_foreign(message)
-                continue
-            if uids or await self._host(port):  # ours, or now hosted here
-                self.port = port
+        for port, uids in owners.items():
+            if not uids and (await self._host(port) or listener_uids(port)):
+                self.port = port  # hosted here, or taken just now (checked next time)
                 return self.url
-            if listener_uids(port):  # taken meanwhile: by whom, the next round tells
-                self.port = port
-                return self.url
-        last = self._ports[-1]
+        first, last = self._ports[0], self._ports[-1]
         raise TransportError(
-            f"other users' processes hold every port from {self._ports[0]} to {last} on"
+            f"other users' processes hold every port from {first} to {last} on"
             f" {self.host}: give a broker with --broker"
         )
+
+    def _strangers(self, port: int, uids: set[int]) -> bool:
+        """Whether another user's process listens on ``port`` (said once a port)."""
+        strangers = uids - {os.getuid()}
+        if strangers and port not in self._foreign:
+            self._foreign.add(port)
+            message = (
+                f"another user's process (uid {min(strangers)}) listens on"
+                f" {self.host}:{port}; not using it"
+            )
+            log.warning("%s", message)
+            self._on_foreign(message)
+        return bool(strangers)
 
     async def _host(self, port: int) -> bool:
         try:
