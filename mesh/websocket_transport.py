@@ -252,4 +252,3 @@ def _parse(frame: str | bytes) -> TransportMessage | None:
     if kind == ERROR:
         log.warning("broker error: %s", wire.get("message"))
     return None
-
