@@ -53,7 +53,7 @@ OFFER_RATE = 0.5
 OFFER_BURST = 3.0
 ROSTER_PER_FRAME = 100  # signed hellos of ~300 bytes: a frame stays far under 64 KiB
 # A member only a roster tells of (hearsay) joins once that many of our links vouch for
-# it (fewer if we have fewer links), or we heard its own hello: one link cannot make
+# it, or once one does and we heard its own hello: one link cannot make
 # members out of identities it made for nothing. Such claims wait, a few per link.
 HEARSAY_LINKS = 2
 MAX_HEARSAY_PER_LINK = 256
@@ -312,7 +312,7 @@ class Overlay:
                 return False  # this link has claimed enough that nobody else confirms
             links.add(via)
             self._hearsay_by_link[via] = self._hearsay_by_link.get(via, 0) + 1
-        if len(links) >= min(HEARSAY_LINKS, max(1, len(self._links))):
+        if len(links) >= HEARSAY_LINKS:  # however few links we have: one liar is not two
             self._forget_hearsay(peer_id, links)
             return True
         self._hearsay[peer_id] = (links, first)

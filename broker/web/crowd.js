@@ -142,7 +142,7 @@ export class PageOverlay {
       links.add(link);
       this.hearsayByLink.set(link, (this.hearsayByLink.get(link) ?? 0) + 1);
     }
-    if (links.size >= Math.min(HEARSAY_LINKS, Math.max(1, this.gossip.links.size))) {
+    if (links.size >= HEARSAY_LINKS) { // however few links we have: one liar is not two
       this.hearsay.delete(id);
       for (const l of links) this.hearsayByLink.set(l, this.hearsayByLink.get(l) - 1);
       return true;

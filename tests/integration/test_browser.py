@@ -738,3 +738,53 @@ async def test_the_page_joins_a_room_bigger_than_a_full_mesh(
                 await asyncio.sleep(0.2)
     finally:
         await crowd.stop()
+
+
+async def test_a_member_s_roster_of_made_up_identities_lists_none_and_the_page_answers(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """One linked member sent the page 11 rosters of 1,100 self-signed hellos (alice,
+    bob, carol, admin...): the page listed 1,024 peers and froze for 26 s."""
+    broker, browser, launcher = room_setup
+    page = await open_page(browser, broker, "wanda")
+    await page.evaluate(
+        """() => {
+            window.longestTask = 0;
+            new PerformanceObserver((list) => {
+                for (const task of list.getEntries()) {
+                    window.longestTask = Math.max(window.longestTask, task.duration);
+                }
+            }).observe({ type: "longtask", buffered: true });
+        }"""
+    )
+    liar = await asyncio.create_subprocess_exec(
+        *launcher,
+        sys.executable,
+        "-m",
+        "tests.integration.roster_liar",
+        broker.url,
+        "web",
+        "1100",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    try:
+        assert liar.stdout is not None
+        assert await asyncio.wait_for(liar.stdout.readline(), TIMEOUT_MS / 1000) == b"linked\n"
+        assert await asyncio.wait_for(liar.stdout.readline(), TIMEOUT_MS / 1000) == b"sent\n"
+        started = time.monotonic()
+        answered = await page.evaluate("() => 'here'")  # the page is not stuck
+        print(f"the page answered {time.monotonic() - started:.3f} s after the rosters")
+        await asyncio.sleep(3.0)  # what it would take in, it has by now
+        print(f"longest main-thread task: {await page.evaluate('window.longestTask')} ms")
+        assert answered == "here"
+        assert await peer_names(page) == ["eve"]
+        joined = await page.eval_on_selector_all(
+            "#messages li.notice", "e => e.filter(x => x.textContent.includes('joined')).length"
+        )
+        assert joined == 1
+    finally:
+        if liar.returncode is None:
+            liar.kill()
+        await liar.wait()
