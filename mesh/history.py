@@ -57,7 +57,7 @@ class Kept:
     kept_at: float
 
 
-def _in_order(messages: list[ChatMessage]) -> list[ChatMessage]:
+def in_order(messages: list[ChatMessage]) -> list[ChatMessage]:
     """By time said; and each author's lines in the order of their numbers, which its
     signature fixes (an answer cannot reorder what one author said)."""
     by_time = sorted(messages, key=lambda message: message.timestamp_ms)
@@ -188,7 +188,7 @@ class HistoryBook:
             message = dataclasses.replace(message, nick=nick_of(message.sender) or UNKNOWN_NICK)
             self.keep(message, key, now)
             shown.append(message)
-        return _in_order(shown)
+        return in_order(shown)
 
     def _checked(self, entry: object) -> tuple[ChatMessage, str] | None:
         if not isinstance(entry, dict) or not isinstance(key := entry.get("key"), str):

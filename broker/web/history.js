@@ -13,7 +13,7 @@ export const UNKNOWN_NICK = "?"; // for an author the room does not know (with i
 const encoder = new TextEncoder();
 
 // By time said; each author's lines in the order of their numbers, which its signature
-// fixes (history.py, _in_order).
+// fixes (history.py, in_order).
 export function inOrder(messages) {
   const byTime = [...messages].sort((a, b) => a.ts - b.ts);
   const own = new Map();

@@ -9,6 +9,7 @@ import {
   globalTopic, limitSdp, newBudget,
 } from "../../broker/web/frames.js";
 import { visible } from "../../broker/web/text.js";
+import { inOrder } from "../../broker/web/history.js";
 import { Gossip, authentic, decodeEnvelope } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
@@ -113,4 +114,11 @@ test("envelopes with bytes attached are judged as the Python core judges them", 
 
 test("text from peers is shown as the app shows it: escapes, never obeyed", () => {
   for (const { text, shown } of vectors.visible_text) assert.equal(visible(text), shown, JSON.stringify(text));
+});
+
+test("history lines are shown in the order Python shows them, whatever the answer's", () => {
+  for (const { lines, shown } of vectors.history_order) {
+    const messages = lines.map((line) => ({ ...line, text: `${line.from}${line.seq}` }));
+    assert.deepEqual(inOrder(messages).map((m) => m.text), shown);
+  }
 });

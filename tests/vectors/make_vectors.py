@@ -34,6 +34,7 @@ from meshchat.mesh.chat import (
 from meshchat.mesh.dataplane import PeerMisbehaved
 from meshchat.mesh.filenames import safe_file_name
 from meshchat.mesh.gossip import Forged, Gossip, encode_binary_envelope
+from meshchat.mesh.history import in_order as history_in_order
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import ProtocolError, clean_nick
 from meshchat.mesh.payloads import (
@@ -350,6 +351,27 @@ SHOWN_TEXTS = [
 ]
 
 
+def history_order_vectors() -> list[dict[str, Any]]:
+    """Answers in a liar's order, and the order both clients show them in."""
+    answers = [
+        [("alice", 1, 5), ("alice", 3, 5), ("bob", 1, 6), ("alice", 2, 5)],
+        [("alice", 2, 1), ("alice", 1, 9)],  # times that contradict the numbers
+        [("bob", 2, 3), ("alice", 1, 2), ("bob", 1, 4), ("alice", 2, 1)],
+    ]
+    cases = []
+    for answer in answers:
+        lines = [
+            ChatMessage(f"{who}{seq}", who, who, ts, f"{who}{seq}", seq) for who, seq, ts in answer
+        ]
+        cases.append(
+            {
+                "lines": [{"from": who, "seq": seq, "ts": ts} for who, seq, ts in answer],
+                "shown": [message.text for message in history_in_order(lines)],
+            }
+        )
+    return cases
+
+
 def vectors() -> dict[str, Any]:
     budget = CandidateBudget()
     return {
@@ -374,6 +396,8 @@ def vectors() -> dict[str, Any]:
             for room in ("lobby", "a.b_c-9", "x" * 64)
         ],
         "traces": traces(),
+        # History lines in the order they are shown (by time; each author's by seq).
+        "history_order": history_order_vectors(),
         # Text from peers as the app shows it (cli/terminal_text.py); the page alike.
         "visible_text": [{"text": t, "shown": for_terminal(t)} for t in SHOWN_TEXTS],
         # Names of received files, as mesh/filenames.py makes them safe.
