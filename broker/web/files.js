@@ -24,6 +24,9 @@ export const PAGE_MAX_HELD = 2 * 1024 ** 3;
 // declined (the sender waits 30 s for an answer).
 export const DECIDE_WITHIN = 25000;
 const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
+// Over every STALL_TIMEOUT a file must gain MIN_FILE_RATE bytes a second, or it fails:
+// one trickled in holds no memory for long (file_transfer.py).
+const MIN_FILE_RATE = 16 * 1024;
 const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
 const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
 const MAX_NAME_BYTES = 200, OFFER_RATE = 1, OFFER_BURST = 10, MAX_FILE_SIZE = 2 ** 50;
@@ -299,7 +302,8 @@ export class FileTransfers {
     const reason = this.refusal(from, offer);
     if (reason) { this.decline(from, id, reason); return; }
     const incoming = { key, offer, sender: from, nick, name, hasher: sha256.create(), contiguous: 0,
-      ahead: new Map(), parts: [], lastChunkAt: Date.now(), reportedAt: -Infinity, confirmedAt: -Infinity };
+      ahead: new Map(), parts: [], windowFrom: Date.now(), windowBytes: 0, reportedAt: -Infinity,
+      confirmedAt: -Infinity };
     this.incoming.set(key, incoming);
     this.control(from, { type: "accept", id });
     if (offer.size === 0) this.complete(incoming);
@@ -339,7 +343,7 @@ export class FileTransfers {
       incoming.contiguous += next.length;
     }
     const at = Date.now();
-    incoming.lastChunkAt = at;
+    incoming.windowBytes += bytes.length;
     if (incoming.contiguous === incoming.offer.size) { this.complete(incoming); return; }
     if (at - incoming.reportedAt >= REPORT_INTERVAL) {
       incoming.reportedAt = at;
@@ -392,11 +396,17 @@ export class FileTransfers {
 
   watch() {
     const at = Date.now();
+    const stood = at - (this.watchedAt ?? at) > 5000; // our page stood still: not theirs
+    this.watchedAt = at;
     for (const incoming of [...this.incoming.values()]) {
       const lost = this.lostSince.get(incoming.sender);
-      if (lost !== undefined && at - lost > GRACE) this.failIncoming(incoming, "the sender is gone", false);
-      else if (lost === undefined && at - incoming.lastChunkAt > STALL_TIMEOUT) {
-        this.failIncoming(incoming, `nothing arrived for ${STALL_TIMEOUT / 1000} s`, true);
+      if (lost !== undefined && at - lost > GRACE) { this.failIncoming(incoming, "the sender is gone", false); continue; }
+      if (lost !== undefined || stood) { Object.assign(incoming, { windowFrom: at, windowBytes: 0 }); continue; }
+      if (at - incoming.windowFrom < STALL_TIMEOUT) continue;
+      const gained = incoming.windowBytes;
+      Object.assign(incoming, { windowFrom: at, windowBytes: 0 });
+      if (gained < MIN_FILE_RATE * STALL_TIMEOUT / 1000) {
+        this.failIncoming(incoming, `${gained} bytes arrived in ${STALL_TIMEOUT / 1000} s`, true);
       }
     }
   }
