@@ -63,7 +63,7 @@ from .events import (
 )
 from .file_transfer import FileTransfer, FileTransfers
 from .files import DEFAULT_MAX_FILE_SIZE, FILE_DATA_CHANNEL, FILES_CHANNEL, RESERVED_PREFIX
-from .history import HISTORY_CHANNEL, REQUEST, HistoryBook
+from .history import HISTORY_CHANNEL, REQUEST, UNKNOWN_NICK, HistoryBook
 from .history import Answer as HistoryAnswer
 from .history import Request as HistoryRequest
 from .history import parse as parse_history
@@ -107,6 +107,7 @@ RECOVER_SLACK = 8  # envelopes an author may have said between two parts of a pa
 STALLED = 2.0  # seconds our own loop stood still: a partial mesh may take us for gone
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
+HISTORY_NAMES_WAIT = 5.0  # seconds history waits for the room to know its authors
 _OWN_CHANNELS = frozenset({FILES_CHANNEL, FILE_DATA_CHANNEL, HISTORY_CHANNEL})  # always read
 # send() waits while this many payload bytes are still to be handed to channels, so a
 # sender faster than its peers does not pile up payloads in memory.
@@ -200,6 +201,9 @@ class Room:
         )
         self._channels: dict[str, Channel] = {}
         self._history = HistoryBook(self.name, keep=history)
+        # History believed, shown once the room knows its authors' nicks (a newcomer
+        # meets the authors moments after the first answer) or HISTORY_NAMES_WAIT later.
+        self._history_unshown: list[tuple[list[ChatMessage], float]] = []
         self._files = FileTransfers(
             send=self._send_payload,
             peers=lambda: self.peers,
@@ -816,8 +820,22 @@ class Room:
                 believed = self._history.believe(
                     peer_id, said, now, now_ms=int(time.time() * 1000), nick_of=self._nick_of
                 )
-                for message in believed:
-                    self._events.put_nowait(MessageReceived(message, history=True))
+                if believed:
+                    self._history_unshown.append((believed, now + HISTORY_NAMES_WAIT))
+                    self._show_history(now)
+
+    def _show_history(self, now: float) -> None:
+        """History whose authors the room knows now (or that waited long enough), in
+        order, under the nicks the room knows (``?`` for an author still unknown)."""
+        while self._history_unshown:
+            lines, until = self._history_unshown[0]
+            if now < until and not all(self._nick_of(m.sender) for m in lines):
+                return
+            self._history_unshown.pop(0)
+            for message in lines:
+                nick = self._nick_of(message.sender) or UNKNOWN_NICK
+                shown = message if nick == message.nick else dataclasses.replace(message, nick=nick)
+                self._events.put_nowait(MessageReceived(shown, history=True))
 
     async def _send_history(self, value: object, peer_id: str) -> None:
         try:
@@ -1050,6 +1068,7 @@ class Room:
                 log.info("dropped relayed payload %s: its parts stopped coming", payload)
             self._deliver_assembled(due)
             self._carry(self._receipts.expire(now))
+            self._show_history(now)
             if now >= next_overlay_tick:
                 next_overlay_tick = now + 1.0
                 self._overlay.own_hello = self._protocol.last_hello
