@@ -201,8 +201,9 @@ class Room:
         )
         self._channels: dict[str, Channel] = {}
         self._history = HistoryBook(self.name, keep=history)
-        # History believed, shown once the room knows its authors' nicks (a newcomer
-        # meets the authors moments after the first answer) or HISTORY_NAMES_WAIT later.
+        # History believed, each line shown once the room knows its author's nick (a
+        # newcomer meets the authors moments after the first answer), or
+        # HISTORY_NAMES_WAIT later.
         self._history_unshown: list[tuple[list[ChatMessage], float]] = []
         self._files = FileTransfers(
             send=self._send_payload,
@@ -825,17 +826,23 @@ class Room:
                     self._show_history(now)
 
     def _show_history(self, now: float) -> None:
-        """History whose authors the room knows now (or that waited long enough), in
-        order, under the nicks the room knows (``?`` for an author still unknown)."""
-        while self._history_unshown:
-            lines, until = self._history_unshown[0]
-            if now < until and not all(self._nick_of(m.sender) for m in lines):
-                return
-            self._history_unshown.pop(0)
+        """History lines whose authors the room knows now, each under the nick the
+        room knows; a line of an author still unknown waits (an author's lines keep
+        their order), shown with ``?`` once HISTORY_NAMES_WAIT is over."""
+        waiting: list[tuple[list[ChatMessage], float]] = []
+        for lines, until in self._history_unshown:
+            held = []
             for message in lines:
-                nick = self._nick_of(message.sender) or UNKNOWN_NICK
+                nick = self._nick_of(message.sender)
+                if nick is None and now < until:
+                    held.append(message)
+                    continue
+                nick = nick or UNKNOWN_NICK
                 shown = message if nick == message.nick else dataclasses.replace(message, nick=nick)
                 self._events.put_nowait(MessageReceived(shown, history=True))
+            if held:
+                waiting.append((held, until))
+        self._history_unshown = waiting
 
     async def _send_history(self, value: object, peer_id: str) -> None:
         try:

@@ -65,6 +65,11 @@ class _Unreachable(TransportError):
     """The broker did not answer (or not in time): worth trying again."""
 
 
+class _NothingListens(TransportError):
+    """Nobody listens at the address: final at once, unless a broker was there a
+    moment ago (it is restarting)."""
+
+
 class WebSocketTransport(Transport):
     def __init__(
         self,
@@ -104,10 +109,14 @@ class WebSocketTransport(Transport):
         give_up_at = loop.time() + self._patience
         delay = RECONNECT_INITIAL
         told = False
+        reached = False  # something listened there during these attempts
         while True:
             try:
                 return await self._connect_once(identity)
-            except _Unreachable as error:
+            except (_Unreachable, _NothingListens) as error:
+                if isinstance(error, _NothingListens) and not reached:
+                    raise
+                reached = True
                 wait = delay * self._rng.uniform(0.5, 1.5)
                 if self._closing or loop.time() + wait >= give_up_at:
                     raise
@@ -156,8 +165,8 @@ class WebSocketTransport(Transport):
             reason = redact(str(error)) or type(error).__name__
             # Nothing listening there is an answer (a wrong address, a broker not
             # started): said at once. Silence or a cut-off handshake is load: try again.
-            final = isinstance(error, ConnectionRefusedError)
-            unreachable = TransportError if final else _Unreachable
+            nothing_there = isinstance(error, ConnectionRefusedError)
+            unreachable = _NothingListens if nothing_there else _Unreachable
             raise unreachable(f"cannot reach broker at {self.url}: {reason}") from None
         return self._ice_servers
 
