@@ -63,7 +63,7 @@ from .events import (
 )
 from .file_transfer import FileTransfer, FileTransfers
 from .files import DEFAULT_MAX_FILE_SIZE, FILE_DATA_CHANNEL, FILES_CHANNEL, RESERVED_PREFIX
-from .history import HISTORY_CHANNEL, REQUEST, UNKNOWN_NICK, HistoryBook
+from .history import HISTORY_CHANNEL, REQUEST, HistoryBook
 from .history import Answer as HistoryAnswer
 from .history import Request as HistoryRequest
 from .history import parse as parse_history
@@ -107,7 +107,6 @@ RECOVER_SLACK = 8  # envelopes an author may have said between two parts of a pa
 STALLED = 2.0  # seconds our own loop stood still: a partial mesh may take us for gone
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
-HISTORY_NAMES_WAIT = 5.0  # seconds history waits for the room to know its authors
 _OWN_CHANNELS = frozenset({FILES_CHANNEL, FILE_DATA_CHANNEL, HISTORY_CHANNEL})  # always read
 # send() waits while this many payload bytes are still to be handed to channels, so a
 # sender faster than its peers does not pile up payloads in memory.
@@ -201,10 +200,6 @@ class Room:
         )
         self._channels: dict[str, Channel] = {}
         self._history = HistoryBook(self.name, keep=history)
-        # History believed, each line shown once the room knows its author's nick (a
-        # newcomer meets the authors moments after the first answer), or
-        # HISTORY_NAMES_WAIT later.
-        self._history_unshown: list[tuple[list[ChatMessage], float]] = []
         self._files = FileTransfers(
             send=self._send_payload,
             peers=lambda: self.peers,
@@ -821,28 +816,8 @@ class Room:
                 believed = self._history.believe(
                     peer_id, said, now, now_ms=int(time.time() * 1000), nick_of=self._nick_of
                 )
-                if believed:
-                    self._history_unshown.append((believed, now + HISTORY_NAMES_WAIT))
-                    self._show_history(now)
-
-    def _show_history(self, now: float) -> None:
-        """History lines whose authors the room knows now, each under the nick the
-        room knows; a line of an author still unknown waits (an author's lines keep
-        their order), shown with ``?`` once HISTORY_NAMES_WAIT is over."""
-        waiting: list[tuple[list[ChatMessage], float]] = []
-        for lines, until in self._history_unshown:
-            held = []
-            for message in lines:
-                nick = self._nick_of(message.sender)
-                if nick is None and now < until:
-                    held.append(message)
-                    continue
-                nick = nick or UNKNOWN_NICK
-                shown = message if nick == message.nick else dataclasses.replace(message, nick=nick)
-                self._events.put_nowait(MessageReceived(shown, history=True))
-            if held:
-                waiting.append((held, until))
-        self._history_unshown = waiting
+                for message in believed:
+                    self._events.put_nowait(MessageReceived(message, history=True))
 
     async def _send_history(self, value: object, peer_id: str) -> None:
         try:
@@ -1075,7 +1050,6 @@ class Room:
                 log.info("dropped relayed payload %s: its parts stopped coming", payload)
             self._deliver_assembled(due)
             self._carry(self._receipts.expire(now))
-            self._show_history(now)
             if now >= next_overlay_tick:
                 next_overlay_tick = now + 1.0
                 self._overlay.own_hello = self._protocol.last_hello

@@ -55,7 +55,10 @@ async def test_a_newcomer_sees_the_rooms_last_lines_once_in_order(
     shown = cy.history()
     assert [e["text"] for e in shown] == said, "all ten, in order, once"
     assert {e["from"] for e in shown} == {ana.id, bo.id}
-    assert {e["nick"] for e in shown} == {"ana", "bo"}
+    # Each under the nick the room knows for its author; one cy had not met yet when
+    # the answer came shows as "?" (an answer's own nicks are never believed).
+    assert {e["nick"] for e in shown if e["from"] == ana.id} <= {"ana", "?"}
+    assert {e["nick"] for e in shown if e["from"] == bo.id} <= {"bo", "?"}
     assert not ana.history() and not bo.history(), "the old-timers were not given any"
 
     await ana.send("after cy came")
