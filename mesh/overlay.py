@@ -174,9 +174,9 @@ class Overlay:
         self._members: OrderedDict[str, _Member] = OrderedDict()
         # Announced on the signalling service, vouched for by no link yet: not members.
         self._strangers: OrderedDict[str, _Member] = OrderedDict()
-        # members a roster told of, not yet vouched for by enough links: id -> (links
-        # that vouched, the member as first told); and how many each link has waiting
-        self._hearsay: OrderedDict[str, tuple[set[str], _Member]] = OrderedDict()
+        # members a roster told of, not yet vouched for by enough links: id -> the links
+        # that vouched; and how many claims each link has waiting
+        self._hearsay: OrderedDict[str, set[str]] = OrderedDict()
         self._hearsay_by_link: dict[str, int] = {}
         self._roster_links: set[str] = set()  # links whose rosters say the room is partial
         self._introduced = False
@@ -277,7 +277,7 @@ class Overlay:
             and via is not None
             and peer_id not in self._members
             and peer_id not in self._strangers
-            and not self._corroborated(peer_id, via, nick, key, hello, now)
+            and not self._corroborated(peer_id, via)
         ):
             return []
         heard_at = now - min(max(age, 0.0), self.config.member_ttl)
@@ -301,12 +301,10 @@ class Overlay:
             member.spoke_at = now
         return []
 
-    def _corroborated(
-        self, peer_id: str, via: str, nick: str, key: str, hello: object, now: float
-    ) -> bool:
+    def _corroborated(self, peer_id: str, via: str) -> bool:
         """Whether enough links now vouch for ``peer_id``, known only by hearsay; if not
         yet, the claim waits (within each link's share)."""
-        links, first = self._hearsay.get(peer_id) or (set(), _Member(nick, key, hello, now, now))
+        links = self._hearsay.get(peer_id) or set()
         if via not in links:
             if self._hearsay_by_link.get(via, 0) >= MAX_HEARSAY_PER_LINK:
                 return False  # this link has claimed enough that nobody else confirms
@@ -315,11 +313,11 @@ class Overlay:
         if len(links) >= HEARSAY_LINKS:  # however few links we have: one liar is not two
             self._forget_hearsay(peer_id, links)
             return True
-        self._hearsay[peer_id] = (links, first)
+        self._hearsay[peer_id] = links
         self._hearsay.move_to_end(peer_id)
         while len(self._hearsay) > MAX_MEMBERS:
             oldest = next(iter(self._hearsay))
-            self._forget_hearsay(oldest, self._hearsay[oldest][0])
+            self._forget_hearsay(oldest, self._hearsay[oldest])
         return False
 
     def _forget_hearsay(self, peer_id: str, links: set[str]) -> None:
@@ -558,7 +556,7 @@ class Overlay:
     def _add(self, peer_id: str, member: _Member) -> None:
         self._members[peer_id] = member
         if (waiting := self._hearsay.get(peer_id)) is not None:
-            self._forget_hearsay(peer_id, waiting[0])
+            self._forget_hearsay(peer_id, waiting)
         if len(self._members) > MAX_MEMBERS:
             # The member heard from longest ago that we do not link to makes room.
             quiet = [p for p in self._members if p not in self._links]
