@@ -4,6 +4,9 @@ network namespaces the test creates (root needed; traffic stays on that private 
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -53,3 +56,22 @@ async def test_a_dead_network_path_is_noticed_retried_and_nothing_sent_is_lost(
         for peer in peers:
             await peer.stop()
         await broker.stop()
+
+
+def test_a_link_a_killed_run_left_behind_does_not_take_the_new_links_traffic() -> None:
+    # A run killed with SIGKILL never reaches its `finally`: its namespace and veth stay.
+    leak = (
+        "import os\n"
+        "from tests.integration.netns import namespace_link\n"
+        f"held = namespace_link({HOST_SIDE!r}, {NS_SIDE!r})\n"
+        "held.__enter__()\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", leak], check=True, timeout=30)
+    with namespace_link(HOST_SIDE, NS_SIDE) as (name, _), socket.socket() as listener:
+        listener.bind((HOST_SIDE, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        dial = f"import socket; socket.create_connection(({HOST_SIDE!r}, {port}), timeout=5)"
+        inside = ["ip", "netns", "exec", name, sys.executable, "-c", dial]
+        subprocess.run(inside, check=True, timeout=30)
