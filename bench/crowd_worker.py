@@ -102,7 +102,7 @@ class Crowd:
     def status(self) -> dict[str, Any]:
         rooms = []
         for room in self.rooms:
-            connections = len(room._connections)
+            connections = len(room._engine._connections)
             self.max_connections = max(self.max_connections, connections)
             linked = [peer for peer, link in room.links().items() if link.route != "overlay"]
             rooms.append(
@@ -112,7 +112,7 @@ class Crowd:
                     "links": len(linked),
                     "linked": linked,
                     "connections": connections,
-                    "roster": len(room._overlay.roster(time.monotonic())),
+                    "roster": len(room._core.overlay.roster(time.monotonic())),
                     "partial": room.partial,
                     "forged": room.forged_messages,
                 }
@@ -137,9 +137,10 @@ class Crowd:
         message = new_chat_message(victim, "x", "forged line", 0, 1, new_message_id())
         body = chat_fields(message) | {"sig": "A" * 86}
         frame = encode_envelope(victim, 10**6, victim_key, (), body, room._identity.sign(b"x"))
-        links = sorted(room._gossip.links)
+        links = sorted(room._core.gossip.links)
         for peer_id in links:
-            room._send_to(peer_id, frame)
+            if (link := room._core.pc_of(peer_id)) is not None:
+                room._engine.send(link, frame)
         return len(links)
 
     async def quit(self) -> None:
@@ -179,14 +180,14 @@ async def main(broker_url: str, room_name: str, threshold: int, nick_prefix: str
                 reply(sha256=hashlib.sha256(data).hexdigest())
             case "awaited":
                 room = crowd.rooms[command["room"]]
-                reply(awaited=room._receipts.awaited, undelivered=crowd.undelivered[room.id])
+                reply(awaited=room._core.receipts.awaited, undelivered=crowd.undelivered[room.id])
             case "payloads":
                 reply(payloads=crowd.payloads)
             case "received":
                 reply(received=crowd.received, left=crowd.left)
             case "forge":
                 room = crowd.rooms[command["room"]]
-                key = room._overlay.key_of(command["victim"]) or ""
+                key = room._core.overlay.key_of(command["victim"]) or ""
                 reply(links=crowd.forge(command["room"], command["victim"], key))
             case "quit":
                 await asyncio.gather(*sending, return_exceptions=True)

@@ -1,8 +1,10 @@
 """What happens in a room, as the application sees it: one set of event types.
 
-The cores emit them (``protocol.py`` the joins and leaves, ``dataplane.py`` the
-messages and delivery reports) and ``Room.events()`` yields them; the driver only adds
-what a core cannot know, such as the ICE route of a connection.
+``RoomCore`` emits them (room_core.py: joins and leaves from the links in a full mesh,
+from the overlay in a partial one; messages and delivery reports from the data plane
+and the gossip) and ``Room.events()`` yields them; the driver only adds what a core
+cannot know, such as the ICE route of a connection. They are never the cores' internal
+actions.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from .payloads import PayloadHeader
 
 @dataclass(frozen=True, slots=True)
 class PeerJoined:
-    """A data channel to this peer is open."""
+    """A member joined the room: in a full mesh, a data channel to it opened; in a
+    partial one, the room vouched for it (``route`` is then "overlay" unless we hold a
+    link to it)."""
 
     peer_id: str
     nick: str
@@ -28,9 +32,9 @@ class PeerJoined:
 
 @dataclass(frozen=True, slots=True)
 class PeerLeft:
-    """The peer is gone: it said bye (``said_bye``), or its connection was lost
-    (``silent``: nothing came from it for far longer than its heartbeats are apart,
-    as when its process or machine died)."""
+    """The member is gone: it said bye (``said_bye``), or it was lost (``silent``:
+    nothing came from it for far longer than its heartbeats are apart, as when its
+    process or machine died; in a partial mesh, links reported it gone)."""
 
     peer_id: str
     nick: str

@@ -39,7 +39,6 @@ from meshchat.wire.topics import client_topic, global_topic
 from .admission import Admission, AdmissionLimits
 from .candidates import CandidateBudget, limit_sdp
 from .codec import SignalCodec
-from .events import PeerJoined, PeerLeft
 from .identity import Identity
 from .messages import (
     Answer,
@@ -121,8 +120,28 @@ class Departed:
     peer_id: str
 
 
-# The application's PeerJoined and PeerLeft (events.py) are actions here too: the
-# driver passes them on.
+@dataclass(frozen=True, slots=True)
+class LinkOpened:
+    """The data channel to ``peer_id`` opened (the first time for this peer: a channel
+    rebuilt after a lost connection is not news)."""
+
+    peer_id: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """The link to ``peer_id`` is gone: it said bye (``said_bye``), or its connection
+    was lost (``silent``: nothing came from it for far longer than its heartbeats are
+    apart, as when its process or machine died)."""
+
+    peer_id: str
+    nick: str
+    reason: str
+    said_bye: bool = False
+    silent: bool = False
+
+
 Action = (
     Subscribe
     | Publish
@@ -130,8 +149,8 @@ Action = (
     | SetRemoteDescription
     | AddRemoteCandidate
     | ClosePeerConnection
-    | PeerJoined
-    | PeerLeft
+    | LinkOpened
+    | LinkClosed
     | Announced
     | Departed
 )
@@ -169,7 +188,7 @@ class Timing:
     peer_work_burst: float = 6.0
 
 
-SAID_BYE = "said bye"  # the PeerLeft reason for a deliberate leave
+SAID_BYE = "said bye"  # the reason a deliberate leave is given
 SENT_GARBAGE = "sent too many invalid or excess data channel frames"
 MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
 # Once a hello says the room is a partial mesh, the strangers we probe ourselves; the
@@ -490,7 +509,7 @@ class MeshProtocol:
         if peer.joined:
             return []
         peer.joined = True
-        return [PeerJoined(peer.peer_id, peer.nick)]
+        return [LinkOpened(peer.peer_id, peer.nick)]
 
     def channel_activity(self, pc_id: int, now: float) -> None:
         """Anything arrived on the data channel: the peer is alive."""
@@ -862,7 +881,7 @@ class MeshProtocol:
         actions = self._close_pc(peer)
         del self._peers[peer.peer_id]
         if peer.joined and announce:
-            actions.append(PeerLeft(peer.peer_id, peer.nick, reason, said_bye, silent))
+            actions.append(LinkClosed(peer.peer_id, peer.nick, reason, said_bye, silent))
         log.info("peer %s dropped: %s", peer.peer_id, reason)
         return actions
 

@@ -72,16 +72,16 @@ async def obey(room: Room, command: dict[str, Any]) -> None:
         return
     what = command.get("send") or command["forge"]
     data = pattern(what["size"], what["seed"]) if "size" in what else what["json"]
-    honest_sign = room._data._sign  # white-box: this peer turns forger for one payload
+    honest_sign = room._core.data._sign  # white-box: this peer turns forger for one payload
     if "forge" in command:
-        room._data._sign = Identity().sign
+        room._core.data._sign = Identity().sign
     try:
         sent = await room.channel(CHANNEL).send(data, to=command.get("to"))
     except ValueError as error:
         report(event="error", tag=command["tag"], error=str(error))
         return
     finally:
-        room._data._sign = honest_sign
+        room._core.data._sign = honest_sign
     report(event="sent", tag=command["tag"], id=sent.id)
 
 

@@ -227,7 +227,7 @@ async def test_a_broken_connection_mid_transfer_resumes_where_it_was(
     async with asyncio.timeout(EVENT_TIMEOUT):
         while not any(e.done >= 8 * MiB for e in bo.of(FileProgress)):
             await asyncio.sleep(0.02)
-    (connection,) = bo.room._connections.values()  # white-box: the one to break
+    (connection,) = bo.room._engine._connections.values()  # white-box: the one to break
     await connection.pc.close()
     outcome = await asyncio.wait_for(transfer.wait(), EVENT_TIMEOUT * 4)
     assert outcome == {bo.room.id: "delivered"}

@@ -109,7 +109,7 @@ async def test_an_altered_or_invented_history_line_is_dropped_and_counted(
     altered = {**wire, "id": "x2", "text": "the altered line", "key": ana_key}
     invented = {**wire, "id": "x3", "text": "invented", "key": mallory._identity.public_key_b64}
     answer = {"type": "messages", "messages": [{**wire, "key": ana_key}, altered, invented]}
-    mallory._history.answer_for = lambda peer_id, now: answer  # type: ignore[method-assign]
+    mallory._core.history.answer_for = lambda peer_id, now: answer  # type: ignore[method-assign]
 
     cy = await joined_room(meshchat_broker, "history-forged", "cy")
     rooms.append(cy)

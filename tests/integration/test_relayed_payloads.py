@@ -20,6 +20,7 @@ from meshchat.mesh import relayed_receipts as rr
 from meshchat.mesh.channel import Channel
 from meshchat.mesh.events import PayloadUndelivered, Received
 from meshchat.mesh.gossip import BINARY_ENVELOPE
+from meshchat.mesh.room_actions import RoomAction
 
 from .processes import Broker
 from .rooms import LOOPBACK
@@ -52,7 +53,7 @@ async def crowd(meshchat_broker: Broker, tmp_path: Path) -> AsyncIterator[list[R
         while not all(
             room.partial
             and len(room.peers) == PEERS - 1
-            and len(room._protocol.open_peers()) <= SMALL.degree_high
+            and len(room._core.protocol.open_peers()) <= SMALL.degree_high
             for room in rooms
         ):
             await asyncio.sleep(0.2)
@@ -139,11 +140,11 @@ async def test_a_far_member_confirms_what_was_relayed_to_it_and_silence_is_repor
 
     watcher = asyncio.create_task(watch())
     first = await sender.channel("blobs").send(os.urandom(50 * 1024), to=[far.id])
-    await wait_until(lambda: len(got[far.id]) == 1 and sender._receipts.awaited == 0)
+    await wait_until(lambda: len(got[far.id]) == 1 and sender._core.receipts.awaited == 0)
 
     # A member that keeps its receipts to itself is reported, with the reason.
     monkeypatch.setattr(rr, "RECEIPT_WAIT", 2.0)
-    monkeypatch.setattr(far, "_send_receipt", lambda *_: None)
+    monkeypatch.setattr(far._core, "_send_receipt", lambda *_: None)
     second = await sender.channel("blobs").send({"note": "x" * 200}, to=[far.id])
     await wait_until(lambda: len(got[far.id]) == 2 and bool(undelivered))
     assert [(e.header.id, e.peer_id, e.reason) for e in undelivered] == [
@@ -175,18 +176,19 @@ async def test_a_relay_that_swaps_bytes_is_dropped_and_the_payload_still_arrives
     liar = next(  # linked to the sender and to an honest member
         liar
         for liar in crowd
-        if liar.id in sender._protocol.open_peers()
+        if liar.id in sender._core.protocol.open_peers()
         and any(
-            room not in (sender, liar) and room.id in liar._protocol.open_peers() for room in crowd
+            room not in (sender, liar) and room.id in liar._core.protocol.open_peers()
+            for room in crowd
         )
     )
     honest = [room for room in crowd if room not in (sender, liar)]
-    forward = liar._send_to
+    forward = liar._engine.send
 
-    def tampered(peer_id: str, frame: str | bytes) -> None:
-        forward(peer_id, swapped(frame))
+    def tampered(pc_id: int, frame: str | bytes) -> None:
+        forward(pc_id, swapped(frame))
 
-    liar._send_to = tampered  # type: ignore[method-assign]
+    liar._engine.send = tampered  # type: ignore[method-assign]
     got, tasks = await arrivals(crowd, "blobs")
 
     # Whatever the liar forwards is spoilt: every honest member still gets the payload
@@ -199,16 +201,20 @@ async def test_a_relay_that_swaps_bytes_is_dropped_and_the_payload_still_arrives
     # is caught by its signed digest, and the link it came by is dropped; the real one,
     # coming after by another path, is not taken for a copy of it. (The liar may have
     # lost every link by now: the spoilt copy goes straight from the sender.)
-    del liar._send_to
-    target = next(room for room in honest if room.id in sender._gossip.links)
+    del liar._engine.send
+    target = next(room for room in honest if room.id in sender._core.gossip.links)
     caught = target.forged_messages
     piece = os.urandom(1000)
     fields = rp.part_body("blobs", "p" * 32, 0, "bytes", len(piece), 0)
-    envelope, real = sender._gossip.publish(fields, time.monotonic(), attachment=piece)
-    sender._send_to(target.id, swapped(envelope.frame))
+    envelope, real = sender._core.gossip.publish(fields, time.monotonic(), attachment=piece)
+    link = sender._core.pc_of(target.id)
+    assert link is not None
+    sender._engine.send(link, swapped(envelope.frame))
     await wait_until(lambda: target.forged_messages > caught)
-    await wait_until(lambda: sender.id not in target._protocol.open_peers())
-    sender._relay(real)
+    await wait_until(lambda: sender.id not in target._core.protocol.open_peers())
+    relayed: list[RoomAction] = []
+    sender._core._gossiped(real, time.monotonic(), relayed)
+    sender._run(relayed)
     await wait_until(lambda: all(len(got[room.id]) == 2 for room in honest))
     await asyncio.sleep(1.0)  # a copy would arrive by now
     for room in honest:

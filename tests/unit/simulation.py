@@ -1,17 +1,28 @@
-"""A deterministic in-memory world for the sans-I/O cores: a pub/sub network that can
-lose, duplicate and reorder messages, peer connections that open when both sides hold
-each other's descriptions, and data channels between them that carry frames in order
-(and lose what is in flight when a connection breaks). No I/O: this exercises the
-signalling state machine and the data plane alone, joined as ``room.py`` joins them."""
+"""A deterministic in-memory world of :class:`~meshchat.mesh.room_core.RoomCore`\\ s: a
+pub/sub network that can lose, duplicate and reorder messages, peer connections that
+open when both sides hold each other's descriptions, and data channels between them
+that carry frames in order at a bandwidth, after a latency (and lose what is in flight
+when a connection breaks). No I/O, and no copy of the room's glue: each client is the
+same RoomCore that ``room.py`` drives, and this file only carries out its actions.
+
+Members can be made hostile: ``drop_relays`` forwards nothing it is given to relay (its
+own frames still go), ``lie_in_ihave`` advertises envelopes it does not have.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from meshchat.mesh import dataplane as d
+from meshchat.mesh import gossip as g
 from meshchat.mesh import protocol as p
 from meshchat.mesh.events import (
     MessageReceived,
@@ -24,6 +35,17 @@ from meshchat.mesh.events import (
     TransferProgress,
 )
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.room_actions import (
+    Emit,
+    LinkedPeerJoined,
+    RoomAction,
+    Send,
+    SendPayload,
+    ToChannel,
+    WakeAt,
+)
+from meshchat.mesh.room_core import PartsPlan, RoomCore
 from meshchat.mesh.transfers import LOW_WATER
 
 
@@ -43,24 +65,37 @@ class SimPeerConnection:
 
 @dataclass
 class SimClient:
-    proto: p.MeshProtocol
-    data: d.DataPlane
-
-    @property
-    def id(self) -> str:
-        return self.proto.client_id
-
+    core: RoomCore
     pcs: dict[int, SimPeerConnection] = field(default_factory=dict)
     joined: list[str] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
     offers_made: int = 0
     received: list[tuple[str, str]] = field(default_factory=list)  # (sender, text)
+    # When each chat line arrived: (sender, text) -> simulated time.
+    arrived_at: dict[tuple[str, str], float] = field(default_factory=dict)
     undelivered: list[tuple[str, str, str]] = field(default_factory=list)  # (peer, text, why)
     # Channel payloads: (sender, channel, value or bytes), and those that did not arrive.
     payloads: list[tuple[str, str, object]] = field(default_factory=list)
     payloads_undelivered: list[tuple[str, str, str]] = field(default_factory=list)
     progress: list[TransferProgress] = field(default_factory=list)
     misbehaved: list[tuple[str, str]] = field(default_factory=list)  # (peer, reason)
+    history: list[tuple[str, str]] = field(default_factory=list)  # (sender, text)
+    drop_relays: bool = False
+    lie_in_ihave: bool = False
+    frames_sent: int = 0
+    wake_at: float = float("inf")  # the earliest WakeAt since the last tick
+
+    @property
+    def id(self) -> str:
+        return self.core.id
+
+    @property
+    def proto(self) -> p.MeshProtocol:
+        return self.core.protocol
+
+    @property
+    def data(self) -> d.DataPlane:
+        return self.core.data
 
     def open_pc_to(self, peer_id: str) -> SimPeerConnection | None:
         for pc in self.pcs.values():
@@ -79,12 +114,20 @@ class SimNetwork:
         max_delay: float = 0.0,
         room: str = "lobby",
         bandwidth: int = 64 * 1024 * 1024,
+        latency: float | None = None,
+        link_loss: float = 0.0,
     ) -> None:
-        """``bandwidth``: bytes each data channel delivers per second."""
+        """``loss``, ``duplicate``, ``max_delay``: of the pub/sub service.
+        ``bandwidth``: bytes each data channel delivers per second; ``latency``: its
+        one-way delay (default: up to a quarter of ``max_delay``, at random);
+        ``link_loss``: the chance a link breaks on a frame (what was in flight is lost,
+        both ends see it close, as when a path dies)."""
         self.rng = random.Random(seed)
         self.loss = loss
         self.duplicate = duplicate
         self.max_delay = max_delay
+        self.latency = latency
+        self.link_loss = link_loss
         self.room = room
         self.bandwidth = bandwidth
         self.max_buffered = 0  # the most any channel held at once
@@ -99,31 +142,39 @@ class SimNetwork:
         # Clients whose process stands still (SIGSTOP) until then: they neither tick nor
         # read, and frames to them wait.
         self.stalled_until: dict[str, float] = {}
+        self.channels: set[str] = set()  # read by every member (read_everywhere)
 
-    def add_client(self, nick: str, *, timing: p.Timing | None = None) -> SimClient:
-        identity = Identity()
-        proto = p.MeshProtocol(
+    # --- the members ---
+
+    def add_client(
+        self,
+        nick: str,
+        *,
+        timing: p.Timing | None = None,
+        overlay: OverlayConfig | None = None,
+        history: bool = False,
+    ) -> SimClient:
+        identity = Identity(Ed25519PrivateKey.from_private_bytes(self.rng.randbytes(32)))
+        ids = random.Random(self.rng.random())
+        core = RoomCore(
             self.room,
             identity,
             nick,
             timing=timing,
+            history=history,
+            overlay=overlay,
             rng=random.Random(self.rng.random()),
             new_session=lambda: f"s{self.rng.getrandbits(32):08x}",
+            new_id=lambda: f"{ids.getrandbits(128):032x}",
         )
-        heartbeat = (timing or p.Timing()).heartbeat_interval
-        data = d.DataPlane(
-            proto.client_id,
-            nick,
-            room=self.room,
-            sign=identity.sign,
-            key_of=proto.public_key_of,
-            heartbeat_interval=heartbeat,
-        )
-        client = SimClient(proto, data)
-        client_id = proto.client_id
+        for channel in self.channels:
+            core.read(channel)
+        client = SimClient(core)
+        client_id = core.id
         self.clients[client_id] = client
-        self.apply(client_id, proto.start())
-        self.apply(client_id, proto.subscribed(self.now))
+        for topic in core.start():
+            self.subscriptions.setdefault(topic, set()).add(client_id)
+        self.apply(client_id, core.subscribed(self.now))
         return client
 
     def kill(self, client_id: str) -> None:
@@ -134,6 +185,13 @@ class SimNetwork:
         for pc in client.pcs.values():
             pc.closed = True
 
+    def leave(self, client_id: str) -> None:
+        """The client says bye and goes."""
+        client = self.clients[client_id]
+        self.apply(client_id, client.core.leave(self.now))
+        self._deliver_frames(0.0)  # the bye frames are on their way as it closes
+        self.kill(client_id)
+
     def stall(self, client_id: str, seconds: float) -> None:
         """The client's process stands still for ``seconds``, then goes on."""
         self.stalled_until[client_id] = self.now + seconds
@@ -143,17 +201,37 @@ class SimNetwork:
 
     def say(self, client_id: str, text: str) -> SentMessage:
         client = self.clients[client_id]
-        sent, actions = client.data.send_chat(text, self.now, int(self.now * 1000))
-        self.carry(client_id, actions)
+        sent, actions = client.core.send_chat(text, self.now)
+        self.apply(client_id, actions)
         return sent
 
     def send_payload(
         self, client_id: str, channel: str, data: object, to: list[str] | None = None
     ) -> SentPayload:
+        self.read_everywhere(channel)
         client = self.clients[client_id]
-        sent, actions = client.data.send_payload(channel, data, self.now, int(self.now * 1000), to)
-        self.carry(client_id, actions)
-        return sent
+        chosen = None if to is None else tuple(sorted(set(to)))
+        if not client.core.sends_by_relay(chosen):
+            sent, actions = client.core.send_payload(channel, data, chosen, self.now)
+            self.apply(client_id, actions)
+            return sent
+        planned, actions = client.core.relay_payload(channel, data, chosen, self.now)
+        self.apply(client_id, actions)
+        if isinstance(planned, PartsPlan):  # unpaced: the simulated links take any rate
+            for index in range(planned.count):
+                self.apply(client_id, client.core.relay_part(planned, index, self.now))
+            done: list[RoomAction] = []
+            planned = client.core.relayed(planned.header, self.now, done)
+            self.apply(client_id, done)
+        return planned
+
+    def read_everywhere(self, channel: str) -> None:
+        """Every member, now and to come, reads ``channel`` (as if each had opened it
+        before anything was sent on it)."""
+        if channel not in self.channels:
+            self.channels.add(channel)
+            for client in self.clients.values():
+                client.core.read(channel)
 
     def break_connection(self, a: str, b: str) -> None:
         """The connection between ``a`` and ``b`` dies mid-conversation: what is in
@@ -161,55 +239,124 @@ class SimNetwork:
         for owner, other in ((a, b), (b, a)):
             pc = self.clients[owner].open_pc_to(other)
             if pc is not None:
-                pc.closed = True
-                self.frames = [f for f in self.frames if f[3] is not pc]
-                self.apply(owner, self.clients[owner].proto.channel_closed(pc.pc_id))
+                self._break(owner, pc)
 
-    def carry(self, client_id: str, actions: list[d.DataAction]) -> None:
-        """Carry out a data plane's actions, as room.py does."""
+    def _break(self, owner: str, pc: SimPeerConnection) -> None:
+        pc.closed = True
+        self.frames = [f for f in self.frames if f[3] is not pc]
+        self.apply(owner, self.clients[owner].core.channel_closed(pc.pc_id, self.now))
+
+    # --- carrying out what a core decided ---
+
+    def apply(self, client_id: str, actions: Sequence[RoomAction]) -> None:
         client = self.clients.get(client_id)
         if client is None:
             return
+        core = client.core
         for action in actions:
             match action:
-                case d.SendFrame(peer_id=peer_id, frame=frame):
-                    pc = client.open_pc_to(peer_id)
-                    if pc is not None:
-                        self._sequence += 1
-                        delay = self.rng.uniform(0, self.max_delay / 4)
-                        self.frames.append((self.now + delay, self._sequence, client_id, pc, frame))
-                        pc.buffered += len(frame)
-                        self.max_buffered = max(self.max_buffered, pc.buffered)
+                case Send(pc_id=pc_id, frame=frame):
+                    self._send(client_id, client, pc_id, frame)
                 case d.Pump(peer_id=peer_id):
                     pc = client.open_pc_to(peer_id)
                     if pc is not None:
-                        self.carry(client_id, client.data.pump(peer_id, pc.buffered, self.now))
-                case d.PayloadReceived(header=header, value=value, body=body):
-                    data = body.getvalue() if isinstance(body, io.BytesIO) else value
-                    client.payloads.append((header.sender, header.channel, data))
-                case PayloadUndelivered(header=header, peer_id=peer_id, reason=reason):
-                    client.payloads_undelivered.append((peer_id, header.id, reason))
-                case TransferProgress():
-                    client.progress.append(action)
-                case d.DropPeer(peer_id=peer_id, reason=reason):
-                    client.misbehaved.append((peer_id, reason))
-                    pc = client.open_pc_to(peer_id)
-                    if pc is not None:
-                        self.apply(client_id, client.proto.misbehaved(pc.pc_id, reason, self.now))
-                case d.PeerSilent(peer_id=peer_id, silence=silence):
-                    pc = client.open_pc_to(peer_id)
-                    if pc is not None:
-                        self.apply(client_id, client.proto.peer_silent(pc.pc_id, silence))
-                case MessageReceived(message=message):
-                    client.received.append((message.sender, message.text))
-                case MessageUndelivered(message=message, peer_id=peer_id, reason=reason):
-                    client.undelivered.append((peer_id, message.text, reason))
-                case d.PeerSaidBye(peer_id=peer_id) | d.PeerMisbehaved(peer_id=peer_id):
-                    if isinstance(action, d.PeerMisbehaved):
-                        client.misbehaved.append((peer_id, action.reason))
-                    pc = client.open_pc_to(peer_id)
-                    if pc is not None and isinstance(action, d.PeerSaidBye):
-                        self.apply(client_id, client.proto.channel_bye(pc.pc_id))
+                        self.apply(client_id, core.pump(peer_id, pc.buffered, self.now))
+                case Emit(event=event):
+                    self._emitted(client, event)
+                case LinkedPeerJoined(peer_id=peer_id):
+                    client.joined.append(peer_id)
+                case ToChannel(received=received):
+                    body = received._body
+                    data = body.getvalue() if isinstance(body, io.BytesIO) else received._data
+                    client.payloads.append((received.sender, received.channel, data))
+                case SendPayload(channel=channel, value=value, to=to):
+                    with contextlib.suppress(ValueError):  # the peer left meanwhile
+                        self.send_payload(client_id, channel, value, list(to))
+                case p.Publish(topic=topic, message=message):
+                    self._publish(topic, message)
+                case p.CreatePeerConnection(pc_id=pc_id, peer_id=peer_id, caller=caller):
+                    pc = SimPeerConnection(client_id, pc_id, peer_id)
+                    client.pcs[pc_id] = pc
+                    if caller:
+                        client.offers_made += 1
+                        offer = core.local_description(pc_id, "offer", pc.tag("offer"), self.now)
+                        self.apply(client_id, offer)
+                case p.SetRemoteDescription(pc_id=pc_id, sdp_type=sdp_type, sdp=sdp):
+                    pc = client.pcs[pc_id]
+                    _, _, owner, remote_pc = sdp.split()
+                    pc.remote = (owner, int(remote_pc))
+                    if sdp_type == "offer":
+                        answer = core.local_description(pc_id, "answer", pc.tag("answer"), self.now)
+                        self.apply(client_id, answer)
+                    self._maybe_open(client_id, pc)
+                case p.AddRemoteCandidate(pc_id=pc_id):
+                    assert client.pcs[pc_id].remote is not None, "candidate before description"
+                case p.ClosePeerConnection(pc_id=pc_id):
+                    client.pcs[pc_id].closed = True
+                case WakeAt(when=when):
+                    client.wake_at = min(client.wake_at, when)
+                case _:
+                    pass  # files: none in the simulation
+
+    def _emitted(self, client: SimClient, event: object) -> None:
+        match event:
+            case MessageReceived(message=message, history=True):
+                client.history.append((message.sender, message.text))
+            case MessageReceived(message=message):
+                client.received.append((message.sender, message.text))
+                client.arrived_at.setdefault((message.sender, message.text), self.now)
+            case MessageUndelivered(message=message, peer_id=peer_id, reason=reason):
+                client.undelivered.append((peer_id, message.text, reason))
+            case PayloadUndelivered(header=header, peer_id=peer_id, reason=reason):
+                client.payloads_undelivered.append((peer_id, header.id, reason))
+            case TransferProgress():
+                client.progress.append(event)
+            case PeerJoined(peer_id=peer_id):
+                client.joined.append(peer_id)
+            case PeerLeft(peer_id=peer_id, reason=reason):
+                client.left.append((peer_id, reason))
+
+    def _send(self, client_id: str, client: SimClient, pc_id: int, frame: str | bytes) -> None:
+        pc = client.pcs.get(pc_id)
+        if pc is None or not pc.open or pc.closed:
+            return
+        if client.drop_relays and self._relayed_by_another(client_id, frame):
+            return
+        if client.lie_in_ihave and isinstance(frame, str) and frame.startswith('{"type":"ihave"'):
+            frame = self._lie(frame)
+        if self.link_loss and self.rng.random() < self.link_loss:
+            self.break_connection(client_id, pc.peer_id)
+            return
+        self._sequence += 1
+        client.frames_sent += 1
+        if self.latency is not None:
+            delay = self.latency
+        else:
+            delay = self.rng.uniform(0, self.max_delay / 4)
+        self.frames.append((self.now + delay, self._sequence, client_id, pc, frame))
+        pc.buffered += len(frame)
+        self.max_buffered = max(self.max_buffered, pc.buffered)
+
+    @staticmethod
+    def _relayed_by_another(client_id: str, frame: str | bytes) -> bool:
+        """Whether ``frame`` is a gossip envelope (text, or with bytes attached) that
+        someone else wrote."""
+        if isinstance(frame, bytes):
+            if not g.is_gossip_frame(frame):
+                return False
+            author = g.decode_binary_envelope(frame).author
+        elif frame.startswith('{"type":"gossip"'):
+            author = json.loads(frame)["from"]
+        else:
+            return False
+        return bool(author != client_id)
+
+    @staticmethod
+    def _lie(frame: str) -> str:
+        """An IHAVE that claims 50 more envelopes of every author than it has."""
+        wire = json.loads(frame)
+        wire["high"] = {author: n + 50 for author, n in wire["high"].items()}
+        return json.dumps(wire, separators=(",", ":"))
 
     def _deliver_frames(self, step: float) -> None:
         # In order per channel: a channel is ordered and reliable while it lives, and
@@ -220,7 +367,7 @@ class SimNetwork:
         waiting = []
         for item in sorted(self.frames, key=lambda f: f[1]):
             channel = id(item[3])
-            left = allowance.setdefault(channel, self.bandwidth * step)
+            left = allowance.setdefault(channel, self.bandwidth * max(step, 1e-3))
             remote = item[3].remote
             reader_stalled = remote is not None and self._is_stalled(remote[0])
             if channel in blocked or item[0] > self.now or left <= 0 or reader_stalled:
@@ -230,7 +377,7 @@ class SimNetwork:
                 allowance[channel] = left - len(item[4])
                 due.append(item)
         self.frames = waiting
-        for _, _, sender, pc, frame in due:
+        for _, _, _, pc, frame in due:
             pc.buffered -= len(frame)
             if pc.closed or pc.remote is None:
                 continue
@@ -238,8 +385,7 @@ class SimNetwork:
             other = self.clients.get(other_id)
             if other is None or other.pcs[other_pc_id].closed:
                 continue
-            other.proto.channel_activity(other_pc_id, self.now)
-            self.carry(other_id, other.data.receive(sender, frame, self.now))
+            self.apply(other_id, other.core.on_frame(other_pc_id, frame, self.now))
         self._pump_drained_channels()
 
     def _pump_drained_channels(self) -> None:
@@ -249,56 +395,7 @@ class SimNetwork:
                 continue
             for pc in list(client.pcs.values()):
                 if pc.open and not pc.closed and pc.buffered <= LOW_WATER:
-                    self.carry(client_id, client.data.pump(pc.peer_id, pc.buffered, self.now))
-
-    def apply(self, client_id: str, actions: list[p.Action]) -> None:
-        client = self.clients.get(client_id)
-        if client is None:
-            return
-        for action in actions:
-            match action:
-                case p.Subscribe(topics=topics):
-                    for topic in topics:
-                        self.subscriptions.setdefault(topic, set()).add(client_id)
-                case p.Publish(topic=topic, message=message):
-                    self._publish(topic, message)
-                case p.CreatePeerConnection(pc_id=pc_id, peer_id=peer_id, caller=caller):
-                    pc = SimPeerConnection(client_id, pc_id, peer_id)
-                    client.pcs[pc_id] = pc
-                    if caller:
-                        client.offers_made += 1
-                        self.apply(
-                            client_id,
-                            client.proto.local_description(
-                                pc_id, "offer", pc.tag("offer"), self.now
-                            ),
-                        )
-                case p.SetRemoteDescription(pc_id=pc_id, sdp_type=sdp_type, sdp=sdp):
-                    pc = client.pcs[pc_id]
-                    _, _, owner, remote_pc = sdp.split()
-                    pc.remote = (owner, int(remote_pc))
-                    if sdp_type == "offer":
-                        self.apply(
-                            client_id,
-                            client.proto.local_description(
-                                pc_id, "answer", pc.tag("answer"), self.now
-                            ),
-                        )
-                    self._maybe_open(client_id, pc)
-                case p.AddRemoteCandidate(pc_id=pc_id):
-                    assert client.pcs[pc_id].remote is not None, "candidate before description"
-                case p.ClosePeerConnection(pc_id=pc_id):
-                    pc = client.pcs[pc_id]
-                    if pc.open and not pc.closed:
-                        self.carry(
-                            client_id, client.data.closed(pc.peer_id, self.now, said_bye=False)
-                        )
-                    pc.closed = True
-                case PeerJoined(peer_id=peer_id):
-                    client.joined.append(peer_id)
-                case PeerLeft(peer_id=peer_id, reason=reason, said_bye=said_bye):
-                    client.left.append((peer_id, reason))
-                    self.carry(client_id, client.data.closed(peer_id, self.now, said_bye=said_bye))
+                    self.apply(client_id, client.core.pump(pc.peer_id, pc.buffered, self.now))
 
     def _maybe_open(self, client_id: str, pc: SimPeerConnection) -> None:
         if pc.remote is None or pc.closed:
@@ -313,9 +410,8 @@ class SimNetwork:
         for owner, connection in ((client_id, pc), (other_id, other_pc)):
             if not connection.open:
                 connection.open = True
-                sim = self.clients[owner]
-                self.apply(owner, sim.proto.channel_open(connection.pc_id, self.now))
-                self.carry(owner, sim.data.opened(connection.peer_id, self.now))
+                core = self.clients[owner].core
+                self.apply(owner, core.channel_open(connection.pc_id, self.now))
 
     def _publish(self, topic: str, message: dict[str, Any]) -> None:
         self.published += 1
@@ -327,10 +423,12 @@ class SimNetwork:
             delay = self.rng.uniform(0, self.max_delay)
             self.in_flight.append((self.now + delay, self._sequence, topic, message))
 
+    # --- time ---
+
     def run(self, seconds: float, step: float = 0.05) -> None:
-        """Advance time, delivering messages and ticking every client."""
+        """Advance time, delivering messages and ticking every client when it is due."""
         end = self.now + seconds
-        while self.now < end:
+        while self.now < end - 1e-9:
             self.now += step
             self._deliver_frames(step)
             due = sorted(m for m in self.in_flight if m[0] <= self.now)
@@ -339,12 +437,14 @@ class SimNetwork:
                 for client_id in sorted(self.subscriptions.get(topic, ())):
                     client = self.clients.get(client_id)
                     if client is not None and not self._is_stalled(client_id):
-                        self.apply(client_id, client.proto.receive(topic, message, self.now))
+                        self.apply(client_id, client.core.on_signal(topic, message, self.now))
             for client_id in sorted(self.clients):
                 client = self.clients.get(client_id)
-                if client is not None and not self._is_stalled(client_id):
-                    self.apply(client_id, client.proto.tick(self.now))
-                    self.carry(client_id, client.data.tick(self.now))
+                if client is None or self._is_stalled(client_id):
+                    continue
+                if min(client.core.next_wakeup(), client.wake_at) <= self.now:
+                    client.wake_at = float("inf")
+                    self.apply(client_id, client.core.tick(self.now))
 
     def mesh_complete(self) -> bool:
         ids = set(self.clients)

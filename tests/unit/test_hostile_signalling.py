@@ -7,7 +7,6 @@ from meshchat.mesh import protocol as p
 from meshchat.mesh.admission import Admission, AdmissionLimits
 from meshchat.mesh.candidates import MAX_PER_ADDRESS, MAX_PER_CONNECTION, CandidateBudget
 from meshchat.mesh.codec import SignalCodec
-from meshchat.mesh.events import PeerLeft
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import Answer, Candidate, Hello, IceCandidate, Offer
 
@@ -106,7 +105,7 @@ def test_a_peer_that_keeps_sending_garbage_is_dropped_and_shunned_for_a_while() 
     actions: list[p.Action] = []
     for _ in range(int(proto.timing.bad_frame_burst) + 1):
         actions += proto.bad_frame(pc_id, 2.0)
-    assert PeerLeft(BIG, "big", p.SENT_GARBAGE) in actions
+    assert p.LinkClosed(BIG, "big", p.SENT_GARBAGE) in actions
     assert proto.receive(OWN, wire(Hello(BIG, "big", ME)), 3.0) == []
     later = 2.0 + proto.timing.shun_seconds + 1
     assert proto.receive(OWN, wire(Hello(BIG, "big", ME)), later) != []

@@ -83,3 +83,10 @@ def test_the_image_builds_from_every_folder_the_package_is_made_of() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     for folder in folders:
         assert f"COPY {folder} {folder}" in dockerfile, folder
+
+
+def test_the_room_core_and_its_simulation_load_no_webrtc_and_do_no_io() -> None:
+    # The core decides; only the driver (room.py) and the engine touch aiortc,
+    # sockets and event loops.
+    modules = ("aiortc", "aioice", "asyncio", "socket", "meshchat.mesh.room")
+    assert loaded_by("meshchat.mesh.room_core, tests.unit.simulation", modules) == []

@@ -10,7 +10,6 @@ import pytest
 
 from meshchat.mesh import protocol as p
 from meshchat.mesh.codec import SignalCodec
-from meshchat.mesh.events import PeerJoined, PeerLeft
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.messages import (
     Answer,
@@ -138,7 +137,7 @@ def test_callee_answers_an_offer_and_the_channel_opening_means_joined() -> None:
     assert remote == [p.SetRemoteDescription(create[0].pc_id, "offer", "v=0 offer")]
     answer = proto.local_description(create[0].pc_id, "answer", "v=0 answer", 1.0)
     assert of_type(answer, p.Publish)[0].message["session"] == "s1"
-    assert proto.channel_open(create[0].pc_id, 1.5) == [PeerJoined(SMALL, "small")]
+    assert proto.channel_open(create[0].pc_id, 1.5) == [p.LinkOpened(SMALL, "small")]
     assert proto.open_peers() == {SMALL: "small"}
 
 
@@ -379,7 +378,7 @@ def test_bye_removes_the_peer_and_closes_its_connection() -> None:
     proto = make()
     pc_id = open_as_caller(proto)
     actions = proto.receive(GLOBAL, wire(Bye(BIG)), 2.0)
-    left = PeerLeft(BIG, "big", "said bye", said_bye=True)
+    left = p.LinkClosed(BIG, "big", "said bye", said_bye=True)
     assert actions == [p.Departed(BIG), p.ClosePeerConnection(pc_id), left]
     assert proto.open_peers() == {}
 
@@ -389,7 +388,7 @@ def test_bye_on_the_data_channel_is_as_good_as_one_via_the_broker() -> None:
     pc_id = open_as_caller(proto)
     assert proto.channel_bye(pc_id) == [
         p.ClosePeerConnection(pc_id),
-        PeerLeft(BIG, "big", "said bye", said_bye=True),
+        p.LinkClosed(BIG, "big", "said bye", said_bye=True),
     ]
 
 
@@ -400,7 +399,7 @@ def test_a_failed_connection_is_closed_reported_and_the_peer_asked_to_reconnect(
     actions = proto.connection_state(pc_id, state)
     assert actions[:2] == [
         p.ClosePeerConnection(pc_id),
-        PeerLeft(BIG, "big", f"connection {state}"),
+        p.LinkClosed(BIG, "big", f"connection {state}"),
     ]
     assert published(actions[2:]) == [(f"meshchat/{ROOM}/client-{BIG}", "hello")]
     assert proto.connection_state(pc_id, state) == []  # already gone
@@ -409,11 +408,11 @@ def test_a_failed_connection_is_closed_reported_and_the_peer_asked_to_reconnect(
 def test_a_peer_the_data_plane_finds_silent_is_lost_and_asked_to_reconnect() -> None:
     proto = make()
     pc_id = open_as_caller(proto)
-    assert of_type(proto.tick(60.0), PeerLeft) == [], "silence is the data plane's to judge"
+    assert of_type(proto.tick(60.0), p.LinkClosed) == [], "silence is the data plane's to judge"
     actions = proto.peer_silent(pc_id, 2.3)
     assert actions[:2] == [
         p.ClosePeerConnection(pc_id),
-        PeerLeft(BIG, "big", "silent for 2.3 s", silent=True),
+        p.LinkClosed(BIG, "big", "silent for 2.3 s", silent=True),
     ]
     assert published(actions[2:]) == [(f"meshchat/{ROOM}/client-{BIG}", "hello")]
     assert proto.peer_silent(pc_id, 3.0) == []
@@ -482,7 +481,7 @@ def test_leave_says_bye_and_closes_everything_without_reporting_departures() -> 
     actions = proto.leave()
     assert published(actions) == [(GLOBAL, "bye")]
     assert p.ClosePeerConnection(pc_id) in actions
-    assert of_type(actions, PeerLeft) == []
+    assert of_type(actions, p.LinkClosed) == []
     assert proto.leave() == [] and proto.receive(GLOBAL, wire(Hello(BIG, "b")), 9.0) == []
 
 
