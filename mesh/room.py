@@ -14,7 +14,6 @@ clock say, and carries out the actions the core returns. One timer, one executor
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import io
 import logging
@@ -23,8 +22,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Self
-
-from meshchat.wire.ratelimit import TokenBucket
 
 from . import dataplane as d
 from . import overlay as o
@@ -37,13 +34,13 @@ from .events import (
     PeerLink,
     RoomEvent,
     SentMessage,
-    SentPayload,
 )
 from .file_transfer import FileTransfer, FileTransfers
 from .files import DEFAULT_MAX_FILE_SIZE, RESERVED_PREFIX
 from .ice import IceConfig, restrict_host_addresses
 from .identity import Identity
 from .messages import clean_nick, validate_room
+from .payload_sender import PayloadSender
 from .payloads import check_channel_name
 from .room_actions import (
     Emit,
@@ -58,30 +55,21 @@ from .room_actions import (
     ToFiles,
     WakeAt,
 )
-from .room_core import RECONNECT_GRACE, RoomCore, recipients
+from .room_core import RECONNECT_GRACE, RoomCore
 from .sealing import RoomSeal
+from .signalling_io import SignallingIO
 from .transport import (
     ConnectionLost,
     ConnectionRestored,
     Transport,
-    TransportError,
+    TransportEvent,
     TransportMessage,
 )
 
 log = logging.getLogger(__name__)
 
-PUBLISH_RATE = 40.0
-PUBLISH_BURST = 80.0
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
-# send() waits while this many payload bytes are still to be handed to channels, so a
-# sender faster than its peers does not pile up payloads in memory.
-SEND_BACKLOG = 8 * 1024 * 1024
-# Parts of a payload relayed through a partial mesh: at most this many a second (every
-# relay forwards them, within its links' envelope budgets, gossip.ENVELOPE_RATE), and
-# none while a link's channel holds this many bytes not yet sent.
-PART_RATE = 150.0
-RELAY_HIGH_WATER = 1024 * 1024
 
 
 def _new_sink(size: int) -> IO[bytes]:
@@ -119,7 +107,6 @@ class Room:
         identity = identity or Identity()
         self.id = identity.client_id
         self.nick = clean_nick(nick)
-        self._transport = transport
         self._identity = identity
         if secret is not None and not secret.strip():
             # Never fall back to an open room when the user asked for a sealed one.
@@ -138,26 +125,21 @@ class Room:
             wall_offset=time.time() - time.monotonic(),
         )
         self._engine = AiortcEngine(ice or IceConfig(), self)
+        self._signalling = SignallingIO(transport, self._signalled)
+        self._sender = PayloadSender(self._core, self._engine, self._run)
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
-        self._outbox: asyncio.Queue[p.Publish | None] = asyncio.Queue()
         self._channels: dict[str, Channel] = {}
         self._files = FileTransfers(
-            send=self._send_payload,
+            send=self._sender.send,
             peers=lambda: self.peers,
             emit=self._events.put_nowait,
             downloads=downloads,
             max_file_size=max_file_size,
             reconnect_grace=RECONNECT_GRACE,
         )
-        self._backlog_drained = asyncio.Event()
-        self._relaying = asyncio.Lock()  # one relayed payload of ours at a time, in parts
-        self._link_drained = asyncio.Event()  # a channel's buffer fell to LOW_WATER
-        self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()  # keeps the core's sends referenced
         self._timer: asyncio.TimerHandle | None = None
-        self._joined = False
         self._closed = False
-        self._signalling_lost = False
 
     # --- public API ---
 
@@ -205,17 +187,13 @@ class Room:
         ice = self._engine.ice
         if ice.host_addresses is not None:
             restrict_host_addresses(ice.host_addresses)
-        offered = await self._transport.connect(self._identity)
+        offered = await self._signalling.connect(self._identity)
         if not ice.servers and offered:
             # Nothing configured here: use what the broker offers (STUN, TURN).
             self._engine.ice = dataclasses.replace(ice, servers=offered)
         # Subscribe first, then start reading, then say hello: a reply cannot be missed.
-        await self._transport.subscribe(self._core.start())
-        self._joined = True
-        self._tasks = [
-            asyncio.create_task(self._read_transport(), name="meshchat-transport"),
-            asyncio.create_task(self._publish_outbox(), name="meshchat-outbox"),
-        ]
+        await self._signalling.subscribe(self._core.start())
+        self._signalling.start()
         self._run(self._core.subscribed(time.monotonic()))
         self._wake_at(self._core.next_wakeup())
 
@@ -251,7 +229,7 @@ class Room:
         if name.startswith(RESERVED_PREFIX):
             raise ValueError(f"channel names starting {RESERVED_PREFIX!r} are reserved")
         if (channel := self._channels.get(name)) is None:
-            channel = self._channels[name] = Channel(name, self._send_payload, self.send)
+            channel = self._channels[name] = Channel(name, self._sender.send, self.send)
             self._core.read(name)
         return channel
 
@@ -268,72 +246,20 @@ class Room:
         self._run(self._core.leave(time.monotonic()))
         if self._timer is not None:
             self._timer.cancel()
-        if self._joined:
-            self._outbox.put_nowait(None)  # drain what is queued (the bye), then stop
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._tasks[1]), timeout=2.0)
+        await self._signalling.stop(drain_within=2.0)  # the bye goes out first
         await asyncio.gather(self._engine.close_all(), *self._sending, return_exceptions=True)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._transport.close()
         await self._files.close()
         self._core.parts.close()
         self._events.put_nowait(None)
-        self._backlog_drained.set()
+        self._sender.close()
         for channel in self._channels.values():
             channel.close()
 
-    # --- sending payloads ---
-
-    async def _send_payload(
-        self, channel: str, data: object, to: Iterable[str] | None
-    ) -> SentPayload:
-        while self._core.backlog() > SEND_BACKLOG and not self._closed:
-            self._backlog_drained.clear()
-            await self._backlog_drained.wait()
-        chosen = recipients(to)
-        if self._core.sends_by_relay(chosen):
-            return await self._relay_payload(channel, data, chosen)
-        sent, actions = self._core.send_payload(channel, data, chosen, time.monotonic())
-        self._run(actions)
-        return sent
-
-    async def _relay_payload(
-        self, channel: str, data: object, to: tuple[str, ...] | None
-    ) -> SentPayload:
-        """A payload through the partial mesh: whole, or in parts at the pace the
-        room's links take them."""
-        planned, actions = self._core.relay_payload(channel, data, to, time.monotonic())
-        self._run(actions)
-        if isinstance(planned, SentPayload):
-            return planned
-        async with self._relaying:
-            pace = TokenBucket(PART_RATE, PART_RATE, time.monotonic())
-            for index in range(planned.count):
-                await self._room_to_relay(pace)
-                self._run(self._core.relay_part(planned, index, time.monotonic()))
-        done: list[RoomAction] = []
-        sent = self._core.relayed(planned.header, time.monotonic(), done)
-        self._run(done)
-        return sent
-
-    async def _room_to_relay(self, pace: TokenBucket) -> None:
-        """Wait for our turn to relay a part: within the rate, and until no link's
-        channel is backed up (the room forwards at the pace of our slowest link)."""
-        if (delay := pace.reserve(time.monotonic())) > 0:
-            await asyncio.sleep(delay)
-        while not self._closed and self._engine.most_buffered() > RELAY_HIGH_WATER:
-            self._link_drained.clear()
-            with contextlib.suppress(TimeoutError):  # a link that closed drains nothing
-                await asyncio.wait_for(self._link_drained.wait(), timeout=0.1)
-        if self._closed:
-            raise ValueError("the room was left")
+    # --- the core's own sends ---
 
     async def _send_quietly(self, action: SendPayload) -> None:
         try:
-            await self._send_payload(action.channel, action.value, action.to)
+            await self._sender.send(action.channel, action.value, action.to)
         except ValueError as error:  # the peer left meanwhile
             log.info("nothing sent on %s to %s: %s", action.channel, action.to, error)
 
@@ -352,7 +278,7 @@ class Room:
                     if (channel := self._channels.get(received.channel)) is not None:
                         channel.deliver(received)
                 case p.Publish():
-                    self._outbox.put_nowait(action)
+                    self._signalling.publish(action)
                 case p.CreatePeerConnection(pc_id=pc_id, peer_id=peer_id, caller=caller):
                     self._engine.create_link(pc_id, peer_id, caller)
                 case p.SetRemoteDescription(pc_id=pc_id, sdp_type=sdp_type, sdp=sdp):
@@ -377,8 +303,7 @@ class Room:
                     self._wake_at(when)
         # Every change to the payload backlog comes through here (frames handed out,
         # payloads for peers that left or never took them dropped): release senders.
-        if not self._backlog_drained.is_set() and self._core.backlog() <= SEND_BACKLOG:
-            self._backlog_drained.set()
+        self._sender.backlog_changed()
 
     def _pump(self, peer_id: str) -> None:
         """Hand the channel to ``peer_id`` as many payload frames as it takes now."""
@@ -432,7 +357,7 @@ class Room:
         self._run(self._core.on_frame(pc_id, frame, time.monotonic()))
 
     def channel_drained(self, pc_id: int) -> None:
-        self._link_drained.set()
+        self._sender.link_drained()
         if (peer_id := self._core.peer_for(pc_id)) is not None:
             self._pump(peer_id)
 
@@ -441,32 +366,14 @@ class Room:
 
     # --- the signalling service ---
 
-    async def _read_transport(self) -> None:
-        async for event in self._transport.messages():
-            now = time.monotonic()
-            match event:
-                case TransportMessage(topic=topic, data=data, origin=origin):
-                    self._run(self._core.on_signal(topic, data, now, origin))
-                case ConnectionLost(reason=reason):
-                    self._signalling_lost = True
-                    self._run(self._core.signalling_lost(reason))
-                case ConnectionRestored(resumed=resumed):
-                    self._signalling_lost = False
-                    self._run(self._core.signalling_restored(resumed, now))
-        self._signalling_lost = True
-        self._run(self._core.signalling_closed())
-
-    async def _publish_outbox(self) -> None:
-        # Stay under the broker's publish limit (50/s, bursts of 100): a burst of our
-        # own replies waits a moment instead of being refused.
-        pace = TokenBucket(PUBLISH_RATE, PUBLISH_BURST, time.monotonic())
-        while (action := await self._outbox.get()) is not None:
-            if (delay := pace.reserve(time.monotonic())) > 0:
-                await asyncio.sleep(delay)
-            try:
-                await self._transport.publish(action.topic, action.message)
-            except TransportError as error:
-                # Once the broker is gone every publish fails the same way: say it once.
-                level = logging.DEBUG if self._signalling_lost else logging.WARNING
-                log.log(level, "could not publish to %s: %s", action.topic, error)
-                self._signalling_lost = True
+    def _signalled(self, event: TransportEvent | None) -> None:
+        now = time.monotonic()
+        match event:
+            case TransportMessage(topic=topic, data=data, origin=origin):
+                self._run(self._core.on_signal(topic, data, now, origin))
+            case ConnectionLost(reason=reason):
+                self._run(self._core.signalling_lost(reason))
+            case ConnectionRestored(resumed=resumed):
+                self._run(self._core.signalling_restored(resumed, now))
+            case None:
+                self._run(self._core.signalling_closed())

@@ -16,7 +16,7 @@ from meshchat.mesh import (
     SentPayload,
     TransferProgress,
 )
-from meshchat.mesh.room import SEND_BACKLOG
+from meshchat.mesh.payload_sender import SEND_BACKLOG
 
 from .processes import EVENT_TIMEOUT
 from .rooms import LOOPBACK, full_mesh, next_event
