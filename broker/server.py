@@ -95,6 +95,7 @@ WEB_FILES = {
     "/files.js": ("files.js", "text/javascript; charset=utf-8"),
     "/history.js": ("history.js", "text/javascript; charset=utf-8"),
     "/gossip.js": ("gossip.js", "text/javascript; charset=utf-8"),
+    "/constants.js": ("constants.js", "text/javascript; charset=utf-8"),
     "/crowd.js": ("crowd.js", "text/javascript; charset=utf-8"),
     "/parts.js": ("parts.js", "text/javascript; charset=utf-8"),
     "/keys.js": ("keys.js", "text/javascript; charset=utf-8"),

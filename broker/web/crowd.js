@@ -13,8 +13,8 @@ export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3, CROWD_PROBES = 6;
 export const HEARSAY_LINKS = 2, MAX_HEARSAY_PER_LINK = 256;
 export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90, SUSPECT_GRACE = 8;
 export { isOverlayFrame };
-const PRUNE_FRAME = '{"type":"prune"}';
-const RECOVER_SLACK = 8; // envelopes an author may say between two parts (room.py)
+export const PRUNE_FRAME = '{"type":"prune"}';
+export const RECOVER_SLACK = 8; // envelopes an author may say between two parts (room_core.py)
 
 export class PageOverlay {
   constructor(room) {

@@ -23,13 +23,13 @@ export const PAGE_MAX_HELD = 2 * 1024 ** 3;
 // The user is asked before a file is taken; an offer not taken within this long is
 // declined (the sender waits 30 s for an answer).
 export const DECIDE_WITHIN = 25000;
-const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
+export const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
 // Over every STALL_TIMEOUT a file must gain MIN_FILE_RATE bytes a second, or it fails:
 // one trickled in holds no memory for long (file_transfer.py).
-const MIN_FILE_RATE = 16 * 1024;
-const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
-const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
-const MAX_NAME_BYTES = 200, OFFER_RATE = 1, OFFER_BURST = 10, MAX_FILE_SIZE = 2 ** 50;
+export const MIN_FILE_RATE = 16 * 1024;
+export const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
+export const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
+export const MAX_NAME_BYTES = 200, OFFER_RATE = 1, OFFER_BURST = 10, MAX_FILE_SIZE = 2 ** 50;
 const DEVICE_NAMES = new Set(["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
   ...["COM", "LPT"].flatMap((kind) => [...Array(10).keys()].map((n) => `${kind}${n}`))]);
 const TRANSFER_ID = /^[0-9a-f]{32}$/, DIGEST = /^[0-9a-f]{64}$/;

@@ -2,7 +2,12 @@
 // any y-webrtc signalling server), with the browser's own WebRTC and WebCrypto.
 // No build step: an ES module the broker serves as is.
 
-import { DataPlane, LOW_WATER, TICK_INTERVAL, hex } from "/dataplane.js";
+import {
+  BAD_FRAME_BURST, BAD_FRAME_RATE, CONNECT_TIMEOUT, HEARTBEAT_INTERVAL, HELLO_INITIAL, HELLO_JITTER,
+  HELLO_MAX, MAX_HALF_OPEN, MAX_OFFER_SENDS, MAX_PEERS, MAX_STRAY_SENDERS, PART_RATE,
+  RELAY_HIGH_WATER, RETRANSMIT, SEND_BACKLOG, UNANSWERED_TIMEOUT,
+} from "/constants.js";
+import { DataPlane, LOW_WATER, TICK_INTERVAL, TokenBucket, hex } from "/dataplane.js";
 import {
   MAX_FRAME_CHARS, admitCandidate, canonical, cleanNick, clientTopic, globalTopic, limitSdp, newBudget,
 } from "/frames.js";
@@ -15,17 +20,6 @@ import { b64url, clientIdFor, unb64url, verifiedBy } from "/keys.js";
 import { PageOverlay, isOverlayFrame } from "/crowd.js";
 
 const PROTOCOL_VERSION = 1;
-const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;
-const CONNECT_TIMEOUT = 20000, RETRANSMIT = 2000;
-const HEARTBEAT_INTERVAL = 1000; // the data plane's failure detector judges silence
-// Bounds against hostile peers, as in mesh/protocol.py and admission.py.
-const MAX_PEERS = 64, MAX_HALF_OPEN = 16, UNANSWERED_TIMEOUT = 6000, MAX_OFFER_SENDS = 4;
-const MAX_BAD_FRAMES = 20, MAX_STRAY_SENDERS = 16;
-// send() on a channel waits while this many payload bytes are still to go out (room.py).
-const SEND_BACKLOG = 8 * 1024 * 1024;
-// Parts of a payload relayed through a partial mesh: at most PART_RATE a second, none
-// while a link's channel holds RELAY_HIGH_WATER bytes not yet sent (room.py).
-const PART_RATE = 150, RELAY_HIGH_WATER = 1024 * 1024;
 const encoder = new TextEncoder();
 const RESERVED_PREFIX = "meshchat/"; // the framework's own channels (files)
 const now = () => performance.now() / 1000; // the data plane's clock, in seconds
@@ -376,7 +370,7 @@ export class Room extends EventTarget {
     }
     const peer = { id, nick: cleanNick(nick), pc: null, channel: null, session: null,
       phase: "idle", remoteSet: false, early: new Map(), joined: false, started: Date.now(),
-      lastSeen: 0, description: null, sentAt: 0, sends: 0, heard: false, badFrames: 0,
+      lastSeen: 0, description: null, sentAt: 0, sends: 0, heard: false, badFrames: null,
       budget: newBudget(), pk, key: null, inbox: Promise.resolve() };
     for (const [session, candidate] of this.strays.get(id) || []) {
       peer.early.set(session, [...(peer.early.get(session) || []), candidate]);
@@ -484,9 +478,12 @@ export class Room extends EventTarget {
 
   // Garbage on the data channel: a few are forgiven, a peer that keeps at it is dropped.
   badFrame(peer, why) {
-    peer.badFrames += 1;
-    if (peer.badFrames === 1) console.warn("bad data channel frame from", peer.id, why);
-    if (peer.badFrames > MAX_BAD_FRAMES) this.drop(peer, "sent too many invalid data channel frames");
+    // A few are forgiven (a newer client, a glitch); one that keeps at it is dropped.
+    if (peer.badFrames === null) {
+      console.warn("bad data channel frame from", peer.id, why);
+      peer.badFrames = new TokenBucket(BAD_FRAME_RATE, BAD_FRAME_BURST, now());
+    }
+    if (!peer.badFrames.take(now())) this.drop(peer, "sent too many invalid data channel frames");
   }
 
   // Frames are handled one after another per peer: checking a signature takes a moment.
