@@ -229,6 +229,7 @@ def decode_envelope(wire: dict[str, Any], frame: str | bytes) -> Envelope:
 class _Author:
     """What we have of one author's envelopes."""
 
+    author_id: str
     next: int | None  # the next n to deliver; None until the first wait is over
     high: int = 0  # the highest n held
     held: dict[int, Envelope] = field(default_factory=dict)
@@ -261,10 +262,15 @@ class Gossip:
         self._n = 0
         self._links: set[str] = set()
         self._authors: OrderedDict[str, _Author] = OrderedDict()
+        # The authors with envelopes held for an earlier one, in _authors' order (each
+        # tick looks at these, not at every author), and those with some given up on.
+        self._waiting: OrderedDict[str, None] = OrderedDict()
+        self._skipping: set[str] = set()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._cache: OrderedDict[tuple[str, int], tuple[str | bytes, float]] = OrderedDict()
         self._cache_bytes = 0
-        self._asked: dict[tuple[str, str, int], float] = {}  # (link, author, n) -> when
+        # (link, author, n) -> when we asked for it, oldest first
+        self._asked: OrderedDict[tuple[str, str, int], float] = OrderedDict()
         self._budgets: dict[str, TokenBucket] = {}
         self._want_budgets: dict[str, TokenBucket] = {}
         self._answer_budgets: dict[str, TokenBucket] = {}  # link -> bytes of answers
@@ -414,10 +420,14 @@ class Gossip:
     def _author(self, author_id: str, now: float) -> _Author:
         author = self._authors.get(author_id)
         if author is None:
-            author = self._authors[author_id] = _Author(next=None)
+            author = self._authors[author_id] = _Author(author_id, next=None)
             if len(self._authors) > MAX_AUTHORS:
-                self._authors.popitem(last=False)
+                evicted, _ = self._authors.popitem(last=False)
+                self._waiting.pop(evicted, None)
+                self._skipping.discard(evicted)
         self._authors.move_to_end(author_id)
+        if author_id in self._waiting:
+            self._waiting.move_to_end(author_id)
         return author
 
     def _hold(self, envelope: Envelope, now: float) -> list[GossipAction]:
@@ -433,6 +443,7 @@ class Gossip:
         author.held[envelope.n] = envelope
         if author.waiting_since is None:
             author.waiting_since = now
+            self._waiting[author.author_id] = None
         if len(author.held) > MAX_HELD:
             return self._release(author, now, skip=True)
         return self._release(author, now)
@@ -453,7 +464,9 @@ class Gossip:
         while (envelope := author.held.pop(author.next, None)) is not None:
             author.next += 1
             actions += self._for_us(envelope)
-        author.waiting_since = None if not author.held else author.waiting_since
+        if not author.held:
+            author.waiting_since = None
+            self._waiting.pop(author.author_id, None)
         return actions
 
     def _skip(self, author: _Author, numbers: Sequence[int], now: float) -> None:
@@ -462,6 +475,8 @@ class Gossip:
         is worth having late). The latest MAX_SKIPPED at most."""
         for n in numbers[-MAX_SKIPPED:]:
             author.skipped.setdefault(n, now)
+        if author.skipped:
+            self._skipping.add(author.author_id)
         while len(author.skipped) > MAX_SKIPPED:  # the earliest given up on go first
             del author.skipped[next(iter(author.skipped))]
 
@@ -500,6 +515,7 @@ class Gossip:
             return []
         for key in missing:
             self._asked[key] = now
+            self._asked.move_to_end(key)
         frame = json.dumps({"type": "iwant", "want": wanted}, separators=(",", ":"))
         return [SendFrame(peer_id, frame)]
 
@@ -556,18 +572,20 @@ class Gossip:
         """Call every ``TICK_INTERVAL``: envelopes whose wait is over, old copies
         forgotten, and the IHAVE round once a second."""
         actions: list[GossipAction] = []
-        for author in list(self._authors.values()):
-            if author.waiting_since is None:
-                continue
+        for author_id in list(self._waiting):
+            author = self._authors[author_id]
+            assert author.waiting_since is not None
             wait = START_WAIT if author.next is None else GAP_WAIT
             if now - author.waiting_since >= wait:
                 actions += self._release(author, now, skip=True)
-        for author in self._authors.values():
-            if not author.skipped:
-                continue
+        for author_id in list(self._skipping):
+            author = self._authors[author_id]
             for n in [n for n, at in author.skipped.items() if at < now - CACHE_SECONDS]:
                 del author.skipped[n]  # no link caches it any more
-        self._asked = {key: at for key, at in self._asked.items() if at > now - WANT_RETRY}
+            if not author.skipped:
+                self._skipping.discard(author_id)
+        while self._asked and next(iter(self._asked.values())) <= now - WANT_RETRY:
+            self._asked.popitem(last=False)  # asked long enough ago to ask again
         while self._cache and next(iter(self._cache.values()))[1] < now - CACHE_SECONDS:
             self._forget_oldest()
         if now >= self._next_ihave:
