@@ -1,8 +1,9 @@
-"""A room of 64 peers as a partial mesh: real aiortc peers in five processes (the
+"""A room of 40 peers as a partial mesh: real aiortc peers in five processes (the
 machine has two cores), on the real broker. It forms with at most D_hi connections a
 peer; five senders' lines reach every other peer once and in order, also while a
 fifth of the room is killed; a relayed line in someone else's name is refused by
-every peer that gets it."""
+every peer that gets it. Bigger rooms, members coming and going and hostile ones are
+simulated (tests/unit/test_big_rooms.py): this keeps what only real processes show."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .processes import Broker, start_meshchat_broker
 
 pytestmark = pytest.mark.integration
 
-SIZES = (13, 13, 13, 13, 12)  # 64 peers; the last but one process (13) is the fifth killed
+SIZES = (8, 8, 8, 8, 8)  # 40 peers, past the full mesh's 24; the fourth process is killed
 LINES = 10
 ARRIVAL_PAUSE = 4.0  # seconds between one process's peers and the next's
 CONFIG = OverlayConfig()
@@ -50,7 +51,7 @@ def lines_from(received: list[list[Any]], sender: str) -> list[int]:
 
 
 @pytest.mark.timeout(300)
-async def test_sixty_four_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_crash(
+async def test_forty_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_crash(
     crowds: list[CrowdProcess],
 ) -> None:
     for crowd, size in zip(crowds, SIZES, strict=True):  # people arrive, a few a second
@@ -69,7 +70,7 @@ async def test_sixty_four_peers_form_a_partial_mesh_and_lose_nothing_when_a_fift
         await asyncio.sleep(1.0)
 
     # Five senders in four processes; the fifth process dies while they talk.
-    senders = [(crowds[0], 0), (crowds[0], 5), (crowds[1], 3), (crowds[2], 7), (crowds[4], 11)]
+    senders = [(crowds[0], 0), (crowds[0], 5), (crowds[1], 3), (crowds[2], 7), (crowds[4], 6)]
     for tag, (crowd, index) in enumerate(senders):
         await crowd.command("send", room=index, count=LINES, interval=0.3, tag=f"s{tag}")
     await asyncio.sleep(1.0)

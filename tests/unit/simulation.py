@@ -15,7 +15,7 @@ import contextlib
 import io
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +83,9 @@ class SimClient:
     drop_relays: bool = False
     lie_in_ihave: bool = False
     frames_sent: int = 0
-    wake_at: float = float("inf")  # the earliest WakeAt since the last tick
+    # When its core is next due: what next_wakeup() said after the last tick, or an
+    # earlier WakeAt since (as room.py's one timer is set).
+    due: float = float("-inf")
 
     @property
     def id(self) -> str:
@@ -294,7 +296,7 @@ class SimNetwork:
                 case p.ClosePeerConnection(pc_id=pc_id):
                     client.pcs[pc_id].closed = True
                 case WakeAt(when=when):
-                    client.wake_at = min(client.wake_at, when)
+                    client.due = min(client.due, when)
                 case _:
                     pass  # files: none in the simulation
 
@@ -365,7 +367,7 @@ class SimNetwork:
         blocked: set[int] = set()  # channels whose next frame is not due yet
         due = []
         waiting = []
-        for item in sorted(self.frames, key=lambda f: f[1]):
+        for item in self.frames:  # appended in sequence order, and kept in it
             channel = id(item[3])
             left = allowance.setdefault(channel, self.bandwidth * max(step, 1e-3))
             remote = item[3].remote
@@ -377,8 +379,10 @@ class SimNetwork:
                 allowance[channel] = left - len(item[4])
                 due.append(item)
         self.frames = waiting
-        for _, _, _, pc, frame in due:
+        drained: dict[int, tuple[str, SimPeerConnection]] = {}
+        for _, _, sender, pc, frame in due:
             pc.buffered -= len(frame)
+            drained[id(pc)] = (sender, pc)
             if pc.closed or pc.remote is None:
                 continue
             other_id, other_pc_id = pc.remote
@@ -386,16 +390,17 @@ class SimNetwork:
             if other is None or other.pcs[other_pc_id].closed:
                 continue
             self.apply(other_id, other.core.on_frame(other_pc_id, frame, self.now))
-        self._pump_drained_channels()
+        self._pump_drained_channels(drained.values())
 
-    def _pump_drained_channels(self) -> None:
-        """What room.py does on a channel's ``bufferedamountlow`` event."""
-        for client_id, client in list(self.clients.items()):
-            if self._is_stalled(client_id):
+    def _pump_drained_channels(self, sent_from: Iterable[tuple[str, SimPeerConnection]]) -> None:
+        """What room.py does on a channel's ``bufferedamountlow`` event: for each
+        channel that delivered frames and holds no more than LOW_WATER now."""
+        for client_id, pc in sent_from:
+            client = self.clients.get(client_id)
+            if client is None or self._is_stalled(client_id):
                 continue
-            for pc in list(client.pcs.values()):
-                if pc.open and not pc.closed and pc.buffered <= LOW_WATER:
-                    self.apply(client_id, client.core.pump(pc.peer_id, pc.buffered, self.now))
+            if pc.open and not pc.closed and pc.buffered <= LOW_WATER:
+                self.apply(client_id, client.core.pump(pc.peer_id, pc.buffered, self.now))
 
     def _maybe_open(self, client_id: str, pc: SimPeerConnection) -> None:
         if pc.remote is None or pc.closed:
@@ -442,9 +447,10 @@ class SimNetwork:
                 client = self.clients.get(client_id)
                 if client is None or self._is_stalled(client_id):
                     continue
-                if min(client.core.next_wakeup(), client.wake_at) <= self.now:
-                    client.wake_at = float("inf")
+                if client.due <= self.now:
+                    client.due = float("inf")
                     self.apply(client_id, client.core.tick(self.now))
+                    client.due = min(client.due, client.core.next_wakeup())
 
     def mesh_complete(self) -> bool:
         ids = set(self.clients)
