@@ -183,6 +183,7 @@ class RoomCore:
         self._channels: set[str] = set()  # the application's, which it reads
         self._vouched: OrderedDict[str, p.Announced] = OrderedDict()  # see _vouch
         self._prunes: list[tuple[float, str, int | None]] = []  # (when, peer, its link)
+        self._acks_due = float("inf")  # when the data plane's owed acks must go alone
         self._said_here_at = float("-inf")
         self._last_tick = float("-inf")
         self._next_overlay_tick = 0.0
@@ -247,7 +248,7 @@ class RoomCore:
 
     def next_wakeup(self) -> float:
         """When :meth:`tick` is due at the latest."""
-        due = [self.data.next_wakeup(), self._last_tick + d.TICK_INTERVAL]
+        due = [self.data.next_wakeup(), self._last_tick + d.TICK_INTERVAL, self._acks_due]
         if self._prunes:
             due.append(min(when for when, _, _ in self._prunes))
         return min(due)
@@ -432,6 +433,8 @@ class RoomCore:
         """Heartbeats, deadlines and the overlay's rounds: call at :meth:`next_wakeup`.
         ``wall``: the wall clock now, if it may have been set since."""
         self._last_tick = now
+        if now >= self._acks_due:
+            self._acks_due = float("inf")  # the data plane's tick below sends them
         if wall is not None:
             self._wall_offset = wall - now
         actions = self._signalling(self.protocol.tick(now), now)
@@ -589,6 +592,9 @@ class RoomCore:
                 case d.Pump():
                     actions.append(action)
                 case d.FlushAcksAt(when=when):
+                    # On time: an ack that waits for the next tick holds the sender's
+                    # copy (and its memory) for up to a tick longer.
+                    self._acks_due = min(self._acks_due, when)
                     actions.append(WakeAt(when))
                 case MessageReceived(message=message):
                     # Shown under the nick the peer announced when it joined, whatever
