@@ -124,7 +124,7 @@ class Room:
             new_sink=_new_sink,
             wall_offset=time.time() - time.monotonic(),
         )
-        self._engine = AiortcEngine(ice or IceConfig(), self)
+        self._engine = AiortcEngine(ice or IceConfig(), _LinkReports(self))
         self._signalling = SignallingIO(transport, self._signalled)
         self._sender = PayloadSender(self._core, self._engine, self._run)
         self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
@@ -339,30 +339,10 @@ class Room:
             # decide how soon a crashed peer is noticed.
             self._wake_at(self._core.next_wakeup())
 
-    # --- what the engine reports (engine.LinkEvents) ---
-
-    def local_description(self, pc_id: int, sdp_type: str, sdp: str) -> None:
-        self._run(self._core.local_description(pc_id, sdp_type, sdp, time.monotonic()))
-
-    def link_state(self, pc_id: int, state: str) -> None:
-        self._run(self._core.connection_state(pc_id, state, time.monotonic()))
-
-    def link_error(self, pc_id: int, reason: str) -> None:
-        self._run(self._core.connection_error(pc_id, reason, time.monotonic()))
-
-    def channel_open(self, pc_id: int) -> None:
-        self._run(self._core.channel_open(pc_id, time.monotonic()))
-
-    def channel_frame(self, pc_id: int, frame: str | bytes) -> None:
-        self._run(self._core.on_frame(pc_id, frame, time.monotonic()))
-
-    def channel_drained(self, pc_id: int) -> None:
+    def _channel_drained(self, pc_id: int) -> None:
         self._sender.link_drained()
         if (peer_id := self._core.peer_for(pc_id)) is not None:
             self._pump(peer_id)
-
-    def channel_closed(self, pc_id: int) -> None:
-        self._run(self._core.channel_closed(pc_id, time.monotonic()))
 
     # --- the signalling service ---
 
@@ -377,3 +357,34 @@ class Room:
                 self._run(self._core.signalling_restored(resumed, now))
             case None:
                 self._run(self._core.signalling_closed())
+
+
+class _LinkReports:
+    """What the engine reports (engine.LinkEvents), fed to the room's core: kept off
+    ``Room``, whose public names are the application's."""
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+        self._core = room._core
+
+    def local_description(self, pc_id: int, sdp_type: str, sdp: str) -> None:
+        now = time.monotonic()
+        self._room._run(self._core.local_description(pc_id, sdp_type, sdp, now))
+
+    def link_state(self, pc_id: int, state: str) -> None:
+        self._room._run(self._core.connection_state(pc_id, state, time.monotonic()))
+
+    def link_error(self, pc_id: int, reason: str) -> None:
+        self._room._run(self._core.connection_error(pc_id, reason, time.monotonic()))
+
+    def channel_open(self, pc_id: int) -> None:
+        self._room._run(self._core.channel_open(pc_id, time.monotonic()))
+
+    def channel_frame(self, pc_id: int, frame: str | bytes) -> None:
+        self._room._run(self._core.on_frame(pc_id, frame, time.monotonic()))
+
+    def channel_drained(self, pc_id: int) -> None:
+        self._room._channel_drained(pc_id)
+
+    def channel_closed(self, pc_id: int) -> None:
+        self._room._run(self._core.channel_closed(pc_id, time.monotonic()))
