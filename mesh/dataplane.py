@@ -640,6 +640,9 @@ class DataPlane:
 
     def next_wakeup(self) -> float:
         """When :meth:`tick` next has something to do at the latest: the next heartbeat
-        round, or the moment a silent peer becomes suspect."""
+        round, acks owed that found no frame to ride on, or the moment a silent peer
+        becomes suspect."""
         deadlines = [detector.deadline() for detector in self._liveness.values()]
+        if self._flush_at is not None:
+            deadlines.append(self._flush_at)
         return min([self._next_heartbeat, *deadlines])

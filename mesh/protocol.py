@@ -327,6 +327,10 @@ class MeshProtocol:
         peer = self._by_pc.get(pc_id)
         return peer.peer_id if peer else None
 
+    def connection_count(self) -> int:
+        """The peer connections we hold now, open or being made."""
+        return len(self._by_pc)
+
     def pc_of(self, peer_id: str) -> int | None:
         """The peer connection currently meant for ``peer_id``, if any."""
         peer = self._peers.get(peer_id)

@@ -139,8 +139,9 @@ class RoomCore:
         self._wall_offset = wall_offset
         self._new_id = new_id
         new_sink = new_sink or _in_memory
-        self._links: dict[int, str] = {}  # peer connection -> peer, while it lives
-        self._open_links: set[int] = set()  # ... whose channel the data plane was told of
+        # Peer connections whose open channel the data plane was told of -> their peer
+        # (the signalling core has forgotten a connection by the time it closes it).
+        self._open_links: dict[int, str] = {}
         self.protocol = p.MeshProtocol(
             room,
             identity,
@@ -154,7 +155,7 @@ class RoomCore:
             self.id,
             overlay,
             rng=random.Random(rng.random()) if rng else None,
-            connections=lambda: len(self._links),
+            connections=self.protocol.connection_count,
         )
         self.protocol.accept_link = self.overlay.accept_link
         self.gossip = g.Gossip(
@@ -183,7 +184,6 @@ class RoomCore:
         self._channels: set[str] = set()  # the application's, which it reads
         self._vouched: OrderedDict[str, p.Announced] = OrderedDict()  # see _vouch
         self._prunes: list[tuple[float, str, int | None]] = []  # (when, peer, its link)
-        self._acks_due = float("inf")  # when the data plane's owed acks must go alone
         self._said_here_at = float("-inf")
         self._last_tick = float("-inf")
         self._next_overlay_tick = 0.0
@@ -215,7 +215,7 @@ class RoomCore:
 
     def peer_for(self, pc_id: int) -> str | None:
         """The peer at the other end of the live peer connection ``pc_id``."""
-        return self._links.get(pc_id)
+        return self.protocol.peer_for(pc_id)
 
     def round_trip(self, peer_id: str) -> float | None:
         return self.data.round_trip(peer_id)
@@ -248,7 +248,7 @@ class RoomCore:
 
     def next_wakeup(self) -> float:
         """When :meth:`tick` is due at the latest."""
-        due = [self.data.next_wakeup(), self._last_tick + d.TICK_INTERVAL, self._acks_due]
+        due = [self.data.next_wakeup(), self._last_tick + d.TICK_INTERVAL]
         if self._prunes:
             due.append(min(when for when, _, _ in self._prunes))
         return min(due)
@@ -312,7 +312,8 @@ class RoomCore:
         if to is not None:
             if not to:
                 raise ValueError("no recipients given")
-            if absent := [peer for peer in to if peer not in self.peers()]:
+            members = self.peers()
+            if absent := [peer for peer in to if peer not in members]:
                 raise ValueError(f"not in the room: {', '.join(absent)}")
         kind, body = encode_body(data)
         if kind == "json":
@@ -398,8 +399,8 @@ class RoomCore:
 
     def channel_open(self, pc_id: int, now: float) -> list[RoomAction]:
         actions = self._signalling(self.protocol.channel_open(pc_id, now), now)
-        if (peer_id := self._links.get(pc_id)) is not None:
-            self._open_links.add(pc_id)
+        if (peer_id := self.protocol.peer_for(pc_id)) is not None:
+            self._open_links[pc_id] = peer_id
             self._linked(self.data.opened(peer_id, now), now, actions)
         return actions
 
@@ -433,8 +434,6 @@ class RoomCore:
         """Heartbeats, deadlines and the overlay's rounds: call at :meth:`next_wakeup`.
         ``wall``: the wall clock now, if it may have been set since."""
         self._last_tick = now
-        if now >= self._acks_due:
-            self._acks_due = float("inf")  # the data plane's tick below sends them
         if wall is not None:
             self._wall_offset = wall - now
         actions = self._signalling(self.protocol.tick(now), now)
@@ -465,19 +464,18 @@ class RoomCore:
         actions: list[RoomAction] = []
         for action in signalled:
             match action:
-                case p.Publish() | p.SetRemoteDescription() | p.AddRemoteCandidate():
-                    actions.append(action)
-                case p.CreatePeerConnection(pc_id=pc_id, peer_id=peer_id):
-                    self._links[pc_id] = peer_id
+                case (
+                    p.Publish()
+                    | p.CreatePeerConnection()
+                    | p.SetRemoteDescription()
+                    | p.AddRemoteCandidate()
+                ):
                     actions.append(action)
                 case p.ClosePeerConnection(pc_id=pc_id):
                     # Detached at once, so nothing is sent on it any more.
-                    if (closed := self._links.pop(pc_id, None)) is not None:
-                        if pc_id in self._open_links:
-                            self._open_links.discard(pc_id)
-                            gone = self.data.closed(closed, now, said_bye=False)
-                            self._linked(gone, now, actions)
-                        actions.append(action)
+                    if (closed := self._open_links.pop(pc_id, None)) is not None:
+                        self._linked(self.data.closed(closed, now, said_bye=False), now, actions)
+                    actions.append(action)
                 case p.LinkOpened():
                     self._link_opened(action, now, actions)
                 case p.LinkClosed():
@@ -592,10 +590,7 @@ class RoomCore:
                 case d.Pump():
                     actions.append(action)
                 case d.FlushAcksAt(when=when):
-                    # On time: an ack that waits for the next tick holds the sender's
-                    # copy (and its memory) for up to a tick longer.
-                    self._acks_due = min(self._acks_due, when)
-                    actions.append(WakeAt(when))
+                    actions.append(WakeAt(when))  # the data plane's tick sends them
                 case MessageReceived(message=message):
                     # Shown under the nick the peer announced when it joined, whatever
                     # the frame says: a peer cannot post as someone else line by line.

@@ -476,9 +476,11 @@ export class DataPlane {
   // The smoothed round-trip time to peer in seconds, or null before it is measured.
   roundTrip(peer) { return this.roundTrips.of(peer); }
 
-  // When tick() next has something to do at the latest.
+  // When tick() next has something to do at the latest (as dataplane.py).
   nextWakeup() {
-    return Math.min(this.nextHeartbeat, ...[...this.liveness.values()].map((d) => d.deadline()));
+    const deadlines = [...this.liveness.values()].map((d) => d.deadline());
+    if (this.flushAt !== null) deadlines.push(this.flushAt);
+    return Math.min(this.nextHeartbeat, ...deadlines);
   }
 
   // -- payloads in --
