@@ -9,6 +9,7 @@ room off without a word.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 LISTEN = "0A"  # the kernel's TCP state for a listening socket
@@ -22,10 +23,13 @@ LOOPBACK_OR_ANY = {
 }
 
 
-def listener_uids(port: int, proc: Path = Path("/proc/net")) -> set[int] | None:
-    """The user ids of the processes listening on ``port`` for loopback connections:
-    empty when nobody does, None when this system cannot tell (no /proc/net)."""
-    uids: set[int] = set()
+def listener_uids(
+    ports: Iterable[int], proc: Path = Path("/proc/net")
+) -> dict[int, set[int]] | None:
+    """For each of ``ports``, the user ids of the processes listening on it for
+    loopback connections (empty when nobody does), from one reading of the tables;
+    None when this system cannot tell (no /proc/net)."""
+    uids: dict[int, set[int]] = {port: set() for port in ports}
     readable = False
     for table in ("tcp", "tcp6"):
         try:
@@ -38,6 +42,7 @@ def listener_uids(port: int, proc: Path = Path("/proc/net")) -> set[int] | None:
             if len(fields) < 8 or fields[3] != LISTEN:
                 continue
             address, _, hex_port = fields[1].partition(":")
-            if int(hex_port, 16) == port and address.upper() in LOOPBACK_OR_ANY:
-                uids.add(int(fields[7]))
+            listeners = uids.get(int(hex_port, 16))
+            if listeners is not None and address.upper() in LOOPBACK_OR_ANY:
+                listeners.add(int(fields[7]))
     return uids if readable else None

@@ -68,8 +68,8 @@ class EmbeddedBroker:
         strangers hold every one."""
         if self._server is not None:
             return self.url  # ours
-        owners = {port: listener_uids(port) for port in self._ports}
-        if owners[self.port] is None:  # this system cannot tell who listens: as ever
+        owners = listener_uids(self._ports)
+        if owners is None:  # this system cannot tell who listens: as ever
             await self._host(self.port)
             return self.url
         for port, uids in owners.items():
@@ -77,7 +77,7 @@ class EmbeddedBroker:
                 self.port = port
                 return self.url
         for port, uids in owners.items():
-            if not uids and (await self._host(port) or listener_uids(port)):
+            if not uids and (await self._host(port) or (listener_uids([port]) or {}).get(port)):
                 self.port = port  # hosted here, or taken just now (checked next time)
                 return self.url
         first, last = self._ports[0], self._ports[-1]

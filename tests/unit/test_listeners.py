@@ -29,6 +29,5 @@ def test_the_owners_of_loopback_and_wildcard_listeners_on_the_port(tmp_path: Pat
         )
     )
     (tmp_path / "tcp6").write_text(table(("00000000000000000000000000000000", "223D", "0A", 7)))
-    assert listener_uids(8765, tmp_path) == {65534, 7}
-    assert listener_uids(8767, tmp_path) == set()
-    assert listener_uids(8765, tmp_path / "missing") is None
+    assert listener_uids([8765, 8767], tmp_path) == {8765: {65534, 7}, 8767: set()}
+    assert listener_uids([8765], tmp_path / "missing") is None
