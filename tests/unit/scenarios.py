@@ -167,8 +167,8 @@ def simulate(
     latencies: list[float] = []
     for author_id, text, when, audience in said:
         for member_id in audience:
-            if (member := stayed.get(member_id)) is None or member_id in departed:
-                continue
+            if (member := stayed.get(member_id)) is None:
+                continue  # it left, or crashed
             pairs += 1
             arrived = member.arrived_at.get((author_id, text))
             if arrived is not None:

@@ -12,7 +12,6 @@ own frames still go), ``lie_in_ihave`` advertises envelopes it does not have.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import random
 from collections.abc import Iterable, Sequence
@@ -45,7 +44,7 @@ from meshchat.mesh.room_actions import (
     ToChannel,
     WakeAt,
 )
-from meshchat.mesh.room_core import PartsPlan, RoomCore
+from meshchat.mesh.room_core import PartsPlan, RoomCore, recipients
 from meshchat.mesh.transfers import LOW_WATER
 
 
@@ -117,19 +116,16 @@ class SimNetwork:
         room: str = "lobby",
         bandwidth: int = 64 * 1024 * 1024,
         latency: float | None = None,
-        link_loss: float = 0.0,
     ) -> None:
         """``loss``, ``duplicate``, ``max_delay``: of the pub/sub service.
         ``bandwidth``: bytes each data channel delivers per second; ``latency``: its
-        one-way delay (default: up to a quarter of ``max_delay``, at random);
-        ``link_loss``: the chance a link breaks on a frame (what was in flight is lost,
-        both ends see it close, as when a path dies)."""
+        one-way delay (default: up to a quarter of ``max_delay``, at random). A link
+        breaks when :meth:`break_connection` says so."""
         self.rng = random.Random(seed)
         self.loss = loss
         self.duplicate = duplicate
         self.max_delay = max_delay
         self.latency = latency
-        self.link_loss = link_loss
         self.room = room
         self.bandwidth = bandwidth
         self.max_buffered = 0  # the most any channel held at once
@@ -212,7 +208,7 @@ class SimNetwork:
     ) -> SentPayload:
         self.read_everywhere(channel)
         client = self.clients[client_id]
-        chosen = None if to is None else tuple(sorted(set(to)))
+        chosen = recipients(to)
         if not client.core.sends_by_relay(chosen):
             sent, actions = client.core.send_payload(channel, data, chosen, self.now)
             self.apply(client_id, actions)
@@ -268,9 +264,7 @@ class SimNetwork:
                 case LinkedPeerJoined(peer_id=peer_id):
                     client.joined.append(peer_id)
                 case ToChannel(received=received):
-                    body = received._body
-                    data = body.getvalue() if isinstance(body, io.BytesIO) else received._data
-                    client.payloads.append((received.sender, received.channel, data))
+                    client.payloads.append((received.sender, received.channel, received.data))
                 case SendPayload(channel=channel, value=value, to=to):
                     with contextlib.suppress(ValueError):  # the peer left meanwhile
                         self.send_payload(client_id, channel, value, list(to))
@@ -326,9 +320,6 @@ class SimNetwork:
             return
         if client.lie_in_ihave and isinstance(frame, str) and frame.startswith('{"type":"ihave"'):
             frame = self._lie(frame)
-        if self.link_loss and self.rng.random() < self.link_loss:
-            self.break_connection(client_id, pc.peer_id)
-            return
         self._sequence += 1
         client.frames_sent += 1
         if self.latency is not None:
