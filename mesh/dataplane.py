@@ -55,6 +55,8 @@ from .events import (
     SentPayload,
     TransferProgress,
 )
+from .link_actions import PeerMisbehaved as PeerMisbehaved  # re-exported: part of DataAction
+from .link_actions import SendFrame as SendFrame
 from .liveness import ACCEPTABLE_PAUSE, PhiAccrualDetector
 from .messages import ProtocolError
 from .payloads import (
@@ -107,14 +109,6 @@ PAYLOAD_BURST = 400.0
 
 
 @dataclass(frozen=True, slots=True)
-class SendFrame:
-    """Send ``frame`` on the open data channel to ``peer_id`` (text or binary)."""
-
-    peer_id: str
-    frame: str | bytes
-
-
-@dataclass(frozen=True, slots=True)
 class Pump:
     """Payload frames wait for ``peer_id``: call :meth:`DataPlane.pump` with its
     channel's buffered amount now, and again each time that falls to ``LOW_WATER``."""
@@ -155,15 +149,6 @@ class PeerSilent:
 
     peer_id: str
     silence: float
-
-
-@dataclass(frozen=True, slots=True)
-class PeerMisbehaved:
-    """The peer sent an invalid frame (``reason``); the signalling core counts these and
-    drops a peer that keeps at it."""
-
-    peer_id: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +223,8 @@ class DataPlane:
         self.forged = 0  # messages dropped because their author's signature did not verify
         self.heartbeat_interval = heartbeat_interval
         # Stall tolerated beyond a peer's usual heartbeat interval, for channels opened
-        # from now on (a partial mesh tolerates more: overlay.OverlayConfig).
-        self.acceptable_pause = ACCEPTABLE_PAUSE
+        # from now on (a partial mesh tolerates more: tolerate_pauses).
+        self._acceptable_pause = ACCEPTABLE_PAUSE
         self._open: set[str] = set()  # peers whose channel is open, in no order
         self._recent = RecentIds()
         self._delivery = DeliveryTracker(ack_timeout=ack_timeout, reconnect_grace=reconnect_grace)
@@ -261,11 +246,17 @@ class DataPlane:
 
     # -- channels --
 
+    def tolerate_pauses(self, seconds: float) -> None:
+        """Channels opened from now on take a peer for gone only after it stalls
+        ``seconds`` beyond its usual heartbeat interval (a partial mesh's links are
+        replaced, so it can wait longer: overlay.OverlayConfig.link_pause)."""
+        self._acceptable_pause = seconds
+
     def opened(self, peer_id: str, now: float) -> list[DataAction]:
         """A channel to ``peer_id`` is open: what it has not acknowledged goes again."""
         self._open.add(peer_id)
         self._liveness[peer_id] = PhiAccrualDetector(
-            now, self.heartbeat_interval, acceptable_pause=self.acceptable_pause
+            now, self.heartbeat_interval, acceptable_pause=self._acceptable_pause
         )
         actions: list[DataAction] = []
         for message in self._delivery.peer_back(peer_id, now):

@@ -40,7 +40,7 @@ from meshchat.wire.keys import BadSignature, verify
 from meshchat.wire.ratelimit import TokenBucket
 
 from .chat import MAX_FRAME_BYTES, MAX_SEQ, SIGNATURE_PATTERN, whole_number
-from .dataplane import PeerMisbehaved, SendFrame
+from .link_actions import PeerMisbehaved, SendFrame
 from .messages import ID_PATTERN, ProtocolError
 
 GOSSIP_CHANNEL = "meshchat/gossip"  # what envelope signatures are bound to, with the room

@@ -40,8 +40,6 @@ from typing import Any
 
 from meshchat.wire.ratelimit import TokenBucket
 
-from .events import PeerJoined, PeerLeft
-
 MAX_MEMBERS = 1024  # bounds memory whatever a hello flood brings
 MAX_STRANGERS = 256  # announced, not yet vouched for
 # Links offered to strangers (newcomers, as far as we can tell) per second, and in a
@@ -57,7 +55,7 @@ ROSTER_PER_FRAME = 100  # signed hellos of ~300 bytes: a frame stays far under 6
 # members out of identities it made for nothing. Such claims wait, a few per link.
 HEARSAY_LINKS = 2
 MAX_HEARSAY_PER_LINK = 256
-OVERLAY_ROUTE = "overlay"  # PeerJoined.route of a member we reach through others
+OVERLAY_ROUTE = "overlay"  # MemberJoined.route of a member we reach through others
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +132,28 @@ class BecameSparse:
     """The room outgrew a full mesh: from now on it is a partial one."""
 
 
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """In a partial mesh, a member the application has not been told of is in the room
+    (``route``: how we reach it, OVERLAY_ROUTE if through others)."""
+
+    peer_id: str
+    nick: str
+    route: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft:
+    """In a partial mesh, a member the application was told of has left (``reason``)."""
+
+    peer_id: str
+    nick: str
+    reason: str
+    said_bye: bool
+
+
 OverlayAction = (
-    Link | Prune | ReportGone | SendRoster | SayHere | BecameSparse | PeerJoined | PeerLeft
+    Link | Prune | ReportGone | SendRoster | SayHere | BecameSparse | MemberJoined | MemberLeft
 )
 
 
@@ -190,7 +208,6 @@ class Overlay:
         self._departed: dict[str, float] = {}  # peer -> when it left
         self._rolled: OrderedDict[str, float] = OrderedDict()  # stranger -> when we rolled
         self._reports: dict[str, dict[str, float]] = {}  # peer -> reporter -> when
-        self.own_hello: object | None = None  # ours, for rosters
 
     # -- queries --
 
@@ -219,15 +236,16 @@ class Overlay:
         announces itself at most ~20 times a second (Ably allows 50 per channel)."""
         return len(self._members) / 20.0
 
-    def roster(self, now: float) -> list[list[Any]]:
-        """What a new link is told of the room: [signed hello, seconds since heard]."""
+    def roster(self, now: float, own_hello: object | None = None) -> list[list[Any]]:
+        """What a new link is told of the room: [signed hello, seconds since heard],
+        ours (as last published) last."""
         entries = [
             [m.hello, round(now - m.heard_at, 1)]
             for m in self._members.values()
             if m.hello is not None
         ]
-        if self.own_hello is not None:
-            entries.append([self.own_hello, 0])
+        if own_hello is not None:
+            entries.append([own_hello, 0])
         return entries
 
     # -- membership --
@@ -341,7 +359,7 @@ class Overlay:
         self._departed[peer_id] = now
         if member is None or not member.announced or not self.sparse:
             return []  # in a full mesh, the signalling core tells the application
-        return [PeerLeft(peer_id, member.nick, reason, said_bye)]
+        return [MemberLeft(peer_id, member.nick, reason, said_bye)]
 
     def reported_gone(self, peer_id: str, reporter: str, now: float) -> list[OverlayAction]:
         """A member's link reports it silent. Believed once ``gone_reports`` members say
@@ -568,4 +586,4 @@ class Overlay:
             return []
         member.announced = True
         route = "unknown" if peer_id in self._links else OVERLAY_ROUTE
-        return [PeerJoined(peer_id, member.nick, route)]
+        return [MemberJoined(peer_id, member.nick, route)]

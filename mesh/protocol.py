@@ -257,6 +257,7 @@ class MeshProtocol:
         rng: random.Random | None = None,
         new_session: Callable[[], str] | None = None,
         admission: AdmissionLimits | None = None,
+        accept_link: Callable[[str], bool] | None = None,
     ) -> None:
         self.room = room
         self.client_id = identity.client_id
@@ -282,12 +283,13 @@ class MeshProtocol:
         )
         self._shunned: OrderedDict[str, float] = OrderedDict()  # peer id -> until when
         self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
-        # A partial mesh (overlay.py): strangers' hellos are not answered with a link,
-        # links are made by connect(), and a stranger's request is taken up only if
-        # ``accept_link`` says so. ``hello_floor``: the least interval between hellos.
-        self.sparse = False
-        self.accept_link: Callable[[str], bool] = lambda peer_id: True
-        self.hello_floor = 0.0
+        # A partial mesh (overlay.py; see go_partial): strangers' hellos are not answered
+        # with a link, links are made by connect(), and a stranger's request is taken up
+        # only if ``accept_link`` says so. ``_hello_floor``: the least interval between
+        # hellos (pace_hellos).
+        self._sparse = False
+        self._accept_link = accept_link or (lambda peer_id: True)
+        self._hello_floor = 0.0
         self.last_hello: dict[str, Any] | None = None  # as published, for rosters
         # Strangers probed since a hello said the room is a crowd (None: none said so).
         self._crowd_probes: int | None = None
@@ -297,6 +299,11 @@ class MeshProtocol:
         self._quiet_log = QuietLog(log)  # strangers decide how often we would log
 
     # -- queries --
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the room is a partial mesh (go_partial)."""
+        return self._sparse
 
     @property
     def global_topic(self) -> str:
@@ -440,14 +447,14 @@ class MeshProtocol:
                 self._crowd_probes = 0
         elif isinstance(message, Bye):
             heard = [Departed(message.sender)]
-        if peer is None and self.sparse and isinstance(message, Hello) and to is None:
+        if peer is None and self._sparse and isinstance(message, Hello) and to is None:
             return heard  # the overlay decides whom to link to
         if peer is None and isinstance(message, Hello) and to is None and self._settling(now):
             self._noted[message.sender] = (message, public_key, origin or message.sender)
             if len(self._noted) > MAX_PEERS:
                 self._noted.popitem(last=False)
             return heard
-            if isinstance(message, Hello | Offer) and not self.accept_link(message.sender):
+            if isinstance(message, Hello | Offer) and not self._accept_link(message.sender):
                 log.debug("link asked by %s: we have enough", message.sender)
                 return heard  # it asks someone else when we do not answer
         if peer is None and isinstance(message, Hello | Offer):
@@ -592,11 +599,11 @@ class MeshProtocol:
                     actions += self._resend_description(peer, now)
         if self._hurry_hello and self._next_hello is not None:
             # Someone was lost: look for them (and anyone else) again soon.
-            soon = max(self.timing.hello_initial, self.hello_floor)
+            soon = max(self.timing.hello_initial, self._hello_floor)
             self._next_hello = min(self._next_hello, now + soon)
             self._hurry_hello = False
         if self._next_hello is not None and now >= self._next_hello:
-            if not self.sparse and any(p.phase is not Phase.OPEN for p in self._peers.values()):
+            if not self._sparse and any(p.phase is not Phase.OPEN for p in self._peers.values()):
                 self._hello_interval = self.timing.hello_initial  # mesh incomplete: hurry
             actions += self._broadcast_hello(now)
         return actions
@@ -608,16 +615,23 @@ class MeshProtocol:
         """Settled in a room that stayed small: the announcements noted take their
         turn with other strangers' (admission.py), as if they had just come."""
         noted, self._noted = self._noted, OrderedDict()
-        if self.sparse:
+        if self._sparse:
             return []
         for sender, (hello, public_key, lane) in noted.items():
             if sender not in self._peers:
                 self._admission.wait(lane, sender, (hello, public_key), now)
         return self._admit(now)
 
-    def abandon_attempts(self) -> list[Action]:
-        """The room turned into a partial mesh: connections still being made for the
-        full mesh are dropped (the overlay makes the few it needs)."""
+    def pace_hellos(self, floor: float) -> None:
+        """Broadcast hellos at most every ``floor`` seconds: a big room's announcements
+        together stay within what the signalling service allows (overlay.hello_floor)."""
+        self._hello_floor = floor
+
+    def go_partial(self) -> list[Action]:
+        """The room turned into a partial mesh (for good): from now on links are made by
+        connect(), hellos say "crowd", and connections still being made for the full
+        mesh are dropped (the overlay makes the few it needs)."""
+        self._sparse = True
         actions: list[Action] = []
         for peer in list(self._peers.values()):
             if peer.phase is not Phase.OPEN:
@@ -865,10 +879,10 @@ class MeshProtocol:
     ) -> list[Action]:
         """The connection died without a bye: drop it and ask the peer for a new one."""
         actions = self._drop(peer, reason, silent=silent)
-        if not self.sparse:  # in a partial mesh, the overlay replaces lost links
+        if not self._sparse:  # in a partial mesh, the overlay replaces lost links
             self._hello_interval = self.timing.hello_initial  # the mesh is incomplete again
             self._hurry_hello = True
-        if recontact and not self._left and not self.sparse:
+        if recontact and not self._left and not self._sparse:
             # If the peer is alive it reconnects; if it is gone, this is harmless.
             actions.append(self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id)))
         return actions
@@ -892,9 +906,9 @@ class MeshProtocol:
     def _broadcast_hello(self, now: float) -> list[Action]:
         jitter = self._rng.uniform(-self.timing.hello_jitter, self.timing.hello_jitter)
         self._next_hello = now + self._hello_interval * (1 + jitter)
-        self._next_hello = max(self._next_hello, now + self.hello_floor)
+        self._next_hello = max(self._next_hello, now + self._hello_floor)
         self._hello_interval = min(self._hello_interval * 2, self.timing.hello_max)
-        self.last_hello = self._wire(Hello(self.client_id, self.nick, crowd=self.sparse))
+        self.last_hello = self._wire(Hello(self.client_id, self.nick, crowd=self._sparse))
         return [Publish(self.global_topic, self.last_hello)]
 
     def _send(self, peer_id: str, message: SignalMessage) -> Publish:

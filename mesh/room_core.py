@@ -53,6 +53,7 @@ from .history import Answer as HistoryAnswer
 from .history import Request as HistoryRequest
 from .history import parse as parse_history
 from .identity import Identity
+from .link_actions import PeerMisbehaved, SendFrame
 from .messages import ProtocolError
 from .payloads import (
     CHAT_CHANNEL,
@@ -150,6 +151,7 @@ class RoomCore:
             timing=timing,
             rng=random.Random(rng.random()) if rng else None,
             new_session=new_session,
+            accept_link=lambda peer_id: self.overlay.accept_link(peer_id),
         )
         self.overlay = o.Overlay(
             self.id,
@@ -157,7 +159,6 @@ class RoomCore:
             rng=random.Random(rng.random()) if rng else None,
             connections=self.protocol.connection_count,
         )
-        self.protocol.accept_link = self.overlay.accept_link
         self.gossip = g.Gossip(
             self.id,
             room,
@@ -450,10 +451,9 @@ class RoomCore:
                 actions += self._signalling(self.protocol.unlink(peer_id), now)
         if now >= self._next_overlay_tick:
             self._next_overlay_tick = now + OVERLAY_TICK
-            self.overlay.own_hello = self.protocol.last_hello
             self._steer(self.overlay.tick(now, busy=self.data.busy_peers()), now, actions)
             if self.overlay.sparse:
-                self.protocol.hello_floor = self.overlay.hello_floor()
+                self.protocol.pace_hellos(self.overlay.hello_floor())
         return actions
 
     # --- routing what the cores return ---
@@ -542,18 +542,18 @@ class RoomCore:
                     self._gossiped(self.gossip.publish(r.gone_body(peer_id), now)[1], now, actions)
                 case o.BecameSparse():
                     log.info("the room outgrew a full mesh: now a partial one")
-                    self.protocol.sparse = True
-                    self.data.acceptable_pause = self.overlay.config.link_pause
-                    actions += self._signalling(self.protocol.abandon_attempts(), now)
-                case PeerJoined(peer_id=peer_id):
-                    actions += [Emit(action), FilesPeerJoined(peer_id)]
-                case PeerLeft(peer_id=peer_id, said_bye=said_bye):
-                    actions += [Emit(action), FilesPeerLeft(peer_id, said_bye)]
+                    self.data.tolerate_pauses(self.overlay.config.link_pause)
+                    actions += self._signalling(self.protocol.go_partial(), now)
+                case o.MemberJoined(peer_id=peer_id, nick=nick, route=route):
+                    actions += [Emit(PeerJoined(peer_id, nick, route)), FilesPeerJoined(peer_id)]
+                case o.MemberLeft(peer_id=peer_id, nick=nick, reason=reason, said_bye=said_bye):
+                    gone = PeerLeft(peer_id, nick, reason, said_bye)
+                    actions += [Emit(gone), FilesPeerLeft(peer_id, said_bye)]
                     self._deliver_assembled(self.parts.forget(peer_id), now, actions)
                     self._linked(self.receipts.left(peer_id), now, actions)
 
     def _send_roster(self, peer_id: str, now: float, actions: list[RoomAction]) -> None:
-        entries = self.overlay.roster(now)
+        entries = self.overlay.roster(now, own_hello=self.protocol.last_hello)
         for start in range(0, len(entries), o.ROSTER_PER_FRAME):
             chunk = entries[start : start + o.ROSTER_PER_FRAME]
             frame = json.dumps({"type": "roster", "members": chunk}, separators=(",", ":"))
@@ -570,11 +570,11 @@ class RoomCore:
         """What the gossip core decided."""
         for action in relayed:
             match action:
-                case d.SendFrame(peer_id=peer_id, frame=frame):
+                case SendFrame(peer_id=peer_id, frame=frame):
                     self._send(peer_id, frame, actions)
                 case g.Delivered(envelope=envelope):
                     self._delivered(envelope, now, actions)
-                case d.PeerMisbehaved():
+                case PeerMisbehaved():
                     self._linked([action], now, actions)
                 case g.Forged(peer_id=peer_id):
                     self._linked([d.DropPeer(peer_id, "it relayed a forged message")], now, actions)
@@ -585,7 +585,7 @@ class RoomCore:
         """What the data plane (or relayed receipts) decided."""
         for action in decided:
             match action:
-                case d.SendFrame(peer_id=peer_id, frame=frame):
+                case SendFrame(peer_id=peer_id, frame=frame):
                     self._send(peer_id, frame, actions)
                 case d.Pump():
                     actions.append(action)
@@ -622,7 +622,7 @@ class RoomCore:
                     # Long enough for links to take us for dead: tell the room we are
                     # here before their reports remove us.
                     self.protocol.announce_soon()
-                case d.PeerMisbehaved(peer_id=peer_id, reason=reason):
+                case PeerMisbehaved(peer_id=peer_id, reason=reason):
                     self._bad_frame_log.warning(
                         peer_id, "peer %s sent a bad data channel frame: %s", reason
                     )
@@ -815,7 +815,7 @@ class RoomCore:
             if not isinstance(wire, dict):
                 raise ProtocolError("overlay frame is not a JSON object")
         except (ValueError, ProtocolError) as error:
-            self._linked([d.PeerMisbehaved(peer_id, str(error))], now, actions)
+            self._linked([PeerMisbehaved(peer_id, str(error))], now, actions)
             return
         match wire.get("type"):
             case "roster":
@@ -832,7 +832,7 @@ class RoomCore:
         self, peer_id: str, entries: object, now: float, actions: list[RoomAction]
     ) -> None:
         if not isinstance(entries, list) or len(entries) > o.ROSTER_PER_FRAME:
-            bad = d.PeerMisbehaved(peer_id, "a roster that is not a short list")
+            bad = PeerMisbehaved(peer_id, "a roster that is not a short list")
             self._linked([bad], now, actions)
             return
         self._steer(self.overlay.roster_heard(peer_id), now, actions)

@@ -40,7 +40,7 @@ def fake_hellos(room: str, count: int) -> list[dict[str, Any]]:
 
 async def main(url: str, name: str, fakes: int) -> None:
     room = Room(WebSocketTransport(url), name, nick="eve", ice=LOOPBACK)
-    room._core.protocol.sparse = True  # its hellos say "crowd": the lie that opens the page
+    room._core.protocol.go_partial()  # its hellos say "crowd": the lie that opens the page
     await room.join()
     while not (linked := [c.peer_id for c in room._engine._connections.values() if c.channel_open]):
         await asyncio.sleep(0.1)

@@ -198,7 +198,7 @@ def test_a_peer_whose_heartbeats_stop_is_reported_silent_once(
 ) -> None:
     ana = plane(ANA, "ana", heartbeat_interval=1.0)
     if pause is not None:
-        ana.acceptable_pause = pause
+        ana.tolerate_pauses(pause)
     ana.opened(BO, 0.0)
     now = 0.0
     for tick in range(1, 81):  # bo's heartbeats, like clockwork, and our ticks

@@ -8,7 +8,6 @@ from typing import TypeVar
 import pytest
 
 from meshchat.mesh import overlay as o
-from meshchat.mesh.events import PeerJoined, PeerLeft
 
 CONFIG = o.OverlayConfig(threshold=12, degree=4, degree_low=3, degree_high=6)
 KEY = "k" * 43
@@ -43,7 +42,7 @@ def test_past_the_threshold_the_room_turns_partial_and_announces_every_member() 
     overlay.told(peer(1))  # met over a link while the room was a full mesh
     actions = overlay.vouched(peer(50), "late", KEY, {}, 1.0)
     assert isinstance(actions[0], o.BecameSparse) and overlay.sparse
-    joined = of(PeerJoined, actions)
+    joined = of(o.MemberJoined, actions)
     assert {action.peer_id for action in joined} == {peer(n) for n in range(2, 12)} | {peer(50)}
     assert all(action.route == o.OVERLAY_ROUTE for action in joined)
 
@@ -152,9 +151,9 @@ def test_a_crash_is_believed_from_two_links_not_one() -> None:
     assert overlay.reported_gone(peer(5), peer(6), 10.0) == []
     assert overlay.reported_gone(peer(5), peer(6), 10.1) == []  # the same link again
     assert overlay.reported_gone(peer(5), peer(7), 10.5) == []  # suspected, from now
-    assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace - 0.1)) == []
-    left = of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace))
-    assert left == [PeerLeft(peer(5), "p5", "lost (noticed by p6, p7)", False)]
+    assert of(o.MemberLeft, overlay.tick(10.5 + CONFIG.suspect_grace - 0.1)) == []
+    left = of(o.MemberLeft, overlay.tick(10.5 + CONFIG.suspect_grace))
+    assert left == [o.MemberLeft(peer(5), "p5", "lost (noticed by p6, p7)", False)]
 
 
 def test_a_member_reported_gone_that_speaks_within_the_grace_stays() -> None:
@@ -163,7 +162,7 @@ def test_a_member_reported_gone_that_speaks_within_the_grace_stays() -> None:
     overlay.reported_gone(peer(5), peer(7), 10.5)
     overlay.alive(peer(5), 11.0)  # an envelope of its, repaired late: maybe from before
     overlay.hello_heard(peer(5), "p5", KEY, {}, 12.0)  # it stalled for a while, and is back
-    assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
+    assert of(o.MemberLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
     assert peer(5) in overlay.members()
 
 
@@ -172,7 +171,7 @@ def test_a_member_reported_gone_is_not_kept_by_its_old_envelopes_arriving_late()
     overlay.reported_gone(peer(5), peer(6), 10.0)
     overlay.reported_gone(peer(5), peer(7), 10.5)
     overlay.alive(peer(5), 12.0)  # a line it said before it died, repaired only now
-    left = of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace))
+    left = of(o.MemberLeft, overlay.tick(10.5 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(5)]
 
 
@@ -185,7 +184,7 @@ def test_a_report_is_ignored_for_a_member_we_link_to_or_heard_since() -> None:
     overlay.alive(peer(8), 11.0)  # it spoke after the first report
     assert overlay.reported_gone(peer(8), peer(7), 14.0) == []  # one since: not enough
     overlay.reported_gone(peer(8), peer(9), 14.5)
-    left = of(PeerLeft, overlay.tick(14.5 + CONFIG.suspect_grace))
+    left = of(o.MemberLeft, overlay.tick(14.5 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(8)]  # not 5, linked to us
 
 
@@ -195,7 +194,7 @@ def test_a_silent_link_is_reported_to_the_room_and_counts_as_one_report() -> Non
     actions = overlay.link_down(peer(5), 10.0, silent=True)
     assert actions == [o.ReportGone(peer(5))]
     overlay.reported_gone(peer(5), peer(6), 10.2)
-    assert of(PeerLeft, overlay.tick(10.2 + CONFIG.suspect_grace))
+    assert of(o.MemberLeft, overlay.tick(10.2 + CONFIG.suspect_grace))
     overlay.link_up(peer(9), "p9", KEY, 11.0)
     assert overlay.link_down(peer(9), 12.0, silent=False) == []  # closed, not crashed
 
@@ -203,7 +202,7 @@ def test_a_silent_link_is_reported_to_the_room_and_counts_as_one_report() -> Non
 def test_members_not_heard_from_for_member_ttl_leave() -> None:
     overlay = make(members=20)
     overlay.alive(peer(3), 50.0)
-    left = of(PeerLeft, overlay.tick(CONFIG.member_ttl + 1.0))
+    left = of(o.MemberLeft, overlay.tick(CONFIG.member_ttl + 1.0))
     assert {action.peer_id for action in left} == {peer(n) for n in range(1, 21)} - {peer(3)}
 
 
@@ -265,7 +264,7 @@ def test_a_report_heard_while_we_still_link_to_the_peer_counts_when_our_link_die
     overlay.link_up(peer(5), "p5", KEY, 1.0)
     assert overlay.reported_gone(peer(5), peer(6), 10.0) == []  # our link still lives
     assert overlay.link_down(peer(5), 14.0, silent=True) == [o.ReportGone(peer(5))]
-    left = of(PeerLeft, overlay.tick(14.0 + CONFIG.suspect_grace))
+    left = of(o.MemberLeft, overlay.tick(14.0 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(5)]
 
 
@@ -275,10 +274,10 @@ def test_reports_from_strangers_remove_nobody() -> None:
     overlay = make(members=20)
     for stranger in (500, 501, 502):
         overlay.reported_gone(peer(5), peer(stranger), 10.0)
-    assert of(PeerLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
+    assert of(o.MemberLeft, overlay.tick(10.5 + CONFIG.suspect_grace + 1)) == []
     overlay.reported_gone(peer(5), peer(7), 20.0)
     overlay.reported_gone(peer(5), peer(9), 20.0)  # two members: believed
-    left = of(PeerLeft, overlay.tick(20.0 + CONFIG.suspect_grace))
+    left = of(o.MemberLeft, overlay.tick(20.0 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(5)]
 
 

@@ -533,7 +533,7 @@ def test_noted_announcements_are_left_to_the_overlay_once_the_room_is_partial() 
     proto.start()
     proto.subscribed(0.0)
     proto.receive(GLOBAL, wire(Hello(BIG, "big")), 0.5)
-    proto.sparse = True
+    proto.go_partial()
     assert [topic for topic, _ in published(proto.tick(1.6)) if "/client-" in topic] == []
     hello = wire(Hello(SMALL, "small"))
     key = CODECS[SMALL].identity.public_key_b64
@@ -583,7 +583,7 @@ def test_a_peer_in_a_partial_mesh_says_crowd_in_its_hellos() -> None:
     assert proto.last_hello is not None
     first = CODECS[ME].decode(proto.last_hello)
     assert isinstance(first, Hello) and not first.crowd
-    proto.sparse = True
+    proto.go_partial()
     proto.tick(100.0)
     assert proto.last_hello is not None
     said = CODECS[ME].decode(proto.last_hello)
@@ -593,7 +593,7 @@ def test_a_peer_in_a_partial_mesh_says_crowd_in_its_hellos() -> None:
 def test_announce_soon_says_hello_within_the_floor_not_at_the_next_regular_time() -> None:
     hurried, regular = make(), make()
     for proto in (hurried, regular):
-        proto.hello_floor = 5.0
+        proto.pace_hellos(5.0)
         for second in range(0, 41):  # hellos back off to every 30 s
             proto.tick(float(second))
     hurried.announce_soon()
