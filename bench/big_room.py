@@ -35,8 +35,8 @@ from typing import Any
 from bench.crowd import CrowdProcess, formed, statuses
 from bench.harness import BrokerProcess
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.overlay import OverlayConfig
-from meshchat.mesh.transport import TransportMessage
+from meshchat.mesh.partial.membership import OverlayConfig
+from meshchat.mesh.transports.base import TransportMessage
 from meshchat.wire.topics import global_topic
 
 ROOM = "bigroom"

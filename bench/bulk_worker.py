@@ -22,12 +22,12 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from meshchat.mesh import IceConfig, PeerJoined, Room, WebSocketTransport
-from meshchat.mesh.ice import restrict_host_addresses
+from meshchat.mesh.webrtc.ice import restrict_host_addresses
 
 # bench/files.py sets another size for its yardstick.
 SIZE = int(os.environ.get("MESHCHAT_BENCH_BYTES", 64 * 1024 * 1024))
 CHUNK = 16 * 1024  # what the channel's chunk frames carry, near enough
-HIGH_WATER, LOW_WATER = 1024 * 1024, 256 * 1024  # as mesh/transfers.py
+HIGH_WATER, LOW_WATER = 1024 * 1024, 256 * 1024  # as mesh/link/in_flight.py
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

@@ -25,10 +25,10 @@ import time
 from typing import Any
 
 from meshchat.mesh import IceConfig, MessageReceived, PeerLeft, Room, WebSocketTransport
-from meshchat.mesh.chat import chat_fields, new_chat_message, new_message_id
 from meshchat.mesh.events import PayloadUndelivered
-from meshchat.mesh.gossip import encode_envelope
-from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.link.chat_frames import chat_fields, new_chat_message, new_message_id
+from meshchat.mesh.partial.gossip import encode_envelope
+from meshchat.mesh.partial.membership import OverlayConfig
 
 JOIN_SPACING = 0.2  # seconds between joins: people arrive, they do not all click at once
 

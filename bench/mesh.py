@@ -21,7 +21,7 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from meshchat.mesh import IceConfig
-from meshchat.mesh.ice import restrict_host_addresses
+from meshchat.mesh.webrtc.ice import restrict_host_addresses
 
 from .harness import BrokerProcess, packets_sent
 

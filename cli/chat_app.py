@@ -65,7 +65,7 @@ TRANSFER_LINGER = 5.0  # seconds a finished transfer's bar stays up
 WARNING_SHOWN_FOR = 15.0  # seconds a logged warning stays in the status line
 # Loggers whose warnings are about the signalling connection: signalling coming back
 # ends them at once (a stale "connection lost" beside "signalling ok" would contradict).
-SIGNALLING_LOGGERS = ("meshchat.mesh.websocket_transport", "meshchat.mesh.ably_transport", "ably")
+SIGNALLING_LOGGERS = ("meshchat.mesh.transports.websocket", "meshchat.mesh.transports.ably", "ably")
 
 # Starts the conversation behind the app: given the printer that the room's events are
 # to be shown through; raises click.ClickException if the room cannot be joined.

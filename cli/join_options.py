@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from meshchat.mesh.files import DEFAULT_MAX_FILE_SIZE
-from meshchat.mesh.ice import IceConfig
+from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE
+from meshchat.mesh.webrtc.ice import IceConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,4 +23,4 @@ class JoinOptions:
     downloads: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     history: bool = True  # ask for the room's recent chat, keep it for newcomers
-    full_mesh_limit: int = 24  # peers; a bigger room is a partial mesh (mesh/overlay.py)
+    full_mesh_limit: int = 24  # peers; a bigger room is a partial mesh (mesh/partial/membership.py)

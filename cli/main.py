@@ -226,7 +226,7 @@ def join(
     to you are saved in the downloads folder. Leave with /quit, Ctrl-D or Ctrl-C.
     Log records go to ~/.local/state/meshchat/join.log, never into the chat.
     """
-    from meshchat.mesh.ice import IceConfig
+    from meshchat.mesh.webrtc.ice import IceConfig
 
     from .join_options import JoinOptions
     from .logs import log_to_file

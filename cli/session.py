@@ -17,7 +17,7 @@ from meshchat.mesh import (
     SignallingRestored,
     TransportError,
 )
-from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.wire.redaction import redact
 
 from .commands import Clear, Command, Help, Invalid, Nothing, Peers, Quit, Say, SendFile

@@ -11,7 +11,7 @@ from meshchat.mesh import Transport, WebSocketTransport
 from .defaults import TRANSPORTS
 
 if TYPE_CHECKING:
-    from meshchat.mesh.ably_transport import AblyConfig
+    from meshchat.mesh.transports.ably import AblyConfig
 
 # The Ably SDK (and the HTTP client under it) loads only for a room that uses Ably.
 
@@ -24,7 +24,7 @@ def ably_config(endpoint: str | None, environ: Mapping[str, str] = os.environ) -
     ``endpoint`` is Ably's endpoint option, optionally as ``ws://host:port`` (plain, for a
     local test endpoint) or ``wss://host:port``.
     """
-    from meshchat.mesh.ably_transport import AblyConfig
+    from meshchat.mesh.transports.ably import AblyConfig
 
     tls = True
     if endpoint is not None:
@@ -54,7 +54,7 @@ def make_transport(
     ``on_retry`` hears once that a broker which does not answer is being tried again;
     ``locate()`` names the broker afresh before each connection (the embedded one)."""
     if kind == "ably":
-        from meshchat.mesh.ably_transport import AblyTransport
+        from meshchat.mesh.transports.ably import AblyTransport
 
         config = ably_config(ably_endpoint)
         return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"

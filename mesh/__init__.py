@@ -1,18 +1,32 @@
-"""The protocol core, the transports and the ``Room`` API.
+"""The ``Room`` API, the room core and the parts it is built from.
 
-Names are loaded on first use (PEP 562): ``from meshchat.mesh.ice import IceConfig``
-or the events must not pull in aiortc, which takes most of a second to import here.
+    room.py, room_core.py   the driver (I/O) and every decision (sans-I/O)
+    signalling/             hello / offer / answer / candidates over pub/sub
+    link/                   what is said on one data channel
+    partial/                rooms bigger than a full mesh: membership and gossip
+    features/               history and files, built on channels
+    transports/             pub/sub services: the bundled broker, Ably, in-process
+    webrtc/                 the aiortc engine behind engine.py's seam
+
+Names are loaded on first use (PEP 562): ``from meshchat.mesh import IceConfig`` or the
+events must not pull in aiortc, which takes most of a second to import here. Modules
+that lived directly in ``meshchat.mesh`` before the subpackages (``meshchat.mesh.ice``,
+``meshchat.mesh.protocol``...) still import, as the module that replaced them.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .channel import Channel
-    from .chat import MAX_TEXT_BYTES, ChatMessage, MessageTooLarge
-    from .events import (
+    from meshchat.mesh.channel import Channel
+    from meshchat.mesh.events import (
         FileDelivered,
         FileFailed,
         FileOffered,
@@ -32,36 +46,37 @@ if TYPE_CHECKING:
         SignallingRestored,
         TransferProgress,
     )
-    from .file_transfer import FileTransfer
-    from .ice import IceConfig, IceServer
-    from .memory_transport import MemoryHub, MemoryTransport
-    from .overlay import OverlayConfig
-    from .payloads import MAX_PAYLOAD_BYTES, PayloadHeader, PayloadTooLarge
-    from .room import Room
-    from .transport import Transport, TransportError, TransportMessage
-    from .websocket_transport import WebSocketTransport
+    from meshchat.mesh.features.file_transfer import FileTransfer
+    from meshchat.mesh.link.chat_frames import MAX_TEXT_BYTES, ChatMessage, MessageTooLarge
+    from meshchat.mesh.link.payloads import MAX_PAYLOAD_BYTES, PayloadHeader, PayloadTooLarge
+    from meshchat.mesh.partial.membership import OverlayConfig
+    from meshchat.mesh.room import Room
+    from meshchat.mesh.transports.base import Transport, TransportError, TransportMessage
+    from meshchat.mesh.transports.memory import MemoryHub, MemoryTransport
+    from meshchat.mesh.transports.websocket import WebSocketTransport
+    from meshchat.mesh.webrtc.ice import IceConfig, IceServer
 
 _MODULE_OF = {
     "Channel": "channel",
-    "ChatMessage": "chat",
+    "ChatMessage": "link.chat_frames",
     "FileDelivered": "events",
     "FileFailed": "events",
     "FileOffered": "events",
     "FileProgress": "events",
     "FileReceived": "events",
-    "FileTransfer": "file_transfer",
-    "IceConfig": "ice",
-    "IceServer": "ice",
-    "MAX_PAYLOAD_BYTES": "payloads",
-    "MAX_TEXT_BYTES": "chat",
-    "MemoryHub": "memory_transport",
-    "MemoryTransport": "memory_transport",
+    "FileTransfer": "features.file_transfer",
+    "IceConfig": "webrtc.ice",
+    "IceServer": "webrtc.ice",
+    "MAX_PAYLOAD_BYTES": "link.payloads",
+    "MAX_TEXT_BYTES": "link.chat_frames",
+    "MemoryHub": "transports.memory",
+    "MemoryTransport": "transports.memory",
     "MessageReceived": "events",
-    "MessageTooLarge": "chat",
+    "MessageTooLarge": "link.chat_frames",
     "MessageUndelivered": "events",
-    "OverlayConfig": "overlay",
-    "PayloadHeader": "payloads",
-    "PayloadTooLarge": "payloads",
+    "OverlayConfig": "partial.membership",
+    "PayloadHeader": "link.payloads",
+    "PayloadTooLarge": "link.payloads",
     "PayloadUndelivered": "events",
     "PeerJoined": "events",
     "PeerLeft": "events",
@@ -74,10 +89,10 @@ _MODULE_OF = {
     "SignallingLost": "events",
     "SignallingRestored": "events",
     "TransferProgress": "events",
-    "Transport": "transport",
-    "TransportError": "transport",
-    "TransportMessage": "transport",
-    "WebSocketTransport": "websocket_transport",
+    "Transport": "transports.base",
+    "TransportError": "transports.base",
+    "TransportMessage": "transports.base",
+    "WebSocketTransport": "transports.websocket",
 }
 
 
@@ -128,3 +143,62 @@ __all__ = [
     "TransportMessage",
     "WebSocketTransport",
 ]
+
+
+# Where each module that once lived directly in this package is now.
+_MOVED = {
+    "ably_transport": "transports.ably",
+    "admission": "signalling.admission",
+    "aiortc_engine": "webrtc.aiortc_engine",
+    "candidates": "signalling.candidates",
+    "chat": "link.chat_frames",
+    "codec": "signalling.codec",
+    "dataplane": "link.dataplane",
+    "delivery": "link.delivery",
+    "file_transfer": "features.file_transfer",
+    "filenames": "features.filenames",
+    "files": "features.file_protocol",
+    "gossip": "partial.gossip",
+    "history": "features.history",
+    "ice": "webrtc.ice",
+    "link_actions": "link.actions",
+    "liveness": "link.liveness",
+    "memory_transport": "transports.memory",
+    "messages": "signalling.messages",
+    "overlay": "partial.membership",
+    "payloads": "link.payloads",
+    "protocol": "signalling.protocol",
+    "relayed": "partial.relayed",
+    "relayed_parts": "partial.relayed_parts",
+    "relayed_receipts": "partial.relayed_receipts",
+    "round_trip": "link.round_trip",
+    "sctp_sack": "webrtc.sctp_sack",
+    "sealing": "signalling.sealing",
+    "transfers": "link.in_flight",
+    "transport": "transports.base",
+    "websocket_transport": "transports.websocket",
+}
+
+
+class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``meshchat.mesh.<old>`` as the very module now at its new path, so code
+    written against the flat layout keeps working (one module object, not a copy)."""
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        package, _, old = fullname.rpartition(".")
+        if package != __name__ or old not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        old = spec.name.rpartition(".")[2]
+        return importlib.import_module(f"{__name__}.{_MOVED[old]}")
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass  # the module at the new path has run already
+
+
+if not any(isinstance(finder, _OldPaths) for finder in sys.meta_path):
+    sys.meta_path.append(_OldPaths())

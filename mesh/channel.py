@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
-from .events import Received, SentMessage, SentPayload
-from .payloads import CHAT_CHANNEL
+from meshchat.mesh.events import Received, SentMessage, SentPayload
+from meshchat.mesh.link.payloads import CHAT_CHANNEL
 
 SendPayload = Callable[[str, object, Iterable[str] | None], Awaitable[SentPayload]]
 SendChat = Callable[[str], Awaitable[SentMessage]]

@@ -2,7 +2,7 @@
 
 A room needs little of WebRTC: peer connections ("links") numbered by the signalling
 core, each with one ordered, reliable data channel. :class:`Engine` is what the driver
-calls; :class:`LinkEvents` is what an engine reports back. ``aiortc_engine.py`` is the
+calls; :class:`LinkEvents` is what an engine reports back. ``webrtc/aiortc_engine.py`` is the
 implementation over aiortc; a second engine plugs in here.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .messages import IceCandidate
+from meshchat.mesh.signalling.messages import IceCandidate
 
 
 class LinkEvents(Protocol):

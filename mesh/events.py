@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from .chat import ChatMessage
-from .payloads import PayloadHeader
+from meshchat.mesh.link.chat_frames import ChatMessage
+from meshchat.mesh.link.payloads import PayloadHeader
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +46,12 @@ class PeerLeft:
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
     message: ChatMessage
-    history: bool = False  # said before we joined, given by a peer (history.py)
+    history: bool = False  # said before we joined, given by a peer (features/history.py)
 
 
 @dataclass(frozen=True, slots=True)
 class MessageUndelivered:
-    """A message we sent did not reach ``peer_id`` (see ``delivery.py``)."""
+    """A message we sent did not reach ``peer_id`` (see ``link/delivery.py``)."""
 
     message: ChatMessage
     peer_id: str

@@ -8,12 +8,11 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from meshchat.mesh.engine import Engine
+from meshchat.mesh.events import SentPayload
+from meshchat.mesh.room_actions import RoomAction
+from meshchat.mesh.room_core import RoomCore, recipients
 from meshchat.wire.ratelimit import TokenBucket
-
-from .engine import Engine
-from .events import SentPayload
-from .room_actions import RoomAction
-from .room_core import RoomCore, recipients
 
 # send() waits while this many payload bytes are still to be handed to channels, so a
 # sender faster than its peers does not pile up payloads in memory.

@@ -23,26 +23,21 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Self
 
-from . import dataplane as d
-from . import overlay as o
-from . import protocol as p
-from . import sctp_sack
-from .aiortc_engine import AiortcEngine
-from .channel import Channel
-from .events import (
+from meshchat.mesh.channel import Channel
+from meshchat.mesh.events import (
     PeerJoined,
     PeerLink,
     RoomEvent,
     SentMessage,
 )
-from .file_transfer import FileTransfer, FileTransfers
-from .files import DEFAULT_MAX_FILE_SIZE, RESERVED_PREFIX
-from .ice import IceConfig, restrict_host_addresses
-from .identity import Identity
-from .messages import clean_nick, validate_room
-from .payload_sender import PayloadSender
-from .payloads import check_channel_name
-from .room_actions import (
+from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE, RESERVED_PREFIX
+from meshchat.mesh.features.file_transfer import FileTransfer, FileTransfers
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.link.payloads import check_channel_name
+from meshchat.mesh.partial import membership as o
+from meshchat.mesh.payload_sender import PayloadSender
+from meshchat.mesh.room_actions import (
     Emit,
     FilesPeerJoined,
     FilesPeerLeft,
@@ -55,16 +50,21 @@ from .room_actions import (
     ToFiles,
     WakeAt,
 )
-from .room_core import RECONNECT_GRACE, RoomCore
-from .sealing import RoomSeal
-from .signalling_io import SignallingIO
-from .transport import (
+from meshchat.mesh.room_core import RECONNECT_GRACE, RoomCore
+from meshchat.mesh.signalling import protocol as p
+from meshchat.mesh.signalling.messages import clean_nick, validate_room
+from meshchat.mesh.signalling.sealing import RoomSeal
+from meshchat.mesh.signalling_io import SignallingIO
+from meshchat.mesh.transports.base import (
     ConnectionLost,
     ConnectionRestored,
     Transport,
     TransportEvent,
     TransportMessage,
 )
+from meshchat.mesh.webrtc import sctp_sack
+from meshchat.mesh.webrtc.aiortc_engine import AiortcEngine
+from meshchat.mesh.webrtc.ice import IceConfig, restrict_host_addresses
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,9 @@ class Room:
         service sees nothing but sealed messages (see docs/security.md).
         ``downloads``: the folder files sent to us are saved in (refused without one),
         up to ``max_file_size`` bytes each. ``history``: keep the room's recent chat
-        for newcomers, and ask for it on joining (history.py); False: neither.
+        for newcomers, and ask for it on joining (features/history.py); False: neither.
         ``overlay``: when the room stops being a full mesh, and how many links each
-        peer then keeps (overlay.py)."""
+        peer then keeps (partial/membership.py)."""
         self.name = validate_room(room)
         identity = identity or Identity()
         self.id = identity.client_id
@@ -158,7 +158,7 @@ class Room:
 
     @property
     def partial(self) -> bool:
-        """Whether the room has outgrown a full mesh (overlay.py)."""
+        """Whether the room has outgrown a full mesh (partial/membership.py)."""
         return self._core.partial
 
     def links(self) -> dict[str, PeerLink]:
@@ -200,9 +200,9 @@ class Room:
     async def send(self, text: str) -> SentMessage:
         """Send ``text`` to the room: over every open data channel (kept for peers
         whose connection was lost moments ago, and sent when they are back; see
-        delivery.py), or through the partial mesh.
+        link/delivery.py), or through the partial mesh.
 
-        Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
+        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
         """
         sent, actions = self._core.send_chat(text, time.monotonic())
         self._run(actions)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import dataplane as d
-from . import protocol as p
-from .events import Received, RoomEvent
+from meshchat.mesh.events import Received, RoomEvent
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.signalling import protocol as p
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,18 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import IO
 
-from meshchat.wire.canonical import loads_untrusted
-from meshchat.wire.quietlog import QuietLog
-
-from . import dataplane as d
-from . import gossip as g
-from . import overlay as o
-from . import protocol as p
-from . import relayed as r
-from . import relayed_parts as rp
-from . import relayed_receipts as rr
-from .chat import MAX_FRAME_BYTES, ChatMessage, chat_fields, new_message_id
-from .events import (
+from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
     PayloadUndelivered,
@@ -47,15 +36,16 @@ from .events import (
     SignallingRestored,
     TransferProgress,
 )
-from .files import FILE_DATA_CHANNEL, FILES_CHANNEL, RESERVED_PREFIX
-from .history import HISTORY_CHANNEL, REQUEST, HistoryBook
-from .history import Answer as HistoryAnswer
-from .history import Request as HistoryRequest
-from .history import parse as parse_history
-from .identity import Identity
-from .link_actions import PeerMisbehaved, SendFrame
-from .messages import ProtocolError
-from .payloads import (
+from meshchat.mesh.features.file_protocol import FILE_DATA_CHANNEL, FILES_CHANNEL, RESERVED_PREFIX
+from meshchat.mesh.features.history import HISTORY_CHANNEL, REQUEST, HistoryBook
+from meshchat.mesh.features.history import Answer as HistoryAnswer
+from meshchat.mesh.features.history import Request as HistoryRequest
+from meshchat.mesh.features.history import parse as parse_history
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.link.actions import PeerMisbehaved, SendFrame
+from meshchat.mesh.link.chat_frames import MAX_FRAME_BYTES, ChatMessage, chat_fields, new_message_id
+from meshchat.mesh.link.payloads import (
     CHAT_CHANNEL,
     PayloadHeader,
     check_channel_name,
@@ -64,7 +54,12 @@ from .payloads import (
     encode_body,
     new_header,
 )
-from .room_actions import (
+from meshchat.mesh.partial import gossip as g
+from meshchat.mesh.partial import membership as o
+from meshchat.mesh.partial import relayed as r
+from meshchat.mesh.partial import relayed_parts as rp
+from meshchat.mesh.partial import relayed_receipts as rr
+from meshchat.mesh.room_actions import (
     Emit,
     FilesPeerJoined,
     FilesPeerLeft,
@@ -77,11 +72,15 @@ from .room_actions import (
     ToFiles,
     WakeAt,
 )
-from .sealing import RoomSeal
+from meshchat.mesh.signalling import protocol as p
+from meshchat.mesh.signalling.messages import ProtocolError
+from meshchat.mesh.signalling.sealing import RoomSeal
+from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.quietlog import QuietLog
 
 log = logging.getLogger(__name__)
 
-# Frames of the partial mesh (overlay.py, gossip.py); they start with their type.
+# Frames of the partial mesh (partial/membership.py, partial/gossip.py); they start with their type.
 PRUNE_FRAME = '{"type":"prune"}'
 OVERLAY_FRAMES = (
     *(f'{{"type":"{kind}"' for kind in g.FRAME_TYPES),
@@ -196,7 +195,7 @@ class RoomCore:
 
     @property
     def partial(self) -> bool:
-        """Whether the room has outgrown a full mesh (overlay.py)."""
+        """Whether the room has outgrown a full mesh (partial/membership.py)."""
         return self.overlay.sparse
 
     def peers(self) -> dict[str, str]:
@@ -277,7 +276,7 @@ class RoomCore:
     def send_chat(self, text: str, now: float) -> tuple[SentMessage, list[RoomAction]]:
         """A chat line to the room.
 
-        Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
+        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
         """
         actions: list[RoomAction] = []
         if self.overlay.sparse:
@@ -307,7 +306,7 @@ class RoomCore:
         fits (sent, then), else a plan for :meth:`relay_part`, paced by the driver.
 
         Raises ValueError (bad channel or data, recipients not in the room) or
-        :class:`~meshchat.mesh.payloads.PayloadTooLarge`.
+        :class:`~meshchat.mesh.link.payloads.PayloadTooLarge`.
         """
         check_channel_name(channel)
         if to is not None:

@@ -9,18 +9,17 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from meshchat.wire.ice import IceServer
-from meshchat.wire.ratelimit import TokenBucket
-
-from .identity import Identity
-from .protocol import Publish
-from .transport import (
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.signalling.protocol import Publish
+from meshchat.mesh.transports.base import (
     ConnectionLost,
     ConnectionRestored,
     Transport,
     TransportError,
     TransportEvent,
 )
+from meshchat.wire.ice import IceServer
+from meshchat.wire.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 

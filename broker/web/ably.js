@@ -1,7 +1,7 @@
 // Signalling over Ably from the browser, through the official Ably SDK (ably-js, its
 // modular ES build: a pinned, unmodified release file, see vendor/manifest.json), with
 // the same interface as the broker connection in meshchat.js. Channel names as in
-// mesh/ably_transport.py: meshchat/<room>/<channel> -> meshchat:<room>:<channel>,
+// mesh/transports/ably.py: meshchat/<room>/<channel> -> meshchat:<room>:<channel>,
 // messages named "signal".
 
 import { ablyChannel } from "/frames.js";

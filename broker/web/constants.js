@@ -1,5 +1,5 @@
-// What the page's signalling must agree on with the Python client (mesh/protocol.py,
-// admission.py, payload_sender.py): tests/vectors/constants.json lists every shared
+// What the page's signalling must agree on with the Python client (mesh/signalling/protocol.py,
+// signalling/admission.py, payload_sender.py): tests/vectors/constants.json lists every shared
 // constant once, and tests/node/constants.test.mjs holds these to it. Times in ms.
 
 export const HELLO_INITIAL = 1000, HELLO_MAX = 30000, HELLO_JITTER = 0.25;

@@ -8,7 +8,7 @@ import { cleanNick } from "./frames.js";
 import { PartAssembler, readPart } from "./parts.js";
 
 export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3, CROWD_PROBES = 6;
-// A member only rosters tell of joins once two of our links vouch for it (overlay.py,
+// A member only rosters tell of joins once two of our links vouch for it (partial/membership.py,
 // HEARSAY_LINKS); one link's claims wait, MAX_HEARSAY_PER_LINK at most.
 export const HEARSAY_LINKS = 2, MAX_HEARSAY_PER_LINK = 256;
 export const GONE_REPORTS = 2, REPORT_MEMORY = 30, GONE_QUIET = 2, MEMBER_TTL = 90, SUSPECT_GRACE = 8;
@@ -40,7 +40,7 @@ export class PageOverlay {
   }
 
   // Whether to probe a stranger that announced itself: in a crowd, a few only, and
-  // only while the page has room for a link (protocol.py, CROWD_PROBES).
+  // only while the page has room for a link (signalling/protocol.py, CROWD_PROBES).
   mayProbe() {
     if (this.crowdProbes === undefined) return true;
     return this.crowdProbes++ < CROWD_PROBES && this.acceptsLink();
@@ -133,7 +133,7 @@ export class PageOverlay {
     }
   }
 
-  // Whether enough links now vouch for `id`, known only by their rosters (overlay.py).
+  // Whether enough links now vouch for `id`, known only by their rosters (partial/membership.py).
   corroborated(id, link) {
     if (this.members.has(id)) return true;
     const links = this.hearsay.get(id) ?? new Set();
@@ -238,7 +238,7 @@ export class PageOverlay {
   }
 
   // Above PAGE_LINKS open links (taken up before the page knew the room was big), one
-  // goes each tick: it is told (a prune, as overlay.py does) and closed 2 s later.
+  // goes each tick: it is told (a prune, as partial/membership.py does) and closed 2 s later.
   pruneExtra() {
     const open = [...this.room.peers.values()].filter((p) => p.phase === "open" && !p.pruning);
     if (open.length <= PAGE_LINKS) return;
@@ -250,7 +250,7 @@ export class PageOverlay {
   }
 
   // A member's report that `id` fell silent: believed once two members say so; a
-  // reporter that is not a member counts for nothing (mesh/overlay.py).
+  // reporter that is not a member counts for nothing (mesh/partial/membership.py).
   reportedGone(id, reporter) {
     const member = this.members.get(id);
     const now = Date.now() / 1000;
@@ -261,7 +261,7 @@ export class PageOverlay {
     reports.set(reporter, now);
     for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
     this.reports.set(id, reports);
-    // Kept while our link to it lives (mesh/overlay.py); believed once it does not.
+    // Kept while our link to it lives (mesh/partial/membership.py); believed once it does not.
     if (this.room.peers.get(id)?.phase === "open") return;
     if (reports.size >= GONE_REPORTS && !member.suspected) {
       // Gone if nothing is heard from it for a while: a stalled peer is reported by all.
@@ -271,7 +271,7 @@ export class PageOverlay {
   }
 
   // Tell the author of a payload relayed to us among chosen members that we have it
-  // (relayed_receipts.py).
+  // (partial/relayed_receipts.py).
   sendReceipt(author, id) {
     return this.publish({ type: "got", id }, [author]);
   }

@@ -1,5 +1,5 @@
 // Everything said on data channels, as an I/O-free core: the page's twin of
-// mesh/dataplane.py, method for method and action for action (the shared traces in
+// mesh/link/dataplane.py, method for method and action for action (the shared traces in
 // tests/vectors/ hold the two together). Inputs are method calls with the time as `now`
 // (seconds); each returns the actions the page must carry out, in order:
 //
@@ -26,7 +26,7 @@ import {
   decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
 } from "./payloads.js";
 
-export const ACK_DELAY = 0.5; // as dataplane.py: acks wait this long to ride on a frame
+export const ACK_DELAY = 0.5; // as link/dataplane.py: acks wait this long to ride on a frame
 export const TICK_INTERVAL = 0.25; // tick() is called at least this often
 const STALL_GAP = 2 * TICK_INTERVAL; // a longer gap: our own process stood still
 export const CHAT_RATE = 50, CHAT_BURST = 200, PAYLOAD_RATE = 200, PAYLOAD_BURST = 400;
@@ -75,7 +75,7 @@ export class TokenBucket {
   }
 }
 
-// Delivery accounting (mesh/delivery.py): every message reaches each peer, or is reported.
+// Delivery accounting (mesh/link/delivery.py): every message reaches each peer, or is reported.
 class DeliveryTracker {
   constructor(ackTimeout, reconnectGrace) {
     Object.assign(this, { ackTimeout, reconnectGrace, pending: new Map(), awaySince: new Map() });
@@ -130,7 +130,7 @@ class DeliveryTracker {
   }
 }
 
-// Payloads waiting to go out, per peer, taking turns (mesh/transfers.py's Outbox).
+// Payloads waiting to go out, per peer, taking turns (mesh/link/in_flight.py's Outbox).
 class Outbox {
   // Per peer: `sending` (started, taking turns; at most MAX_SENDING_AT_ONCE) and
   // `waiting` (not started yet).
@@ -187,7 +187,7 @@ class Outbox {
   }
 }
 
-// Payloads being received (Inbox in transfers.py): declared sizes count against the
+// Payloads being received (Inbox in link/in_flight.py): declared sizes count against the
 // sender's own limits; everyone's budget counts only what has arrived, and past it the
 // peer holding the most gives up its largest payload first.
 class Inbox {
@@ -476,7 +476,7 @@ export class DataPlane {
   // The smoothed round-trip time to peer in seconds, or null before it is measured.
   roundTrip(peer) { return this.roundTrips.of(peer); }
 
-  // When tick() next has something to do at the latest (as dataplane.py).
+  // When tick() next has something to do at the latest (as link/dataplane.py).
   nextWakeup() {
     const deadlines = [...this.liveness.values()].map((d) => d.deadline());
     if (this.flushAt !== null) deadlines.push(this.flushAt);
@@ -576,7 +576,7 @@ export class DataPlane {
     return buckets.get(peer).take(now);
   }
 
-  // Whether `sender` sent `id` before; records it either way (RecentIds in chat.py).
+  // Whether `sender` sent `id` before; records it either way (RecentIds in link/chat_frames.py).
   seen(sender, id) {
     const key = `${sender} ${id}`;
     if (this.recent.has(key)) {

@@ -1,4 +1,4 @@
-// Files in the page: the same protocol as mesh/files.py and mesh/file_transfer.py (the
+// Files in the page: the same protocol as mesh/features/file_protocol.py and mesh/features/file_transfer.py (the
 // wire format is in docs/protocol.md, "Files"). A file the user picks is read a chunk
 // at a time (Blob.slice) and hashed with @noble/hashes' incremental SHA-256; a received
 // file is kept as Blob parts (which the browser may keep on disk) and offered as a
@@ -25,7 +25,7 @@ export const PAGE_MAX_HELD = 2 * 1024 ** 3;
 export const DECIDE_WITHIN = 25000;
 export const ANSWER_TIMEOUT = 30000, GRACE = 30000, STALL_TIMEOUT = 60000;
 // Over every STALL_TIMEOUT a file must gain MIN_FILE_RATE bytes a second, or it fails:
-// one trickled in holds no memory for long (file_transfer.py).
+// one trickled in holds no memory for long (features/file_transfer.py).
 export const MIN_FILE_RATE = 16 * 1024;
 export const REPORT_INTERVAL = 250, HAVE_INTERVAL = 500;
 export const MAX_INCOMING_PER_PEER = 8, MAX_INCOMING = 32, MAX_REASON = 200, MAX_NAME = 1024;
@@ -35,7 +35,7 @@ const DEVICE_NAMES = new Set(["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
 const TRANSFER_ID = /^[0-9a-f]{32}$/, DIGEST = /^[0-9a-f]{64}$/;
 const encoder = new TextEncoder();
 
-// A harmless name for a file a stranger named (filenames.py).
+// A harmless name for a file a stranger named (features/filenames.py).
 export function safeFileName(offered) {
   let name = offered.replaceAll("\\", "/").split("/").pop();
   if (name.length >= 2 && name[1] === ":") name = name.slice(2);

@@ -1,6 +1,6 @@
 // What a peer may send, checked before anything acts on it: data-channel frames, nicks,
 // remote ICE candidates. No I/O here (it runs in the page and under `node --test`); the
-// same rules as mesh/chat.py, mesh/messages.py and mesh/candidates.py, held together by
+// same rules as mesh/link/chat_frames.py, mesh/signalling/messages.py and mesh/signalling/candidates.py, held together by
 // the shared vectors in tests/vectors/.
 
 export const MAX_TEXT_BYTES = 16 * 1024;
@@ -81,7 +81,7 @@ function isSeq(value) {
   return Number.isSafeInteger(value) && value >= 1 && value <= MAX_SEQ;
 }
 
-// A frame (JSON text of an object) carrying acknowledgements too, as mesh/chat.py does.
+// A frame (JSON text of an object) carrying acknowledgements too, as mesh/link/chat_frames.py does.
 export function withAcks(frame, acks) {
   return acks.length ? `${frame.slice(0, -1)},"acks":${JSON.stringify(acks)}}` : frame;
 }
@@ -112,7 +112,7 @@ export function canonical(value) {
   return JSON.stringify(value);
 }
 
-// What a chat message's author signs (mesh/chat.py's signed_content): all it says but
+// What a chat message's author signs (mesh/link/chat_frames.py's signed_content): all it says but
 // the nick, bound to the room and the channel.
 export function chatSignedContent(room, message) {
   const { id, seq, from, ts, text } = message;

@@ -1,4 +1,4 @@
-// Messages relayed along a partial mesh, as mesh/gossip.py has them, without I/O:
+// Messages relayed along a partial mesh, as mesh/partial/gossip.py has them, without I/O:
 // author-signed envelopes flooded over links with a seen cache, per-author order with
 // bounded waits, and repair by IHAVE/IWANT. Inputs are method calls, outputs lists of
 // actions ({type: "SendFrame", peer, frame}, {type: "Delivered", envelope},
@@ -18,7 +18,7 @@ export const IHAVE_FANOUT = 64; // links told each round (at random past this)
 // after WANT_RETRY (its answer may be on its way).
 export const WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
-// Answers to one link's IWANTs (gossip.py): requests served a second, each cached
+// Answers to one link's IWANTs (partial/gossip.py): requests served a second, each cached
 // envelope at most MAX_RESENDS times, and bytes a second (with a burst).
 export const WANT_RATE = 4, WANT_BURST = 8, MAX_RESENDS = 3;
 export const ANSWER_BYTES_RATE = 512 * 1024, ANSWER_BYTES_BURST = 2 * 1024 * 1024;
@@ -119,7 +119,7 @@ const PAYLOAD_BODIES = new Set(["part", "data"]); // carried only for authors th
 export class Gossip {
   // `sign(bytes)` gives our base64url signature; `key` is our public key (base64url);
   // `knows(author)` whether the room knows the author as a member: payloads (parts and
-  // values) of others are neither carried nor delivered (gossip.py).
+  // values) of others are neither carried nor delivered (partial/gossip.py).
   constructor({ clientId, room, key, sign, knows = () => true }) {
     Object.assign(this, { clientId, room, key, sign, knows });
     this.n = 0;

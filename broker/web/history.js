@@ -1,4 +1,4 @@
-// History for late joiners: the page's twin of mesh/history.py (the reasoning is there).
+// History for late joiners: the page's twin of mesh/features/history.py (the reasoning is there).
 // The page keeps the room's last lines with their authors' keys, answers newcomers, and
 // asks the first peers it meets; every entry must verify as its author's.
 import { chatSignedContent, decodeChannelFrame } from "./frames.js";
@@ -13,7 +13,7 @@ export const UNKNOWN_NICK = "?"; // for an author the room does not know (with i
 const encoder = new TextEncoder();
 
 // By time said; each author's lines in the order of their numbers, which its signature
-// fixes (history.py, in_order).
+// fixes (features/history.py, in_order).
 export function inOrder(messages) {
   const byTime = [...messages].sort((a, b) => a.ts - b.ts);
   const own = new Map();

@@ -1,5 +1,5 @@
 // Is a peer still there? The phi accrual failure detector: the page's twin of
-// mesh/liveness.py (the reasoning is there). Each peer's heartbeat intervals are learned;
+// mesh/link/liveness.py (the reasoning is there). Each peer's heartbeat intervals are learned;
 // silence is suspect once it is improbable given them, with a stall of about a second
 // tolerated. Times in seconds.
 

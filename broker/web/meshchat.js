@@ -292,7 +292,7 @@ export class Room extends EventTarget {
       case "hello": {
         const directed = wire.to !== undefined;
         if (!peer) {
-          // A crowd (a hello said so): probe a few of it, not each (protocol.py).
+          // A crowd (a hello said so): probe a few of it, not each (signalling/protocol.py).
           if (!directed && !this.overlay.mayProbe()) return;
           peer = this.addPeer(from, wire.nick, wire.pk);
           if (!peer) return;

@@ -1,4 +1,4 @@
-// Payloads relayed through a partial mesh in parts, as mesh/relayed_parts.py has them,
+// Payloads relayed through a partial mesh in parts, as mesh/partial/relayed_parts.py has them,
 // without I/O: part bodies, and an author's parts put back together. Each
 // part is an envelope of its own, signed with the digest of its bytes; docs/protocol.md,
 // section 4.
@@ -46,7 +46,7 @@ export function readPart(body, attachment) {
 // comes after its successors), handed on whole in their author's order: the order of
 // the relay numbers `n` of their parts. A whole one waits for an earlier one still
 // missing a part for ORDER_WAIT seconds at most. What is half-received counts by the
-// bytes that came, never by a declared size (relayed_parts.py): against its author,
+// bytes that came, never by a declared size (partial/relayed_parts.py): against its author,
 // the link that brought its first part, and everyone's budget, where the author
 // holding the most gives way first.
 export class PartAssembler {

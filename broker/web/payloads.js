@@ -1,4 +1,4 @@
-// Channel payloads on the wire (mesh/payloads.py): any JSON value or bytes, up to 64 MiB,
+// Channel payloads on the wire (mesh/link/payloads.py): any JSON value or bytes, up to 64 MiB,
 // as one start frame and as many chunk frames as needed, each at most 16 KiB:
 //
 //   start:  0x01 | header length (u32, big-endian) | header (UTF-8 JSON) | first bytes
@@ -60,7 +60,7 @@ export function encodeBody(data) {
 }
 
 // A JSON value is parsed whole into objects many times its size: values stay small, and
-// larger data travels as bytes (payloads.py). The framework's own control channels
+// larger data travels as bytes (link/payloads.py). The framework's own control channels
 // carry less still.
 export const MAX_JSON_BYTES = 1024 * 1024;
 export const RESERVED_JSON_BYTES = { "meshchat/files": 64 * 1024 };

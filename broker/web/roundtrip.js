@@ -1,5 +1,5 @@
 // Round-trip times to each peer, measured by the heartbeats themselves: the twin of
-// mesh/round_trip.py (the reasoning is there), held to it by the shared traces.
+// mesh/link/round_trip.py (the reasoning is there), held to it by the shared traces.
 import { encodeHeartbeat } from "./frames.js";
 
 const SMOOTHING = 0.125, MAX_SAMPLE = 60.0;

@@ -1,4 +1,4 @@
-// Sealed rooms in the browser: the same key derivation and sealing as mesh/sealing.py.
+// Sealed rooms in the browser: the same key derivation and sealing as mesh/signalling/sealing.py.
 // WebCrypto has no scrypt: it comes from @noble/hashes (audited; a pinned, unmodified
 // release file, see vendor/manifest.json); AES-GCM and HMAC come from WebCrypto.
 
@@ -6,7 +6,7 @@ import { scryptAsync } from "/vendor/noble-hashes/scrypt.js";
 
 const encoder = new TextEncoder();
 
-// scrypt (RFC 7914) as mesh/sealing.py calls it; yields to the page while it works.
+// scrypt (RFC 7914) as mesh/signalling/sealing.py calls it; yields to the page while it works.
 export async function scrypt(password, salt, N, r, p, length) {
   return scryptAsync(password, salt, { N, r, p, dkLen: length, maxmem: 2 ** 26 });
 }
@@ -46,7 +46,7 @@ export class RoomSeal {
 }
 
 // Trailing spaces (JSON ignores them) up to the next power of two, at least 1 KiB, as in
-// mesh/sealing.py: a blob's size tells the broker the kind of message, not a nick's length.
+// mesh/signalling/sealing.py: a blob's size tells the broker the kind of message, not a nick's length.
 function padded(bytes) {
   let size = 1024;
   while (size < bytes.length) size *= 2;

@@ -10,7 +10,7 @@ import pytest
 
 from meshchat.cli.transports import ably_config
 from meshchat.mesh import Room, Transport
-from meshchat.mesh.ably_transport import AblyTransport
+from meshchat.mesh.transports.ably import AblyTransport
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 
 from .processes import (

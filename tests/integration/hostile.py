@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from meshchat.mesh import Room
-from meshchat.mesh.chat import ChatMessage, signed_content
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.link.chat_frames import ChatMessage, signed_content
 
 from .processes import EVENT_TIMEOUT, MESHCHAT, Broker, stop_process
 from .rooms import LOOPBACK

@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 from meshchat.mesh import Room, WebSocketTransport
-from meshchat.mesh import protocol as p
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.overlay import ROSTER_PER_FRAME
+from meshchat.mesh.partial.membership import ROSTER_PER_FRAME
+from meshchat.mesh.signalling import protocol as p
 
 from .hostile import send_raw
 from .rooms import LOOPBACK

@@ -15,9 +15,9 @@ from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
 from meshchat.mesh import MessageReceived, PeerJoined, Room
-from meshchat.mesh.ably_transport import AblyConfig, AblyTransport
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.transport import TransportError
+from meshchat.mesh.transports.ably import AblyConfig, AblyTransport
+from meshchat.mesh.transports.base import TransportError
 from meshchat.wire.topics import ably_channel
 from tests.support.ably_endpoint import AblyEndpoint, ApiKey
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from bench.crowd import CrowdProcess, formed
-from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.wire.canonical import canonical
 
 from .netns import ip, require_netns

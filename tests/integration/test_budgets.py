@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from meshchat.mesh import Room
-from meshchat.mesh.files import FILES_CHANNEL, Offer, encode_control
-from meshchat.mesh.payloads import (
+from meshchat.mesh.features.file_protocol import FILES_CHANNEL, Offer, encode_control
+from meshchat.mesh.link.payloads import (
     MAX_PAYLOAD_BYTES,
     encode_header,
     new_header,
     start_frame,
 )
-from meshchat.mesh.payloads import signed_content as payload_signed_content
+from meshchat.mesh.link.payloads import signed_content as payload_signed_content
 
 from .conftest import PeerFactory
 from .hostile import IDENTITIES, joined_room, send_raw, wait_until_peers

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from meshchat.cli.chat_app import ChatApp, ChatInput, ChatLog, PeerPanel, open_session
 from meshchat.cli.chat_app import joining_line as joining
 from meshchat.cli.join_options import JoinOptions
-from meshchat.mesh.ice import IceConfig
+from meshchat.mesh.webrtc.ice import IceConfig
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, Broker, Peer

@@ -16,8 +16,8 @@ from meshchat.mesh import (
     Room,
     RoomEvent,
 )
-from meshchat.mesh.chat import encode_chat, new_chat_message, new_message_id
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.link.chat_frames import encode_chat, new_chat_message, new_message_id
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, Broker, start_meshchat_broker

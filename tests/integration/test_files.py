@@ -24,7 +24,7 @@ from meshchat.mesh import (
     Room,
     RoomEvent,
 )
-from meshchat.mesh.files import (
+from meshchat.mesh.features.file_protocol import (
     CHUNK_BYTES,
     FILE_DATA_CHANNEL,
     FILES_CHANNEL,

@@ -19,9 +19,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from meshchat.mesh import WebSocketTransport
-from meshchat.mesh.codec import SignalCodec
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import Hello, Offer
+from meshchat.mesh.signalling.codec import SignalCodec
+from meshchat.mesh.signalling.messages import Hello, Offer
 from meshchat.wire.topics import global_topic
 
 from .conftest import PeerFactory

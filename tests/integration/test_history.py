@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from meshchat.mesh import MessageReceived, Room
-from meshchat.mesh.chat import encode_chat
+from meshchat.mesh.link.chat_frames import encode_chat
 
 from .conftest import PeerFactory
 from .hostile import joined_room, wait_until_peers

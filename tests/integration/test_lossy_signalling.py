@@ -12,7 +12,7 @@ import pytest
 
 from meshchat.mesh import IceServer, Room, Transport
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.transport import TransportEvent, TransportMessage
+from meshchat.mesh.transports.base import TransportEvent, TransportMessage
 
 from .processes import EVENT_TIMEOUT, Broker
 from .rooms import LOOPBACK, full_mesh

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench.crowd import CrowdProcess, formed, statuses
-from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.partial.membership import OverlayConfig
 
 from .processes import Broker, start_meshchat_broker
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from meshchat.mesh import OverlayConfig, Room
-from meshchat.mesh import relayed_parts as rp
-from meshchat.mesh import relayed_receipts as rr
 from meshchat.mesh.channel import Channel
 from meshchat.mesh.events import PayloadUndelivered, Received
-from meshchat.mesh.gossip import BINARY_ENVELOPE
+from meshchat.mesh.partial import relayed_parts as rp
+from meshchat.mesh.partial import relayed_receipts as rr
+from meshchat.mesh.partial.gossip import BINARY_ENVELOPE
 from meshchat.mesh.room_actions import RoomAction
 
 from .processes import Broker

@@ -1,4 +1,4 @@
-"""Delayed SCTP acknowledgements (mesh/sctp_sack.py) with real aiortc associations on
+"""Delayed SCTP acknowledgements (mesh/webrtc/sctp_sack.py) with real aiortc associations on
 loopback: half the SACK packets, every message still delivered, and a lone packet still
 acknowledged within the delay."""
 
@@ -12,8 +12,9 @@ import pytest
 from aiortc import RTCDataChannel, RTCPeerConnection
 from aiortc.rtcsctptransport import RTCSctpTransport, SackChunk
 
-from meshchat.mesh import IceConfig, sctp_sack
-from meshchat.mesh.ice import restrict_host_addresses
+from meshchat.mesh import IceConfig
+from meshchat.mesh.webrtc import sctp_sack
+from meshchat.mesh.webrtc.ice import restrict_host_addresses
 
 pytestmark = pytest.mark.integration
 CALLEE_CHANNELS: dict[int, RTCDataChannel] = {}  # the caller's channel -> the callee's end

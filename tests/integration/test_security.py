@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.asyncio.client import connect
 
-from meshchat.mesh.sealing import RoomSeal
+from meshchat.mesh.signalling.sealing import RoomSeal
 
 from .conftest import PeerFactory
 from .processes import Broker, start_y_webrtc_broker, y_webrtc_available

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from meshchat.mesh import MemoryHub, MemoryTransport, MessageReceived, Room, Transport
-from meshchat.mesh.ice import IceServer
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.webrtc.ice import IceServer
 
 from .conftest import SIGNALLING_KINDS, start_signalling
 from .processes import EVENT_TIMEOUT

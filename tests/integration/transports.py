@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from meshchat.mesh import Transport
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.transport import TransportMessage
+from meshchat.mesh.transports.base import TransportMessage
 
 from .processes import EVENT_TIMEOUT
 

@@ -1,4 +1,4 @@
-// The page's relaying core (broker/web/gossip.js): what mesh/gossip.py does, in JS.
+// The page's relaying core (broker/web/gossip.js): what mesh/partial/gossip.py does, in JS.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -175,7 +175,7 @@ test("cached bytes are counted, and served to iwant as they came", async () => {
   assert.deepEqual(answer.map((x) => x.frame), frames);
 });
 
-test("iwant cannot make a page send its cache again and again (gossip.py alike)", async () => {
+test("iwant cannot make a page send its cache again and again (partial/gossip.py alike)", async () => {
   const [a, b, c] = await line();
   for (let n = 0; n < 64; n++) await b.core.receiveBinary(a.id, await sendBytes(a, new Uint8Array(10_000).fill(n)), 0);
   const asked = JSON.stringify({ type: "iwant", want: [[a.id, 1, 64]] });

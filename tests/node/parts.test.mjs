@@ -1,4 +1,4 @@
-// Payloads relayed in parts (broker/web/parts.js): what mesh/relayed_parts.py does.
+// Payloads relayed in parts (broker/web/parts.js): what mesh/partial/relayed_parts.py does.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -18,9 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from meshchat.mesh import codec, dataplane, gossip, history, relayed
+from meshchat.mesh.features import history
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.link import dataplane
+from meshchat.mesh.partial import gossip, relayed
+from meshchat.mesh.partial.membership import OverlayConfig
+from meshchat.mesh.signalling import codec
 from meshchat.wire import keys
 
 from .simulation import SimClient, SimNetwork

@@ -20,9 +20,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meshchat.mesh import dataplane as d
-from meshchat.mesh import gossip as g
-from meshchat.mesh import protocol as p
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
@@ -34,7 +31,10 @@ from meshchat.mesh.events import (
     TransferProgress,
 )
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.overlay import OverlayConfig
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.link.in_flight import LOW_WATER
+from meshchat.mesh.partial import gossip as g
+from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.mesh.room_actions import (
     Emit,
     LinkedPeerJoined,
@@ -45,7 +45,7 @@ from meshchat.mesh.room_actions import (
     WakeAt,
 )
 from meshchat.mesh.room_core import PartsPlan, RoomCore, recipients
-from meshchat.mesh.transfers import LOW_WATER
+from meshchat.mesh.signalling import protocol as p
 
 
 @dataclass

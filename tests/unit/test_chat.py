@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshchat.mesh.chat import (
+from meshchat.mesh.link.chat_frames import (
     ACK_FRAME,
     BYE_FRAME,
     HEARTBEAT_FRAME,
@@ -30,7 +30,7 @@ from meshchat.mesh.chat import (
     signed_content,
     with_acks,
 )
-from meshchat.mesh.messages import ProtocolError, clean_nick
+from meshchat.mesh.signalling.messages import ProtocolError, clean_nick
 from meshchat.wire.canonical import canonical
 
 SIG = "A" * 86  # the shape of a signature; whether it verifies is the data plane's check

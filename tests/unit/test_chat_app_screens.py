@@ -19,7 +19,6 @@ from meshchat.cli.chat_app import ChatApp, ChatInput, ChatLog, PeerPanel, Status
 from meshchat.cli.commands import Command, Quit
 from meshchat.cli.conversation import Conversation, RoomStatus
 from meshchat.cli.output import Printer
-from meshchat.mesh.chat import ChatMessage
 from meshchat.mesh.events import (
     FileOffered,
     FileProgress,
@@ -29,6 +28,7 @@ from meshchat.mesh.events import (
     PeerLink,
     SignallingLost,
 )
+from meshchat.mesh.link.chat_frames import ChatMessage
 
 ANA, BO, CY, DEE = ("a1" * 16, "b2" * 16, "c3" * 16, "d4" * 16)
 NOON = 1_780_000_000  # seconds; the clock is UTC in these tests
@@ -245,7 +245,7 @@ async def test_a_lost_connection_warning_goes_when_signalling_is_back() -> None:
         room = app.conversation
         assert isinstance(room, ScriptedRoom)
         handler = StatusLineHandler(app, asyncio.get_running_loop())
-        transport_log = logging.getLogger("meshchat.mesh.websocket_transport")
+        transport_log = logging.getLogger("meshchat.mesh.transports.websocket")
         transport_log.addHandler(handler)
         try:
             transport_log.warning("broker connection lost (1006); reconnecting")

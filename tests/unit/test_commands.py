@@ -27,8 +27,8 @@ from meshchat.cli.commands import (
 )
 from meshchat.cli.logs import log_to_file
 from meshchat.cli.output import Printer
-from meshchat.mesh.chat import ChatMessage
 from meshchat.mesh.events import PeerLink, SentMessage
+from meshchat.mesh.link.chat_frames import ChatMessage
 
 
 def test_lines_and_commands() -> None:

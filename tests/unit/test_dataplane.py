@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from meshchat.mesh import dataplane as d
-from meshchat.mesh.chat import (
+from meshchat.mesh.events import MessageReceived, MessageUndelivered
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.link.chat_frames import (
     ACK_FRAME,
     BYE_FRAME,
     HEARTBEAT_FRAME,
     decode_channel_frame,
     encode_heartbeat,
 )
-from meshchat.mesh.events import MessageReceived, MessageUndelivered
-from meshchat.mesh.identity import Identity
 
 from .simulation import SimNetwork
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from meshchat.mesh.chat import new_chat_message
-from meshchat.mesh.delivery import DeliveryTracker, Undelivered
+from meshchat.mesh.link.chat_frames import new_chat_message
+from meshchat.mesh.link.delivery import DeliveryTracker, Undelivered
 
 A = new_chat_message("me", "me", "first", 0, 1, "m1")
 B = new_chat_message("me", "me", "second", 0, 2, "m2")

@@ -1,5 +1,5 @@
 """What files sent to us may take: disk space counted across every accepted transfer,
-and a transfer that trickles in to hold it fails (the manager of ``file_transfer.py``,
+and a transfer that trickles in to hold it fails (the manager of ``features/file_transfer.py``,
 driven directly; its chunks and control messages come as the data plane would hand
 them over)."""
 
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from meshchat.mesh import file_transfer as ft
 from meshchat.mesh.events import FileFailed, Received, RoomEvent
-from meshchat.mesh.files import (
+from meshchat.mesh.features import file_transfer as ft
+from meshchat.mesh.features.file_protocol import (
     CHUNK_BYTES,
     FILE_DATA_CHANNEL,
     FILES_CHANNEL,

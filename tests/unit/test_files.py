@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from meshchat.mesh.filenames import MAX_NAME_BYTES, create_unused, safe_file_name
-from meshchat.mesh.files import (
+from meshchat.mesh.features.file_protocol import (
     Accept,
     Assembly,
     Failed,
@@ -21,7 +20,8 @@ from meshchat.mesh.files import (
     encode_chunk,
     encode_control,
 )
-from meshchat.mesh.messages import ProtocolError
+from meshchat.mesh.features.filenames import MAX_NAME_BYTES, create_unused, safe_file_name
+from meshchat.mesh.signalling.messages import ProtocolError
 
 TRANSFER = "ab" * 16
 DIGEST = "cd" * 32

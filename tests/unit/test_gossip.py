@@ -1,4 +1,4 @@
-"""The relaying core of a partial mesh (mesh/gossip.py): envelopes, copies, forgeries,
+"""The relaying core of a partial mesh (mesh/partial/gossip.py): envelopes, copies, forgeries,
 per-author order, repair by IHAVE/IWANT, and a lossy network of cores."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meshchat.mesh import gossip as g
-from meshchat.mesh.dataplane import PeerMisbehaved, SendFrame
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.link.dataplane import PeerMisbehaved, SendFrame
+from meshchat.mesh.partial import gossip as g
 
 ROOM = "crowd"
 

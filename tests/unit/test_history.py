@@ -7,15 +7,7 @@ import json
 
 import pytest
 
-from meshchat.mesh.chat import (
-    MAX_TEXT_BYTES,
-    ChatMessage,
-    encode_chat,
-    new_chat_message,
-    read_chat_message,
-    signed_content,
-)
-from meshchat.mesh.history import (
+from meshchat.mesh.features.history import (
     ASK_AT_MOST,
     ASK_WITHIN,
     HISTORY_CHANNEL,
@@ -28,8 +20,16 @@ from meshchat.mesh.history import (
     parse,
 )
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import ProtocolError
-from meshchat.mesh.payloads import MAX_JSON_BYTES, check_json_size
+from meshchat.mesh.link.chat_frames import (
+    MAX_TEXT_BYTES,
+    ChatMessage,
+    encode_chat,
+    new_chat_message,
+    read_chat_message,
+    signed_content,
+)
+from meshchat.mesh.link.payloads import MAX_JSON_BYTES, check_json_size
+from meshchat.mesh.signalling.messages import ProtocolError
 
 ROOM = "lobby"
 ANA = Identity()

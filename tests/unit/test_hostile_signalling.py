@@ -3,12 +3,12 @@ changes, garbage senders. Pure: no sockets, no clock."""
 
 from __future__ import annotations
 
-from meshchat.mesh import protocol as p
-from meshchat.mesh.admission import Admission, AdmissionLimits
-from meshchat.mesh.candidates import MAX_PER_ADDRESS, MAX_PER_CONNECTION, CandidateBudget
-from meshchat.mesh.codec import SignalCodec
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import Answer, Candidate, Hello, IceCandidate, Offer
+from meshchat.mesh.signalling import protocol as p
+from meshchat.mesh.signalling.admission import Admission, AdmissionLimits
+from meshchat.mesh.signalling.candidates import MAX_PER_ADDRESS, MAX_PER_CONNECTION, CandidateBudget
+from meshchat.mesh.signalling.codec import SignalCodec
+from meshchat.mesh.signalling.messages import Answer, Candidate, Hello, IceCandidate, Offer
 
 from .test_protocol import BIG, GLOBAL, ME, OWN, ROOM, SMALL, make, of_type, open_as_caller, wire
 

@@ -1,5 +1,6 @@
-"""The layering: cli -> mesh and broker -> wire, never back up. The broker loads no
-WebRTC, and the wire layer nothing of the others."""
+"""The layering: cli -> mesh and broker -> wire, never back up; inside mesh, the room
+over the cores, and the cores in one order (signalling, link, partial, features). The
+broker loads no WebRTC, and the wire layer nothing of the others."""
 
 from __future__ import annotations
 
@@ -17,6 +18,32 @@ MAY_IMPORT = {
     "broker": {"wire", "broker"},
     "cli": {"wire", "mesh", "broker", "cli"},
 }
+
+
+# What each of mesh's subpackages of sans-I/O cores may import from mesh (a subpackage
+# or a top-level module's name); from outside meshchat, none of them imports I/O.
+MESH_MAY_IMPORT = {
+    "signalling": {"signalling", "identity"},
+    "link": {"link", "signalling", "events"},
+    "partial": {"partial", "link", "signalling", "events"},
+    "features": {"features", "link", "signalling", "events"},
+}
+IO_MODULES = {"asyncio", "socket", "aiortc", "aioice", "websockets", "ably", "threading"}
+
+
+def imported_names(path: Path) -> set[str]:
+    """The absolute names of the modules ``path`` imports."""
+    package = "meshchat." + ".".join(path.relative_to(REPO).parent.parts)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}
+    return names
 
 
 def imported_layers(path: Path) -> set[str]:
@@ -44,9 +71,26 @@ def imported_layers(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("layer", sorted(MAY_IMPORT))
 def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
-    for path in sorted((REPO / layer).glob("*.py")):
+    for path in sorted((REPO / layer).rglob("*.py")):
         wrong = imported_layers(path) - MAY_IMPORT[layer]
         assert not wrong, f"{path.relative_to(REPO)} imports meshchat.{', meshchat.'.join(wrong)}"
+
+
+@pytest.mark.parametrize("core", sorted(MESH_MAY_IMPORT))
+def test_mesh_s_cores_import_the_cores_below_them_and_no_io(core: str) -> None:
+    for path in sorted((REPO / "mesh" / core).glob("*.py")):
+        if path.name == "file_transfer.py":
+            continue  # the disk and the waiting around file_protocol.py: I/O on purpose
+        names = imported_names(path)
+        mesh = {
+            n.split(".")[2]
+            for n in names
+            if n.startswith("meshchat.mesh.") and n != "meshchat.mesh."
+        }
+        wrong = mesh - MESH_MAY_IMPORT[core]
+        assert not wrong, f"{path.relative_to(REPO)} imports meshchat.mesh.{wrong}"
+        io = {n for n in names if n.split(".")[0] in IO_MODULES}
+        assert not io, f"{path.relative_to(REPO)} imports {io}"
 
 
 def loaded_by(imports: str, modules: tuple[str, ...]) -> list[str]:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from meshchat.mesh.liveness import PhiAccrualDetector, deviations_for, phi_of
+from meshchat.mesh.link.liveness import PhiAccrualDetector, deviations_for, phi_of
 
 
 def fed(intervals: list[float], start: float = 0.0) -> tuple[PhiAccrualDetector, float]:

@@ -11,7 +11,7 @@ import pytest
 from meshchat.cli.output import NickBook, Printer
 from meshchat.cli.terminal_text import for_terminal, json_line
 from meshchat.mesh import ChatMessage, MessageReceived, PeerJoined
-from meshchat.mesh.sealing import RoomSeal
+from meshchat.mesh.signalling.sealing import RoomSeal
 from meshchat.wire.quietlog import QuietLog
 from meshchat.wire.redaction import RedactingFilter, redact, split_token
 

@@ -1,4 +1,4 @@
-"""Membership and links of a partial mesh (mesh/overlay.py)."""
+"""Membership and links of a partial mesh (mesh/partial/membership.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import pytest
 
-from meshchat.mesh import overlay as o
+from meshchat.mesh.partial import membership as o
 
 CONFIG = o.OverlayConfig(threshold=12, degree=4, degree_low=3, degree_high=6)
 KEY = "k" * 43

@@ -11,12 +11,12 @@ import struct
 
 import pytest
 
-from meshchat.mesh import dataplane as d
-from meshchat.mesh import payloads as w
-from meshchat.mesh import transfers as t
 from meshchat.mesh.events import PayloadUndelivered, TransferProgress
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import ProtocolError
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.link import in_flight as t
+from meshchat.mesh.link import payloads as w
+from meshchat.mesh.signalling.messages import ProtocolError
 
 from .simulation import SimNetwork
 from .test_dataplane import ANA, BO, IDENTITIES, frames_to, plane

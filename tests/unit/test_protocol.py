@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from meshchat.mesh import protocol as p
-from meshchat.mesh.codec import SignalCodec
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import (
+from meshchat.mesh.signalling import protocol as p
+from meshchat.mesh.signalling.codec import SignalCodec
+from meshchat.mesh.signalling.messages import (
     Answer,
     Bye,
     Candidate,

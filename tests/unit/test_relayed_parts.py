@@ -1,4 +1,4 @@
-"""Payloads relayed in parts (mesh/relayed_parts.py): part bodies checked field by
+"""Payloads relayed in parts (mesh/partial/relayed_parts.py): part bodies checked field by
 field, payloads put back together from parts in any order and handed on in their
 author's order, or dropped when they stall."""
 
@@ -10,9 +10,9 @@ from typing import IO, Any
 
 import pytest
 
-from meshchat.mesh import relayed_parts as rp
-from meshchat.mesh.messages import ProtocolError
-from meshchat.mesh.payloads import MAX_PAYLOAD_BYTES
+from meshchat.mesh.link.payloads import MAX_PAYLOAD_BYTES
+from meshchat.mesh.partial import relayed_parts as rp
+from meshchat.mesh.signalling.messages import ProtocolError
 
 AUTHOR = "author-1"
 
@@ -98,7 +98,7 @@ def test_a_copy_of_a_part_is_ignored_and_a_finished_payload_not_restarted() -> N
 
 
 def test_a_payload_to_chosen_members_says_so_when_whole() -> None:
-    """It wants a receipt (relayed_receipts.py); one to everyone does not."""
+    """It wants a receipt (partial/relayed_receipts.py); one to everyone does not."""
     assembler = rp.PartAssembler(Sinks())
     (to_us,) = parts(b"mine", "to-us")
     (to_all,) = parts(b"ours", "to-all")

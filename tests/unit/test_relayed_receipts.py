@@ -1,17 +1,17 @@
-"""Receipts for payloads relayed to chosen members (mesh/relayed_receipts.py): what
+"""Receipts for payloads relayed to chosen members (mesh/partial/relayed_receipts.py): what
 each recipient confirmed, and the rest reported undelivered with the reason."""
 
 from __future__ import annotations
 
 import pytest
 
-from meshchat.mesh import relayed_receipts as rr
 from meshchat.mesh.events import PayloadUndelivered
-from meshchat.mesh.gossip import Gossip
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import ProtocolError
-from meshchat.mesh.payloads import PayloadHeader
-from meshchat.mesh.relayed import Receipt, read_body
+from meshchat.mesh.link.payloads import PayloadHeader
+from meshchat.mesh.partial import relayed_receipts as rr
+from meshchat.mesh.partial.gossip import Gossip
+from meshchat.mesh.partial.relayed import Receipt, read_body
+from meshchat.mesh.signalling.messages import ProtocolError
 
 
 def header(

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from meshchat.mesh import protocol as p
-from meshchat.mesh.codec import SignalCodec
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import Hello, Offer, ProtocolError
-from meshchat.mesh.sealing import RoomSeal
+from meshchat.mesh.signalling import protocol as p
+from meshchat.mesh.signalling.codec import SignalCodec
+from meshchat.mesh.signalling.messages import Hello, Offer, ProtocolError
+from meshchat.mesh.signalling.sealing import RoomSeal
 from meshchat.wire.keys import client_id_for
 
 ROOM = "lobby"

@@ -20,8 +20,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meshchat.cli.terminal_text import for_terminal
-from meshchat.mesh.candidates import CandidateBudget, limit_sdp
-from meshchat.mesh.chat import (
+from meshchat.mesh.features.filenames import safe_file_name
+from meshchat.mesh.features.history import in_order as history_in_order
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.link.chat_frames import (
     MAX_TEXT_BYTES,
     ChannelAck,
     ChannelBye,
@@ -31,19 +33,17 @@ from meshchat.mesh.chat import (
     encode_chat,
     signed_content,
 )
-from meshchat.mesh.dataplane import PeerMisbehaved
-from meshchat.mesh.filenames import safe_file_name
-from meshchat.mesh.gossip import Forged, Gossip, encode_binary_envelope
-from meshchat.mesh.history import in_order as history_in_order
-from meshchat.mesh.identity import Identity
-from meshchat.mesh.messages import ProtocolError, clean_nick
-from meshchat.mesh.payloads import (
+from meshchat.mesh.link.dataplane import PeerMisbehaved
+from meshchat.mesh.link.payloads import (
     MAX_PAYLOAD_BYTES,
     StartFrame,
     decode_binary_frame,
     encode_header,
     new_header,
 )
+from meshchat.mesh.partial.gossip import Forged, Gossip, encode_binary_envelope
+from meshchat.mesh.signalling.candidates import CandidateBudget, limit_sdp
+from meshchat.mesh.signalling.messages import ProtocolError, clean_nick
 from meshchat.wire.topics import ably_channel, client_topic, global_topic
 
 from .traces import traces
@@ -204,7 +204,7 @@ def signed_messages() -> list[dict[str, Any]]:
 
 
 def envelope_vectors() -> list[dict[str, Any]]:
-    """Envelopes of a partial mesh (mesh/gossip.py) made by the Python core, and
+    """Envelopes of a partial mesh (mesh/partial/gossip.py) made by the Python core, and
     altered copies: whether each is its author's."""
     author = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
     other = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33))))
@@ -231,7 +231,7 @@ def envelope_vectors() -> list[dict[str, Any]]:
 
 
 def binary_envelope_vectors() -> list[dict[str, Any]]:
-    """Envelopes with bytes attached (mesh/gossip.py), made by the Python core, altered
+    """Envelopes with bytes attached (mesh/partial/gossip.py), made by the Python core, altered
     and broken: what the core makes of each ("authentic", "forged" or "malformed")."""
     author = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
     core = Gossip(author.client_id, "lobby", key=author.public_key_b64, sign=author.sign)
@@ -400,7 +400,7 @@ def vectors() -> dict[str, Any]:
         "history_order": history_order_vectors(),
         # Text from peers as the app shows it (cli/terminal_text.py); the page alike.
         "visible_text": [{"text": t, "shown": for_terminal(t)} for t in SHOWN_TEXTS],
-        # Names of received files, as mesh/filenames.py makes them safe.
+        # Names of received files, as mesh/features/filenames.py makes them safe.
         "file_names": [{"offered": n, "safe": safe_file_name(n)} for n in OFFERED_FILE_NAMES],
         # scrypt as Python's hashlib (OpenSSL) computes it; the page uses @noble/hashes.
         "scrypt": [

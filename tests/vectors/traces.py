@@ -1,5 +1,5 @@
 """Input -> expected-actions traces of the data-plane core, made by running the Python
-core (``mesh/dataplane.py``) through scripted conversations with a second Python core.
+core (``mesh/link/dataplane.py``) through scripted conversations with a second Python core.
 The browser's core (``broker/web/dataplane.js``) must turn the same inputs into the same
 actions (tests/node/vectors.test.mjs).
 
@@ -17,8 +17,6 @@ from unittest import mock
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meshchat.mesh import dataplane as d
-from meshchat.mesh.chat import HEARTBEAT_FRAME
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
@@ -26,8 +24,10 @@ from meshchat.mesh.events import (
     TransferProgress,
 )
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.payloads import MAX_JSON_BYTES, MAX_PAYLOAD_BYTES
-from meshchat.mesh.transfers import HIGH_WATER
+from meshchat.mesh.link import dataplane as d
+from meshchat.mesh.link.chat_frames import HEARTBEAT_FRAME
+from meshchat.mesh.link.in_flight import HIGH_WATER
+from meshchat.mesh.link.payloads import MAX_JSON_BYTES, MAX_PAYLOAD_BYTES
 
 ROOM = "lobby"
 ANA = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))

@@ -24,11 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from meshchat.mesh.link.chat_frames import (
+    ChatMessage,
+    encode_chat,
+    read_chat_message,
+    signed_content,
+)
+from meshchat.mesh.link.payloads import MAX_JSON_BYTES
+from meshchat.mesh.signalling.messages import ProtocolError
 from meshchat.wire.keys import BadSignature, verify
-
-from .chat import ChatMessage, encode_chat, read_chat_message, signed_content
-from .messages import ProtocolError
-from .payloads import MAX_JSON_BYTES
 
 HISTORY_CHANNEL = "meshchat/history"
 MAX_MESSAGES = 200

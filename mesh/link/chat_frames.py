@@ -17,10 +17,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError, clean_nick
 from meshchat.wire.canonical import json_string as _json_string
 from meshchat.wire.canonical import loads_untrusted
-
-from .messages import ID_PATTERN, ProtocolError, clean_nick
 
 # The text of one chat message, in UTF-8 bytes. SCTP in aiortc and browsers handles far
 # more, but a chat line this long is already a paste accident.
@@ -62,7 +61,7 @@ class ChatMessage:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """Also how round trips are measured (round_trip.py): ``ping`` is the sender's
+    """Also how round trips are measured (link/round_trip.py): ``ping`` is the sender's
     clock in ms; ``pong`` echoes the last ping it had from us, with the ms it held it."""
 
     ping: int | None = None

@@ -1,6 +1,6 @@
 """Actions about one link that more than one per-link core returns.
 
-The data plane (dataplane.py) and gossip (gossip.py) both send frames on a link and
+The data plane (link/dataplane.py) and gossip (partial/gossip.py) both send frames on a link and
 both report a peer whose frames break the rules; the room core (room_core.py) routes
 either the same way. They live here so that neither core imports the other.
 """

@@ -16,11 +16,11 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from .chat import CHANNEL_LABEL
-from .engine import LinkEvents
-from .ice import IceConfig
-from .messages import IceCandidate, ProtocolError
-from .transfers import LOW_WATER
+from meshchat.mesh.engine import LinkEvents
+from meshchat.mesh.link.chat_frames import CHANNEL_LABEL
+from meshchat.mesh.link.in_flight import LOW_WATER
+from meshchat.mesh.signalling.messages import IceCandidate, ProtocolError
+from meshchat.mesh.webrtc.ice import IceConfig
 
 log = logging.getLogger(__name__)
 

@@ -29,12 +29,8 @@ from ably import AblyRealtime
 from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException
 
-from meshchat.wire.ratelimit import TokenBucket
-from meshchat.wire.topics import ably_channel
-
-from .ice import IceServer
-from .identity import Identity
-from .transport import (
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.transports.base import (
     ConnectionLost,
     ConnectionRestored,
     Transport,
@@ -43,6 +39,9 @@ from .transport import (
     TransportMessage,
     plausible_origin,
 )
+from meshchat.mesh.webrtc.ice import IceServer
+from meshchat.wire.ratelimit import TokenBucket
+from meshchat.wire.topics import ably_channel
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .chat import AckRanges, ChatMessage
-from .payloads import PayloadHeader
+from meshchat.mesh.link.chat_frames import AckRanges, ChatMessage
+from meshchat.mesh.link.payloads import PayloadHeader
 
 # What is kept until acknowledged: a chat line, or a channel payload (by its header).
 Outgoing = ChatMessage | PayloadHeader

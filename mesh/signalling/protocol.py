@@ -15,7 +15,7 @@ Rules (see ``docs/protocol.md``):
   callee reply with a ``hello`` addressed to the caller (which then offers).
 * A ``hello`` addressed to us means "I have no connection with you and want one".
 * Every actions for one peer connection must be executed in the order returned.
-* A stranger (a sender we have no state for) waits for its turn in ``admission.py``;
+* A stranger (a sender we have no state for) waits for its turn in ``signalling/admission.py``;
   a caller answers a stranger's broadcast ``hello`` with a directed ``hello`` only
   (a probe), and makes a peer connection once the stranger replies. Attempts that get
   no reply are dropped quickly; every reply to a stranger is bounded in number.
@@ -32,15 +32,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from meshchat.wire.quietlog import QuietLog
-from meshchat.wire.ratelimit import TokenBucket
-from meshchat.wire.topics import client_topic, global_topic
-
-from .admission import Admission, AdmissionLimits
-from .candidates import CandidateBudget, limit_sdp
-from .codec import SignalCodec
-from .identity import Identity
-from .messages import (
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.signalling.admission import Admission, AdmissionLimits
+from meshchat.mesh.signalling.candidates import CandidateBudget, limit_sdp
+from meshchat.mesh.signalling.codec import SignalCodec
+from meshchat.mesh.signalling.messages import (
     Answer,
     Bye,
     Candidate,
@@ -50,7 +46,10 @@ from .messages import (
     ProtocolError,
     SignalMessage,
 )
-from .sealing import RoomSeal
+from meshchat.mesh.signalling.sealing import RoomSeal
+from meshchat.wire.quietlog import QuietLog
+from meshchat.wire.ratelimit import TokenBucket
+from meshchat.wire.topics import client_topic, global_topic
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +164,7 @@ class Timing:
 
     hello_initial: float = 1.0
     # On joining, strangers' announcements are only noted for this long: the room may
-    # turn out too big for a full mesh (overlay.py), and its members call us anyway.
+    # turn out too big for a full mesh (partial/membership.py), and its members call us anyway.
     join_settle: float = 1.5
     hello_max: float = 30.0
     hello_jitter: float = 0.25  # each interval is scaled by 1 +/- this
@@ -175,7 +174,7 @@ class Timing:
     max_description_sends: int = 4  # an offer goes at most this often without an answer
     retransmit_interval: float = 2.0  # an unanswered offer is sent again this often
     # Sent by the data plane, whose failure detector decides when a peer is silent
-    # for too long (dataplane.py, liveness.py).
+    # for too long (link/dataplane.py, link/liveness.py).
     heartbeat_interval: float = 1.0
     # Invalid data-channel frames forgiven per second (and in a burst) before the peer
     # is dropped, and how long it is then ignored.
@@ -192,7 +191,7 @@ SAID_BYE = "said bye"  # the reason a deliberate leave is given
 SENT_GARBAGE = "sent too many invalid or excess data channel frames"
 MAX_PEERS = 256  # a full mesh of more is impractical; bounds memory under a hello flood
 # Once a hello says the room is a partial mesh, the strangers we probe ourselves; the
-# others' links, offered to us, and their rosters do the rest (overlay.py).
+# others' links, offered to us, and their rosters do the rest (partial/membership.py).
 CROWD_PROBES = 6
 MAX_EARLY_CANDIDATES = 64  # per peer, across sessions
 MAX_CANDIDATE_SENDERS = 32  # strangers whose candidates are kept for an offer to come
@@ -232,7 +231,7 @@ class _Peer:
     bad_frames: TokenBucket | None = None
     work: TokenBucket | None = None  # see Timing.peer_work_rate
     public_key: str | None = None  # base64url, as verified in its signalling
-    # Remote candidates accepted on the current peer connection (see candidates.py).
+    # Remote candidates accepted on the current peer connection (see signalling/candidates.py).
     candidates: CandidateBudget = field(default_factory=CandidateBudget)
 
 
@@ -283,7 +282,7 @@ class MeshProtocol:
         )
         self._shunned: OrderedDict[str, float] = OrderedDict()  # peer id -> until when
         self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
-        # A partial mesh (overlay.py; see go_partial): strangers' hellos are not answered
+        # A partial mesh (partial/membership.py; see go_partial): strangers' hellos are not answered
         # with a link, links are made by connect(), and a stranger's request is taken up
         # only if ``accept_link`` says so. ``_hello_floor``: the least interval between
         # hellos (pace_hellos).
@@ -362,7 +361,7 @@ class MeshProtocol:
 
     def announce_soon(self) -> None:
         """Say hello on ``global`` at the next tick the hello floor allows: after we
-        stalled, the room may take us for gone (overlay.py), and a hello reaches every
+        stalled, the room may take us for gone (partial/membership.py), and a hello reaches every
         member directly, whatever became of our links."""
         self._hurry_hello = True
 
@@ -613,7 +612,7 @@ class MeshProtocol:
 
     def _answer_noted(self, now: float) -> list[Action]:
         """Settled in a room that stayed small: the announcements noted take their
-        turn with other strangers' (admission.py), as if they had just come."""
+        turn with other strangers' (signalling/admission.py), as if they had just come."""
         noted, self._noted = self._noted, OrderedDict()
         if self._sparse:
             return []
@@ -766,7 +765,7 @@ class MeshProtocol:
         return peer
 
     def _admit(self, now: float) -> list[Action]:
-        """Serve the strangers whose turn it is (see ``admission.py``)."""
+        """Serve the strangers whose turn it is (see ``signalling/admission.py``)."""
         # Attempts that hold a peer connection: the costly kind of half-open.
         half_open = sum(
             1 for p in self._peers.values() if p.pc_id is not None and p.phase is not Phase.OPEN

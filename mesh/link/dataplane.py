@@ -3,9 +3,9 @@ bye, acknowledgements, de-duplication, resends after a rebuilt connection, deliv
 reports.
 
 Two kinds of message share one sequence of numbers per author: chat lines (JSON text
-frames, ``chat.py``) and channel payloads (any JSON value or bytes, in binary frames,
-``payloads.py``), both signed by their author. Payloads go out under flow control: the
-core hands out frames only while the peer's channel holds little (``transfers.py``).
+frames, ``link/chat_frames.py``) and channel payloads (any JSON value or bytes, in binary frames,
+``link/payloads.py``), both signed by their author. Payloads go out under flow control: the
+core hands out frames only while the peer's channel holds little (``link/in_flight.py``).
 
 Acknowledgements are batched: the sequence numbers received from a peer ride on the
 next frame sent to it anyway, or, if none goes within ``ACK_DELAY``, in an ``ack`` frame
@@ -15,7 +15,7 @@ Inputs are method calls (a channel to a peer opened or closed, a frame arrived, 
 application sends, time passed; time comes in as ``now``); every method returns the
 actions the driver must carry out, in order. Peers are named by id: which peer
 connection carries a peer's channel is the signalling core's business
-(``protocol.py``), and ``room.py`` joins the two. The wire format is in
+(``signalling/protocol.py``), and ``room.py`` joins the two. The wire format is in
 ``docs/protocol.md`` section 3.
 """
 
@@ -27,10 +27,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
 
-from meshchat.wire.keys import BadSignature, verify
-from meshchat.wire.ratelimit import TokenBucket
-
-from .chat import (
+from meshchat.mesh.events import (
+    MessageReceived,
+    MessageUndelivered,
+    PayloadUndelivered,
+    SentMessage,
+    SentPayload,
+    TransferProgress,
+)
+from meshchat.mesh.link.actions import (
+    PeerMisbehaved as PeerMisbehaved,  # re-exported: part of DataAction
+)
+from meshchat.mesh.link.actions import SendFrame as SendFrame
+from meshchat.mesh.link.chat_frames import (
     ACK_FRAME,
     BYE_FRAME,
     ChannelAck,
@@ -46,20 +55,19 @@ from .chat import (
     signed_content,
     with_acks,
 )
-from .delivery import DeliveryTracker, Undelivered
-from .events import (
-    MessageReceived,
-    MessageUndelivered,
-    PayloadUndelivered,
-    SentMessage,
-    SentPayload,
-    TransferProgress,
+from meshchat.mesh.link.delivery import DeliveryTracker, Undelivered
+from meshchat.mesh.link.in_flight import (
+    MIN_PAYLOAD_RATE,
+    PROGRESS_INTERVAL,
+    STALL_WINDOW,
+    Inbox,
+    Incoming,
+    Outbox,
+    PayloadTooMuch,
+    Progress,
 )
-from .link_actions import PeerMisbehaved as PeerMisbehaved  # re-exported: part of DataAction
-from .link_actions import SendFrame as SendFrame
-from .liveness import ACCEPTABLE_PAUSE, PhiAccrualDetector
-from .messages import ProtocolError
-from .payloads import (
+from meshchat.mesh.link.liveness import ACCEPTABLE_PAUSE, PhiAccrualDetector
+from meshchat.mesh.link.payloads import (
     CHAT_CHANNEL,
     ChunkFrame,
     PayloadHeader,
@@ -73,18 +81,11 @@ from .payloads import (
     encode_header,
     new_header,
 )
-from .payloads import signed_content as payload_signed_content
-from .round_trip import RoundTrips
-from .transfers import (
-    MIN_PAYLOAD_RATE,
-    PROGRESS_INTERVAL,
-    STALL_WINDOW,
-    Inbox,
-    Incoming,
-    Outbox,
-    PayloadTooMuch,
-    Progress,
-)
+from meshchat.mesh.link.payloads import signed_content as payload_signed_content
+from meshchat.mesh.link.round_trip import RoundTrips
+from meshchat.mesh.signalling.messages import ProtocolError
+from meshchat.wire.keys import BadSignature, verify
+from meshchat.wire.ratelimit import TokenBucket
 
 # Seconds an acknowledgement may wait for a frame to ride on. Half the heartbeat
 # interval: in a busy room, lines to a peer come further apart than any shorter wait,
@@ -229,7 +230,7 @@ class DataPlane:
         self._recent = RecentIds()
         self._delivery = DeliveryTracker(ack_timeout=ack_timeout, reconnect_grace=reconnect_grace)
         # Heartbeats go to every peer on a steady clock, busy or not: their intervals
-        # are what each peer's failure detector learns (liveness.py).
+        # are what each peer's failure detector learns (link/liveness.py).
         self._next_heartbeat = 0.0
         self._liveness: dict[str, PhiAccrualDetector] = {}
         self._round_trips = RoundTrips()  # measured by those heartbeats
@@ -337,7 +338,7 @@ class DataPlane:
     ) -> tuple[SentMessage, list[DataAction]]:
         """A chat line to every open channel, kept for peers that are away.
 
-        Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
+        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
         """
         message = self.new_chat(text, timestamp_ms)
         frame = encode_chat(message)
@@ -349,9 +350,9 @@ class DataPlane:
 
     def new_chat(self, text: str, timestamp_ms: int) -> ChatMessage:
         """A chat line of ours, numbered and signed, sent nowhere yet (a partial mesh
-        relays it: gossip.py).
+        relays it: partial/gossip.py).
 
-        Raises :class:`~meshchat.mesh.chat.MessageTooLarge` if the text is over the limit.
+        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
         """
         message = new_chat_message(
             self.client_id, self.nick, text, timestamp_ms, self._seq + 1, self._new_id()
@@ -372,7 +373,7 @@ class DataPlane:
         Nothing goes yet: :class:`Pump` actions say which channels have frames waiting.
 
         Raises ValueError for a bad channel name, data that is neither bytes nor JSON,
-        or a recipient who is not in the room; :class:`~meshchat.mesh.payloads.
+        or a recipient who is not in the room; :class:`~meshchat.mesh.link.payloads.
         PayloadTooLarge` over 64 MiB (a JSON value over 1 MiB). Nothing is sent then.
         """
         check_channel_name(channel)

@@ -1,6 +1,6 @@
 """Signalling messages as they go over pub/sub: serialised, signed, optionally sealed.
 
-``messages.py`` knows the fields; this adds who vouches for them. Signing covers the
+``signalling/messages.py`` knows the fields; this adds who vouches for them. Signing covers the
 canonical JSON of the whole message (keys sorted, no spaces, UTF-8), so every field,
 ``room`` and ``to`` included, is bound to the sender's key.
 """
@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshchat.wire.canonical import canonical, loads_untrusted
-from meshchat.wire.keys import BadSignature, verify
-
-from .identity import Identity
-from .messages import (
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.signalling.messages import (
     PROTOCOL_VERSION,
     ProtocolError,
     SignalMessage,
     decode,
     encode,
 )
-from .sealing import RoomSeal, WrongSecret
+from meshchat.mesh.signalling.sealing import RoomSeal, WrongSecret
+from meshchat.wire.canonical import canonical, loads_untrusted
+from meshchat.wire.keys import BadSignature, verify
 
 
 class SignalCodec:

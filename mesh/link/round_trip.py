@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .chat import Heartbeat, encode_heartbeat
+from meshchat.mesh.link.chat_frames import Heartbeat, encode_heartbeat
 
 SMOOTHING = 0.125  # weight of a new sample, as TCP's smoothed RTT (RFC 6298)
 MAX_SAMPLE = 60.0  # seconds: anything longer is a stall or a lie, not a round trip

@@ -1,6 +1,6 @@
 """Payloads in flight, both ways: cutting them into frames under flow control, and
 putting them back together within bounds. Pure bookkeeping, no I/O: the data plane
-(``dataplane.py``) drives it, and the driver says how full each channel is.
+(``link/dataplane.py``) drives it, and the driver says how full each channel is.
 
 Sending: each peer has a queue of payloads; :meth:`Outbox.frames` hands out frames,
 taking turns between payloads so that one large payload does not hold up the others,
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from .payloads import (
+from meshchat.mesh.link.payloads import (
     MAX_PAYLOAD_BYTES,
     PayloadHeader,
     chunk_frame,

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .ice import IceServer
-from .identity import Identity
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.webrtc.ice import IceServer
 
 
 class TransportError(Exception):
@@ -28,7 +28,7 @@ class TransportMessage:
     data: object  # the published JSON value, not yet validated
     # Who published it, as far as the service says: the bundled broker stamps each
     # publish with a tag per client address, Ably names the publishing connection.
-    # Used only to share attention fairly among strangers (see admission.py).
+    # Used only to share attention fairly among strangers (see signalling/admission.py).
     origin: str | None = None
 
 

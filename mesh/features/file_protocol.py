@@ -1,8 +1,8 @@
 """Files between peers, on the channel data plane: the protocol, as pure functions and
-bookkeeping (``file_transfer.py`` does the disk and the waiting).
+bookkeeping (``features/file_transfer.py`` does the disk and the waiting).
 
 Control messages are JSON payloads on the reserved channel :data:`FILES_CHANNEL`, so
-each is signed by its author like any payload (``payloads.py``):
+each is signed by its author like any payload (``link/payloads.py``):
 
     offer     {"type": "offer", "id", "name", "size", "sha256"}   sender -> recipients
     accept    {"type": "accept", "id"}                           recipient -> sender
@@ -28,8 +28,8 @@ import re
 import struct
 from dataclasses import dataclass
 
-from .chat import whole_number
-from .messages import ProtocolError
+from meshchat.mesh.link.chat_frames import whole_number
+from meshchat.mesh.signalling.messages import ProtocolError
 
 FILES_CHANNEL = "meshchat/files"
 FILE_DATA_CHANNEL = "meshchat/file-data"

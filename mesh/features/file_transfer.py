@@ -1,5 +1,5 @@
 """Sending and receiving files: the disk, the waiting and the bookkeeping around the
-file protocol of ``files.py``, for one room.
+file protocol of ``features/file_protocol.py``, for one room.
 
 A file is read from disk a chunk at a time and written to disk a chunk at a time:
 neither side ever holds more than a few chunks. The receiver writes ``NAME.part`` and
@@ -26,10 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshchat.wire.quietlog import QuietLog
-from meshchat.wire.ratelimit import TokenBucket
-
-from .events import (
+from meshchat.mesh.events import (
     FileDelivered,
     FileFailed,
     FileOffered,
@@ -39,8 +36,7 @@ from .events import (
     RoomEvent,
     SentPayload,
 )
-from .filenames import create_unused, safe_file_name
-from .files import (
+from meshchat.mesh.features.file_protocol import (
     CHUNK_BYTES,
     FILE_DATA_CHANNEL,
     FILES_CHANNEL,
@@ -57,7 +53,10 @@ from .files import (
     encode_chunk,
     encode_control,
 )
-from .messages import ProtocolError
+from meshchat.mesh.features.filenames import create_unused, safe_file_name
+from meshchat.mesh.signalling.messages import ProtocolError
+from meshchat.wire.quietlog import QuietLog
+from meshchat.wire.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 

@@ -23,15 +23,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from meshchat.wire.canonical import loads_untrusted
-from meshchat.wire.frames import ERROR, ORIGIN_FIELD, PUBLISH, publish_frame, subscribe_frame
-from meshchat.wire.ice import ICE_SERVERS_HEADER, parse_ice_servers_header
-from meshchat.wire.keys import CHALLENGE_HEADER
-from meshchat.wire.redaction import redact, split_token
-
-from .ice import IceServer
-from .identity import Identity
-from .transport import (
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.transports.base import (
     ConnectionLost,
     ConnectionRestored,
     Transport,
@@ -40,6 +33,12 @@ from .transport import (
     TransportMessage,
     plausible_origin,
 )
+from meshchat.mesh.webrtc.ice import IceServer
+from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.frames import ERROR, ORIGIN_FIELD, PUBLISH, publish_frame, subscribe_frame
+from meshchat.wire.ice import ICE_SERVERS_HEADER, parse_ice_servers_header
+from meshchat.wire.keys import CHALLENGE_HEADER
+from meshchat.wire.redaction import redact, split_token
 
 log = logging.getLogger(__name__)
 

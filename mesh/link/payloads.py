@@ -12,7 +12,7 @@ what it is (``kind``: ``json`` or ``bytes``), how big (``size``) and its SHA-256
 signs the header once, whatever the size (:func:`signed_content`); the body is bound
 to it by the digest, checked when the last byte is in.
 
-Pure functions; the data plane does the rest (``dataplane.py``).
+Pure functions; the data plane does the rest (``link/dataplane.py``).
 """
 
 from __future__ import annotations
@@ -23,17 +23,21 @@ import re
 import struct
 from dataclasses import dataclass, field
 
+from meshchat.mesh.link.chat_frames import (
+    MAX_SEQ,
+    MAX_TIMESTAMP_MS,
+    SIGNATURE_PATTERN,
+    whole_number,
+)
+from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError
 from meshchat.wire.canonical import canonical, loads_untrusted
-
-from .chat import MAX_SEQ, MAX_TIMESTAMP_MS, SIGNATURE_PATTERN, whole_number
-from .messages import ID_PATTERN, ProtocolError
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 MAX_CHUNK_FRAME = 16 * 1024  # bytes per frame, headers included: SCTP carries it easily
 MAX_HEADER_BYTES = 4096
 MAX_CHANNEL_NAME = 64  # characters
 MAX_RECIPIENTS = 256
-CHAT_CHANNEL = "chat"  # the chat itself: text, sent as chat frames (chat.py)
+CHAT_CHANNEL = "chat"  # the chat itself: text, sent as chat frames (link/chat_frames.py)
 # A JSON value is parsed whole, on the event loop, into objects that take many times
 # its size (25 MiB for a megabyte of "{},"): values stay small, and anything larger
 # travels as bytes. The framework's own control channels carry less still.

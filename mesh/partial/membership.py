@@ -1,10 +1,10 @@
 """Who is in a room and which of them to link to, as a sans-I/O core.
 
 Up to ``threshold`` peers a room is a full mesh: every peer links to every other, and
-the signalling core (``protocol.py``) does that alone. Past it, the room becomes a
+the signalling core (``signalling/protocol.py``) does that alone. Past it, the room becomes a
 *partial mesh*: each peer keeps between ``degree_low`` and ``degree_high`` links
 (GossipSub's D_lo and D_hi), chosen at random among the members, and what is said to
-the room travels along them (``gossip.py``). Random links make a random graph, which
+the room travels along them (``partial/gossip.py``). Random links make a random graph, which
 is connected with a diameter of a few hops at these degrees, so no link needs to be
 chosen as "long-range": each already is.
 
@@ -76,7 +76,7 @@ class OverlayConfig:
     departed_memory: float = 60.0  # hearsay about a member that left is ignored this long
     roster_interval: float = 15.0  # a roster to one link at random this often (anti-entropy)
     # Seconds of stall a link may show beyond its heartbeats before it is taken for dead
-    # (liveness.py; 1 s in a full mesh): a link lost for nothing costs a partial mesh a
+    # (link/liveness.py; 1 s in a full mesh): a link lost for nothing costs a partial mesh a
     # rebuild, reports to the room and a roster, while a crash noticed a little later
     # costs nothing, its messages having come by other paths anyway. 5 s covers a
     # heartbeat SCTP sent again at its initial 3 s retransmission timeout.

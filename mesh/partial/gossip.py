@@ -1,7 +1,7 @@
 """Messages relayed along a partial mesh, as a sans-I/O core: author-signed envelopes,
 flooding with a seen cache, per-author order, and repair by gossip (IHAVE / IWANT).
 
-In a room bigger than a full mesh (``overlay.py``), a peer's links reach a few peers
+In a room bigger than a full mesh (``partial/membership.py``), a peer's links reach a few peers
 only. Whatever is said to the whole room goes out as an *envelope*: the author's id,
 its own sequence number ``n`` (1, 2, 3... for everything it relays through the room),
 its public key, the recipients (empty: everyone) and a body, all signed by the author.
@@ -35,13 +35,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshchat.mesh.link.actions import PeerMisbehaved, SendFrame
+from meshchat.mesh.link.chat_frames import MAX_FRAME_BYTES, MAX_SEQ, SIGNATURE_PATTERN, whole_number
+from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError
 from meshchat.wire.canonical import canonical, loads_untrusted
 from meshchat.wire.keys import BadSignature, verify
 from meshchat.wire.ratelimit import TokenBucket
-
-from .chat import MAX_FRAME_BYTES, MAX_SEQ, SIGNATURE_PATTERN, whole_number
-from .link_actions import PeerMisbehaved, SendFrame
-from .messages import ID_PATTERN, ProtocolError
 
 GOSSIP_CHANNEL = "meshchat/gossip"  # what envelope signatures are bound to, with the room
 GAP_WAIT = 3.0  # seconds a later envelope waits for a missing earlier one
@@ -82,10 +81,10 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url unpadded
 FRAME_TYPES = ("gossip", "ihave", "iwant")
 PAYLOAD_BODIES = frozenset({"part", "data"})  # carried only for authors the room knows
 
-# An envelope with bytes attached (a part of a relayed payload, ``relayed_parts.py``)
+# An envelope with bytes attached (a part of a relayed payload, ``partial/relayed_parts.py``)
 # goes in a binary frame: 0x03 | envelope length (u32, big-endian) | envelope (UTF-8
 # JSON, as a text frame) | the bytes. The body names their SHA-256 (``digest``), so the
-# author's signature covers them. 0x01 and 0x02 are the data plane's (payloads.py).
+# author's signature covers them. 0x01 and 0x02 are the data plane's (link/payloads.py).
 BINARY_ENVELOPE = 0x03
 _BINARY_PREFIX = struct.Struct(">BI")
 MAX_BINARY_FRAME = 16 * 1024  # as a payload chunk: SCTP carries it easily

@@ -1,6 +1,6 @@
 """Receipts for payloads relayed to chosen members, as a sans-I/O core.
 
-A payload sent over a link is acknowledged by the data plane (``dataplane.py``); one
+A payload sent over a link is acknowledged by the data plane (``link/dataplane.py``); one
 relayed through a partial mesh to members we have no link to is acknowledged by each
 recipient with a signed envelope of its own, addressed to us:
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .events import PayloadUndelivered
-from .payloads import PayloadHeader
+from meshchat.mesh.events import PayloadUndelivered
+from meshchat.mesh.link.payloads import PayloadHeader
 
 RECEIPT_WAIT = 30.0  # seconds for a receipt, plus the time the payload's size takes at
 RELAYED_RATE = 64 * 1024  # ... this many bytes a second: relaying is far slower than a link

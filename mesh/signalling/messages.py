@@ -1,7 +1,7 @@
 """Signalling messages: the JSON objects peers publish to each other over pub/sub.
 
 This module only converts between wire dictionaries and typed messages, checking every
-field on the way in. It knows nothing about state; see ``protocol.py`` for that.
+field on the way in. It knows nothing about state; see ``signalling/protocol.py`` for that.
 The format is specified in ``docs/protocol.md``.
 """
 
@@ -46,7 +46,7 @@ class Hello:
     sender: str
     nick: str
     to: str | None = None
-    # The sender is in a partial mesh (overlay.py): the room is bigger than a full mesh.
+    # The sender is in a partial mesh (partial/membership.py): the room is bigger than a full mesh.
     crowd: bool = False
 
 

@@ -19,11 +19,15 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from meshchat.mesh.identity import Identity
+from meshchat.mesh.transports.base import (
+    Transport,
+    TransportError,
+    TransportEvent,
+    TransportMessage,
+)
+from meshchat.mesh.webrtc.ice import IceServer
 from meshchat.wire.topics import client_id_of
-
-from .ice import IceServer
-from .identity import Identity
-from .transport import Transport, TransportError, TransportEvent, TransportMessage
 
 
 class MemoryHub:

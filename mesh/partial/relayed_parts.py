@@ -35,9 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .chat import MAX_TIMESTAMP_MS, whole_number
-from .messages import ID_PATTERN, ProtocolError
-from .payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_name, json_limit
+from meshchat.mesh.link.chat_frames import MAX_TIMESTAMP_MS, whole_number
+from meshchat.mesh.link.payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_name, json_limit
+from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError
 
 PART_BYTES = 10 * 1024  # attached to one envelope, leaving room for 64 recipients' ids
 MAX_PARTS = -(-MAX_PAYLOAD_BYTES // PART_BYTES)

@@ -1,10 +1,10 @@
-"""What the bodies of relayed envelopes (``gossip.py``) say, checked field by field.
+"""What the bodies of relayed envelopes (``partial/gossip.py``) say, checked field by field.
 
 An envelope's signature proves its author wrote the body; this module says what the
 body means: a chat line (itself signed by the author, as on a direct link, so that
 history can keep it), a value on a channel, a part of a bigger payload or of bytes
-(``relayed_parts.py``), a receipt for a payload relayed to us
-(``relayed_receipts.py``), a report that a member's link died, or a bye. A body of a
+(``partial/relayed_parts.py``), a receipt for a payload relayed to us
+(``partial/relayed_receipts.py``), a report that a member's link died, or a bye. A body of a
 type this version does not know is ignored (a newer client).
 """
 
@@ -14,19 +14,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from meshchat.wire.keys import BadSignature, verify
-
-from .chat import (
+from meshchat.mesh.link.chat_frames import (
     MAX_TIMESTAMP_MS,
     ChatMessage,
     read_chat_message,
     signed_content,
     whole_number,
 )
-from .gossip import Envelope
-from .messages import ID_PATTERN, ProtocolError
-from .payloads import check_channel_name
-from .relayed_parts import RelayedPart, read_part
+from meshchat.mesh.link.payloads import check_channel_name
+from meshchat.mesh.partial.gossip import Envelope
+from meshchat.mesh.partial.relayed_parts import RelayedPart, read_part
+from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError
+from meshchat.wire.keys import BadSignature, verify
 
 
 @dataclass(frozen=True, slots=True)
