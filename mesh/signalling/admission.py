@@ -65,10 +65,13 @@ class Admission(Generic[T]):
             self.shed += 1
 
     def forget(self, sender: str) -> None:
-        """``sender`` is no stranger any more (we met it another way)."""
-        for waiting in self._lanes.values():
+        """``sender`` is no stranger any more (we met it another way). A lane it leaves
+        empty goes: take() serves only lanes with someone waiting."""
+        for lane, waiting in list(self._lanes.items()):
             for entry in [e for e in waiting if e[0] == sender]:
                 waiting.remove(entry)
+            if not waiting:
+                del self._lanes[lane]
 
     def take(self, now: float, half_open: int) -> list[tuple[str, T]]:
         """The strangers to serve now, one per lane in turn."""

@@ -437,7 +437,8 @@ class MeshProtocol:
             return self._reject("directed message on the global channel")
         if self._is_shunned(message.sender, now):
             return self._reject(f"message from {message.sender}, who is shunned")
-        peer = self._peers.get(message.sender)
+        sender = message.sender
+        peer = self._peers.get(sender)
         heard: list[Action] = []
         if isinstance(message, Hello) and to is None:
             lane = origin or message.sender
@@ -453,9 +454,9 @@ class MeshProtocol:
             if len(self._noted) > MAX_PEERS:
                 self._noted.popitem(last=False)
             return heard
-            if isinstance(message, Hello | Offer) and not self._accept_link(message.sender):
-                log.debug("link asked by %s: we have enough", message.sender)
-                return heard  # it asks someone else when we do not answer
+        if peer is None and isinstance(message, Hello | Offer) and not self._accept_link(sender):
+            log.debug("link asked by %s: we have enough", sender)
+            return heard  # it asks someone else when we do not answer
         if peer is None and isinstance(message, Hello | Offer):
             item = (message, public_key)
             self._admission.wait(origin or message.sender, message.sender, item, now)

@@ -10,7 +10,21 @@ from meshchat.mesh.signalling.candidates import MAX_PER_ADDRESS, MAX_PER_CONNECT
 from meshchat.mesh.signalling.codec import SignalCodec
 from meshchat.mesh.signalling.messages import Answer, Candidate, Hello, IceCandidate, Offer
 
-from .test_protocol import BIG, GLOBAL, ME, OWN, ROOM, SMALL, make, of_type, open_as_caller, wire
+from .test_protocol import (
+    BIG,
+    GLOBAL,
+    IDENTITIES,
+    ME,
+    OWN,
+    ROOM,
+    SMALL,
+    make,
+    of_type,
+    open_as_caller,
+    wire,
+)
+
+IDENTITY_ME = IDENTITIES[1]
 
 SYBILS = [Identity() for _ in range(300)]
 SYBIL_HELLOS = [SignalCodec(ROOM, s).encode(Hello(s.client_id, "sybil")) for s in SYBILS]
@@ -37,6 +51,39 @@ def test_stale_strangers_are_not_served() -> None:
     admission: Admission[str] = Admission(AdmissionLimits(max_age=3.0), 0.0)
     admission.wait("lane", "a", "hello", 0.0)
     assert admission.take(5.0, half_open=0) == []
+
+
+def test_a_stranger_met_another_way_while_it_waits_leaves_no_empty_lane_behind() -> None:
+    # Its lane held only it: the next turn must go to the others, not fail on the gap.
+    admission: Admission[str] = Admission(AdmissionLimits(), 0.0)
+    admission.wait("lane-1", "a", "hello a", 0.0)
+    admission.wait("lane-2", "b", "hello b", 0.0)
+    admission.forget("a")
+    assert admission.take(0.1, half_open=0) == [("b", "hello b")]
+    assert len(admission) == 0
+
+
+def test_a_member_linked_to_while_its_request_waits_for_admission_breaks_nothing() -> None:
+    # A partial mesh: BIG asks us for a link while strangers are out of turns, then the
+    # overlay links to BIG itself. The protocol keeps ticking and serves the next.
+    proto = p.MeshProtocol(
+        ROOM,
+        IDENTITY_ME,
+        "me",
+        timing=p.Timing(join_settle=0.0),
+        admission=AdmissionLimits(burst=1),
+    )
+    proto.start()
+    proto.subscribed(0.0)
+    proto.go_partial()
+    proto.receive(OWN, wire(Hello(SMALL, "small", ME)), 1.0, origin="lane-small")  # the turn
+    proto.receive(OWN, wire(Hello(BIG, "big", ME)), 1.0, origin="lane-big")  # waits
+    assert [a.peer_id for a in of_type(proto.connect(BIG, "big", 1.1), p.CreatePeerConnection)] == [
+        BIG
+    ]
+    for step in range(20):
+        proto.tick(1.2 + step / 10)
+    assert proto.phase_of(BIG) is not None
 
 
 def test_a_sybil_flood_costs_bounded_publishes_no_connections_and_the_newcomer_gets_in() -> None:

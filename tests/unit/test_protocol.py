@@ -600,3 +600,27 @@ def test_announce_soon_says_hello_within_the_floor_not_at_the_next_regular_time(
     for proto, expected in ((hurried, True), (regular, False)):
         said = [(GLOBAL, "hello") in published(proto.tick(t)) for t in (41.0, 45.0, 46.5)]
         assert any(said) is expected
+
+
+def test_a_stranger_s_request_for_a_link_is_refused_while_accept_link_says_no() -> None:
+    # In a partial mesh with its links in use, a member asking for one more (a directed
+    # hello or an offer) is not answered: it asks someone else.
+    links_full = [True]
+    proto = p.MeshProtocol(
+        ROOM,
+        IDENTITIES[1],
+        "me",
+        timing=p.Timing(join_settle=0.0),
+        accept_link=lambda peer_id: not links_full[0],
+    )
+    proto.start()
+    proto.subscribed(0.0)
+    asked = proto.receive(OWN, wire(Hello(BIG, "big", ME)), 1.0) + proto.tick(1.1)
+    offered = proto.receive(OWN, wire(Offer(SMALL, ME, "s1", "v=0 o", "small")), 1.2)
+    assert of_type(asked + offered + proto.tick(1.3), p.CreatePeerConnection) == []
+    assert [topic for topic, _ in published(asked + offered) if "/client-" in topic] == []
+    links_full[0] = False  # a link came free
+    offered = proto.receive(OWN, wire(Offer(SMALL, ME, "s2", "v=0 o", "small")), 2.0)
+    assert [a.peer_id for a in of_type(offered + proto.tick(2.1), p.CreatePeerConnection)] == [
+        SMALL
+    ]
