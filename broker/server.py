@@ -102,6 +102,13 @@ WEB_FILES = {
     "/sealing.js": ("sealing.js", "text/javascript; charset=utf-8"),
     "/ably.js": ("ably.js", "text/javascript; charset=utf-8"),
     "/text.js": ("text.js", "text/javascript; charset=utf-8"),
+    "/signalling.js": ("signalling.js", "text/javascript; charset=utf-8"),
+    "/broker.js": ("broker.js", "text/javascript; charset=utf-8"),
+    "/identity.js": ("identity.js", "text/javascript; charset=utf-8"),
+    "/sender.js": ("sender.js", "text/javascript; charset=utf-8"),
+    "/links.js": ("links.js", "text/javascript; charset=utf-8"),
+    "/codec.js": ("codec.js", "text/javascript; charset=utf-8"),
+    "/channel.js": ("channel.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

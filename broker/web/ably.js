@@ -72,7 +72,8 @@ export class AblyConnection {
     // Resolves once each channel is attached: publishes after this cannot outrun it.
     await Promise.all(topics.map((topic) =>
       this.client.channels.get(ablyChannel(topic)).subscribe(MESSAGE_NAME,
-        (message) => this.onMessage(topic, message.data))));
+        // The publishing connection is the lane a stranger's turn is counted in.
+        (message) => this.onMessage(topic, message.data, message.connectionId ?? null))));
   }
 
   publish(topic, data) {

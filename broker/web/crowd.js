@@ -7,7 +7,7 @@ import { Gossip, isOverlayFrame } from "./gossip.js";
 import { cleanNick } from "./frames.js";
 import { PartAssembler, readPart } from "./parts.js";
 
-export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3, CROWD_PROBES = 6;
+export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3;
 // A member only rosters tell of joins once two of our links vouch for it (partial/membership.py,
 // HEARSAY_LINKS); one link's claims wait, MAX_HEARSAY_PER_LINK at most.
 export const HEARSAY_LINKS = 2, MAX_HEARSAY_PER_LINK = 256;
@@ -16,18 +16,24 @@ export { isOverlayFrame };
 export const PRUNE_FRAME = '{"type":"prune"}';
 export const RECOVER_SLACK = 8; // envelopes an author may say between two parts (room_core.py)
 
+// The page's part in a partial mesh. It is handed what it needs of the room as
+// callbacks (`room`): who we are (id, room, identity, lastHello()), what it may ask of
+// the links (linkCount, openLinks, isLinked, isKnown, sendFrame, badFrame, dropPeer,
+// link, unlink, becamePartial), and where what it learns goes (emit, nickOf, deliver,
+// openSignal, history).
 export class PageOverlay {
   constructor(room) {
     this.room = room;
     this.partial = false;
-    this.crowdProbes = undefined; // strangers probed, once a hello said "crowd"
+    this.crowdProbes = undefined; // 0 once a hello said "crowd" (the core counts probes)
     this.members = new Map(); // id -> { nick, pk, heardAt }
     this.announced = new Set(); // ids the page was told joined
     this.reports = new Map(); // id -> Map(reporter -> when)
     this.hearsay = new Map(); // id -> Set of links that vouched for it, not yet enough
     this.hearsayByLink = new Map(); // link -> claims of it still waiting
     this.parts = new PartAssembler(); // relayed payloads coming in parts (parts.js)
-    this.gossip = new Gossip({ clientId: room.id, room: room.name, key: room.identity.publicKey,
+    this.pruning = new Set(); // links told of a prune, closed a little later
+    this.gossip = new Gossip({ clientId: room.id, room: room.room, key: room.identity.publicKey,
       sign: (bytes) => room.identity.signBytes(bytes), knows: (id) => this.members.has(id) });
   }
 
@@ -37,13 +43,6 @@ export class PageOverlay {
     const member = this.members.get(id);
     if (member) { member.heardAt = Math.max(member.heardAt, now); member.spokeAt = now; }
     if (crowd) this.crowdProbes ??= 0;
-  }
-
-  // Whether to probe a stranger that announced itself: in a crowd, a few only, and
-  // only while the page has room for a link (signalling/protocol.py, CROWD_PROBES).
-  mayProbe() {
-    if (this.crowdProbes === undefined) return true;
-    return this.crowdProbes++ < CROWD_PROBES && this.acceptsLink();
   }
 
   // A member vouched for: a link, a roster entry, or its own "here" envelope.
@@ -60,15 +59,16 @@ export class PageOverlay {
   becomePartial() {
     if (this.partial) return;
     this.partial = true;
+    this.room.becamePartial();
     for (const id of this.members.keys()) this.announce(id);
     this.introduce();
   }
 
   // Once in a partial mesh with a link: tell the room we are here, once.
   introduce() {
-    if (!this.partial || this.introduced || !this.gossip.links.size || !this.room.lastHello) return;
+    if (!this.partial || this.introduced || !this.gossip.links.size || !this.room.lastHello()) return;
     this.introduced = true;
-    this.publish({ type: "here", hello: this.room.lastHello })
+    this.publish({ type: "here", hello: this.room.lastHello() })
       .catch((error) => console.warn("could not say here", error));
   }
 
@@ -97,28 +97,31 @@ export class PageOverlay {
     return (!this.partial && this.crowdProbes === undefined) || this.room.linkCount() < PAGE_LINKS;
   }
 
-  linkUp(peer) {
-    this.noteMember(peer.id, peer.nick, peer.pk, Date.now() / 1000);
-    this.announce(peer.id);
-    this.carry(this.gossip.linkUp(peer.id, performance.now() / 1000));
+  linkUp(id, nick, pk) {
+    this.noteMember(id, nick, pk, Date.now() / 1000);
+    this.announce(id);
+    this.carry(this.gossip.linkUp(id, performance.now() / 1000));
     this.introduce();
   }
 
-  linkDown(peerId) { this.gossip.linkDown(peerId); }
-
-  // A frame of the partial mesh from the link `peer` (`now`: the data plane's clock).
-  async onFrame(peer, frame, now) {
-    if (frame instanceof Uint8Array) return this.carry(await this.gossip.receiveBinary(peer.id, frame, now));
-    let wire;
-    try { wire = JSON.parse(frame); } catch { return this.room.badFrame(peer, "overlay frame is not JSON"); }
-    if (!wire || typeof wire !== "object") return this.room.badFrame(peer, "overlay frame is not an object");
-    if (wire.type === "prune") return this.room.unlink(peer);
-    if (wire.type === "roster") return this.onRoster(peer, wire.members, Date.now() / 1000);
-    this.carry(await this.gossip.receive(peer.id, wire, frame, now));
+  linkDown(id) {
+    this.gossip.linkDown(id);
+    this.pruning.delete(id);
   }
 
-  async onRoster(peer, entries, now) {
-    if (!Array.isArray(entries) || entries.length > 100) return this.room.badFrame(peer, "bad roster");
+  // A frame of the partial mesh from the link to `id` (`now`: the data plane's clock).
+  async onFrame(id, frame, now) {
+    if (frame instanceof Uint8Array) return this.carry(await this.gossip.receiveBinary(id, frame, now));
+    let wire;
+    try { wire = JSON.parse(frame); } catch { return this.room.badFrame(id, "overlay frame is not JSON"); }
+    if (!wire || typeof wire !== "object") return this.room.badFrame(id, "overlay frame is not an object");
+    if (wire.type === "prune") return this.room.unlink(id);
+    if (wire.type === "roster") return this.onRoster(id, wire.members, Date.now() / 1000);
+    this.carry(await this.gossip.receive(id, wire, frame, now));
+  }
+
+  async onRoster(link, entries, now) {
+    if (!Array.isArray(entries) || entries.length > 100) return this.room.badFrame(link, "bad roster");
     // Only a partial mesh's peers send rosters; a link's word alone does not make a room
     // partial: a hello must have said "crowd" too, or the page counted enough members.
     if (!this.partial && this.crowdProbes === undefined) return;
@@ -127,7 +130,7 @@ export class PageOverlay {
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== "number") continue;
       const wire = await this.room.openSignal(entry[0]);
       if (wire && wire.type === "hello" && wire.to === undefined && entry[1] < 90
-        && this.corroborated(wire.from, peer.id)) {
+        && this.corroborated(wire.from, link)) {
         this.noteMember(wire.from, wire.nick, wire.pk, now - Math.max(0, entry[1]));
       }
     }
@@ -158,14 +161,13 @@ export class PageOverlay {
 
   carry(actions) {
     for (const action of actions) {
-      const peer = this.room.peers.get(action.peer);
       switch (action.type) {
         case "SendFrame": this.room.sendFrame(action.peer, action.frame); break;
         case "Delivered":
           this.deliver(action.envelope).catch((error) => console.warn("relayed message", error));
           break;
-        case "Forged": if (peer) this.room.drop(peer, "it relayed a forged message"); break;
-        case "PeerMisbehaved": if (peer) this.room.badFrame(peer, action.reason); break;
+        case "Forged": this.room.dropPeer(action.peer, "it relayed a forged message"); break;
+        case "PeerMisbehaved": this.room.badFrame(action.peer, action.reason); break;
       }
     }
   }
@@ -177,18 +179,18 @@ export class PageOverlay {
     const nick = this.nick(author) ?? "anon";
     switch (body.type) {
       case "chat": {
-        const message = await this.room.history.checked({ ...body, key: envelope.key });
+        const message = await this.room.history().checked({ ...body, key: envelope.key });
         if (!message || message.from !== author) return;
         const { id, from, ts, text } = message;
         this.room.emit("message", { id, from, nick, ts, text });
-        this.room.history.keep({ ...message, nick }, envelope.key);
-        this.room.channels.get("chat")?.deliver({ id, from, nick, ts, text, data: text, size: text.length });
+        this.room.history().keep({ ...message, nick }, envelope.key);
+        this.room.deliver("chat", { id, from, nick, ts, text, data: text, size: text.length });
         return;
       }
       case "data": {
         const { channel, id, ts, value } = body;
         if (typeof channel !== "string" || typeof id !== "string" || !Number.isSafeInteger(ts)) return;
-        this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, data: value,
+        this.room.deliver(channel, { id, channel, from: author, nick, ts, data: value,
           size: JSON.stringify(value ?? null).length });
         if (envelope.to.length) this.sendReceipt(author, id);
         return;
@@ -205,7 +207,7 @@ export class PageOverlay {
         if (body.peer === this.room.id) { // we are not gone: say so, once for a few reports
           if (Date.now() - (this.saidHereAt ?? 0) < 3000) return;
           this.saidHereAt = Date.now();
-          return this.publish({ type: "here", hello: this.room.lastHello });
+          return this.publish({ type: "here", hello: this.room.lastHello() });
         }
         return this.reportedGone(body.peer, author);
       case "here": {
@@ -232,7 +234,7 @@ export class PageOverlay {
         try { value = JSON.parse(new TextDecoder().decode(data)); } catch { continue; }
       }
       const nick = this.nick(author) ?? "anon";
-      this.room.channels.get(channel)?.deliver({ id, channel, from: author, nick, ts, size, data: value });
+      this.room.deliver(channel, { id, channel, from: author, nick, ts, size, data: value });
       if (addressed) this.sendReceipt(author, id);
     }
   }
@@ -240,13 +242,13 @@ export class PageOverlay {
   // Above PAGE_LINKS open links (taken up before the page knew the room was big), one
   // goes each tick: it is told (a prune, as partial/membership.py does) and closed 2 s later.
   pruneExtra() {
-    const open = [...this.room.peers.values()].filter((p) => p.phase === "open" && !p.pruning);
+    const open = this.room.openLinks().filter((id) => !this.pruning.has(id));
     if (open.length <= PAGE_LINKS) return;
-    const peer = open[Math.floor(Math.random() * open.length)];
-    peer.pruning = true;
-    this.room.sendFrame(peer.id, PRUNE_FRAME);
-    this.gossip.linkDown(peer.id);
-    setTimeout(() => { if (this.room.peers.get(peer.id) === peer) this.room.unlink(peer); }, 2000);
+    const id = open[Math.floor(Math.random() * open.length)];
+    this.pruning.add(id);
+    this.room.sendFrame(id, PRUNE_FRAME);
+    this.gossip.linkDown(id);
+    setTimeout(() => { if (this.pruning.delete(id)) this.room.unlink(id); }, 2000);
   }
 
   // A member's report that `id` fell silent: believed once two members say so; a
@@ -262,7 +264,7 @@ export class PageOverlay {
     for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
     this.reports.set(id, reports);
     // Kept while our link to it lives (mesh/partial/membership.py); believed once it does not.
-    if (this.room.peers.get(id)?.phase === "open") return;
+    if (this.room.isLinked(id)) return;
     if (reports.size >= GONE_REPORTS && !member.suspected) {
       // Gone if nothing is heard from it for a while: a stalled peer is reported by all.
       const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");
@@ -289,8 +291,8 @@ export class PageOverlay {
     this.deliverWhole(due);
     const wall = Date.now() / 1000;
     for (const [id, member] of [...this.members]) {
-      const linked = this.room.peers.get(id)?.phase === "open";
-      if (wall - member.heardAt > MEMBER_TTL && !this.room.peers.has(id)) this.memberLeft(id, "not heard from");
+      const linked = this.room.isLinked(id);
+      if (wall - member.heardAt > MEMBER_TTL && !this.room.isKnown(id)) this.memberLeft(id, "not heard from");
       else if (member.suspected && ((member.spokeAt ?? 0) > member.suspected.since || linked)) member.suspected = null;
       else if (member.suspected && wall - member.suspected.since >= SUSPECT_GRACE) {
         this.memberLeft(id, `lost (noticed by ${member.suspected.names})`);
@@ -298,7 +300,7 @@ export class PageOverlay {
     }
     if (this.partial) this.pruneExtra();
     if (!this.partial || this.room.linkCount() >= PAGE_LOW) return;
-    const unlinked = [...this.members.keys()].filter((id) => !this.room.peers.has(id));
+    const unlinked = [...this.members.keys()].filter((id) => !this.room.isKnown(id));
     if (unlinked.length) this.room.link(unlinked[Math.floor(Math.random() * unlinked.length)]);
   }
 }

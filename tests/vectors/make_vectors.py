@@ -46,6 +46,7 @@ from meshchat.mesh.signalling.candidates import CandidateBudget, limit_sdp
 from meshchat.mesh.signalling.messages import ProtocolError, clean_nick
 from meshchat.wire.topics import ably_channel, client_topic, global_topic
 
+from .signalling_traces import signalling_traces
 from .traces import traces
 
 HERE = Path(__file__).parent
@@ -396,6 +397,8 @@ def vectors() -> dict[str, Any]:
             for room in ("lobby", "a.b_c-9", "x" * 64)
         ],
         "traces": traces(),
+        # The signalling core's decisions, input by input (broker/web/signalling.js).
+        "signalling": signalling_traces(),
         # History lines in the order they are shown (by time; each author's by seq).
         "history_order": history_order_vectors(),
         # Text from peers as the app shows it (cli/terminal_text.py); the page alike.
