@@ -47,7 +47,9 @@ class Worker:
         await self.process.stdin.drain()
 
 
-async def processes_round(size: int, messages: int) -> tuple[float, list[float], float, int]:
+async def processes_round(
+    size: int, messages: int, freeze: bool
+) -> tuple[float, list[float], float, int]:
     """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds;
     CPU seconds all peer processes spent while chatting, and the packets they sent."""
     broker = await BrokerProcess.start()
@@ -62,6 +64,7 @@ async def processes_round(size: int, messages: int) -> tuple[float, list[float],
                 url,
                 room,
                 str(size - 1),
+                *(["--gc-freeze"] if freeze else []),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 cwd=REPO,
@@ -163,6 +166,11 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=20, help="per peer per round")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="peer processes freeze their start-up objects after joining, as meshchat join does",
+    )
     args = parser.parse_args()
     print(
         "| N | mesh set-up, processes + broker (median s) | lower bound, one process "
@@ -178,7 +186,7 @@ async def main() -> None:
         packets = direct_packets = 0
         for _ in range(args.rounds):
             # Interleave the two so that machine noise hits both alike.
-            setup, lat, spent, sent = await processes_round(size, args.messages)
+            setup, lat, spent, sent = await processes_round(size, args.messages, args.gc_freeze)
             setups.append(setup)
             latencies += lat
             cpu += spent

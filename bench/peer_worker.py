@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from aiortc import RTCPeerConnection
 
+from meshchat.cli.heap import settle_after_join
 from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, PeerLeft, Room, WebSocketTransport
 
 from .harness import packets_sent
@@ -25,7 +26,7 @@ def report(**fields: object) -> None:
     sys.stdout.flush()
 
 
-async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
+async def main(broker_url: str, room_name: str, expected_peers: int, freeze: bool) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -34,6 +35,8 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
     ice = IceConfig(host_addresses=("127.0.0.1",))
     room = Room(WebSocketTransport(broker_url), room_name, nick="bench", ice=ice)
     await room.join()
+    if freeze:  # as `meshchat join` does (cli/heap.py)
+        settle_after_join()
     latencies: list[float] = []
 
     async def watch() -> None:
@@ -80,4 +83,4 @@ async def main(broker_url: str, room_name: str, expected_peers: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), "--gc-freeze" in sys.argv[4:]))

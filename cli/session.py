@@ -10,6 +10,7 @@ import click
 
 from meshchat.mesh import (
     MessageTooLarge,
+    OverlayConfig,
     PeerLink,
     Room,
     RoomEvent,
@@ -17,13 +18,13 @@ from meshchat.mesh import (
     SignallingRestored,
     TransportError,
 )
-from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.wire.redaction import redact
 
 from .commands import Clear, Command, Help, Invalid, Nothing, Peers, Quit, Say, SendFile
 from .commands import help_lines as command_help_lines
 from .conversation import RoomStatus, SignallingState
 from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT
+from .heap import settle_after_join
 from .join_options import JoinOptions
 from .output import Printer
 from .succession import EmbeddedBroker
@@ -106,6 +107,7 @@ class ChatSession:
                 overlay=OverlayConfig(threshold=options.full_mesh_limit),
             )
             await room.join()
+            settle_after_join()
         except (TransportError, ValueError) as error:
             if embedded is not None:
                 await embedded.close()
