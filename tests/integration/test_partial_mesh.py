@@ -1,4 +1,4 @@
-"""A room of 40 peers as a partial mesh: real aiortc peers in five processes (the
+"""A room of 30 peers as a partial mesh: real aiortc peers in five processes (the
 machine has two cores), on the real broker. It forms with at most D_hi connections a
 peer; five senders' lines reach every other peer once and in order, also while a
 fifth of the room is killed; a relayed line in someone else's name is refused by
@@ -20,7 +20,7 @@ from .processes import Broker, start_meshchat_broker
 
 pytestmark = pytest.mark.integration
 
-SIZES = (8, 8, 8, 8, 8)  # 40 peers, past the full mesh's 24; the fourth process is killed
+SIZES = (6, 6, 6, 6, 6)  # 30 peers, past the full mesh's 24; the fourth process is killed
 LINES = 10
 ARRIVAL_PAUSE = 4.0  # seconds between one process's peers and the next's
 CONFIG = OverlayConfig()
@@ -51,7 +51,7 @@ def lines_from(received: list[list[Any]], sender: str) -> list[int]:
 
 
 @pytest.mark.timeout(300)
-async def test_forty_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_crash(
+async def test_thirty_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_crash(
     crowds: list[CrowdProcess],
 ) -> None:
     for crowd, size in zip(crowds, SIZES, strict=True):  # people arrive, a few a second
@@ -70,7 +70,7 @@ async def test_forty_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_cra
         await asyncio.sleep(1.0)
 
     # Five senders in four processes; the fifth process dies while they talk.
-    senders = [(crowds[0], 0), (crowds[0], 5), (crowds[1], 3), (crowds[2], 7), (crowds[4], 6)]
+    senders = [(crowds[0], 0), (crowds[0], 5), (crowds[1], 3), (crowds[2], 4), (crowds[4], 2)]
     for tag, (crowd, index) in enumerate(senders):
         await crowd.command("send", room=index, count=LINES, interval=0.3, tag=f"s{tag}")
     await asyncio.sleep(1.0)
