@@ -196,12 +196,12 @@ class RoomCore:
     @property
     def partial(self) -> bool:
         """Whether the room has outgrown a full mesh (partial/membership.py)."""
-        return self.overlay.sparse
+        return self.overlay.partial
 
     def peers(self) -> dict[str, str]:
         """The other members: id -> nick. In a full mesh, those with an open data
         channel; in a partial one, every member, linked to us or not."""
-        if self.overlay.sparse:
+        if self.overlay.partial:
             return self.overlay.members()
         return self.protocol.open_peers()
 
@@ -244,7 +244,7 @@ class RoomCore:
     def sends_by_relay(self, to: tuple[str, ...] | None) -> bool:
         """Whether a payload to ``to`` (everyone: None) goes through the partial mesh
         rather than straight over our links."""
-        return self.overlay.sparse and not (to and set(to) <= self.gossip.links)
+        return self.overlay.partial and not (to and set(to) <= self.gossip.links)
 
     def next_wakeup(self) -> float:
         """When :meth:`tick` is due at the latest."""
@@ -279,7 +279,7 @@ class RoomCore:
         Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
         """
         actions: list[RoomAction] = []
-        if self.overlay.sparse:
+        if self.overlay.partial:
             message = self.data.new_chat(text, self._wall_ms(now))
             _, relay = self.gossip.publish(chat_fields(message), now)
             self._gossiped(relay, now, actions)
@@ -354,7 +354,7 @@ class RoomCore:
         signalling service."""
         self.left = True
         actions: list[RoomAction] = []
-        if self.overlay.sparse:  # the whole room hears it, signalling or not
+        if self.overlay.partial:  # the whole room hears it, signalling or not
             self._gossiped(self.gossip.publish(r.BYE_BODY, now)[1], now, actions)
         self._linked(self.data.leave(), now, actions)
         if self._started:
@@ -451,7 +451,7 @@ class RoomCore:
         if now >= self._next_overlay_tick:
             self._next_overlay_tick = now + OVERLAY_TICK
             self._steer(self.overlay.tick(now, busy=self.data.busy_peers()), now, actions)
-            if self.overlay.sparse:
+            if self.overlay.partial:
                 self.protocol.pace_hellos(self.overlay.hello_floor())
         return actions
 
@@ -496,7 +496,7 @@ class RoomCore:
         key = self.protocol.public_key_of(peer_id)
         self._steer(self.overlay.link_up(peer_id, joined.nick, key, now), now, actions)
         self._gossiped(self.gossip.link_up(peer_id, now), now, actions)
-        if not self.overlay.sparse:
+        if not self.overlay.partial:
             self.overlay.told(peer_id)
             actions += [LinkedPeerJoined(peer_id, joined.nick), FilesPeerJoined(peer_id)]
         if self.history.should_ask(peer_id, now):
@@ -505,7 +505,7 @@ class RoomCore:
     def _link_closed(self, left: p.LinkClosed, now: float, actions: list[RoomAction]) -> None:
         peer_id = left.peer_id
         self.gossip.link_down(peer_id)
-        if not self.overlay.sparse:  # in a full mesh, a link is a member
+        if not self.overlay.partial:  # in a full mesh, a link is a member
             gone = PeerLeft(peer_id, left.nick, left.reason, left.said_bye, left.silent)
             actions.append(Emit(gone))
             self.overlay.link_down(peer_id, now, silent=False)
@@ -515,7 +515,7 @@ class RoomCore:
         else:
             self._steer(self.overlay.link_down(peer_id, now, silent=left.silent), now, actions)
         self._linked(self.data.closed(peer_id, now, said_bye=left.said_bye), now, actions)
-        if not self.overlay.sparse:  # else the overlay says when a member leaves
+        if not self.overlay.partial:  # else the overlay says when a member leaves
             actions.append(FilesPeerLeft(peer_id, left.said_bye))
 
     def _steer(self, steered: list[o.OverlayAction], now: float, actions: list[RoomAction]) -> None:
@@ -539,7 +539,7 @@ class RoomCore:
                     self._say_here(now, actions)
                 case o.ReportGone(peer_id=peer_id):
                     self._gossiped(self.gossip.publish(r.gone_body(peer_id), now)[1], now, actions)
-                case o.BecameSparse():
+                case o.BecamePartial():
                     log.info("the room outgrew a full mesh: now a partial one")
                     self.data.tolerate_pauses(self.overlay.config.link_pause)
                     actions += self._signalling(self.protocol.go_partial(), now)
@@ -617,7 +617,7 @@ class RoomCore:
                 case d.PeerSaidBye(peer_id=peer_id):
                     if (pc_id := self.protocol.pc_of(peer_id)) is not None:
                         actions += self._signalling(self.protocol.channel_bye(pc_id), now)
-                case d.WeStalled(seconds=seconds) if seconds > STALLED and self.overlay.sparse:
+                case d.WeStalled(seconds=seconds) if seconds > STALLED and self.overlay.partial:
                     # Long enough for links to take us for dead: tell the room we are
                     # here before their reports remove us.
                     self.protocol.announce_soon()
@@ -835,7 +835,7 @@ class RoomCore:
             self._linked([bad], now, actions)
             return
         self._steer(self.overlay.roster_heard(peer_id), now, actions)
-        if not self.overlay.sparse:
+        if not self.overlay.partial:
             return  # one link's word does not make the room partial, nor its members
         for entry in entries:
             if not (isinstance(entry, list) and len(entry) == 2):

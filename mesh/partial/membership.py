@@ -128,7 +128,7 @@ class SayHere:
 
 
 @dataclass(frozen=True, slots=True)
-class BecameSparse:
+class BecamePartial:
     """The room outgrew a full mesh: from now on it is a partial one."""
 
 
@@ -153,7 +153,7 @@ class MemberLeft:
 
 
 OverlayAction = (
-    Link | Prune | ReportGone | SendRoster | SayHere | BecameSparse | MemberJoined | MemberLeft
+    Link | Prune | ReportGone | SendRoster | SayHere | BecamePartial | MemberJoined | MemberLeft
 )
 
 
@@ -188,7 +188,7 @@ class Overlay:
         self._connections = connections
         self.config = config or OverlayConfig()
         self._rng = rng or random.Random()
-        self.sparse = False
+        self.partial = False
         self._members: OrderedDict[str, _Member] = OrderedDict()
         # Announced on the signalling service, vouched for by no link yet: not members.
         self._strangers: OrderedDict[str, _Member] = OrderedDict()
@@ -229,7 +229,7 @@ class Overlay:
 
     def accept_link(self, peer_id: str) -> bool:
         """Whether a stranger's request for a link may be taken up."""
-        return not self.sparse or self._in_use() < self.config.degree_high
+        return not self.partial or self._in_use() < self.config.degree_high
 
     def hello_floor(self) -> float:
         """The shortest interval between our broadcast hellos: the whole room then
@@ -271,7 +271,7 @@ class Overlay:
         if len(self._strangers) > MAX_STRANGERS:
             self._strangers.popitem(last=False)
         actions = self._check_size(now)
-        return actions + (self._maybe_offer_link(peer_id, now) if self.sparse else [])
+        return actions + (self._maybe_offer_link(peer_id, now) if self.partial else [])
 
     def vouched(
         self,
@@ -357,7 +357,7 @@ class Overlay:
         member = self._members.pop(peer_id, None)
         self._asked.pop(peer_id, None)
         self._departed[peer_id] = now
-        if member is None or not member.announced or not self.sparse:
+        if member is None or not member.announced or not self.partial:
             return []  # in a full mesh, the signalling core tells the application
         return [MemberLeft(peer_id, member.nick, reason, said_bye)]
 
@@ -416,7 +416,7 @@ class Overlay:
             actions += self._check_size(now)
         member.heard_at = now
         actions += self._announce(peer_id, member) + self._introduce_ourselves()
-        return [*actions, SendRoster(peer_id)] if self.sparse else actions
+        return [*actions, SendRoster(peer_id)] if self.partial else actions
 
     def link_down(self, peer_id: str, now: float, *, silent: bool) -> list[OverlayAction]:
         """A link closed; ``silent``: the peer stopped answering, as a crashed one
@@ -424,7 +424,7 @@ class Overlay:
         if peer_id not in self._links:
             return []
         self._links.discard(peer_id)
-        if not silent or not self.sparse:
+        if not silent or not self.partial:
             return []
         believed = self.reported_gone(peer_id, self.client_id, now)
         # Told to the room a few times a second at most: when we are the one that
@@ -460,7 +460,7 @@ class Overlay:
         for peer_id, when in list(self._departed.items()):
             if now - when > self.config.departed_memory:
                 del self._departed[peer_id]
-        if self.sparse:
+        if self.partial:
             actions += self._keep_degree(now, busy)
             if self._links and now >= self._next_roster:
                 self._next_roster = now + self.config.roster_interval
@@ -470,28 +470,28 @@ class Overlay:
     def _check_size(self, now: float) -> list[OverlayAction]:
         """Past the threshold, the room becomes a partial mesh (and stays one). Its
         size: the members, and strangers heard lately, one per connection."""
-        if self.sparse:
+        if self.partial:
             return []
         recent = now - self.config.member_ttl / 3
         lanes = {s.origin for s in self._strangers.values() if s.heard_at >= recent}
         if len(self._members) + len(lanes) + 1 <= self.config.threshold:
             return []
-        return self._become_sparse()
+        return self._become_partial()
 
     def roster_heard(self, link: str) -> list[OverlayAction]:
         """The link sent its roster: by its word the room is a partial mesh. Believed
         once HEARSAY_LINKS of our links say so: no one member changes the room's mode."""
-        if self.sparse or link not in self._links:
+        if self.partial or link not in self._links:
             return []
         self._roster_links.add(link)
         self._roster_links &= self._links
         if len(self._roster_links) < HEARSAY_LINKS:
             return []
-        return self._become_sparse()
+        return self._become_partial()
 
-    def _become_sparse(self) -> list[OverlayAction]:
-        self.sparse = True
-        actions: list[OverlayAction] = [BecameSparse()]
+    def _become_partial(self) -> list[OverlayAction]:
+        self.partial = True
+        actions: list[OverlayAction] = [BecamePartial()]
         for peer_id, member in self._members.items():
             actions += self._announce(peer_id, member)
         return actions + self._introduce_ourselves()
@@ -499,7 +499,7 @@ class Overlay:
     def _introduce_ourselves(self) -> list[OverlayAction]:
         """Once in a partial mesh with a link: tell the whole room we are here (only
         links and rosters vouch for members, and ours may not have reached all)."""
-        if not self.sparse or not self._links or self._introduced:
+        if not self.partial or not self._links or self._introduced:
             return []
         self._introduced = True
         return [SayHere()]
@@ -582,7 +582,7 @@ class Overlay:
             del self._members[oldest]
 
     def _announce(self, peer_id: str, member: _Member) -> list[OverlayAction]:
-        if not self.sparse or member.announced:
+        if not self.partial or member.announced:
             return []
         member.announced = True
         route = "unknown" if peer_id in self._links else OVERLAY_ROUTE

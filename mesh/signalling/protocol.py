@@ -286,7 +286,7 @@ class MeshProtocol:
         # with a link, links are made by connect(), and a stranger's request is taken up
         # only if ``accept_link`` says so. ``_hello_floor``: the least interval between
         # hellos (pace_hellos).
-        self._sparse = False
+        self._partial = False
         self._accept_link = accept_link or (lambda peer_id: True)
         self._hello_floor = 0.0
         self.last_hello: dict[str, Any] | None = None  # as published, for rosters
@@ -300,9 +300,9 @@ class MeshProtocol:
     # -- queries --
 
     @property
-    def sparse(self) -> bool:
+    def partial(self) -> bool:
         """Whether the room is a partial mesh (go_partial)."""
-        return self._sparse
+        return self._partial
 
     @property
     def global_topic(self) -> str:
@@ -447,7 +447,7 @@ class MeshProtocol:
                 self._crowd_probes = 0
         elif isinstance(message, Bye):
             heard = [Departed(message.sender)]
-        if peer is None and self._sparse and isinstance(message, Hello) and to is None:
+        if peer is None and self._partial and isinstance(message, Hello) and to is None:
             return heard  # the overlay decides whom to link to
         if peer is None and isinstance(message, Hello) and to is None and self._settling(now):
             self._noted[message.sender] = (message, public_key, origin or message.sender)
@@ -603,7 +603,7 @@ class MeshProtocol:
             self._next_hello = min(self._next_hello, now + soon)
             self._hurry_hello = False
         if self._next_hello is not None and now >= self._next_hello:
-            if not self._sparse and any(p.phase is not Phase.OPEN for p in self._peers.values()):
+            if not self._partial and any(p.phase is not Phase.OPEN for p in self._peers.values()):
                 self._hello_interval = self.timing.hello_initial  # mesh incomplete: hurry
             actions += self._broadcast_hello(now)
         return actions
@@ -615,7 +615,7 @@ class MeshProtocol:
         """Settled in a room that stayed small: the announcements noted take their
         turn with other strangers' (signalling/admission.py), as if they had just come."""
         noted, self._noted = self._noted, OrderedDict()
-        if self._sparse:
+        if self._partial:
             return []
         for sender, (hello, public_key, lane) in noted.items():
             if sender not in self._peers:
@@ -631,7 +631,7 @@ class MeshProtocol:
         """The room turned into a partial mesh (for good): from now on links are made by
         connect(), hellos say "crowd", and connections still being made for the full
         mesh are dropped (the overlay makes the few it needs)."""
-        self._sparse = True
+        self._partial = True
         actions: list[Action] = []
         for peer in list(self._peers.values()):
             if peer.phase is not Phase.OPEN:
@@ -879,10 +879,10 @@ class MeshProtocol:
     ) -> list[Action]:
         """The connection died without a bye: drop it and ask the peer for a new one."""
         actions = self._drop(peer, reason, silent=silent)
-        if not self._sparse:  # in a partial mesh, the overlay replaces lost links
+        if not self._partial:  # in a partial mesh, the overlay replaces lost links
             self._hello_interval = self.timing.hello_initial  # the mesh is incomplete again
             self._hurry_hello = True
-        if recontact and not self._left and not self._sparse:
+        if recontact and not self._left and not self._partial:
             # If the peer is alive it reconnects; if it is gone, this is harmless.
             actions.append(self._send(peer.peer_id, Hello(self.client_id, self.nick, peer.peer_id)))
         return actions
@@ -908,7 +908,7 @@ class MeshProtocol:
         self._next_hello = now + self._hello_interval * (1 + jitter)
         self._next_hello = max(self._next_hello, now + self._hello_floor)
         self._hello_interval = min(self._hello_interval * 2, self.timing.hello_max)
-        self.last_hello = self._wire(Hello(self.client_id, self.nick, crowd=self._sparse))
+        self.last_hello = self._wire(Hello(self.client_id, self.nick, crowd=self._partial))
         return [Publish(self.global_topic, self.last_hello)]
 
     def _send(self, peer_id: str, message: SignalMessage) -> Publish:

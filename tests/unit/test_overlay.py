@@ -31,7 +31,7 @@ def of(kind: type[T], actions: list[o.OverlayAction]) -> list[T]:
 
 def test_a_small_room_stays_a_full_mesh_and_leaves_announcing_to_signalling() -> None:
     overlay = make(members=CONFIG.threshold - 1)
-    assert not overlay.sparse
+    assert not overlay.partial
     assert overlay.tick(1.0) == []
     assert overlay.members() == {}  # the signalling core announces peers in a full mesh
     assert overlay.left(peer(1), "said bye", 1.0, said_bye=True) == []
@@ -41,7 +41,7 @@ def test_past_the_threshold_the_room_turns_partial_and_announces_every_member() 
     overlay = make(members=CONFIG.threshold - 1)
     overlay.told(peer(1))  # met over a link while the room was a full mesh
     actions = overlay.vouched(peer(50), "late", KEY, {}, 1.0)
-    assert isinstance(actions[0], o.BecameSparse) and overlay.sparse
+    assert isinstance(actions[0], o.BecamePartial) and overlay.partial
     joined = of(o.MemberJoined, actions)
     assert {action.peer_id for action in joined} == {peer(n) for n in range(2, 12)} | {peer(50)}
     assert all(action.route == o.OVERLAY_ROUTE for action in joined)
@@ -95,7 +95,7 @@ def test_a_link_with_a_payload_on_its_way_is_pruned_only_to_keep_within_degree_h
 
 def test_requests_are_refused_when_connections_are_at_degree_high() -> None:
     overlay = make(members=20, connections=CONFIG.degree_high)
-    assert overlay.sparse and not overlay.accept_link(peer(30))
+    assert overlay.partial and not overlay.accept_link(peer(30))
     assert of(o.Link, overlay.hello_heard(peer(31), "new", KEY, {}, 1.0)) == []  # no offers
 
 
@@ -126,7 +126,7 @@ def test_a_flood_of_announcements_from_fresh_identities_makes_no_members() -> No
     small = make(members=3)
     for n in range(100, 600):  # many more than the threshold, through two connections
         assert small.hello_heard(peer(n), "sybil", KEY, {}, 1.0, f"conn-{n % 2}") == []
-    assert not small.sparse and len(small.members()) == 0  # still a full mesh of 4
+    assert not small.partial and len(small.members()) == 0  # still a full mesh of 4
     big = make(members=30)
     offers = [
         big.hello_heard(peer(n), "sybil", KEY, {}, 1.0 + n / 1000, "conn") for n in range(100, 600)
@@ -231,7 +231,7 @@ def test_announcements_through_many_connections_make_the_room_partial() -> None:
     actions: list[o.OverlayAction] = []
     for n in range(100, 100 + CONFIG.threshold):
         actions += overlay.hello_heard(peer(n), f"p{n}", KEY, {}, 1.0, f"conn-{n}")
-    assert overlay.sparse and of(o.BecameSparse, actions)
+    assert overlay.partial and of(o.BecamePartial, actions)
     assert len(overlay.members()) == 3  # strangers are still no members
     # What was offered on hearing them lapses; then members are asked first.
     asked = [link.peer_id for link in of(o.Link, overlay.tick(2.0 + CONFIG.link_timeout))]
@@ -249,7 +249,7 @@ def test_a_newcomer_saying_hello_again_is_not_offered_links_again_soon() -> None
     overlay = o.Overlay(peer(0), CONFIG, AlwaysOffers(), connections=lambda: 0)
     for n in range(1, CONFIG.threshold + 2):
         overlay.vouched(peer(n), f"p{n}", KEY, {"hello": n}, 0.0)
-    assert overlay.sparse
+    assert overlay.partial
     first = of(o.Link, overlay.hello_heard(peer(77), "new", KEY, {}, 1.0))
     assert [link.peer_id for link in first] == [peer(77)]
     overlay.tick(1.0 + CONFIG.link_timeout + 1)  # our ask went unanswered: its place is free
@@ -286,7 +286,7 @@ def test_one_link_cannot_make_members_of_identities_it_made() -> None:
     303 members and the room went partial for good. A member only a roster tells of
     joins once two of our links vouch for it; one link's claims wait, a few at most."""
     overlay = make(members=20)  # a partial room of 21
-    assert overlay.sparse
+    assert overlay.partial
     for link in (peer(1), peer(2), peer(3)):
         overlay.link_up(link, link, KEY, 1.0)
     for n in range(1000, 1300):  # the liar's roster
@@ -304,8 +304,8 @@ def test_one_link_s_roster_does_not_make_the_room_partial_two_do() -> None:
     overlay = make()
     for link in (peer(1), peer(2)):
         overlay.link_up(link, link, KEY, 1.0)
-    assert overlay.roster_heard(peer(1)) == [] and not overlay.sparse
-    assert overlay.roster_heard(peer(1)) == [] and not overlay.sparse, "the same link again"
+    assert overlay.roster_heard(peer(1)) == [] and not overlay.partial
+    assert overlay.roster_heard(peer(1)) == [] and not overlay.partial, "the same link again"
     assert overlay.roster_heard(peer(9)) == [], "not a link of ours"
-    assert of(o.BecameSparse, overlay.roster_heard(peer(2))) == [o.BecameSparse()]
-    assert overlay.sparse
+    assert of(o.BecamePartial, overlay.roster_heard(peer(2))) == [o.BecamePartial()]
+    assert overlay.partial
