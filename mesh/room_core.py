@@ -150,8 +150,10 @@ class RoomCore:
             timing=timing,
             rng=random.Random(rng.random()) if rng else None,
             new_session=new_session,
-            accept_link=lambda peer_id: self.overlay.accept_link(peer_id),
         )
+        # Members take every link asked of them, and the overlay prunes past degree_high:
+        # refusing instead leaves a newcomer linkless while every member is full (the
+        # protocol's accept_link is for a light member, as the page is).
         self.overlay = o.Overlay(
             self.id,
             overlay,

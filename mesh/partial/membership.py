@@ -227,10 +227,6 @@ class Overlay:
         member = self._members.get(peer_id)
         return member.key if member else None
 
-    def accept_link(self, peer_id: str) -> bool:
-        """Whether a stranger's request for a link may be taken up."""
-        return not self.partial or self._in_use() < self.config.degree_high
-
     def hello_floor(self) -> float:
         """The shortest interval between our broadcast hellos: the whole room then
         announces itself at most ~20 times a second (Ably allows 50 per channel)."""

@@ -282,10 +282,11 @@ class MeshProtocol:
         )
         self._shunned: OrderedDict[str, float] = OrderedDict()  # peer id -> until when
         self.dropped = 0  # messages rejected as invalid, for tests and diagnostics
-        # A partial mesh (partial/membership.py; see go_partial): strangers' hellos are not answered
-        # with a link, links are made by connect(), and a stranger's request is taken up
-        # only if ``accept_link`` says so. ``_hello_floor``: the least interval between
-        # hellos (pace_hellos).
+        # A partial mesh (partial/membership.py; see go_partial): strangers' hellos are
+        # not answered with a link, links are made by connect(). A stranger's request is
+        # taken up only if ``accept_link`` says so: a light member (as the page is) may
+        # keep to a few links; a full member takes all and prunes. ``_hello_floor``: the
+        # least interval between hellos (pace_hellos).
         self._partial = False
         self._accept_link = accept_link or (lambda peer_id: True)
         self._hello_floor = 0.0

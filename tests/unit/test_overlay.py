@@ -55,7 +55,6 @@ def test_a_partial_room_links_to_degree_and_no_further() -> None:
     for link in asked[:2]:
         overlay.link_up(link.peer_id, link.nick, KEY, 2.0)
     assert of(o.Link, overlay.tick(3.0)) == []  # 2 links + 4 asked
-    assert overlay.accept_link(peer(99))
 
 
 def test_unanswered_asks_free_their_place_and_are_not_repeated_soon() -> None:
@@ -93,9 +92,9 @@ def test_a_link_with_a_payload_on_its_way_is_pruned_only_to_keep_within_degree_h
     assert len(of(o.Prune, overlay.tick(8.0))) == o.PRUNES_PER_TICK  # idle again: down to degree
 
 
-def test_requests_are_refused_when_connections_are_at_degree_high() -> None:
+def test_a_member_at_degree_high_asks_a_newcomer_for_no_link() -> None:
     overlay = make(members=20, connections=CONFIG.degree_high)
-    assert overlay.partial and not overlay.accept_link(peer(30))
+    assert overlay.partial
     assert of(o.Link, overlay.hello_heard(peer(31), "new", KEY, {}, 1.0)) == []  # no offers
 
 
