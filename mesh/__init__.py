@@ -161,7 +161,6 @@ _MOVED = {
     "gossip": "partial.gossip",
     "history": "features.history",
     "ice": "webrtc.ice",
-    "link_actions": "link.actions",
     "liveness": "link.liveness",
     "memory_transport": "transports.memory",
     "messages": "signalling.messages",

@@ -3,7 +3,7 @@
 // the partial mesh, whole in one envelope if it fits, else in parts at our links' pace.
 
 import { PART_RATE, RELAY_HIGH_WATER, SEND_BACKLOG } from "./constants.js";
-import { hex } from "./dataplane.js";
+import { randomMessageId } from "./dataplane.js";
 import { MAX_FRAME_CHARS } from "./frames.js";
 import { checkChannelName, encodeBody } from "./payloads.js";
 import { PART_BYTES, partBody, partCount } from "./parts.js";
@@ -47,7 +47,7 @@ export class PayloadSender {
     const absent = (to ?? []).filter((id) => !this.overlay.members.has(id));
     if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
     const [kind, bytes] = encodeBody(data);
-    const id = hex(crypto.getRandomValues(new Uint8Array(16))), ts = Date.now();
+    const id = randomMessageId(), ts = Date.now();
     const sending = () => ({ id, sending: [...this.overlay.gossip.links].sort() });
     if (kind === "json" && bytes.length <= MAX_FRAME_CHARS - 8192) { // envelope fields fit
       await this.overlay.publish({ type: "data", channel, id, ts, value: data }, to ?? []);

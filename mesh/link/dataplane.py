@@ -250,7 +250,7 @@ class DataPlane:
     def tolerate_pauses(self, seconds: float) -> None:
         """Channels opened from now on take a peer for gone only after it stalls
         ``seconds`` beyond its usual heartbeat interval (a partial mesh's links are
-        replaced, so it can wait longer: overlay.OverlayConfig.link_pause)."""
+        replaced, so it can wait longer: OverlayConfig.link_pause, partial/membership.py)."""
         self._acceptable_pause = seconds
 
     def opened(self, peer_id: str, now: float) -> list[DataAction]:
