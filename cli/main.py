@@ -615,16 +615,17 @@ async def _run_broker(
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     except BackplaneError as error:
         raise click.ClickException(str(error)) from None
-    for sock in server.sockets:
-        address = sock.getsockname()
-        # Tests and scripts read this line to learn the port when --port 0 is used.
-        click.echo(f"meshchat broker listening on ws://{address[0]}:{address[1]}", err=True)
     # SIGTERM (docker stop, systemd) and Ctrl-C end it cleanly: every client is told
     # "going away" (1001) and reconnects elsewhere at once, instead of finding out.
+    # Installed before the line below, which is what scripts wait for to stop it.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    for sock in server.sockets:
+        address = sock.getsockname()
+        # Tests and scripts read this line to learn the port when --port 0 is used.
+        click.echo(f"meshchat broker listening on ws://{address[0]}:{address[1]}", err=True)
     await stop.wait()
     click.echo("meshchat broker stopping: closing every connection", err=True)
     server.close()

@@ -181,7 +181,9 @@ async def test_line_modes_and_the_broker_never_load_textual(
     while b"listening on" not in await asyncio.wait_for(broker.stderr.readline(), 30):
         pass
     broker.send_signal(signal.SIGINT)  # as Ctrl-C; SIGTERM would skip the record
-    await asyncio.wait_for(broker.wait(), 10)
+    # Read to the end: a wait() alone also waits for a pipe nobody drains.
+    _, said = await asyncio.wait_for(broker.communicate(), 10)
+    assert broker.returncode == 0, said.decode()
     assert "websockets" in top_level(record), "it served"
     assert not {"textual", "aiortc"} & top_level(record)
 
