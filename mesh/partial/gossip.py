@@ -501,11 +501,13 @@ class Gossip:
         missing: list[tuple[str, str, int]] = []
         for author_id, raw_high in highs.items():
             high = whole_number(raw_high, 1, MAX_SEQ)
-            if high is None or not ID_PATTERN.match(author_id):
+            author = self._authors.get(author_id)  # its id was checked when first heard
+            if high is None or (author is None and not ID_PATTERN.match(author_id)):
                 raise ProtocolError("'ihave' holds an invalid author or number")
-            author = self._authors.get(author_id)
             if author is None or author.next is None or author_id == self.client_id:
                 continue  # an author we never heard: nothing to order its envelopes after
+            if high < author.next and not author.skipped:
+                continue  # the usual case in a room that keeps up: we lack none
             missing += [(peer_id, author_id, n) for n in self._lacking(author_id, author, high)]
         missing = [key for key in missing if now - self._asked.get(key, -WANT_RETRY) >= WANT_RETRY]
         missing = missing[:MAX_WANT]

@@ -12,6 +12,7 @@ own frames still go), ``lie_in_ihave`` advertises envelopes it does not have.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import random
 from collections.abc import Iterable, Sequence
@@ -141,6 +142,7 @@ class SimNetwork:
         # read, and frames to them wait.
         self.stalled_until: dict[str, float] = {}
         self.channels: set[str] = set()  # read by every member (read_everywhere)
+        self._order: list[str] | None = None  # the clients' ids, sorted: who ticks first
 
     # --- the members ---
 
@@ -170,6 +172,7 @@ class SimNetwork:
         client = SimClient(core)
         client_id = core.id
         self.clients[client_id] = client
+        self._order = None
         for topic in core.start():
             self.subscriptions.setdefault(topic, set()).add(client_id)
         self.apply(client_id, core.subscribed(self.now))
@@ -178,6 +181,7 @@ class SimNetwork:
     def kill(self, client_id: str) -> None:
         """The client vanishes without a word: its connections die silently."""
         client = self.clients.pop(client_id)
+        self._order = None
         for topics in self.subscriptions.values():
             topics.discard(client_id)
         for pc in client.pcs.values():
@@ -358,11 +362,13 @@ class SimNetwork:
         blocked: set[int] = set()  # channels whose next frame is not due yet
         due = []
         waiting = []
+        per_step = self.bandwidth * max(step, 1e-3)
+        stalls = any(until > self.now for until in self.stalled_until.values())
         for item in self.frames:  # appended in sequence order, and kept in it
             channel = id(item[3])
-            left = allowance.setdefault(channel, self.bandwidth * max(step, 1e-3))
+            left = allowance.get(channel, per_step)
             remote = item[3].remote
-            reader_stalled = remote is not None and self._is_stalled(remote[0])
+            reader_stalled = stalls and remote is not None and self._is_stalled(remote[0])
             if channel in blocked or item[0] > self.now or left <= 0 or reader_stalled:
                 blocked.add(channel)
                 waiting.append(item)
@@ -417,7 +423,7 @@ class SimNetwork:
         for _ in range(copies):
             self._sequence += 1
             delay = self.rng.uniform(0, self.max_delay)
-            self.in_flight.append((self.now + delay, self._sequence, topic, message))
+            heapq.heappush(self.in_flight, (self.now + delay, self._sequence, topic, message))
 
     # --- time ---
 
@@ -427,14 +433,17 @@ class SimNetwork:
         while self.now < end - 1e-9:
             self.now += step
             self._deliver_frames(step)
-            due = sorted(m for m in self.in_flight if m[0] <= self.now)
-            self.in_flight = [m for m in self.in_flight if m[0] > self.now]
+            due = []
+            while self.in_flight and self.in_flight[0][0] <= self.now:
+                due.append(heapq.heappop(self.in_flight))
             for _, _, topic, message in due:
                 for client_id in sorted(self.subscriptions.get(topic, ())):
                     client = self.clients.get(client_id)
                     if client is not None and not self._is_stalled(client_id):
                         self.apply(client_id, client.core.on_signal(topic, message, self.now))
-            for client_id in sorted(self.clients):
+            if self._order is None:
+                self._order = sorted(self.clients)
+            for client_id in self._order:
                 client = self.clients.get(client_id)
                 if client is None or self._is_stalled(client_id):
                     continue
