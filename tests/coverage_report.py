@@ -1,6 +1,7 @@
 """What the test run covered, per package, and a floor for the sans-I/O cores.
 
-    python -m coverage run -m pytest tests/unit
+    python -m coverage run -m pytest -n 2 tests/unit
+    python -m coverage combine           # one data file per process (pyproject.toml)
     python -m tests.coverage_report      # exits 1 if the cores are under the floor
 
 The unit tests are measured (tests/run): the integration tests run the broker and
