@@ -87,6 +87,7 @@ WEB_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/meshchat.js": ("meshchat.js", "text/javascript; charset=utf-8"),
+    "/news.js": ("news.js", "text/javascript; charset=utf-8"),
     "/frames.js": ("frames.js", "text/javascript; charset=utf-8"),
     "/payloads.js": ("payloads.js", "text/javascript; charset=utf-8"),
     "/dataplane.js": ("dataplane.js", "text/javascript; charset=utf-8"),

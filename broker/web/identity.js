@@ -1,7 +1,7 @@
 // Who we are in a room: a fresh Ed25519 key per join (WebCrypto), our id its hash.
 
 import { canonical } from "./frames.js";
-import { b64url, clientIdFor, verifiedBy } from "./keys.js";
+import { b64url, clientIdFor, unb64url, verifiedBy } from "./keys.js";
 
 const encoder = new TextEncoder();
 
@@ -34,4 +34,21 @@ export async function verified(wire) {
   if (typeof wire.pk !== "string" || typeof wire.sig !== "string") return false;
   const { sig, ...signed } = wire;
   return verifiedBy(wire.from, wire.pk, sig, encoder.encode(canonical(signed)));
+}
+
+// Checks signatures by the keys peers proved in signalling, each key imported once.
+export class KeyRing {
+  constructor() {
+    this.imported = new WeakMap(); // a peer's state (the signalling core's) -> its key
+  }
+
+  // Whether `signature` over `bytes` is by `peer`'s key ({pk}); false without one.
+  async verify(peer, signature, bytes) {
+    if (typeof peer?.pk !== "string") return false;
+    if (!this.imported.has(peer)) {
+      this.imported.set(peer, crypto.subtle.importKey(
+        "raw", unb64url(peer.pk), { name: "Ed25519" }, false, ["verify"]));
+    }
+    return crypto.subtle.verify("Ed25519", await this.imported.get(peer), unb64url(signature), bytes);
+  }
 }

@@ -9,7 +9,7 @@
 import { HEARTBEAT_INTERVAL } from "/constants.js";
 import { DataPlane, TICK_INTERVAL, hex } from "/dataplane.js";
 import { canonical, clientTopic, globalTopic } from "/frames.js";
-import { CHAT_CHANNEL, checkChannelName } from "/payloads.js";
+import { checkChannelName } from "/payloads.js";
 import { RoomSeal } from "/sealing.js";
 import { FileTransfers } from "/files.js";
 import { History } from "/history.js";
@@ -17,13 +17,13 @@ import { b64url, unb64url } from "/keys.js";
 import { PageOverlay, isOverlayFrame } from "/crowd.js";
 import { SAID_BYE, Signalling } from "/signalling.js";
 import { BrokerConnection } from "/broker.js";
-import { Identity } from "/identity.js";
+import { Identity, KeyRing } from "/identity.js";
 import { SignalCodec } from "/codec.js";
 import { Channel } from "/channel.js";
 import { PayloadSender } from "/sender.js";
 import { BrowserLinks } from "/links.js";
+import { newsOf } from "/news.js";
 
-const RESERVED_PREFIX = "meshchat/"; // the framework's own channels (files)
 const now = () => performance.now() / 1000; // the cores' clock, in seconds
 
 export { Channel, Identity, b64url, canonical }; // where the page's tests look for them
@@ -52,7 +52,7 @@ export class Room extends EventTarget {
       closed: (pcId, reason) => this.signalled(this.signalling.connectionFailed(pcId, reason)),
       drained: (pcId) => this.pump(pcId),
     });
-    this.verifiers = new WeakMap(); // the core's peer state -> its imported public key
+    this.keys = new KeyRing();
     this.channels = new Map(); // name -> Channel the page asked for
     this.signalling = new Signalling({
       id: this.id, nick, newSession: () => hex(crypto.getRandomValues(new Uint8Array(8))),
@@ -61,7 +61,8 @@ export class Room extends EventTarget {
     this.data = new DataPlane({
       clientId: this.id, nick, room: name,
       sign: (bytes) => identity.signBytes(bytes),
-      verify: (author, signature, bytes) => this.verifyBy(author, signature, bytes),
+      // By the key the author proved in signalling.
+      verify: (author, signature, bytes) => this.keys.verify(this.signalling.peers.get(author), signature, bytes),
       heartbeatInterval: HEARTBEAT_INTERVAL / 1000,
       wanted: (channel) => this.channels.has(channel), // files and history open theirs too
     });
@@ -206,17 +207,6 @@ export class Room extends EventTarget {
     this.carry(this.data.closed(peer, now(), saidBye));
   }
 
-  // Whether `author` signed `bytes`, by the key it proved in signalling.
-  async verifyBy(author, signature, bytes) {
-    const peer = this.signalling.peers.get(author);
-    if (typeof peer?.pk !== "string") return false;
-    if (!this.verifiers.has(peer)) {
-      this.verifiers.set(peer, crypto.subtle.importKey(
-        "raw", unb64url(peer.pk), { name: "Ed25519" }, false, ["verify"]));
-    }
-    return crypto.subtle.verify("Ed25519", await this.verifiers.get(peer), unb64url(signature), bytes);
-  }
-
   // The core's `decide(pcId)` for the connection to `peer`, if there is one.
   onLink(peer, decide) {
     const pcId = this.signalling.pcOf(peer);
@@ -240,35 +230,8 @@ export class Room extends EventTarget {
             Math.max(0, action.when - now()) * 1000);
           break;
         case "MessageReceived": {
-          const { id, from, ts, text } = action.message;
-          // Shown under the nick the peer announced when it joined, not the frame's.
-          const detail = { id, from, nick: this.nickOf(from), ts, text };
-          this.emit("message", detail);
-          this.history?.keep({ ...action.message, nick: detail.nick }, this.signalling.peers.get(from)?.pk);
-          this.channels.get(CHAT_CHANNEL)?.deliver({ ...detail, data: text, size: text.length });
-          break;
-        }
-        case "PayloadReceived": {
-          const h = action.header;
-          this.channels.get(h.channel)?.deliver({ id: h.id, channel: h.channel, from: h.sender,
-            nick: this.nickOf(h.sender), ts: h.ts, size: h.size, sha256: h.sha256,
-            data: h.kind === "bytes" ? action.body : action.value });
-          break;
-        }
-        case "MessageUndelivered":
-          this.emit("undelivered", { id: action.id, peer, reason: action.reason });
-          break;
-        case "PayloadUndelivered":
-          if (action.header.channel.startsWith(RESERVED_PREFIX)) break; // files say it their way
-          this.emit("undelivered", { id: action.header.id, channel: action.header.channel, peer,
-            reason: action.reason });
-          break;
-        case "TransferProgress": {
-          const { channel, id, sending, done, total } = action;
-          if (channel.startsWith(RESERVED_PREFIX)) break; // a file's chunks: files.js reports
-          const detail = { channel, id, peer, sending, done, total };
-          this.emit("progress", detail);
-          this.channels.get(channel)?.dispatchEvent(new CustomEvent("progress", { detail }));
+          const from = action.message.from;
+          this.history?.keep({ ...action.message, nick: this.nickOf(from) }, this.signalling.peers.get(from)?.pk);
           break;
         }
         case "PeerSaidBye": this.onLink(peer, (pcId) => this.signalling.channelBye(pcId)); break;
@@ -278,6 +241,9 @@ export class Room extends EventTarget {
           console.warn("dropping peer", peer, action.reason);
           this.onLink(peer, (pcId) => this.signalling.misbehaved(pcId, action.reason, now()));
           break;
+      }
+      for (const [channel, type, detail] of newsOf(action, (id) => this.nickOf(id))) {
+        (channel === null ? this : this.channels.get(channel))?.dispatchEvent(new CustomEvent(type, { detail }));
       }
     }
     this.sender.changed(); // every change to the payload backlog comes through here
