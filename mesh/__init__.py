@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from meshchat.mesh.channel import Channel
+    from meshchat.mesh.errors import AlreadyJoined, MeshError, NotJoined, RoomClosed, RoomStateError
     from meshchat.mesh.events import (
+        EventsMissed,
         FileDelivered,
         FileFailed,
         FileOffered,
@@ -57,7 +59,9 @@ if TYPE_CHECKING:
     from meshchat.mesh.webrtc.ice import IceConfig, IceServer
 
 _MODULE_OF = {
+    "AlreadyJoined": "errors",
     "Channel": "channel",
+    "EventsMissed": "events",
     "ChatMessage": "link.chat_frames",
     "FileDelivered": "events",
     "FileFailed": "events",
@@ -71,9 +75,11 @@ _MODULE_OF = {
     "MAX_TEXT_BYTES": "link.chat_frames",
     "MemoryHub": "transports.memory",
     "MemoryTransport": "transports.memory",
+    "MeshError": "errors",
     "MessageReceived": "events",
     "MessageTooLarge": "link.chat_frames",
     "MessageUndelivered": "events",
+    "NotJoined": "errors",
     "OverlayConfig": "partial.membership",
     "PayloadHeader": "link.payloads",
     "PayloadTooLarge": "link.payloads",
@@ -83,7 +89,9 @@ _MODULE_OF = {
     "PeerLink": "events",
     "Received": "events",
     "Room": "room",
+    "RoomClosed": "errors",
     "RoomEvent": "events",
+    "RoomStateError": "errors",
     "SentMessage": "events",
     "SentPayload": "events",
     "SignallingLost": "events",
@@ -108,8 +116,10 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MAX_TEXT_BYTES",
+    "AlreadyJoined",
     "Channel",
     "ChatMessage",
+    "EventsMissed",
     "FileDelivered",
     "FileFailed",
     "FileOffered",
@@ -120,9 +130,11 @@ __all__ = [
     "IceServer",
     "MemoryHub",
     "MemoryTransport",
+    "MeshError",
     "MessageReceived",
     "MessageTooLarge",
     "MessageUndelivered",
+    "NotJoined",
     "OverlayConfig",
     "PayloadHeader",
     "PayloadTooLarge",
@@ -132,7 +144,9 @@ __all__ = [
     "PeerLink",
     "Received",
     "Room",
+    "RoomClosed",
     "RoomEvent",
+    "RoomStateError",
     "SentMessage",
     "SentPayload",
     "SignallingLost",

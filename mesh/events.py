@@ -151,6 +151,15 @@ class FileFailed:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class EventsMissed:
+    """This listener (one ``room.events()`` iterator) fell more events behind than its
+    queue holds: ``count`` of them, the oldest, were dropped for it, not for the other
+    listeners, where this stands."""
+
+    count: int
+
+
 RoomEvent = (
     PeerJoined
     | PeerLeft
@@ -165,6 +174,7 @@ RoomEvent = (
     | FileReceived
     | FileDelivered
     | FileFailed
+    | EventsMissed
 )
 
 

@@ -19,17 +19,20 @@ import io
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Literal, Self, TypeVar
 
 from meshchat.mesh.channel import Channel
+from meshchat.mesh.errors import AlreadyJoined, NotJoined, RoomClosed
 from meshchat.mesh.events import (
     PeerJoined,
     PeerLink,
     RoomEvent,
     SentMessage,
+    SentPayload,
 )
+from meshchat.mesh.fanout import Fanout
 from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE, RESERVED_PREFIX
 from meshchat.mesh.features.file_transfer import FileTransfer, FileTransfers
 from meshchat.mesh.identity import Identity
@@ -70,6 +73,8 @@ log = logging.getLogger(__name__)
 
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
+
+E = TypeVar("E")
 
 
 def _new_sink(size: int) -> IO[bytes]:
@@ -127,19 +132,20 @@ class Room:
         self._engine = AiortcEngine(ice or IceConfig(), _LinkReports(self))
         self._signalling = SignallingIO(transport, self._signalled)
         self._sender = PayloadSender(self._core, self._engine, self._run)
-        self._events: asyncio.Queue[RoomEvent | None] = asyncio.Queue()
+        self._events: Fanout[RoomEvent] = Fanout()
         self._channels: dict[str, Channel] = {}
         self._files = FileTransfers(
             send=self._sender.send,
             peers=lambda: self.peers,
-            emit=self._events.put_nowait,
+            emit=self._events.publish,
             downloads=downloads,
             max_file_size=max_file_size,
             reconnect_grace=RECONNECT_GRACE,
         )
         self._sending: set[asyncio.Task[None]] = set()  # keeps the core's sends referenced
         self._timer: asyncio.TimerHandle | None = None
-        self._closed = False
+        self._state: Literal["new", "joining", "joined", "closed"] = "new"
+        self._join_tried = False  # a failed join() may have left a connection to close
 
     # --- public API ---
 
@@ -182,7 +188,22 @@ class Room:
         return self._core.forged
 
     async def join(self) -> None:
-        """Connect to the signalling service and announce ourselves."""
+        """Connect to the signalling service and announce ourselves. A room joins once:
+        raises :class:`~meshchat.mesh.AlreadyJoined` the second time, and
+        :class:`~meshchat.mesh.RoomClosed` once left (make a new ``Room``)."""
+        if self._state == "closed":
+            raise RoomClosed("this room was left; a Room joins once: make a new one")
+        if self._state != "new":
+            raise AlreadyJoined(f"already joined {self.name!r}")
+        self._state, self._join_tried = "joining", True
+        try:
+            await self._join()
+        except BaseException:
+            self._state = "new"  # nothing announced: it may be tried again
+            raise
+        self._state = "joined"
+
+    async def _join(self) -> None:
         sctp_sack.install()
         ice = self._engine.ice
         if ice.host_addresses is not None:
@@ -202,8 +223,11 @@ class Room:
         whose connection was lost moments ago, and sent when they are back; see
         link/delivery.py), or through the partial mesh.
 
-        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
+        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit,
+        :class:`~meshchat.mesh.NotJoined` before ``join()`` and
+        :class:`~meshchat.mesh.RoomClosed` after ``leave()``.
         """
+        self._check_joined()
         sent, actions = self._core.send_chat(text, time.monotonic())
         self._run(actions)
         return sent
@@ -218,6 +242,7 @@ class Room:
         partial mesh, a file goes straight to a linked recipient and is relayed through
         the room to the others.
         """
+        self._check_joined()
         return await self._files.send_file(Path(path), to)
 
     def channel(self, name: str) -> Channel:
@@ -229,20 +254,38 @@ class Room:
         if name.startswith(RESERVED_PREFIX):
             raise ValueError(f"channel names starting {RESERVED_PREFIX!r} are reserved")
         if (channel := self._channels.get(name)) is None:
-            channel = self._channels[name] = Channel(name, self._sender.send, self.send)
+            channel = self._channels[name] = Channel(name, self._send_payload, self.send)
             self._core.read(name)
         return channel
 
-    async def events(self) -> AsyncIterator[RoomEvent]:
-        """Peer joined, message received, peer left...; ends when the room is left."""
-        while (event := await self._events.get()) is not None:
-            yield event
+    def events(self) -> AsyncIterator[RoomEvent]:
+        """Peer joined, message received, peer left...: every event from this call on
+        (with what came while no iterator was listening); ends when the room is left.
+        Each iterator gets every event: one that falls 10,000 events behind gets
+        :class:`~meshchat.mesh.EventsMissed` in place of those it lost, and the others
+        lose nothing."""
+        return self._events.iterate()
+
+    def on(
+        self, kind: type[E], handler: Callable[[E], Awaitable[None] | None]
+    ) -> Callable[[], None]:
+        """Call ``handler(event)`` for each event of type ``kind`` (a tuple of types
+        too) from now on, as it happens; a coroutine function runs as a task. Returns
+        what stops it. A handler that raises is logged and keeps being called."""
+        return self._events.on(kind, handler)
 
     async def leave(self) -> None:
-        """Say bye, close every peer connection and the transport."""
-        if self._closed:
+        """Say bye, close every peer connection and the transport. Leaving twice, or a
+        room never joined, is harmless."""
+        if self._state == "closed":
             return
-        self._closed = True
+        never_joined = self._state == "new" and not self._join_tried
+        self._state = "closed"
+        if never_joined:
+            self._events.close()
+            for channel in self._channels.values():
+                channel.close()
+            return
         self._run(self._core.leave(time.monotonic()))
         if self._timer is not None:
             self._timer.cancel()
@@ -250,10 +293,23 @@ class Room:
         await asyncio.gather(self._engine.close_all(), *self._sending, return_exceptions=True)
         await self._files.close()
         self._core.parts.close()
-        self._events.put_nowait(None)
+        self._events.close()
+        await self._events.drain_handlers()
         self._sender.close()
         for channel in self._channels.values():
             channel.close()
+
+    def _check_joined(self) -> None:
+        if self._state == "closed":
+            raise RoomClosed(f"the room {self.name!r} was left")
+        if self._state != "joined":
+            raise NotJoined(f"join the room {self.name!r} first: await room.join()")
+
+    async def _send_payload(
+        self, channel: str, value: object, to: Iterable[str] | None
+    ) -> SentPayload:
+        self._check_joined()
+        return await self._sender.send(channel, value, to)
 
     # --- the core's own sends ---
 
@@ -273,7 +329,7 @@ class Room:
                 case d.Pump(peer_id=peer_id):
                     self._pump(peer_id)
                 case Emit(event=event):
-                    self._events.put_nowait(event)
+                    self._events.publish(event)
                 case ToChannel(received=received):
                     if (channel := self._channels.get(received.channel)) is not None:
                         channel.deliver(received)
@@ -288,7 +344,7 @@ class Room:
                 case p.ClosePeerConnection(pc_id=pc_id):
                     self._engine.close(pc_id)
                 case LinkedPeerJoined(peer_id=peer_id, nick=nick):
-                    self._events.put_nowait(PeerJoined(peer_id, nick, self._route_to(peer_id)))
+                    self._events.publish(PeerJoined(peer_id, nick, self._route_to(peer_id)))
                 case ToFiles(received=received):
                     self._files.deliver(received)
                 case FilesPeerJoined(peer_id=peer_id):
@@ -324,7 +380,7 @@ class Room:
     # --- the one timer ---
 
     def _wake_at(self, when: float) -> None:
-        if self._closed or (self._timer is not None and self._timer.when() <= when):
+        if self._state == "closed" or (self._timer is not None and self._timer.when() <= when):
             return
         if self._timer is not None:
             self._timer.cancel()

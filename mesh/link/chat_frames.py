@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from meshchat.mesh.errors import MeshError
 from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError, clean_nick
 from meshchat.wire.canonical import json_string as _json_string
 from meshchat.wire.canonical import loads_untrusted
@@ -38,7 +39,7 @@ SIGNATURE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{86}$")  # 64 bytes, base64url un
 AckRanges = tuple[tuple[int, int], ...]
 
 
-class MessageTooLarge(ValueError):
+class MessageTooLarge(MeshError, ValueError):
     """The text to send exceeds :data:`MAX_TEXT_BYTES`."""
 
 

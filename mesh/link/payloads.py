@@ -23,6 +23,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 
+from meshchat.mesh.errors import MeshError
 from meshchat.mesh.link.chat_frames import (
     MAX_SEQ,
     MAX_TIMESTAMP_MS,
@@ -54,7 +55,7 @@ DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 KINDS = ("json", "bytes")
 
 
-class PayloadTooLarge(ValueError):
+class PayloadTooLarge(MeshError, ValueError):
     """A payload over :data:`MAX_PAYLOAD_BYTES`; nothing was sent."""
 
 

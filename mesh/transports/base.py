@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meshchat.mesh.errors import MeshError
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.webrtc.ice import IceServer
 
 
-class TransportError(Exception):
+class TransportError(MeshError):
     """The pub/sub service cannot be reached or refused us; the text says why."""
 
 

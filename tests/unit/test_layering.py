@@ -24,10 +24,10 @@ MAY_IMPORT = {
 # What each of mesh's subpackages of sans-I/O cores may import from mesh (a subpackage
 # or a top-level module's name); from outside meshchat, none of them imports I/O.
 MESH_MAY_IMPORT = {
-    "signalling": {"signalling", "identity"},
-    "link": {"link", "signalling", "events"},
-    "partial": {"partial", "link", "signalling", "events"},
-    "features": {"features", "link", "signalling", "events"},
+    "signalling": {"signalling", "identity", "errors"},
+    "link": {"link", "signalling", "events", "errors"},
+    "partial": {"partial", "link", "signalling", "events", "errors"},
+    "features": {"features", "link", "signalling", "events", "errors"},
 }
 IO_MODULES = {"asyncio", "socket", "aiortc", "aioice", "websockets", "ably", "threading"}
 

@@ -12,6 +12,7 @@ APPLICATION_API = {
     "join",
     "leave",
     "links",
+    "on",
     "partial",
     "peers",
     "send",
