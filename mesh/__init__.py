@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from meshchat.mesh.link.payloads import MAX_PAYLOAD_BYTES, PayloadHeader, PayloadTooLarge
     from meshchat.mesh.partial.membership import OverlayConfig
     from meshchat.mesh.room import Room
+    from meshchat.mesh.signalling.protocol import Timing
     from meshchat.mesh.transports.base import Transport, TransportError, TransportMessage
     from meshchat.mesh.transports.memory import MemoryHub, MemoryTransport
     from meshchat.mesh.transports.websocket import WebSocketTransport
@@ -96,6 +97,7 @@ _MODULE_OF = {
     "SentPayload": "events",
     "SignallingLost": "events",
     "SignallingRestored": "events",
+    "Timing": "signalling.protocol",
     "TransferProgress": "events",
     "Transport": "transports.base",
     "TransportError": "transports.base",
@@ -151,6 +153,7 @@ __all__ = [
     "SentPayload",
     "SignallingLost",
     "SignallingRestored",
+    "Timing",
     "TransferProgress",
     "Transport",
     "TransportError",

@@ -62,6 +62,7 @@ class Fanout(Generic[T]):
         self._handlers: list[tuple[type | tuple[type, ...], Handler]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
+        self.ended = asyncio.Event()  # set by close()
 
     @property
     def missed(self) -> int:
@@ -104,6 +105,7 @@ class Fanout(Generic[T]):
 
     def close(self) -> None:
         self.closed = True
+        self.ended.set()
         for queue in self._queues:
             queue.close()
 

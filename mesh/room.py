@@ -27,6 +27,7 @@ from meshchat.mesh.channel import Channel
 from meshchat.mesh.errors import AlreadyJoined, NotJoined, RoomClosed
 from meshchat.mesh.events import (
     PeerJoined,
+    PeerLeft,
     PeerLink,
     RoomEvent,
     SentMessage,
@@ -73,6 +74,7 @@ log = logging.getLogger(__name__)
 
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
+LOOPBACK = ("127.0.0.1",)
 
 E = TypeVar("E")
 
@@ -107,7 +109,9 @@ class Room:
         up to ``max_file_size`` bytes each. ``history``: keep the room's recent chat
         for newcomers, and ask for it on joining (features/history.py); False: neither.
         ``overlay``: when the room stops being a full mesh, and how many links each
-        peer then keeps (partial/membership.py)."""
+        peer then keeps (partial/membership.py). ``ice``: by default, the host's
+        addresses, and the broker's STUN/TURN servers; over a transport within this
+        process (MemoryTransport), loopback only, process-wide (webrtc/ice.py)."""
         self.name = validate_room(room)
         identity = identity or Identity()
         self.id = identity.client_id
@@ -129,7 +133,9 @@ class Room:
             new_sink=_new_sink,
             wall_offset=time.time() - time.monotonic(),
         )
-        self._engine = AiortcEngine(ice or IceConfig(), _LinkReports(self))
+        if ice is None:
+            ice = IceConfig(host_addresses=LOOPBACK) if transport.in_process else IceConfig()
+        self._engine = AiortcEngine(ice, _LinkReports(self))
         self._signalling = SignallingIO(transport, self._signalled)
         self._sender = PayloadSender(self._core, self._engine, self._run)
         self._events: Fanout[RoomEvent] = Fanout()
@@ -273,6 +279,28 @@ class Room:
         too) from now on, as it happens; a coroutine function runs as a task. Returns
         what stops it. A handler that raises is logged and keeps being called."""
         return self._events.on(kind, handler)
+
+    async def wait_for_peers(self, count: int = 1) -> dict[str, str]:
+        """Wait until at least ``count`` other peers are in the room, and return
+        ``room.peers``; bound it with ``asyncio.timeout``. Raises
+        :class:`~meshchat.mesh.RoomClosed` if the room is left meanwhile."""
+        self._check_joined()
+        changed = asyncio.Event()
+        stop = self._events.on((PeerJoined, PeerLeft), lambda _: changed.set())
+        try:
+            while len(self.peers) < count:
+                ended = asyncio.ensure_future(self._events.ended.wait())
+                waiting = asyncio.ensure_future(changed.wait())
+                try:
+                    await asyncio.wait((ended, waiting), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    ended.cancel()
+                    waiting.cancel()
+                changed.clear()
+                self._check_joined()
+        finally:
+            stop()
+        return self.peers
 
     async def leave(self) -> None:
         """Say bye, close every peer connection and the transport. Leaving twice, or a

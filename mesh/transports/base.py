@@ -60,6 +60,10 @@ TransportEvent = TransportMessage | ConnectionLost | ConnectionRestored
 class Transport(ABC):
     """A connection to a pub/sub service."""
 
+    # Every peer it can reach runs in this process (MemoryTransport): a Room over it
+    # links over loopback unless told otherwise.
+    in_process = False
+
     @abstractmethod
     async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
         """Open the connection as ``identity`` (a service may check who subscribes to a

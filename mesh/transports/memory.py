@@ -62,6 +62,8 @@ class MemoryHub:
 class MemoryTransport(Transport):
     """One client's connection to a :class:`MemoryHub`."""
 
+    in_process = True
+
     def __init__(self, hub: MemoryHub) -> None:
         self._hub = hub
         self._identity: Identity | None = None

@@ -5,6 +5,8 @@ doing nothing. Rooms in one process over the in-memory transport, real aiortc.""
 from __future__ import annotations
 
 import asyncio
+import re
+from typing import Any
 
 import pytest
 
@@ -101,3 +103,41 @@ async def test_a_room_left_without_joining_ends_its_listeners() -> None:
     await ana.leave()
     async with asyncio.timeout(2):
         assert await listening is None
+
+
+class RecordingHub(MemoryHub):
+    """The in-memory service, keeping what was published."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, topic: str, data: dict[str, Any], publisher: str) -> None:
+        self.published.append(data)
+        super().publish(topic, data, publisher)
+
+
+async def test_rooms_in_one_process_link_over_loopback_and_wait_for_each_other() -> None:
+    hub = RecordingHub()
+    # No ice=...: over a transport within the process, loopback is the default.
+    ana = Room(MemoryTransport(hub), "life", nick="ana")
+    bo = Room(MemoryTransport(hub), "life", nick="bo")
+    await ana.join()
+    waiting = asyncio.create_task(ana.wait_for_peers(1))
+    await asyncio.sleep(0.2)
+    assert not waiting.done(), "nobody else is here yet"
+    await bo.join()
+    try:
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            assert await waiting == {bo.id: "bo"}
+            assert await bo.wait_for_peers() == {ana.id: "ana"}
+        addresses = set(re.findall(r"candidate:\S+ \d+ udp \d+ (\S+)", str(hub.published)))
+        assert addresses == {"127.0.0.1"}
+    finally:
+        await bo.leave()
+    left_meanwhile = asyncio.create_task(ana.wait_for_peers(2))
+    await asyncio.sleep(0.1)
+    await ana.leave()
+    with pytest.raises(RoomClosed):
+        async with asyncio.timeout(5):
+            await left_meanwhile

@@ -17,6 +17,7 @@ APPLICATION_API = {
     "peers",
     "send",
     "send_file",
+    "wait_for_peers",
 }
 
 
