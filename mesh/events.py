@@ -9,10 +9,11 @@ actions.
 
 from __future__ import annotations
 
+import builtins
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeAlias, cast
 
 from meshchat.mesh.link.chat_frames import ChatMessage
 from meshchat.mesh.link.payloads import PayloadHeader
@@ -214,6 +215,9 @@ class SentPayload:
 
 _UNREAD = object()
 
+# What a JSON payload holds once parsed.
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+
 
 class Received:
     """A message on a channel: ``data`` (a JSON value, bytes, or the text of a chat
@@ -248,7 +252,7 @@ class Received:
         size: int,
         sha256: str = "",
         data: object = _UNREAD,
-        body: IO[bytes] | None = None,
+        body: IO[builtins.bytes] | None = None,
     ) -> None:
         if data is _UNREAD and body is None:
             raise ValueError("a received message has data or a body to read it from")
@@ -273,7 +277,28 @@ class Received:
             self._body = None
         return self._data
 
-    def open(self) -> IO[bytes]:
+    def json(self) -> JsonValue:
+        """``data`` of a JSON payload; TypeError for bytes or a chat line."""
+        return cast(JsonValue, self._typed("json"))
+
+    def bytes(self) -> builtins.bytes:
+        """``data`` of a bytes payload; TypeError for JSON or a chat line."""
+        data = self._typed("bytes")
+        assert isinstance(data, builtins.bytes)
+        return data
+
+    def text(self) -> str:
+        """``data`` of a chat line; TypeError for a payload."""
+        data = self._typed("text")
+        assert isinstance(data, str)
+        return data
+
+    def _typed(self, kind: str) -> object:
+        if self.kind != kind:
+            raise TypeError(f"this message holds {self.kind}, not {kind}")
+        return self.data
+
+    def open(self) -> IO[builtins.bytes]:
         """The payload's bytes as a file, read from the start (bytes payloads only)."""
         if self._body is None:
             data = self.data
