@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from meshchat.mesh import MessageReceived, Room
+from meshchat.mesh import MemoryHub, MemoryTransport, MessageReceived, Room
 
 from .processes import EVENT_TIMEOUT, Broker
 from .rooms import LOOPBACK
@@ -48,3 +48,36 @@ async def test_the_ping_bot_answers_what_is_said_while_it_is_there_and_no_histor
         finally:
             bot.terminate()
             await bot.wait()
+
+
+async def test_shared_state_reaches_a_member_who_joins_late() -> None:
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from shared_state import SharedState
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    hub = MemoryHub()
+    rooms = {nick: Room(MemoryTransport(hub), "kv", nick=nick) for nick in ("ana", "bo", "cy")}
+    states = {nick: SharedState(room) for nick, room in rooms.items()}
+    following: list[asyncio.Task[None]] = []
+    try:
+        for nick in ("ana", "bo"):
+            await rooms[nick].join()
+            following.append(asyncio.create_task(states[nick].follow()))
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            await rooms["ana"].wait_for_peers(1)
+        await states["ana"].set("topic", "lunch")
+        await states["bo"].set("where", {"floor": 3})
+        await states["ana"].set("topic", "dinner")  # a later write of the same key
+        await rooms["cy"].join()  # late: it was not there for any of it
+        following.append(asyncio.create_task(states["cy"].follow()))
+        await states["cy"].set("who", ["ana", "bo", "cy"])
+        expected = {"topic": "dinner", "where": {"floor": 3}, "who": ["ana", "bo", "cy"]}
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while any(state.snapshot() != expected for state in states.values()):
+                await asyncio.sleep(0.05)
+    finally:
+        for room in rooms.values():
+            await room.leave()
+    async with asyncio.timeout(5):
+        await asyncio.gather(*following)  # each ended with its room
