@@ -15,6 +15,7 @@ import time
 from typing import Any, Literal, Protocol, TextIO
 
 from meshchat.mesh import (
+    EventsMissed,
     FileDelivered,
     FileFailed,
     FileOffered,
@@ -242,6 +243,11 @@ class Printer:
                     self._notice("signalling restored")
             case FileOffered() | FileProgress() | FileReceived() | FileDelivered() | FileFailed():
                 self._file_event(event)
+            case EventsMissed(count=count):
+                if self.json_mode:
+                    self._json(event="events-missed", count=count)
+                else:
+                    self._problem(f"this display fell behind: {count} events were not shown")
 
     def hosting_broker(self, url: str) -> None:
         """This process took over running the room's broker (its host left)."""

@@ -72,7 +72,7 @@ class Fanout(Generic[T]):
     def publish(self, item: T) -> None:
         if self.closed:
             return
-        for kinds, handler in self._handlers:
+        for kinds, handler in tuple(self._handlers):  # a handler may add or stop one
             if isinstance(item, kinds):
                 self._call(handler, item)
         if self._unheard is not None:

@@ -123,3 +123,19 @@ async def test_an_iterator_started_after_close_ends_once_it_has_what_waited() ->
     fanout.publish(8)  # after close: nobody hears it
     assert [item async for item in fanout.iterate()] == [7]
     assert [item async for item in fanout.iterate()] == []
+
+
+async def test_a_handler_may_stop_itself_while_it_is_called() -> None:
+    fanout: Fanout[int] = Fanout()
+    calls: list[int] = []
+    after: list[int] = []
+
+    def once(number: int) -> None:
+        calls.append(number)
+        stop()
+
+    stop = fanout.on(int, once)
+    fanout.on(int, after.append)
+    fanout.publish(1)
+    fanout.publish(2)
+    assert calls == [1] and after == [1, 2]  # the one after it was not skipped

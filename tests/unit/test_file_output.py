@@ -11,7 +11,14 @@ import pytest
 
 from meshchat.cli.options import byte_size, human_size
 from meshchat.cli.output import Printer
-from meshchat.mesh import FileFailed, FileOffered, FileProgress, FileReceived, PeerJoined
+from meshchat.mesh import (
+    EventsMissed,
+    FileFailed,
+    FileOffered,
+    FileProgress,
+    FileReceived,
+    PeerJoined,
+)
 
 BO = "b0" * 16
 TRANSFER = "ab" * 16
@@ -83,3 +90,8 @@ def test_sizes_read_and_written_for_people() -> None:
 def test_a_size_that_is_not_one_says_so(value: str) -> None:
     with pytest.raises(ValueError, match="is not a size"):
         byte_size(value)
+
+
+def test_a_display_that_fell_behind_says_how_much_it_missed() -> None:
+    assert json.loads(shown(True, EventsMissed(12))[0]) == {"event": "events-missed", "count": 12}
+    assert "12 events were not shown" in shown(False, EventsMissed(12))[0]
