@@ -205,9 +205,11 @@ class Room:
         try:
             await self._join()
         except BaseException:
-            self._state = "new"  # nothing announced: it may be tried again
+            if self._state == "joining":
+                self._state = "new"  # nothing announced: it may be tried again
             raise
-        self._state = "joined"
+        if self._state == "joining":  # not left meanwhile
+            self._state = "joined"
 
     async def _join(self) -> None:
         sctp_sack.install()

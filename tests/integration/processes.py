@@ -281,3 +281,13 @@ async def stop_process(
 def _remove(path: Path | None) -> None:
     if path is not None:
         path.unlink(missing_ok=True)  # a small local file: not worth a thread
+
+
+async def silent_listener(port: int) -> asyncio.Server:
+    """Accepts connections and never answers a handshake: a broker too busy to."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    return await asyncio.start_server(hold, "127.0.0.1", port)

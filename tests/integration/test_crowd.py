@@ -16,20 +16,17 @@ import pytest
 from meshchat.mesh import TransportError, WebSocketTransport
 from meshchat.mesh.identity import Identity
 
-from .processes import EVENT_TIMEOUT, MESHCHAT, free_port, start_meshchat_broker, stop_process
+from .processes import (
+    EVENT_TIMEOUT,
+    MESHCHAT,
+    free_port,
+    silent_listener,
+    start_meshchat_broker,
+    stop_process,
+)
 from .test_broker import masked_text_frame, raw_websocket
 
 pytestmark = pytest.mark.integration
-
-
-async def silent_listener(port: int) -> asyncio.Server:
-    """Accepts connections and never answers a handshake: a broker too busy to."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    return await asyncio.start_server(hold, "127.0.0.1", port)
 
 
 async def test_a_first_connection_that_times_out_is_tried_again_and_said_once() -> None:

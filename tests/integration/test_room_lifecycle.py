@@ -21,9 +21,10 @@ from meshchat.mesh import (
     Room,
     RoomClosed,
     RoomEvent,
+    WebSocketTransport,
 )
 
-from .processes import EVENT_TIMEOUT
+from .processes import EVENT_TIMEOUT, free_port, silent_listener
 from .rooms import LOOPBACK, full_mesh
 
 pytestmark = pytest.mark.integration
@@ -141,3 +142,21 @@ async def test_rooms_in_one_process_link_over_loopback_and_wait_for_each_other()
     with pytest.raises(RoomClosed):
         async with asyncio.timeout(5):
             await left_meanwhile
+
+
+async def test_a_room_left_while_it_joins_stays_left() -> None:
+    port = free_port()
+    busy = await silent_listener(port)  # a broker too busy to answer: join() waits
+    try:
+        transport = WebSocketTransport(f"ws://127.0.0.1:{port}", open_timeout=1.0, patience=2.0)
+        ana = Room(transport, "life", nick="ana", ice=LOOPBACK)
+        joining = asyncio.create_task(ana.join())
+        await asyncio.sleep(0.3)  # under way
+        await ana.leave()
+        with pytest.raises(MeshError):  # it gives up on the broker it was waiting for
+            async with asyncio.timeout(10):
+                await joining
+        with pytest.raises(RoomClosed):  # left, not "never joined"
+            await ana.send("after all")
+    finally:
+        busy.close()
