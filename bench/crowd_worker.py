@@ -102,7 +102,7 @@ class Crowd:
     def status(self) -> dict[str, Any]:
         rooms = []
         for room in self.rooms:
-            connections = len(room._engine._connections)
+            connections = len(room._driver.engine._connections)
             self.max_connections = max(self.max_connections, connections)
             linked = [peer for peer, link in room.links().items() if link.route != "overlay"]
             rooms.append(
@@ -140,7 +140,7 @@ class Crowd:
         links = sorted(room._core.gossip.links)
         for peer_id in links:
             if (link := room._core.pc_of(peer_id)) is not None:
-                room._engine.send(link, frame)
+                room._driver.engine.send(link, frame)
         return len(links)
 
     async def quit(self) -> None:

@@ -57,7 +57,7 @@ async def main(broker_url: str, room_name: str, expected_peers: int, freeze: boo
 
     def peer_connections() -> Iterator[RTCPeerConnection]:
         # A measurement probe: Room does not hand out its peer connections.
-        return (connection.pc for connection in room._engine._connections.values())
+        return (connection.pc for connection in room._driver.engine._connections.values())
 
     chat_began_cpu = 0.0
     chat_began_packets = 0

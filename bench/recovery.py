@@ -173,7 +173,7 @@ async def time_connection_rebuild() -> float:
         await ana.join()
         await bo.join()
         await wait_for_room(ana, lambda e: isinstance(e, PeerJoined))
-        (connection,) = bo._engine._connections.values()
+        (connection,) = bo._driver.engine._connections.values()
         start = time.monotonic()
         await connection.pc.close()
         await wait_for_room(ana, lambda e: isinstance(e, PeerLeft))

@@ -26,7 +26,7 @@ from .rooms import LOOPBACK
 
 def send_raw(room: Room, peer_id: str, frame: str | bytes) -> None:
     """Put ``frame`` on ``room``'s open data channel to ``peer_id``, unchecked."""
-    for connection in room._engine._connections.values():
+    for connection in room._driver.engine._connections.values():
         if connection.peer_id == peer_id and connection.channel is not None:
             connection.channel.send(frame)
             return

@@ -42,7 +42,8 @@ async def main(url: str, name: str, fakes: int) -> None:
     room = Room(WebSocketTransport(url), name, nick="eve", ice=LOOPBACK)
     room._core.protocol.go_partial()  # its hellos say "crowd": the lie that opens the page
     await room.join()
-    while not (linked := [c.peer_id for c in room._engine._connections.values() if c.channel_open]):
+    connections = room._driver.engine._connections
+    while not (linked := [c.peer_id for c in connections.values() if c.channel_open]):
         await asyncio.sleep(0.1)
     print("linked", flush=True)
     hellos = fake_hellos(name, fakes)

@@ -120,7 +120,7 @@ async def test_file_offers_accepted_together_leave_the_disk_margin(
     for sender in senders:
         await wait_until_peers(sender, victim.id)
         offer = Offer(os.urandom(16).hex(), "big.bin", 120 * 1024 * 1024, "0" * 64)
-        await sender._sender.send(FILES_CHANNEL, encode_control(offer), [victim.id])
+        await sender._driver.sender.send(FILES_CHANNEL, encode_control(offer), [victim.id])
     offered = [await victim.wait_for(offered_by(sender.id)) for sender in senders]
     assert len(offered) == 4
 

@@ -84,7 +84,7 @@ async def test_a_failed_peer_connection_is_rebuilt_and_messages_sent_meanwhile_a
                     seen_by_ana.append(event)
 
         watchers = [asyncio.create_task(collect(bo)), asyncio.create_task(collect(ana))]
-        (connection,) = bo._engine._connections.values()  # white-box: the one to break
+        (connection,) = bo._driver.engine._connections.values()  # white-box: the one to break
         await connection.pc.close()
         texts = [f"meanwhile {i}" for i in range(5)]
         for text in texts:
@@ -114,7 +114,7 @@ async def test_a_peer_cannot_post_in_another_ones_name_on_the_data_channel(
         await ana.join()
         await bo.join()
         await full_mesh(ana, bo)
-        (connection,) = ana._engine._connections.values()  # white-box: ana misbehaves
+        (connection,) = ana._driver.engine._connections.values()  # white-box: ana misbehaves
         assert connection.channel is not None
         someone_else = Identity().client_id
         forged = new_chat_message(someone_else, "someone else", "forged", 0, 1, new_message_id())

@@ -156,9 +156,9 @@ async def offer_raw(sender: Room, to: str, name: str, body: bytes, sha256: str) 
     """What a hostile client can send: any name, any digest, chunks of its choosing."""
     transfer_id = os.urandom(16).hex()
     offer = Offer(transfer_id, name, len(body), sha256)
-    await sender._sender.send(FILES_CHANNEL, encode_control(offer), [to])
+    await sender._driver.sender.send(FILES_CHANNEL, encode_control(offer), [to])
     await asyncio.sleep(0.5)  # the offer is accepted
-    await sender._sender.send(FILE_DATA_CHANNEL, encode_chunk(transfer_id, 0, body), [to])
+    await sender._driver.sender.send(FILE_DATA_CHANNEL, encode_chunk(transfer_id, 0, body), [to])
     return transfer_id
 
 
@@ -203,7 +203,7 @@ async def test_a_flood_of_offers_is_not_shown_or_answered(room_of: MakePeers) ->
     ana, bo = await room_of("ana", "bo")
     for n in range(60):
         offer = Offer(os.urandom(16).hex(), f"spam {n}.txt", 1, "0" * 64)
-        await ana.room._sender.send(FILES_CHANNEL, encode_control(offer), [bo.room.id])
+        await ana.room._driver.sender.send(FILES_CHANNEL, encode_control(offer), [bo.room.id])
     await asyncio.sleep(2.0)
     offered = len(bo.of(FileOffered))
     assert 10 <= offered <= 13, f"{offered} offers shown"
@@ -227,7 +227,7 @@ async def test_a_broken_connection_mid_transfer_resumes_where_it_was(
     async with asyncio.timeout(EVENT_TIMEOUT):
         while not any(e.done >= 8 * MiB for e in bo.of(FileProgress)):
             await asyncio.sleep(0.02)
-    (connection,) = bo.room._engine._connections.values()  # white-box: the one to break
+    (connection,) = bo.room._driver.engine._connections.values()  # white-box: the one to break
     await connection.pc.close()
     outcome = await asyncio.wait_for(transfer.wait(), EVENT_TIMEOUT * 4)
     assert outcome == {bo.room.id: "delivered"}

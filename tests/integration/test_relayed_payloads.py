@@ -185,12 +185,12 @@ async def test_a_relay_that_swaps_bytes_is_dropped_and_the_payload_still_arrives
         )
     )
     honest = [room for room in crowd if room not in (sender, liar)]
-    forward = liar._engine.send
+    forward = liar._driver.engine.send
 
     def tampered(pc_id: int, frame: str | bytes) -> None:
         forward(pc_id, swapped(frame))
 
-    liar._engine.send = tampered  # type: ignore[method-assign]
+    liar._driver.engine.send = tampered  # type: ignore[method-assign]
     got, tasks = await arrivals(crowd, "blobs")
 
     # Whatever the liar forwards is spoilt: every honest member still gets the payload
@@ -203,7 +203,7 @@ async def test_a_relay_that_swaps_bytes_is_dropped_and_the_payload_still_arrives
     # is caught by its signed digest, and the link it came by is dropped; the real one,
     # coming after by another path, is not taken for a copy of it. (The liar may have
     # lost every link by now: the spoilt copy goes straight from the sender.)
-    del liar._engine.send
+    del liar._driver.engine.send
     target = next(room for room in honest if room.id in sender._core.gossip.links)
     caught = target.forged_messages
     piece = os.urandom(1000)
@@ -211,12 +211,12 @@ async def test_a_relay_that_swaps_bytes_is_dropped_and_the_payload_still_arrives
     envelope, real = sender._core.gossip.publish(fields, time.monotonic(), attachment=piece)
     link = sender._core.pc_of(target.id)
     assert link is not None
-    sender._engine.send(link, swapped(envelope.frame))
+    sender._driver.engine.send(link, swapped(envelope.frame))
     await wait_until(lambda: target.forged_messages > caught)
     await wait_until(lambda: sender.id not in target._core.protocol.open_peers())
     relayed: list[RoomAction] = []
     sender._core._gossiped(real, time.monotonic(), relayed)
-    sender._run(relayed)
+    sender._driver.run(relayed)
     await wait_until(lambda: all(len(got[room.id]) == 2 for room in honest))
     await asyncio.sleep(1.0)  # a copy would arrive by now
     for room in honest:

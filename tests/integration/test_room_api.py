@@ -54,6 +54,6 @@ async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Ro
     assert left == PeerLeft(bo.id, "bo", "said bye", said_bye=True)
     assert ana.peers == {}
     # White-box: the peer connection was detached and closed, not leaked.
-    assert ana._engine._connections == {} and bo._engine._connections == {}
-    closing = list(ana._engine._closing)
+    assert ana._driver.engine._connections == {} and bo._driver.engine._connections == {}
+    closing = list(ana._driver.engine._closing)
     await asyncio.wait_for(asyncio.gather(*closing), EVENT_TIMEOUT)
