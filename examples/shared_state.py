@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from meshchat.mesh import JsonValue, PeerJoined, Room
+from meshchat.mesh import JsonValue, PeerId, PeerJoined, Room
 
-Stamp = tuple[int, str]  # (milliseconds since the epoch, author id)
+Stamp = tuple[int, PeerId]  # (milliseconds since the epoch, author)
 
 
 class SharedState:

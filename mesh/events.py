@@ -18,6 +18,10 @@ from typing import IO, TypeAlias, cast
 from meshchat.mesh.link.chat_frames import ChatMessage
 from meshchat.mesh.link.payloads import PayloadHeader
 
+# A peer's id in the room: 32 hex digits, the hash of the key it joined with (``room.id``
+# is ours). An alias, so plain strings keep working where one is asked for.
+PeerId: TypeAlias = str
+
 
 @dataclass(frozen=True, slots=True)
 class PeerJoined:
@@ -25,7 +29,7 @@ class PeerJoined:
     partial one, the room vouched for it (``route`` is then "overlay" unless we hold a
     link to it)."""
 
-    peer_id: str
+    peer_id: PeerId
     nick: str
     # The candidate types of the pair ICE chose, ours/theirs: "host/host", "relay/host"...
     route: str = "unknown"
@@ -37,7 +41,7 @@ class PeerLeft:
     nothing came from it for far longer than its heartbeats are apart, as when its
     process or machine died; in a partial mesh, links reported it gone)."""
 
-    peer_id: str
+    peer_id: PeerId
     nick: str
     reason: str
     said_bye: bool = False
@@ -55,7 +59,7 @@ class MessageUndelivered:
     """A message we sent did not reach ``peer_id`` (see ``link/delivery.py``)."""
 
     message: ChatMessage
-    peer_id: str
+    peer_id: PeerId
     reason: str
 
 
@@ -64,7 +68,7 @@ class PayloadUndelivered:
     """A channel payload we sent did not reach ``peer_id``."""
 
     header: PayloadHeader
-    peer_id: str
+    peer_id: PeerId
     reason: str
 
 
@@ -75,7 +79,7 @@ class TransferProgress:
 
     channel: str
     message_id: str
-    peer_id: str
+    peer_id: PeerId
     sending: bool
     done: int
     total: int
@@ -102,7 +106,7 @@ class FileOffered:
     :class:`FileFailed` follows with the reason the sender was given."""
 
     transfer_id: str
-    sender: str
+    sender: PeerId
     nick: str
     name: str
     size: int
@@ -114,7 +118,7 @@ class FileProgress:
     sender, what the peer confirmed it wrote. A few per second at most."""
 
     transfer_id: str
-    peer_id: str
+    peer_id: PeerId
     sending: bool
     done: int
     total: int
@@ -126,7 +130,7 @@ class FileReceived:
     sender signed."""
 
     transfer_id: str
-    sender: str
+    sender: PeerId
     nick: str
     path: Path
     size: int
@@ -138,7 +142,7 @@ class FileDelivered:
     """``peer_id`` saved our file, and its digest matched."""
 
     transfer_id: str
-    peer_id: str
+    peer_id: PeerId
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +151,7 @@ class FileFailed:
     ``reason`` says why. A receiver keeps nothing of it."""
 
     transfer_id: str
-    peer_id: str
+    peer_id: PeerId
     sending: bool
     reason: str
 
@@ -191,9 +195,9 @@ class PeerLink:
 @dataclass(frozen=True, slots=True)
 class SentMessage:
     message: ChatMessage
-    delivered_to: tuple[str, ...]  # peer ids whose data channel took the message
+    delivered_to: tuple[PeerId, ...]  # peer ids whose data channel took the message
     # Peers whose connection was lost moments ago: sent to them when they are back.
-    queued_for: tuple[str, ...] = ()
+    queued_for: tuple[PeerId, ...] = ()
 
     @property
     def id(self) -> str:
@@ -205,8 +209,8 @@ class SentPayload:
     """A payload accepted for sending; its bytes go as the channels take them."""
 
     header: PayloadHeader
-    sending_to: tuple[str, ...]  # peers with an open channel
-    queued_for: tuple[str, ...] = ()  # peers away for a moment: sent when they are back
+    sending_to: tuple[PeerId, ...]  # peers with an open channel
+    queued_for: tuple[PeerId, ...] = ()  # peers away for a moment: sent when they are back
 
     @property
     def id(self) -> str:

@@ -25,6 +25,7 @@ from typing import IO, Literal, Self, TypeVar
 from meshchat.mesh.channel import Channel
 from meshchat.mesh.errors import AlreadyJoined, NotJoined, RoomClosed
 from meshchat.mesh.events import (
+    PeerId,
     PeerJoined,
     PeerLeft,
     PeerLink,
@@ -135,7 +136,7 @@ class Room:
         await self.leave()
 
     @property
-    def peers(self) -> dict[str, str]:
+    def peers(self) -> dict[PeerId, str]:
         """The other peers in the room: id -> nickname. In a full mesh, those with an
         open data channel; in a partial one, every member, linked to us or not."""
         return self._core.peers()
@@ -145,7 +146,7 @@ class Room:
         """Whether the room has outgrown a full mesh (partial/membership.py)."""
         return self._core.partial
 
-    def links(self) -> dict[str, PeerLink]:
+    def links(self) -> dict[PeerId, PeerLink]:
         """Each peer: id -> its nick, ICE route and round trip, as of now (cheap enough
         to poll a few times a second for a display). A member reached through others
         has the route ``"overlay"``."""
@@ -197,7 +198,7 @@ class Room:
         self._driver.run(actions)
         return sent
 
-    async def send_file(self, path: Path | str, to: Iterable[str] | None = None) -> FileTransfer:
+    async def send_file(self, path: Path | str, to: Iterable[PeerId] | None = None) -> FileTransfer:
         """Offer the file at ``path`` to the peers ``to`` (everyone here by default),
         and stream it to those who accept, from disk, verified by its SHA-256 on
         arrival. Returns at once: watch ``transfer.progress``, ``await
@@ -239,7 +240,7 @@ class Room:
         what stops it. A handler that raises is logged and keeps being called."""
         return self._events.on(kind, handler)
 
-    async def wait_for_peers(self, count: int = 1) -> dict[str, str]:
+    async def wait_for_peers(self, count: int = 1) -> dict[PeerId, str]:
         """Wait until at least ``count`` other peers are in the room, and return
         ``room.peers``; bound it with ``asyncio.timeout``. Raises
         :class:`~meshchat.mesh.RoomClosed` if the room is left meanwhile."""
