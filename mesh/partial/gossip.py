@@ -506,8 +506,6 @@ class Gossip:
                 raise ProtocolError("'ihave' holds an invalid author or number")
             if author is None or author.next is None or author_id == self.client_id:
                 continue  # an author we never heard: nothing to order its envelopes after
-            if high < author.next and not author.skipped:
-                continue  # the usual case in a room that keeps up: we lack none
             missing += [(peer_id, author_id, n) for n in self._lacking(author_id, author, high)]
         missing = [key for key in missing if now - self._asked.get(key, -WANT_RETRY) >= WANT_RETRY]
         missing = missing[:MAX_WANT]
@@ -524,6 +522,8 @@ class Gossip:
         """The numbers up to ``high`` (a link holds them) that we lack: given up on
         waiting for, or past where we deliver. Oldest first."""
         assert author.next is not None
+        if high < author.next and not author.skipped:
+            return []  # the usual case in a room that keeps up
         lacking = sorted(n for n in author.skipped if n <= high)
         lacking += [
             n
