@@ -61,8 +61,11 @@ class Fanout(Generic[T]):
         self._unheard: _Queue[T] | None = _Queue(limit)  # while no iterator listens
         self._handlers: list[tuple[type | tuple[type, ...], Handler]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self.closed = False
         self.ended = asyncio.Event()  # set by close()
+
+    @property
+    def closed(self) -> bool:
+        return self.ended.is_set()
 
     @property
     def missed(self) -> int:
@@ -104,7 +107,6 @@ class Fanout(Generic[T]):
             self._unheard = queue
 
     def close(self) -> None:
-        self.closed = True
         self.ended.set()
         for queue in self._queues:
             queue.close()
