@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from meshchat.mesh.channel import Channel
+    from meshchat.mesh.channel import Channel, ChatChannel
     from meshchat.mesh.errors import AlreadyJoined, MeshError, NotJoined, RoomClosed, RoomStateError
     from meshchat.mesh.events import (
         EventsMissed,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         JsonValue,
         MessageReceived,
         MessageUndelivered,
+        PayloadDelivered,
         PayloadUndelivered,
         PeerId,
         PeerJoined,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 _MODULE_OF = {
     "AlreadyJoined": "errors",
     "Channel": "channel",
+    "ChatChannel": "channel",
     "EventsMissed": "events",
     "ChatMessage": "link.chat_frames",
     "FileDelivered": "events",
@@ -87,6 +89,7 @@ _MODULE_OF = {
     "OverlayConfig": "partial.membership",
     "PayloadHeader": "link.payloads",
     "PayloadTooLarge": "link.payloads",
+    "PayloadDelivered": "events",
     "PayloadUndelivered": "events",
     "PeerId": "events",
     "PeerJoined": "events",
@@ -124,6 +127,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "AlreadyJoined",
     "Channel",
+    "ChatChannel",
     "ChatMessage",
     "EventsMissed",
     "FileDelivered",
@@ -143,6 +147,7 @@ __all__ = [
     "MessageUndelivered",
     "NotJoined",
     "OverlayConfig",
+    "PayloadDelivered",
     "PayloadHeader",
     "PayloadTooLarge",
     "PayloadUndelivered",

@@ -1,51 +1,48 @@
 """Named channels of a room: any JSON value or bytes, to everyone or to chosen peers.
 
     moves = room.channel("moves")
-    await moves.send({"x": 1})
+    sent = await moves.send({"x": 1})
+    outcome = await sent.wait()        # {peer id: "delivered" or why not}
     await moves.send(b"\\x00" * 10_000_000, to=[peer_id])
-    async for received in moves:   # .data, .sender, .nick, .timestamp_ms
+    async for received in moves:       # .json() / .bytes(), .sender, .nick, .timestamp_ms
         ...
 
-The channel named ``"chat"`` is the chat itself: it sends and yields text.
+The channel named ``"chat"`` is the chat itself: a :class:`ChatChannel`, which sends
+and yields text.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
-from meshchat.mesh.events import Received, SentMessage, SentPayload
-from meshchat.mesh.link.payloads import CHAT_CHANNEL
+from meshchat.mesh.events import (
+    PayloadDelivered,
+    PayloadUndelivered,
+    PeerId,
+    Received,
+    SentMessage,
+    SentPayload,
+    TransferProgress,
+)
 
 SendPayload = Callable[[str, object, Iterable[str] | None], Awaitable[SentPayload]]
 SendChat = Callable[[str], Awaitable[SentMessage]]
+# What a payload channel reports of what we sent on it.
+ChannelEvent = TransferProgress | PayloadDelivered | PayloadUndelivered
+Handler = Callable[[Any], Awaitable[None] | None]
+Subscribe = Callable[[tuple[type, ...], Handler], Callable[[], None]]
+E = TypeVar("E", TransferProgress, PayloadDelivered, PayloadUndelivered)
 
 
-class Channel:
-    """One named channel of a room. Messages arrive in order per author; what arrives
-    before anyone iterates waits in the channel, so open channels before joining to
-    miss nothing."""
+class _Inbox:
+    """What arrives on one channel, in order per author. What arrives before anyone
+    iterates waits in the channel, so open channels before joining to miss nothing."""
 
-    def __init__(self, name: str, send_payload: SendPayload, send_chat: SendChat) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self._send_payload = send_payload
-        self._send_chat = send_chat
         self._received: asyncio.Queue[Received | None] = asyncio.Queue()
-
-    async def send(
-        self, data: object, *, to: Iterable[str] | None = None
-    ) -> SentPayload | SentMessage:
-        """Send ``data`` (a JSON value, or bytes) to everyone, or to the peer ids ``to``.
-        Returns once the payload is accepted; its bytes go as the channels take them.
-
-        Raises ValueError (bad data, unknown recipients) or PayloadTooLarge (over 64
-        MiB) before anything is sent.
-        """
-        if self.name == CHAT_CHANNEL:
-            if not isinstance(data, str) or to is not None:
-                raise ValueError("the chat channel carries text, to everyone")
-            return await self._send_chat(data)
-        return await self._send_payload(self.name, data, to)
 
     def deliver(self, received: Received) -> None:
         self._received.put_nowait(received)
@@ -56,3 +53,63 @@ class Channel:
     async def __aiter__(self) -> AsyncIterator[Received]:
         while (received := await self._received.get()) is not None:
             yield received
+
+
+class Channel(_Inbox):
+    """One named channel of a room, for JSON values and bytes."""
+
+    def __init__(self, name: str, send_payload: SendPayload, subscribe: Subscribe) -> None:
+        super().__init__(name)
+        self._send_payload = send_payload
+        self._subscribe = subscribe
+
+    async def send(self, data: object, *, to: Iterable[PeerId] | None = None) -> SentPayload:
+        """Send ``data`` (a JSON value, or bytes) to everyone, or to the peer ids ``to``.
+        Returns once the payload is accepted; its bytes go as the channels take them:
+        ``sent.progress`` says how far, ``await sent.wait()`` how it ended for each.
+
+        Raises ValueError (bad data, unknown recipients) or PayloadTooLarge (over 64
+        MiB) before anything is sent.
+        """
+        return await self._send_payload(self.name, data, to)
+
+    def on(
+        self, kind: type[E], handler: Callable[[E], Awaitable[None] | None]
+    ) -> Callable[[], None]:
+        """Call ``handler(event)`` for each event of type ``kind`` about a payload we
+        sent on this channel: :class:`~meshchat.mesh.TransferProgress` (also for
+        payloads coming to us), :class:`~meshchat.mesh.PayloadDelivered` and
+        :class:`~meshchat.mesh.PayloadUndelivered`. A coroutine function runs as a
+        task, as with ``room.on``. Returns what stops it."""
+        if kind not in (TransferProgress, PayloadDelivered, PayloadUndelivered):
+            raise TypeError(
+                f"a channel reports TransferProgress and Payload(Un)Delivered, not {kind}"
+            )
+
+        def ours(event: E) -> Awaitable[None] | None:
+            return handler(event) if _channel_of(event) == self.name else None
+
+        return self._subscribe((kind,), ours)
+
+
+class ChatChannel(_Inbox):
+    """The channel ``"chat"``: the room's chat lines, as text."""
+
+    def __init__(self, name: str, send_chat: SendChat) -> None:
+        super().__init__(name)
+        self._send_chat = send_chat
+
+    async def send(self, data: str, *, to: None = None) -> SentMessage:
+        """Say ``data`` to the room, as ``room.send`` does."""
+        if not isinstance(data, str) or to is not None:
+            raise ValueError("the chat channel carries text, to everyone")
+        return await self._send_chat(data)
+
+
+def _channel_of(event: object) -> str | None:
+    match event:
+        case TransferProgress(channel=channel):
+            return channel
+        case PayloadDelivered(header=header) | PayloadUndelivered(header=header):
+            return header.channel
+    return None

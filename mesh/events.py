@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import builtins
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeAlias, cast
+from typing import IO, Protocol, TypeAlias, cast
 
 from meshchat.mesh.link.chat_frames import ChatMessage
 from meshchat.mesh.link.payloads import PayloadHeader
@@ -61,6 +61,16 @@ class MessageUndelivered:
     message: ChatMessage
     peer_id: PeerId
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadDelivered:
+    """``peer_id`` has a channel payload we sent: it acknowledged the whole of it (over
+    a link), or sent back a signed receipt (a payload to chosen members, relayed
+    through a partial mesh)."""
+
+    header: PayloadHeader
+    peer_id: PeerId
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +180,7 @@ RoomEvent = (
     | PeerLeft
     | MessageReceived
     | MessageUndelivered
+    | PayloadDelivered
     | PayloadUndelivered
     | TransferProgress
     | SignallingLost
@@ -204,17 +215,55 @@ class SentMessage:
         return self.message.id
 
 
+class PayloadTracking(Protocol):
+    """How a payload is going, per recipient (payload_outcomes.py)."""
+
+    progress: dict[PeerId, int]
+    outcomes: dict[PeerId, str]
+
+    async def wait(self) -> dict[PeerId, str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SentPayload:
-    """A payload accepted for sending; its bytes go as the channels take them."""
+    """A payload accepted for sending; its bytes go as the channels take them.
+    ``await sent.wait()`` says how it ended for each recipient."""
 
     header: PayloadHeader
     sending_to: tuple[PeerId, ...]  # peers with an open channel
     queued_for: tuple[PeerId, ...] = ()  # peers away for a moment: sent when they are back
+    # Set on what a Room's channel returns; what wait() and progress read.
+    tracking: PayloadTracking | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
         return self.header.id
+
+    async def wait(self) -> dict[PeerId, str]:
+        """Wait until the payload has settled for every recipient, and return ``{peer
+        id: outcome}``: ``"delivered"`` (the peer acknowledged all of it, or sent back
+        a receipt through a partial mesh), ``"relayed"`` (sent into a partial mesh for
+        the whole room: no receipts come back), or the reason it did not arrive (the
+        peer left, did not acknowledge in time, the room was left...). Every
+        recipient settles within the delivery timeouts; bound it with
+        ``asyncio.timeout`` to wait less."""
+        return await self._tracking().wait()
+
+    @property
+    def progress(self) -> dict[PeerId, int]:
+        """Bytes handed to each recipient's channel so far (all of them once it
+        acknowledged the payload)."""
+        return dict(self._tracking().progress)
+
+    @property
+    def outcomes(self) -> dict[PeerId, str]:
+        """The recipients settled so far, as :meth:`wait` returns them."""
+        return dict(self._tracking().outcomes)
+
+    def _tracking(self) -> PayloadTracking:
+        if self.tracking is None:
+            raise RuntimeError("only a payload sent through a Room's channel is tracked")
+        return self.tracking
 
 
 _UNREAD = object()

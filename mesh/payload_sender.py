@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from meshchat.mesh.engine import Engine
 from meshchat.mesh.events import SentPayload
+from meshchat.mesh.payload_outcomes import PayloadOutcomes
 from meshchat.mesh.room_actions import RoomAction
 from meshchat.mesh.room_core import RoomCore, recipients
 from meshchat.wire.ratelimit import TokenBucket
@@ -36,16 +37,23 @@ class PayloadSender:
         self._backlog_drained = asyncio.Event()
         self._link_drained = asyncio.Event()  # a channel's buffer fell to LOW_WATER
         self._relaying = asyncio.Lock()  # one relayed payload of ours at a time, in parts
+        self.outcomes = PayloadOutcomes()
         self._closed = False
 
-    async def send(self, channel: str, data: object, to: Iterable[str] | None) -> SentPayload:
+    async def send(
+        self, channel: str, data: object, to: Iterable[str] | None, *, tracked: bool = False
+    ) -> SentPayload:
+        """``tracked``: the application's payload, which says how it ends for each
+        recipient (payload_outcomes.py); the framework's own need not."""
         while self._core.backlog() > SEND_BACKLOG and not self._closed:
             self._backlog_drained.clear()
             await self._backlog_drained.wait()
         chosen = recipients(to)
         if self._core.sends_by_relay(chosen):
-            return await self._relay(channel, data, chosen)
+            return await self._relay(channel, data, chosen, tracked)
         sent, actions = self._core.send_payload(channel, data, chosen, time.monotonic())
+        if tracked:  # before its actions: their events find it
+            sent = self.outcomes.track(sent)
         self._run(actions)
         return sent
 
@@ -60,12 +68,18 @@ class PayloadSender:
     def close(self) -> None:
         self._closed = True
         self._backlog_drained.set()
+        self.outcomes.close()
 
-    async def _relay(self, channel: str, data: object, to: tuple[str, ...] | None) -> SentPayload:
+    async def _relay(
+        self, channel: str, data: object, to: tuple[str, ...] | None, tracked: bool
+    ) -> SentPayload:
         planned, actions = self._core.relay_payload(channel, data, to, time.monotonic())
-        self._run(actions)
         if isinstance(planned, SentPayload):
+            if tracked:
+                planned = self._track_relayed(planned)
+            self._run(actions)
             return planned
+        self._run(actions)
         async with self._relaying:
             pace = TokenBucket(PART_RATE, PART_RATE, time.monotonic())
             for index in range(planned.count):
@@ -73,8 +87,17 @@ class PayloadSender:
                 self._run(self._core.relay_part(planned, index, time.monotonic()))
         done: list[RoomAction] = []
         sent = self._core.relayed(planned.header, time.monotonic(), done)
+        if tracked:
+            sent = self._track_relayed(sent)
         self._run(done)
         return sent
+
+    def _track_relayed(self, sent: SentPayload) -> SentPayload:
+        """A payload to chosen members awaits their receipts; one to the whole room
+        gets none, and is settled for its members at once."""
+        if sent.header.to:
+            return self.outcomes.track(sent)
+        return self.outcomes.track(sent, relayed_to=self._core.peers())
 
     async def _turn_to_relay(self, pace: TokenBucket) -> None:
         """Wait for our turn to relay a part: within the rate, and until no link's

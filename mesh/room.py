@@ -20,9 +20,9 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import IO, Literal, Self, TypeVar
+from typing import IO, Literal, Self, TypeVar, overload
 
-from meshchat.mesh.channel import Channel
+from meshchat.mesh.channel import Channel, ChatChannel
 from meshchat.mesh.errors import AlreadyJoined, NotJoined, RoomClosed
 from meshchat.mesh.events import (
     PeerId,
@@ -37,7 +37,7 @@ from meshchat.mesh.fanout import Fanout
 from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE, RESERVED_PREFIX
 from meshchat.mesh.features.file_transfer import FileTransfer
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.link.payloads import check_channel_name
+from meshchat.mesh.link.payloads import CHAT_CHANNEL, check_channel_name
 from meshchat.mesh.partial import membership as o
 from meshchat.mesh.room_core import RoomCore
 from meshchat.mesh.room_driver import RoomDriver
@@ -113,7 +113,7 @@ class Room:
         if ice is None:
             ice = IceConfig(host_addresses=LOOPBACK) if transport.in_process else IceConfig()
         self._events: Fanout[RoomEvent] = Fanout()
-        self._channels: dict[str, Channel] = {}
+        self._channels: dict[str, Channel | ChatChannel] = {}
         self._driver = RoomDriver(
             self._core,
             transport,
@@ -211,16 +211,26 @@ class Room:
         self._check_joined()
         return await self._driver.files.send_file(Path(path), to)
 
-    def channel(self, name: str) -> Channel:
+    # Overlapping on purpose, as typeshed does for open(): the literal "chat" is text.
+    @overload
+    def channel(self, name: Literal["chat"]) -> ChatChannel: ...  # type: ignore[overload-overlap]
+    @overload
+    def channel(self, name: str) -> Channel: ...
+    def channel(self, name: str) -> Channel | ChatChannel:
         """The channel ``name`` (1-64 printable characters): send on it, iterate what
-        arrives on it. ``"chat"`` is the chat itself; names starting ``meshchat/`` are
-        the framework's own. Messages on a channel nobody has asked for are
-        acknowledged and dropped: ask before joining to miss none."""
+        arrives on it. ``"chat"`` is the chat itself (a :class:`~meshchat.mesh.
+        ChatChannel` of text); names starting ``meshchat/`` are the framework's own.
+        Messages on a channel nobody has asked for are acknowledged and dropped: ask
+        before joining to miss none."""
         check_channel_name(name)
         if name.startswith(RESERVED_PREFIX):
             raise ValueError(f"channel names starting {RESERVED_PREFIX!r} are reserved")
         if (channel := self._channels.get(name)) is None:
-            channel = self._channels[name] = Channel(name, self._send_payload, self.send)
+            channel = self._channels[name] = (
+                ChatChannel(name, self.send)
+                if name == CHAT_CHANNEL
+                else Channel(name, self._send_payload, self._events.on)
+            )
             self._core.read(name)
         return channel
 
@@ -286,4 +296,4 @@ class Room:
         self, channel: str, value: object, to: Iterable[str] | None
     ) -> SentPayload:
         self._check_joined()
-        return await self._driver.sender.send(channel, value, to)
+        return await self._driver.sender.send(channel, value, to, tracked=True)

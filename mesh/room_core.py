@@ -26,6 +26,7 @@ from typing import IO
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
+    PayloadDelivered,
     PayloadUndelivered,
     PeerJoined,
     PeerLeft,
@@ -604,9 +605,17 @@ class RoomCore:
                     header.channel.startswith(RESERVED_PREFIX)
                 ):
                     actions.append(FilesUndelivered(header.id, peer_id, reason))
-                case TransferProgress(channel=channel) if channel.startswith(RESERVED_PREFIX):
-                    pass  # a file's chunks: the file's own progress is reported instead
-                case MessageUndelivered() | PayloadUndelivered() | TransferProgress():
+                case (
+                    TransferProgress(channel=channel)
+                    | PayloadDelivered(header=PayloadHeader(channel=channel))
+                ) if channel.startswith(RESERVED_PREFIX):
+                    pass  # a file's chunks: the file's own progress and outcome are reported
+                case (
+                    MessageUndelivered()
+                    | PayloadDelivered()
+                    | PayloadUndelivered()
+                    | TransferProgress()
+                ):
                     actions.append(Emit(action))
                 case d.DropPeer(peer_id=peer_id, reason=reason):
                     log.warning("dropping peer %s: %s", peer_id, reason)
@@ -693,7 +702,7 @@ class RoomCore:
                 else:
                     self._deliver_assembled(due, now, actions)
             case r.Receipt(message_id=message_id):
-                self.receipts.got(message_id, author)
+                self._linked(self.receipts.got(message_id, author), now, actions)
             case r.GoneReport(peer_id=peer_id) if peer_id == self.id:
                 self._say_here(now, actions)
             case r.GoneReport(peer_id=peer_id):

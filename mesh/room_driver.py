@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
-from meshchat.mesh.channel import Channel
+from meshchat.mesh.channel import Channel, ChatChannel
 from meshchat.mesh.events import PeerJoined, RoomEvent
 from meshchat.mesh.fanout import Fanout
 from meshchat.mesh.features.file_transfer import FileTransfers
@@ -59,7 +59,7 @@ class RoomDriver:
         transport: Transport,
         ice: IceConfig,
         events: Fanout[RoomEvent],
-        channels: dict[str, Channel],
+        channels: dict[str, Channel | ChatChannel],
         *,
         downloads: Path | None,
         max_file_size: int,
@@ -134,6 +134,7 @@ class RoomDriver:
                 case d.Pump(peer_id=peer_id):
                     self.pump(peer_id)
                 case Emit(event=event):
+                    self.sender.outcomes.observe(event)  # before any listener looks
                     self.events.publish(event)
                 case ToChannel(received=received):
                     if (channel := self.channels.get(received.channel)) is not None:

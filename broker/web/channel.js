@@ -1,6 +1,7 @@
 import { CHAT_CHANNEL } from "./payloads.js";
 
-// One named channel of a room (Room.channel): an EventTarget for "message" and "progress".
+// One named channel of a room (Room.channel): an EventTarget for "message", "progress",
+// "delivered" and "undelivered".
 export class Channel extends EventTarget {
   constructor(room, name) {
     super();

@@ -87,12 +87,18 @@ class DeliveryTracker {
       this.pending.get(peer).set(message.id, [message, now]);
     }
   }
+  // What of ours ``peer`` now has, of what it had not acknowledged.
   acked(peer, ranges) {
     const pending = this.pending.get(peer);
-    if (!pending || !ranges.length) return;
+    if (!pending || !ranges.length) return [];
+    const settled = [];
     for (const [id, [message]] of [...pending]) {
-      if (ranges.some(([first, last]) => first <= message.seq && message.seq <= last)) pending.delete(id);
+      if (ranges.some(([first, last]) => first <= message.seq && message.seq <= last)) {
+        pending.delete(id);
+        settled.push(message);
+      }
     }
+    return settled;
   }
   touch(peer, id, now) {
     const pending = this.pending.get(peer);
@@ -340,8 +346,15 @@ export class DataPlane {
       detector?.heartbeat(now);
       this.roundTrips.received(peer, message, now);
     } else detector?.alive(now);
-    this.delivery.acked(peer, message.acks);
+    const delivered = this.delivery.acked(peer, message.acks)
+      .filter((settled) => settled.type !== "chat")
+      .map((header) => ({ type: "PayloadDelivered", header, peer }));
     if (this.bodies.size && message.acks.length) this.releaseBodies();
+    // Reported before what the frame itself brings.
+    return [...delivered, ...(await this.receiveMessage(peer, message, now))];
+  }
+
+  async receiveMessage(peer, message, now) {
     if (message.type === "heartbeat" || message.type === "ack") return [];
     if (message.type === "bye") return [{ type: "PeerSaidBye", peer }];
     if (message.from !== peer) {

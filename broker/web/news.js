@@ -28,10 +28,17 @@ export function newsOf(action, nickOf) {
     }
     case "MessageUndelivered":
       return [[null, "undelivered", { id: action.id, peer, reason: action.reason }]];
+    case "PayloadDelivered": {
+      const { id, channel } = action.header;
+      if (channel.startsWith(RESERVED_PREFIX)) return [];
+      const detail = { id, channel, peer };
+      return [[null, "delivered", detail], [channel, "delivered", detail]];
+    }
     case "PayloadUndelivered": {
       const { id, channel } = action.header;
       if (channel.startsWith(RESERVED_PREFIX)) return [];
-      return [[null, "undelivered", { id, channel, peer, reason: action.reason }]];
+      const detail = { id, channel, peer, reason: action.reason };
+      return [[null, "undelivered", detail], [channel, "undelivered", detail]];
     }
     case "TransferProgress": {
       const { channel, id, sending, done, total } = action;

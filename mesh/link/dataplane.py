@@ -30,6 +30,7 @@ from typing import IO
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
+    PayloadDelivered,
     PayloadUndelivered,
     SentMessage,
     SentPayload,
@@ -44,6 +45,7 @@ from meshchat.mesh.link.chat_frames import (
     BYE_FRAME,
     ChannelAck,
     ChannelBye,
+    ChannelMessage,
     ChatMessage,
     Heartbeat,
     RecentIds,
@@ -175,6 +177,7 @@ DataAction = (
     | MessageReceived
     | MessageUndelivered
     | PayloadReceived
+    | PayloadDelivered
     | PayloadUndelivered
     | TransferProgress
     | PeerSaidBye
@@ -305,9 +308,21 @@ class DataPlane:
                 detector.alive(now)
         if isinstance(message, Heartbeat):
             self._round_trips.received(peer_id, message, now)
-        self._delivery.acked(peer_id, acks)
+        settled = self._delivery.acked(peer_id, acks)
         if self._bodies and acks:
             self._release_bodies()
+        delivered: list[DataAction] = [
+            PayloadDelivered(header, peer_id)
+            for header in settled
+            if isinstance(header, PayloadHeader)
+        ]
+        if delivered:  # reported before what the frame itself brings
+            return delivered + self._receive_message(peer_id, message, now)
+        return self._receive_message(peer_id, message, now)
+
+    def _receive_message(
+        self, peer_id: str, message: ChannelMessage, now: float
+    ) -> list[DataAction]:
         match message:
             case Heartbeat() | ChannelAck():
                 return []

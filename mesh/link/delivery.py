@@ -43,14 +43,18 @@ class DeliveryTracker:
         for peer_id in peer_ids:
             self._pending.setdefault(peer_id, {})[message.id] = (message, now)
 
-    def acked(self, peer_id: str, ranges: AckRanges) -> None:
-        """``peer_id`` has the messages whose sequence numbers lie in ``ranges``."""
+    def acked(self, peer_id: str, ranges: AckRanges) -> list[Outgoing]:
+        """``peer_id`` has the messages whose sequence numbers lie in ``ranges``: those
+        of them still awaited, now settled."""
         pending = self._pending.get(peer_id)
         if not pending or not ranges:
-            return
+            return []
+        settled = []
         for message_id, (message, _) in list(pending.items()):
             if any(first <= message.seq <= last for first, last in ranges):
                 del pending[message_id]
+                settled.append(message)
+        return settled
 
     def touch(self, peer_id: str, message_id: str, now: float) -> None:
         """Part of a large message went to ``peer_id`` just now: its ack clock restarts

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshchat.mesh.events import PayloadUndelivered
+from meshchat.mesh.events import PayloadDelivered, PayloadUndelivered
 from meshchat.mesh.link.payloads import PayloadHeader
 
 RECEIPT_WAIT = 30.0  # seconds for a receipt, plus the time the payload's size takes at
@@ -56,15 +56,16 @@ class RelayedReceipts:
         oldest = next(iter(self._awaited))
         return self._report(oldest, "too many payloads awaiting receipts to keep track")
 
-    def got(self, message_id: str, peer_id: str) -> None:
+    def got(self, message_id: str, peer_id: str) -> list[PayloadDelivered]:
         """``peer_id`` says it has the payload (its envelope's signature says it is
-        ``peer_id``); a receipt from anyone else changes nothing."""
+        ``peer_id``); a receipt from anyone else, or a second one, changes nothing."""
         awaited = self._awaited.get(message_id)
-        if awaited is None:
-            return
+        if awaited is None or peer_id not in awaited.recipients:
+            return []
         awaited.recipients.discard(peer_id)
         if not awaited.recipients:
             del self._awaited[message_id]
+        return [PayloadDelivered(awaited.header, peer_id)]
 
     def left(self, peer_id: str) -> list[PayloadUndelivered]:
         """``peer_id`` left the room: what it had not confirmed will not reach it."""
@@ -72,7 +73,9 @@ class RelayedReceipts:
         for message_id, awaited in list(self._awaited.items()):
             if peer_id in awaited.recipients:
                 reports.append(PayloadUndelivered(awaited.header, peer_id, "the peer left"))
-                self.got(message_id, peer_id)
+                awaited.recipients.discard(peer_id)
+                if not awaited.recipients:
+                    del self._awaited[message_id]
         return reports
 
     def expire(self, now: float) -> list[PayloadUndelivered]:

@@ -109,7 +109,9 @@ async def test_bytes_and_big_values_reach_members_we_have_no_link_to(crowd: list
     await sending.send(private, to=[far.id])
     await wait_until(lambda: got[far.id])
     everyone = os.urandom(1024 * 1024 + 7)
-    await sending.send(everyone)
+    to_all = await sending.send(everyone)
+    # No receipts for the whole room: every member is settled as relayed at once.
+    assert await to_all.wait() == {room.id: "relayed" for room in others}
     big_value = {"rows": [[n, "x" * 90] for n in range(1500)]}  # ~150 KB: many envelopes
     await sending.send(big_value)
     await wait_until(lambda: all(len(got[room.id]) >= (3 if room is far else 2) for room in others))
@@ -143,6 +145,8 @@ async def test_a_far_member_confirms_what_was_relayed_to_it_and_silence_is_repor
     watcher = asyncio.create_task(watch())
     first = await sender.channel("blobs").send(os.urandom(50 * 1024), to=[far.id])
     await wait_until(lambda: len(got[far.id]) == 1 and sender._core.receipts.awaited == 0)
+    assert await asyncio.wait_for(first.wait(), 5.0) == {far.id: "delivered"}
+    assert first.progress == {far.id: first.header.size}
 
     # A member that keeps its receipts to itself is reported, with the reason.
     monkeypatch.setattr(rr, "RECEIPT_WAIT", 2.0)
@@ -153,6 +157,7 @@ async def test_a_far_member_confirms_what_was_relayed_to_it_and_silence_is_repor
         (second.id, far.id, "no receipt came back through the room")
     ]
     assert first.id != second.id
+    assert await second.wait() == {far.id: "no receipt came back through the room"}
     for task in (*tasks, watcher):
         task.cancel()
 

@@ -52,6 +52,8 @@ function normal(action) {
       else payload.value = action.value;
       return { payload };
     }
+    case "PayloadDelivered":
+      return { payload_delivered: { id: action.header.id, peer: action.peer } };
     case "PayloadUndelivered":
       return { payload_undelivered: { id: action.header.id, peer: action.peer, reason: action.reason } };
     case "TransferProgress": {

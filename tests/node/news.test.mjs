@@ -42,3 +42,15 @@ test("what the data plane does itself tells nobody", () => {
   const lost = { type: "MessageUndelivered", peer: "b2", id: "m9", reason: "peer left" };
   assert.deepEqual(newsOf(lost, nickOf), [[null, "undelivered", { id: "m9", peer: "b2", reason: "peer left" }]]);
 });
+
+test("a payload's outcome for each peer is told on the room and on its channel", () => {
+  const header = { id: "p1", channel: "game" };
+  const got = { id: "p1", channel: "game", peer: "b2" };
+  assert.deepEqual(newsOf({ type: "PayloadDelivered", peer: "b2", header }, nickOf),
+    [[null, "delivered", got], ["game", "delivered", got]]);
+  const lost = { ...got, reason: "the peer left" };
+  assert.deepEqual(newsOf({ type: "PayloadUndelivered", peer: "b2", header, reason: "the peer left" }, nickOf),
+    [[null, "undelivered", lost], ["game", "undelivered", lost]]);
+  const files = { id: "f1", channel: "meshchat/file-data" };
+  assert.deepEqual(newsOf({ type: "PayloadDelivered", peer: "b2", header: files }, nickOf), []);
+});

@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from meshchat.mesh.events import PayloadUndelivered, TransferProgress
+from meshchat.mesh.events import PayloadDelivered, PayloadUndelivered, TransferProgress
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.link import dataplane as d
 from meshchat.mesh.link import in_flight as t
@@ -79,6 +79,20 @@ def test_a_payload_is_cut_into_frames_of_at_most_16_kib_and_put_back_together() 
         (payload,) = received(receive_all(bo, ANA, frames))
         assert body_of(payload) == data and payload.header.kind == "bytes"
         assert payload.header.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_payload_is_reported_delivered_once_its_receiver_acknowledges_all_of_it() -> None:
+    ana, bo = pair()
+    sent, _ = ana.send_payload("files", bytes(3 * FRAME_BODY), 1.0, 1_000)
+    frames = all_frames(ana, BO)
+    replies = receive_all(bo, ANA, frames) + bo.flush(2.0)
+    acks = [a.frame for a in replies if isinstance(a, d.SendFrame) and a.peer_id == ANA]
+    assert acks, "the receiver acknowledges"
+    reports = [action for frame in acks for action in ana.receive(BO, frame, 2.0)]
+    assert reports == [PayloadDelivered(sent.header, BO)]
+    assert ana.receive(BO, acks[-1], 2.5) == []  # an ack again says nothing new
+    late = ana.tick(100.0)  # long past the ack timeout: settled, so not undelivered
+    assert not any(isinstance(action, PayloadUndelivered) for action in late)
 
 
 def test_both_ends_count_a_link_busy_while_a_payload_is_on_its_way() -> None:

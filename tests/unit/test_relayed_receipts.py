@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshchat.mesh.events import PayloadUndelivered
+from meshchat.mesh.events import PayloadDelivered, PayloadUndelivered
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.link.payloads import PayloadHeader
 from meshchat.mesh.partial import relayed_receipts as rr
@@ -24,11 +24,12 @@ def reported(reports: list[PayloadUndelivered]) -> list[tuple[str, str, str]]:
     return [(report.header.id, report.peer_id, report.reason) for report in reports]
 
 
-def test_a_payload_confirmed_by_every_recipient_is_reported_nowhere() -> None:
+def test_a_payload_confirmed_by_every_recipient_is_delivered_once_to_each() -> None:
     receipts = rr.RelayedReceipts()
     assert receipts.sent(header(), 0.0) == []
-    receipts.got("m1", "bo")
-    receipts.got("m1", "cy")
+    assert receipts.got("m1", "bo") == [PayloadDelivered(header(), "bo")]
+    assert receipts.got("m1", "bo") == []  # a second receipt, replayed or late
+    assert receipts.got("m1", "cy") == [PayloadDelivered(header(), "cy")]
     assert receipts.awaited == 0 and receipts.expire(10_000.0) == []
 
 
@@ -46,8 +47,7 @@ def test_a_silent_recipient_is_reported_once_its_receipt_is_overdue() -> None:
 def test_a_receipt_from_someone_not_addressed_changes_nothing() -> None:
     receipts = rr.RelayedReceipts()
     receipts.sent(header(to=("bo",)), 0.0)
-    receipts.got("m1", "eve")
-    receipts.got("other", "bo")
+    assert receipts.got("m1", "eve") == receipts.got("other", "bo") == []
     assert reported(receipts.expire(rr.RECEIPT_WAIT + 1)) == [
         ("m1", "bo", "no receipt came back through the room")
     ]

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from meshchat.mesh.events import (
     MessageReceived,
     MessageUndelivered,
+    PayloadDelivered,
     PayloadUndelivered,
     TransferProgress,
 )
@@ -95,6 +96,8 @@ def normal(action: d.DataAction) -> dict[str, Any]:
             else:
                 payload["value"] = value
             return {"payload": payload}
+        case PayloadDelivered(header=h, peer_id=peer):
+            return {"payload_delivered": {"id": h.id, "peer": peer}}
         case PayloadUndelivered(header=h, peer_id=peer, reason=reason):
             return {"payload_undelivered": {"id": h.id, "peer": peer, "reason": reason}}
         case TransferProgress() as p:
