@@ -8,7 +8,10 @@ A lost connection (the broker restarted, the network dropped) is re-established 
 exponential backoff and jitter, and the subscriptions are renewed. The first connection
 is tried again the same way while the broker does not answer (a crowd joining at once
 loads it, and the machine it runs on), for up to :data:`FIRST_CONNECT_PATIENCE`; a
-refusal (a bad URL, a wrong token, nothing listening at all) is final at once.
+refusal (a bad URL, a wrong token, nothing listening at all) is final at once, as
+socket.io's and paho-mqtt's clients have it, unless ``wait_for_broker`` says that a
+broker starting later is expected (a service started beside it): then nothing
+listening is tried again too, within the same patience.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -77,13 +81,16 @@ class WebSocketTransport(Transport):
         token: str | None = None,
         open_timeout: float = OPEN_TIMEOUT,
         patience: float = FIRST_CONNECT_PATIENCE,
+        wait_for_broker: bool = False,
         on_retry: Callable[[str], None] | None = None,
         locate: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         """``token``: the broker's access token; one given in ``url`` as ``?token=``
         is taken out of it. Either way it travels in an ``Authorization`` header, and
         ``url`` (shown in messages) never holds it. ``patience``: how long the first
-        connection is tried; ``on_retry(reason)`` hears once that it is being tried
+        connection is tried, in seconds (``0``: once; ``math.inf``: until it works or
+        the room is left); nothing listening at the address ends it at once unless
+        ``wait_for_broker``. ``on_retry(reason)`` hears once that it is being tried
         again (a log line says so anyway). ``locate()``, if given, names the broker's
         URL afresh before each attempt (the embedded default may move, or be hosted
         here, meanwhile)."""
@@ -91,6 +98,7 @@ class WebSocketTransport(Transport):
         self._token = token or url_token
         self._open_timeout = open_timeout
         self._patience = patience
+        self._wait_for_broker = wait_for_broker
         self._on_retry = on_retry
         self._locate = locate
         self._ws: ClientConnection | None = None
@@ -113,7 +121,7 @@ class WebSocketTransport(Transport):
             try:
                 return await self._connect_once(identity)
             except (_Unreachable, _NothingListens) as error:
-                if isinstance(error, _NothingListens) and not reached:
+                if isinstance(error, _NothingListens) and not (reached or self._wait_for_broker):
                     raise
                 reached = True
                 wait = delay * self._rng.uniform(0.5, 1.5)
@@ -121,7 +129,8 @@ class WebSocketTransport(Transport):
                     raise
                 if not told:
                     told = True
-                    message = f"{error}; trying again for up to {self._patience:g} s"
+                    within = f"for up to {self._patience:g} s" if self._patience < math.inf else ""
+                    message = f"{error}; trying again {within or 'until it answers'}"
                     log.warning("%s", message)
                     if self._on_retry is not None:
                         self._on_retry(message)
