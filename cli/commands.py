@@ -19,6 +19,15 @@ class SendFile:
 
 
 @dataclass(frozen=True, slots=True)
+class SendPayload:
+    """A JSON value or bytes on a channel (``--json`` input only: json_input.py)."""
+
+    channel: str
+    data: object
+    to: tuple[str, ...] | None  # ids or nicks; None for everyone
+
+
+@dataclass(frozen=True, slots=True)
 class Peers:
     pass
 
@@ -48,7 +57,7 @@ class Invalid:
     problem: str
 
 
-Command = Say | SendFile | Peers | Help | Clear | Quit | Nothing | Invalid
+Command = Say | SendFile | SendPayload | Peers | Help | Clear | Quit | Nothing | Invalid
 
 SEND_USAGE = "usage: /send PATH [NICK] (quote a path with spaces)"
 

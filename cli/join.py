@@ -1,5 +1,6 @@
 """``meshchat join`` in line mode (``--plain``, or stdin/stdout not a terminal) and
-``--json``: typed lines in, events out as lines of text or JSON objects."""
+``--json``: typed lines (or JSON objects: json_input.py) in, events out as lines of
+text or JSON objects."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from .commands import parse
 from .join_options import JoinOptions
+from .json_input import parse_json_line
 from .output import Printer
 from .session import ChatSession
 
@@ -39,6 +41,7 @@ async def _chat(session: ChatSession) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     lines = _stdin_lines(loop, session.printer)
+    read = parse_json_line if session.printer.json_mode else parse
 
     async def send_lines() -> None:
         while (line := await lines.get()) is not None:
@@ -46,11 +49,15 @@ async def _chat(session: ChatSession) -> None:
                 session.printer.error(
                     f"input line {line.number} is not valid UTF-8 ({line.reason}); not sent"
                 )
-            elif not await session.execute(parse(line)):
+            elif not await session.execute(read(line)):
                 break
         stop.set()
 
-    tasks = [asyncio.create_task(session.show_events()), asyncio.create_task(send_lines())]
+    tasks = [
+        asyncio.create_task(session.show_events()),
+        asyncio.create_task(session.show_channels()),
+        asyncio.create_task(send_lines()),
+    ]
     await stop.wait()
     for task in tasks:
         task.cancel()

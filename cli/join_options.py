@@ -24,3 +24,4 @@ class JoinOptions:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     history: bool = True  # ask for the room's recent chat, keep it for newcomers
     full_mesh_limit: int = 24  # peers; a bigger room is a partial mesh (mesh/partial/membership.py)
+    channels: tuple[str, ...] = ()  # named channels to show what arrives on (line modes)

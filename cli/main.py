@@ -131,6 +131,15 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     help="Machine mode: one JSON event per line on stdout; each stdin line is sent.",
 )
 @click.option(
+    "--channel",
+    "channels",
+    cls=ListOption,
+    envvar="MESHCHAT_CHANNELS",
+    metavar="NAME",
+    help="Show what arrives on this named channel (JSON values and bytes sent by apps); "
+    "repeatable (env MESHCHAT_CHANNELS, a list). Line mode and --json only.",
+)
+@click.option(
     "--no-history",
     is_flag=True,
     envvar="MESHCHAT_NO_HISTORY",
@@ -209,6 +218,7 @@ def join(
     broker_token_file: Path | None,
     secret: str | None,
     json_mode: bool,
+    channels: tuple[str, ...],
     no_history: bool,
     full_mesh_limit: int,
     plain: bool,
@@ -253,9 +263,13 @@ def join(
         max_file_size=max_file_size,
         history=not no_history,
         full_mesh_limit=full_mesh_limit,
+        channels=_channel_names(channels),
     )
     verbose = ctx.meta.get("verbose", 0)
-    if json_mode or plain or not _in_a_terminal():
+    line_mode = json_mode or plain or not _in_a_terminal()
+    if channels and not line_mode:
+        raise click.UsageError("--channel shows channels in line mode: add --plain or --json")
+    if line_mode:
         log_to_file(keep_stderr=verbose > 0)
         from .join import run_join
 
@@ -265,6 +279,22 @@ def join(
 
     log_to_file(keep_stderr=False)  # warnings show in the app's status line too
     run_app(options)
+
+
+def _channel_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    from meshchat.mesh.features.file_protocol import RESERVED_PREFIX
+    from meshchat.mesh.link.payloads import CHAT_CHANNEL, check_channel_name
+
+    for name in names:
+        try:
+            check_channel_name(name)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--channel") from None
+        if name == CHAT_CHANNEL or name.startswith(RESERVED_PREFIX):
+            raise click.BadParameter(
+                f"{name!r} is not an application's channel", param_hint="--channel"
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _in_a_terminal() -> bool:

@@ -24,20 +24,27 @@ from meshchat.mesh import (
     FileTransfer,
     MessageReceived,
     MessageUndelivered,
+    PayloadDelivered,
+    PayloadUndelivered,
     PeerJoined,
     PeerLeft,
     PeerLink,
+    Received,
     RoomEvent,
     SentMessage,
+    SentPayload,
     SignallingLost,
     SignallingRestored,
+    TransferProgress,
 )
 
+from .json_input import compact, encode_bytes
 from .options import human_size
 from .terminal_text import for_terminal, json_line
 
 log = logging.getLogger(__name__)
 
+SHOWN_VALUE = 200  # characters of a channel's JSON value shown in line mode
 TAG_CHARS = 4  # id characters shown after a nick, more when two peers would look alike
 
 
@@ -212,11 +219,13 @@ class Printer:
                     self._json(
                         event="message",
                         id=m.id,
-                        **{"from": m.sender},
+                        sender=m.sender,
                         nick=m.nick,
-                        ts=m.timestamp_ms,
+                        timestamp_ms=m.timestamp_ms,
                         text=m.text,
                         history=history,
+                        # The names before 0.4, kept for the scripts that read them.
+                        **{"from": m.sender, "ts": m.timestamp_ms},
                     )
                 else:
                     label = self.nicks.label(m.sender, m.nick)
@@ -243,11 +252,88 @@ class Printer:
                     self._notice("signalling restored")
             case FileOffered() | FileProgress() | FileReceived() | FileDelivered() | FileFailed():
                 self._file_event(event)
+            case PayloadDelivered() | PayloadUndelivered() | TransferProgress():
+                self._payload_event(event)
             case EventsMissed(count=count):
                 if self.json_mode:
                     self._json(event="events-missed", count=count)
                 else:
                     self._problem(f"this display fell behind: {count} events were not shown")
+
+    def _payload_event(
+        self, event: PayloadDelivered | PayloadUndelivered | TransferProgress
+    ) -> None:
+        """How a payload we sent on a channel went (``--json`` only: line mode sends
+        none), and how far one coming to us is."""
+        if not self.json_mode:
+            if isinstance(event, PayloadUndelivered):
+                to = self.nicks.label(event.peer_id)
+                reason = for_terminal(event.reason)
+                self._problem(f"a payload on {event.header.channel!r} did not reach {to}: {reason}")
+            return
+        match event:
+            case PayloadDelivered(header=header, peer_id=peer):
+                self._json(
+                    event="payload-delivered", id=header.id, channel=header.channel, peer=peer
+                )
+            case PayloadUndelivered(header=header, peer_id=peer, reason=reason):
+                self._json(
+                    event="payload-undelivered",
+                    id=header.id,
+                    channel=header.channel,
+                    peer=peer,
+                    reason=reason,
+                )
+            case TransferProgress() as progress:
+                self._json(
+                    event="payload-progress",
+                    id=progress.message_id,
+                    channel=progress.channel,
+                    peer=progress.peer_id,
+                    sending=progress.sending,
+                    done=progress.done,
+                    total=progress.total,
+                )
+
+    def payload(self, received: Received) -> None:
+        """A JSON value or bytes on a channel asked for with ``--channel``."""
+        if self.json_mode:
+            content = (
+                {"bytes": encode_bytes(received.bytes())}
+                if received.kind == "bytes"
+                else {"data": received.data}
+            )
+            self._json(
+                event="payload",
+                channel=received.channel,
+                id=received.id,
+                sender=received.sender,
+                nick=received.nick,
+                timestamp_ms=received.timestamp_ms,
+                kind=received.kind,
+                size=received.size,
+                sha256=received.sha256,
+                **content,
+            )
+            return
+        if received.kind == "bytes":
+            shown = f"{human_size(received.size)} of bytes"
+        else:
+            text = compact(received.data)
+            shown = text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 1] + "…"
+        label = self.nicks.label(received.sender, received.nick)
+        self._notice(f"{label} on {received.channel!r}: {for_terminal(shown)}")
+
+    def payload_sent(self, sent: SentPayload) -> None:
+        if self.json_mode:
+            self._json(
+                event="payload-sent",
+                id=sent.id,
+                channel=sent.header.channel,
+                size=sent.header.size,
+                to=list(sent.sending_to),
+                queued_for=list(sent.queued_for),
+            )
 
     def hosting_broker(self, url: str) -> None:
         """This process took over running the room's broker (its host left)."""

@@ -4,11 +4,13 @@ out typed commands, leaving."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import click
 
 from meshchat.mesh import (
+    MeshError,
     MessageTooLarge,
     OverlayConfig,
     PeerLink,
@@ -18,9 +20,21 @@ from meshchat.mesh import (
     SignallingRestored,
     TransportError,
 )
+from meshchat.mesh.link.payloads import CHAT_CHANNEL
 from meshchat.wire.redaction import redact
 
-from .commands import Clear, Command, Help, Invalid, Nothing, Peers, Quit, Say, SendFile
+from .commands import (
+    Clear,
+    Command,
+    Help,
+    Invalid,
+    Nothing,
+    Peers,
+    Quit,
+    Say,
+    SendFile,
+    SendPayload,
+)
 from .commands import help_lines as command_help_lines
 from .conversation import RoomStatus, SignallingState
 from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT
@@ -35,9 +49,15 @@ class ChatSession:
     """A :class:`~.conversation.Conversation` over a real :class:`Room`."""
 
     def __init__(
-        self, room: Room, printer: Printer, where: str, embedded: EmbeddedBroker | None
+        self,
+        room: Room,
+        printer: Printer,
+        where: str,
+        embedded: EmbeddedBroker | None,
+        channels: tuple[str, ...] = (),
     ) -> None:
         self.room = room
+        self.channels = channels  # shown as they arrive (--channel)
         self.printer = printer
         self.where = where  # the signalling service, in words (never with a token)
         self.embedded = embedded
@@ -106,13 +126,15 @@ class ChatSession:
                 history=options.history,
                 overlay=OverlayConfig(threshold=options.full_mesh_limit),
             )
+            for name in options.channels:  # opened first: nothing sent on them is missed
+                room.channel(name)
             await room.join()
             settle_after_join()
         except (TransportError, ValueError) as error:
             if embedded is not None:
                 await embedded.close()
             raise click.ClickException(redact(str(error))) from None
-        session = cls(room, printer, where, embedded)
+        session = cls(room, printer, where, embedded, options.channels)
         printer.ready(room.name, room.id, room.nick, where, session.hosting_broker, room.sealed)
         return session
 
@@ -121,6 +143,16 @@ class ChatSession:
         async for event in self.room.events():
             self.printer.event(event)  # never raises: one bad event cannot end the display
             self.observe(event)
+
+    async def show_channels(self) -> None:
+        """Show what arrives on the channels asked for (``--channel``) until the room
+        is left."""
+
+        async def show(name: str) -> None:
+            async for received in self.room.channel(name):
+                self.printer.payload(received)
+
+        await asyncio.gather(*(show(name) for name in self.channels))
 
     def observe(self, event: RoomEvent) -> None:
         match event:
@@ -151,11 +183,28 @@ class ChatSession:
                     printer.notice(line)
             case SendFile(path=path, to=who):
                 await self._send_file(path, who)
+            case SendPayload(channel=channel, data=data, to=who):
+                await self._send_payload(channel, data, who)
             case Invalid(problem=problem):
                 printer.error(problem)
             case Nothing() | Clear():
                 pass
         return True
+
+    async def _send_payload(self, channel: str, data: object, who: tuple[str, ...] | None) -> None:
+        try:
+            to = None if who is None else [self._peer_id(name) for name in who]
+            if channel == CHAT_CHANNEL:
+                raise ValueError('the chat channel carries text: send {"say": TEXT}')
+            sent = await self.room.channel(channel).send(data, to=to)
+        except (LookupError, ValueError, MeshError) as error:
+            self.printer.error(str(error))
+            return
+        self.printer.payload_sent(sent)
+
+    def _peer_id(self, who: str) -> str:
+        """A peer named by its id, or by its nick (or nick#tag) as shown."""
+        return who if who in self.room.peers else self.printer.nicks.resolve(who, self.room.peers)
 
     async def _send_file(self, path: str, who: str | None) -> None:
         to = None

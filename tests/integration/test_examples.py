@@ -4,6 +4,7 @@ rot (issue 28)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -81,3 +82,37 @@ async def test_shared_state_reaches_a_member_who_joins_late() -> None:
             await room.leave()
     async with asyncio.timeout(5):
         await asyncio.gather(*following)  # each ended with its room
+
+
+async def test_the_json_driver_talks_to_meshchat_join_in_json_objects(
+    meshchat_broker: Broker,
+) -> None:
+    async with Room(meshchat_broker.transport(), "scripts", nick="ana", ice=LOOPBACK) as ana:
+        scores = ana.channel("scores")
+        lines: list[str] = []
+        ana.on(MessageReceived, lambda event: lines.append(event.message.text))
+        bin_folder = str(Path(sys.executable).parent)  # where this venv's meshchat is
+        driver = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(EXAMPLES / "json_driver.py"),
+            meshchat_broker.url,
+            "scripts",
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PATH": f"{bin_folder}{os.pathsep}{os.environ['PATH']}"},
+        )
+        try:
+            async with asyncio.timeout(EVENT_TIMEOUT):
+                score = await anext(aiter(scores))
+            assert score.json() == {"driver": 42} and score.nick == "driver"
+            assert lines == ["hello from a script\n(on two lines)"]
+            await scores.send({"ana": 7})
+            async with asyncio.timeout(EVENT_TIMEOUT):
+                said, _ = await driver.communicate()
+            assert driver.returncode == 0
+            joined, *rest = said.decode().splitlines()
+            assert joined.startswith("joined scripts as ")
+            assert sorted(rest) == sorted([f"delivered to {ana.id}", 'ana scored {"ana": 7}'])
+        finally:
+            if driver.returncode is None:
+                driver.terminate()
+                await driver.wait()

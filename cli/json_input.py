@@ -1,0 +1,99 @@
+"""What a line of ``meshchat join --json`` input asks for. No I/O.
+
+A line that starts with ``{`` is a JSON object naming one action; any other line is
+typed text, as in line mode (a chat line, or one of the commands)::
+
+    {"say": "text, any text: several lines, or one starting with /"}
+    {"channel": "moves", "data": {"x": 1}}                 a JSON value on a channel
+    {"channel": "blobs", "bytes": "AAEC", "to": ["bo"]}    bytes, base64; to ids or nicks
+    {"send_file": "/path/to/file", "to": "bo"}             one recipient, or everyone
+    {"peers": true}
+    {"quit": true}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from meshchat.wire.canonical import loads_untrusted
+
+from .commands import Command, Invalid, Peers, Quit, Say, SendFile, SendPayload, parse
+
+ACTIONS = ("say", "channel", "send_file", "peers", "quit")
+# The fields each action may have besides its own.
+EXTRA_FIELDS = {"say": set(), "channel": {"data", "bytes", "to"}, "send_file": {"to"}}
+USAGE = (
+    'one of {"say": TEXT}, {"channel": NAME, "data": VALUE}, {"send_file": PATH}, {"peers": true}'
+)
+
+
+def parse_json_line(line: str) -> Command:
+    """The action a ``--json`` input line asks for."""
+    text = line.rstrip("\r\n")
+    if not text.lstrip().startswith("{"):
+        return parse(text)
+    try:
+        request = loads_untrusted(text)
+    except ValueError as error:
+        return Invalid(f"input is not a JSON object ({error}); send {USAGE}")
+    if not isinstance(request, dict):
+        return Invalid(f"input is not a JSON object; send {USAGE}")
+    named = [action for action in ACTIONS if action in request]
+    if len(named) != 1:
+        return Invalid(f"name exactly one action: {USAGE}")
+    (action,) = named
+    if unknown := set(request) - {action} - EXTRA_FIELDS.get(action, set()):
+        return Invalid(f"unknown field(s) for {action!r}: {', '.join(sorted(unknown))}")
+    return _command(action, request)
+
+
+def _command(action: str, request: dict[str, Any]) -> Command:
+    value = request[action]
+    match action:
+        case "say":
+            if not isinstance(value, str) or not value.strip():
+                return Invalid('"say" takes text that is not blank')
+            return Say(value)
+        case "send_file":
+            to = request.get("to")
+            if not isinstance(value, str) or not value or not (to is None or isinstance(to, str)):
+                return Invalid('"send_file" takes a path, and "to" one id or nick')
+            return SendFile(value, to)
+        case "channel":
+            return _payload(value, request)
+        case "peers":
+            return Peers()
+    return Quit()
+
+
+def _payload(channel: object, request: dict[str, Any]) -> Command:
+    if not isinstance(channel, str):
+        return Invalid('"channel" takes a channel name')
+    if ("data" in request) == ("bytes" in request):
+        return Invalid('a channel message has "data" (a JSON value) or "bytes" (base64)')
+    to = request.get("to")
+    if to is not None and not (
+        isinstance(to, list) and to and all(isinstance(who, str) for who in to)
+    ):
+        return Invalid('"to" takes a list of ids or nicks')
+    data: object = request.get("data")
+    if "bytes" in request:
+        if not isinstance(request["bytes"], str):
+            return Invalid('"bytes" takes base64 text')
+        try:
+            data = base64.b64decode(request["bytes"], validate=True)
+        except (binascii.Error, ValueError) as error:
+            return Invalid(f'"bytes" is not base64: {error}')
+    return SendPayload(channel, data, tuple(to) if to is not None else None)
+
+
+def encode_bytes(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def compact(value: object) -> str:
+    """A JSON value as one short line, for people."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
