@@ -275,7 +275,8 @@ export class Room extends EventTarget {
 
   // The channel `name`: send(data, {to}) any JSON value or bytes (Uint8Array,
   // ArrayBuffer) to everyone or to chosen peer ids; "message" events carry what arrives
-  // ({data, from, nick, ts, id, size}), "progress" events how far large payloads are,
+  // ({data, sender, nick, timestamp_ms, id, size}; from and ts are the same as sender
+  // and timestamp_ms), "progress" events how far large payloads are,
   // "delivered" ({id, channel, peer}) and "undelivered" (with a reason) how each ended.
   channel(name) {
     checkChannelName(name);

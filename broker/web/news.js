@@ -15,7 +15,8 @@ export function newsOf(action, nickOf) {
   switch (action.type) {
     case "MessageReceived": {
       const { id, from, ts, text } = action.message;
-      const detail = { id, from, nick: nickOf(from), ts, text };
+      // sender/timestamp_ms as in the Python API and --json; from/ts as before.
+      const detail = { id, from, nick: nickOf(from), ts, text, sender: from, timestamp_ms: ts };
       return [[null, "message", detail], [CHAT_CHANNEL, "message", { ...detail, data: text, size: text.length }]];
     }
     case "PayloadReceived": {
@@ -23,7 +24,7 @@ export function newsOf(action, nickOf) {
       const data = h.kind === "bytes" ? action.body : action.value;
       return [[h.channel, "message", {
         id: h.id, channel: h.channel, from: h.sender, nick: nickOf(h.sender), ts: h.ts,
-        size: h.size, sha256: h.sha256, data,
+        size: h.size, sha256: h.sha256, data, sender: h.sender, timestamp_ms: h.ts,
       }]];
     }
     case "MessageUndelivered":

@@ -11,7 +11,7 @@ const nickOf = (id) => nicks[id] ?? "anon";
 test("a chat line goes to the room and to the chat channel, under the announced nick", () => {
   const message = { id: "m1", from: "a1", nick: "mallory", ts: 5, text: "hi" };
   const news = newsOf({ type: "MessageReceived", peer: "a1", message }, nickOf);
-  const detail = { id: "m1", from: "a1", nick: "ana", ts: 5, text: "hi" };
+  const detail = { id: "m1", from: "a1", nick: "ana", ts: 5, text: "hi", sender: "a1", timestamp_ms: 5 };
   assert.deepEqual(news, [
     [null, "message", detail],
     ["chat", "message", { ...detail, data: "hi", size: 2 }],
@@ -25,6 +25,7 @@ test("a payload goes to its channel only, bytes as bytes", () => {
   assert.deepEqual([target, type, rest], ["game", "message", []]);
   assert.equal(detail.data, body);
   assert.equal(detail.nick, "ana");
+  assert.deepEqual([detail.sender, detail.timestamp_ms, detail.from, detail.ts], ["a1", 7, "a1", 7]);
 });
 
 test("the framework's own channels are reported by their modules, not here", () => {
