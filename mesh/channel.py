@@ -7,7 +7,7 @@
     async for received in moves:       # .json() / .bytes(), .sender, .nick, .timestamp_ms
         ...
 
-The channel named ``"chat"`` is the chat itself: a :class:`ChatChannel`, which sends
+The channel named ``"chat"`` is the chat itself: a ``ChatChannel``, which sends
 and yields text.
 """
 
@@ -77,9 +77,9 @@ class Channel(_Inbox):
         self, kind: type[E], handler: Callable[[E], Awaitable[None] | None]
     ) -> Callable[[], None]:
         """Call ``handler(event)`` for each event of type ``kind`` about a payload we
-        sent on this channel: :class:`~meshchat.mesh.TransferProgress` (also for
-        payloads coming to us), :class:`~meshchat.mesh.PayloadDelivered` and
-        :class:`~meshchat.mesh.PayloadUndelivered`. A coroutine function runs as a
+        sent on this channel: ``TransferProgress`` (also for
+        payloads coming to us), ``PayloadDelivered`` and
+        ``PayloadUndelivered``. A coroutine function runs as a
         task, as with ``room.on``. Returns what stops it."""
         if kind not in (TransferProgress, PayloadDelivered, PayloadUndelivered):
             raise TypeError(

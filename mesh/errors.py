@@ -1,5 +1,5 @@
 """The errors ``meshchat.mesh`` raises to applications, one family: every one is a
-:class:`MeshError` (and, where it always was, a ValueError too)."""
+``MeshError`` (and, where it always was, a ValueError too)."""
 
 from __future__ import annotations
 

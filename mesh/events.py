@@ -113,7 +113,7 @@ class SignallingRestored:
 class FileOffered:
     """``sender`` offers a file of ``size`` bytes; ``name`` is already made safe. It is
     accepted (saved in the downloads folder) unless this client refused it: then a
-    :class:`FileFailed` follows with the reason the sender was given."""
+    ``FileFailed`` follows with the reason the sender was given."""
 
     transfer_id: str
     sender: PeerId
@@ -257,7 +257,7 @@ class SentPayload:
 
     @property
     def outcomes(self) -> dict[PeerId, str]:
-        """The recipients settled so far, as :meth:`wait` returns them."""
+        """The recipients settled so far, as ``wait()`` returns them."""
         return dict(self._tracking().outcomes)
 
     def _tracking(self) -> PayloadTracking:
@@ -277,7 +277,7 @@ class Received:
     line), who wrote it (``sender``, ``nick``) and when (``timestamp_ms``).
 
     A large payload waits in a temporary file until ``data`` is read, so receiving one
-    costs no memory; :meth:`open` streams it instead.
+    costs no memory; ``open()`` streams it instead.
     """
 
     __slots__ = (

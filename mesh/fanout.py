@@ -134,7 +134,7 @@ class Fanout(Generic[T]):
 
 
 class Listener(AsyncIterator["T | EventsMissed"], Generic[T]):
-    """One iterator over a :class:`Fanout` (``async for``). It stops listening when the
+    """One iterator over a ``Fanout`` (``async for``). It stops listening when the
     stream ends, on ``aclose()``, or as soon as nothing refers to it (a loop left with
     ``break``): then what it left unread goes to the next listener if it was the last."""
 

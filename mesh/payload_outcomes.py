@@ -3,8 +3,8 @@ why not, and how many of its bytes went. ``SentPayload.wait()`` and ``.progress`
 it; the driver feeds it the room's events.
 
 Every recipient settles: the data plane reports each payload it sent over a link as
-acknowledged (:class:`~meshchat.mesh.PayloadDelivered`) or not
-(:class:`~meshchat.mesh.PayloadUndelivered`) within its timeouts, and relayed receipts
+acknowledged (``PayloadDelivered``) or not
+(``PayloadUndelivered``) within its timeouts, and relayed receipts
 do the same for a payload relayed to chosen members. A payload to the whole room of a
 partial mesh gets no receipts (every member's would flood the room): its members are
 settled at once as ``"relayed"``. What has not settled when the room is left settles

@@ -1,9 +1,8 @@
 """The public API: one client's membership of a chat room.
 
-``Room`` is the API over :class:`~meshchat.mesh.room_core.RoomCore`, which makes
-every decision, and :class:`~meshchat.mesh.room_driver.RoomDriver`, which feeds the
-core what the signalling service, the peer connections (an
-:class:`~meshchat.mesh.engine.Engine`, aiortc's by default) and the clock say, and
+``Room`` is the API over ``RoomCore`` (room_core.py), which makes every decision, and
+``RoomDriver`` (room_driver.py), which feeds the core what the signalling service, the
+peer connections (an ``Engine``, engine.py: aiortc's by default) and the clock say, and
 carries out the actions the core returns: one timer, one executor.
 
     async with Room(WebSocketTransport(url), "lobby", nick="ana") as room:
@@ -168,8 +167,8 @@ class Room:
 
     async def join(self) -> None:
         """Connect to the signalling service and announce ourselves. A room joins once:
-        raises :class:`~meshchat.mesh.AlreadyJoined` the second time, and
-        :class:`~meshchat.mesh.RoomClosed` once left (make a new ``Room``)."""
+        raises ``AlreadyJoined`` the second time, and
+        ``RoomClosed`` once left (make a new ``Room``)."""
         if self._state == "closed":
             raise RoomClosed("this room was left; a Room joins once: make a new one")
         if self._state != "new":
@@ -189,9 +188,9 @@ class Room:
         whose connection was lost moments ago, and sent when they are back; see
         link/delivery.py), or through the partial mesh.
 
-        Raises :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit,
-        :class:`~meshchat.mesh.NotJoined` before ``join()`` and
-        :class:`~meshchat.mesh.RoomClosed` after ``leave()``.
+        Raises ``MessageTooLarge`` if the text is over the limit,
+        ``NotJoined`` before ``join()`` and
+        ``RoomClosed`` after ``leave()``.
         """
         self._check_joined()
         sent, actions = self._core.send_chat(text, time.monotonic())
@@ -218,8 +217,8 @@ class Room:
     def channel(self, name: str) -> Channel: ...
     def channel(self, name: str) -> Channel | ChatChannel:
         """The channel ``name`` (1-64 printable characters): send on it, iterate what
-        arrives on it. ``"chat"`` is the chat itself (a :class:`~meshchat.mesh.
-        ChatChannel` of text); names starting ``meshchat/`` are the framework's own.
+        arrives on it. ``"chat"`` is the chat itself (a ``ChatChannel`` of
+        text); names starting ``meshchat/`` are the framework's own.
         Messages on a channel nobody has asked for are acknowledged and dropped: ask
         before joining to miss none."""
         check_channel_name(name)
@@ -238,7 +237,7 @@ class Room:
         """Peer joined, message received, peer left...: every event from this call on
         (with what came while no iterator was listening); ends when the room is left.
         Each iterator gets every event: one that falls 10,000 events behind gets
-        :class:`~meshchat.mesh.EventsMissed` in place of those it lost, and the others
+        ``EventsMissed`` in place of those it lost, and the others
         lose nothing."""
         return self._events.iterate()
 
@@ -253,7 +252,7 @@ class Room:
     async def wait_for_peers(self, count: int = 1) -> dict[PeerId, str]:
         """Wait until at least ``count`` other peers are in the room, and return
         ``room.peers``; bound it with ``asyncio.timeout``. Raises
-        :class:`~meshchat.mesh.RoomClosed` if the room is left meanwhile."""
+        ``RoomClosed`` if the room is left meanwhile."""
         self._check_joined()
         changed = asyncio.Event()
         stop = self._events.on((PeerJoined, PeerLeft), lambda _: changed.set())

@@ -576,7 +576,7 @@ class FileTransfers:
             self.check_progress(now)
 
     def check_progress(self, now: float) -> None:
-        """Fail files that gained under :data:`MIN_FILE_RATE` over a whole window."""
+        """Fail files that gained under ``MIN_FILE_RATE`` over a whole window."""
         for incoming in list(self._incoming.values()):
             if incoming.grace is not None or now - incoming.window_from < STALL_TIMEOUT:
                 continue  # its sender is away (it has its own grace), or the window is young

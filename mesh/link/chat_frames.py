@@ -40,7 +40,7 @@ AckRanges = tuple[tuple[int, int], ...]
 
 
 class MessageTooLarge(MeshError, ValueError):
-    """The text to send exceeds :data:`MAX_TEXT_BYTES`."""
+    """The text to send exceeds ``MAX_TEXT_BYTES``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +157,13 @@ def encode_chat(message: ChatMessage) -> str:
 
 
 def decode_channel_message(frame: str | bytes) -> ChannelMessage:
-    """Parse one data-channel frame; raise :class:`ProtocolError` if it is invalid."""
+    """Parse one data-channel frame; raise ``ProtocolError`` if it is invalid."""
     return decode_channel_frame(frame)[0]
 
 
 def decode_channel_frame(frame: str | bytes) -> tuple[ChannelMessage, AckRanges]:
     """Parse one data-channel frame: what it says, and the acknowledgements it carries.
-    Raise :class:`ProtocolError` if any of it is invalid."""
+    Raise ``ProtocolError`` if any of it is invalid."""
     if len(frame) > MAX_FRAME_BYTES:
         raise ProtocolError(f"data channel frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
     try:

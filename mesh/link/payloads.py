@@ -1,7 +1,7 @@
 """Channel payloads on the wire: any JSON value or bytes, up to 64 MiB, in binary frames.
 
 A payload travels as one *start* frame and as many *chunk* frames as it needs, each at
-most :data:`MAX_CHUNK_FRAME` bytes, so that SCTP never has to carry a large message:
+most ``MAX_CHUNK_FRAME`` bytes, so that SCTP never has to carry a large message:
 
     start:  0x01 | header length (u32, big-endian) | header (UTF-8 JSON) | first bytes
     chunk:  0x02 | message id (16 bytes) | offset (u64, big-endian) | bytes
@@ -9,7 +9,7 @@ most :data:`MAX_CHUNK_FRAME` bytes, so that SCTP never has to carry a large mess
 The header says who wrote it (``from``, ``seq``, ``id``), on which channel (``ch``),
 what it is (``kind``: ``json`` or ``bytes``), how big (``size``) and its SHA-256
 (``sha256``, hex); ``to`` lists the recipients when it is not for everyone. The author
-signs the header once, whatever the size (:func:`signed_content`); the body is bound
+signs the header once, whatever the size (``signed_content()``); the body is bound
 to it by the digest, checked when the last byte is in.
 
 Pure functions; the data plane does the rest (``link/dataplane.py``).
@@ -56,7 +56,7 @@ KINDS = ("json", "bytes")
 
 
 class PayloadTooLarge(MeshError, ValueError):
-    """A payload over :data:`MAX_PAYLOAD_BYTES`; nothing was sent."""
+    """A payload over ``MAX_PAYLOAD_BYTES``; nothing was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ def check_channel_name(name: object) -> str:
 
 def encode_body(data: object) -> tuple[str, bytes]:
     """What an application sends, as the kind and bytes that travel. Raise ValueError
-    for what is neither bytes nor a JSON value, and :class:`PayloadTooLarge`."""
+    for what is neither bytes nor a JSON value, and ``PayloadTooLarge``."""
     if isinstance(data, bytes | bytearray | memoryview):
         body = bytes(data) if not isinstance(data, bytes) else data
         kind = "bytes"
@@ -112,7 +112,7 @@ def json_limit(channel: str) -> int:
 
 
 def check_json_size(channel: str, size: int) -> None:
-    """Raise :class:`PayloadTooLarge` for a JSON value too large for ``channel``."""
+    """Raise ``PayloadTooLarge`` for a JSON value too large for ``channel``."""
     if size > (limit := json_limit(channel)):
         raise PayloadTooLarge(
             f"a JSON value of {size} bytes; the limit is {limit} bytes on {channel!r}:"
@@ -216,7 +216,7 @@ class ChunkFrame:
 
 
 def decode_binary_frame(frame: bytes) -> StartFrame | ChunkFrame:
-    """Parse a binary frame; raise :class:`ProtocolError` if any of it is invalid."""
+    """Parse a binary frame; raise ``ProtocolError`` if any of it is invalid."""
     if len(frame) > MAX_CHUNK_FRAME:
         raise ProtocolError(f"binary frame of {len(frame)} bytes exceeds {MAX_CHUNK_FRAME}")
     if not frame:

@@ -71,7 +71,7 @@ class Publish:
 @dataclass(frozen=True, slots=True)
 class CreatePeerConnection:
     """Create a peer connection; a caller also creates the data channel and an offer,
-    then reports it with :meth:`MeshProtocol.local_description`."""
+    then reports it with ``local_description()``."""
 
     pc_id: int
     peer_id: str

@@ -69,7 +69,7 @@ class Transport(ABC):
         """Open the connection as ``identity`` (a service may check who subscribes to a
         client's private topic); return the ICE servers the service offers (the bundled
         broker hands out STUN and short-lived TURN credentials), often none. Raise
-        :class:`TransportError` if that fails."""
+        ``TransportError`` if that fails."""
 
     @abstractmethod
     async def subscribe(self, topics: Sequence[str]) -> None:

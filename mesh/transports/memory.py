@@ -60,7 +60,7 @@ class MemoryHub:
 
 
 class MemoryTransport(Transport):
-    """One client's connection to a :class:`MemoryHub`."""
+    """One client's connection to a ``MemoryHub``."""
 
     in_process = True
 

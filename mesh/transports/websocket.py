@@ -7,7 +7,7 @@ Wire frames (JSON text): ``{"type":"subscribe","topics":[...]}``, ``unsubscribe`
 A lost connection (the broker restarted, the network dropped) is re-established with
 exponential backoff and jitter, and the subscriptions are renewed. The first connection
 is tried again the same way while the broker does not answer (a crowd joining at once
-loads it, and the machine it runs on), for up to :data:`FIRST_CONNECT_PATIENCE`; a
+loads it, and the machine it runs on), for up to ``FIRST_CONNECT_PATIENCE``; a
 refusal (a bad URL, a wrong token, nothing listening at all) is final at once, as
 socket.io's and paho-mqtt's clients have it, unless ``wait_for_broker`` says that a
 broker starting later is expected (a service started beside it): then nothing
