@@ -2,7 +2,8 @@
 
     python examples/ping_bot.py ws://127.0.0.1:8765 lobby
 
-It rides out broker restarts (the room reconnects by itself) and stops on Ctrl-C.
+It may start before its broker does (it waits for one to answer, up to a minute),
+rides out broker restarts (the room reconnects by itself) and stops on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from meshchat.mesh import MessageReceived, Room, WebSocketTransport
 
 
 async def answer_pings(url: str, room_name: str) -> None:
-    async with Room(WebSocketTransport(url), room_name, nick="pingbot") as room:
+    transport = WebSocketTransport(url, wait_for_broker=True)
+    async with Room(transport, room_name, nick="pingbot") as room:
         print(f"pingbot is {room.id} in {room.name}", flush=True)
         async for event in room.events():
             match event:
