@@ -7,12 +7,13 @@ COPY wire wire
 COPY mesh mesh
 COPY broker broker
 COPY cli cli
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# [all]: the broker's Redis backplane, and the terminal app for `docker compose run`.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[all]'
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin meshchat
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels 'meshchat[all]' && rm -rf /wheels
 USER meshchat
 EXPOSE 8765
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \

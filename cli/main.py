@@ -26,6 +26,7 @@ from .defaults import (
     DEFAULT_PORT,
     TRANSPORTS,
 )
+from .extras import installed, needs
 from .options import ListOption, byte_size
 
 if TYPE_CHECKING:
@@ -267,6 +268,9 @@ def join(
     )
     verbose = ctx.meta.get("verbose", 0)
     line_mode = json_mode or plain or not _in_a_terminal()
+    if not line_mode and not installed("cli"):
+        click.echo(f"meshchat: {needs('cli', 'the chat app')}; chatting in line mode", err=True)
+        line_mode = True
     if channels and not line_mode:
         raise click.UsageError("--channel shows channels in line mode: add --plain or --json")
     if line_mode:
@@ -583,6 +587,8 @@ def broker(
     GET /healthz answers with a JSON status. Limits and their error frames are listed
     in docs/protocol.md.
     """
+    if redis_url and not installed("redis"):
+        raise click.UsageError(needs("redis", "--redis"))
     limits = Limits(
         max_frame_bytes=max_frame_bytes,
         max_frame_bytes_hard=max(max_frame_bytes, DEFAULT_LIMITS.max_frame_bytes_hard),
