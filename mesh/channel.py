@@ -13,11 +13,12 @@ and yields text.
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from meshchat.mesh.events import (
+    EventsMissed,
     PayloadDelivered,
     PayloadUndelivered,
     PeerId,
@@ -26,6 +27,14 @@ from meshchat.mesh.events import (
     SentPayload,
     TransferProgress,
 )
+from meshchat.mesh.fanout import Fanout, Listener
+
+log = logging.getLogger(__name__)
+
+# What one iterator over a channel may hold unread: many small values, or a few large
+# payloads (the largest is 64 MiB; held in temporary files past 1 MiB).
+BACKLOG = 10_000
+BACKLOG_BYTES = 256 * 1024 * 1024
 
 SendPayload = Callable[[str, object, Iterable[str] | None], Awaitable[SentPayload]]
 SendChat = Callable[[str], Awaitable[SentMessage]]
@@ -37,22 +46,54 @@ E = TypeVar("E", TransferProgress, PayloadDelivered, PayloadUndelivered)
 
 
 class _Inbox:
-    """What arrives on one channel, in order per author. What arrives before anyone
-    iterates waits in the channel, so open channels before joining to miss nothing."""
+    """What arrives on one channel, in order per author, for every iterator: each
+    ``async for`` over the channel gets every message from when it started. What
+    arrives while nobody iterates waits for the next iterator, so open channels before
+    joining to miss nothing. An iterator holds at most :data:`BACKLOG` messages, or
+    :data:`BACKLOG_BYTES` of them, unread: past that it loses the oldest, counted in
+    ``missed`` and logged."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._received: asyncio.Queue[Received | None] = asyncio.Queue()
+        self.missed = 0  # messages a slow iterator lost
+        self._received: Fanout[Received] = Fanout(BACKLOG, weigh=_size, max_weight=BACKLOG_BYTES)
 
     def deliver(self, received: Received) -> None:
-        self._received.put_nowait(received)
+        self._received.publish(received)
 
     def close(self) -> None:
-        self._received.put_nowait(None)
+        self._received.close()
 
-    async def __aiter__(self) -> AsyncIterator[Received]:
-        while (received := await self._received.get()) is not None:
-            yield received
+    def __aiter__(self) -> AsyncIterator[Received]:
+        return _Messages(self._received.iterate(), self)
+
+    def _lost(self, count: int) -> None:
+        self.missed += count
+        log.warning("a reader of channel %r fell behind and lost %d messages", self.name, count)
+
+
+class _Messages(AsyncIterator[Received]):
+    """One iterator over a channel. Not a generator: one dropped mid-way (``anext(aiter(
+    channel))``) lets go of its place at once, and what it left waits for the next."""
+
+    def __init__(self, listener: Listener[Received], inbox: _Inbox) -> None:
+        self._listener = listener
+        self._inbox = inbox
+
+    def __aiter__(self) -> _Messages:
+        return self
+
+    async def __anext__(self) -> Received:
+        while isinstance(item := await anext(self._listener), EventsMissed):
+            self._inbox._lost(item.count)
+        return item
+
+    async def aclose(self) -> None:
+        await self._listener.aclose()
+
+
+def _size(received: Received) -> int:
+    return received.size
 
 
 class Channel(_Inbox):

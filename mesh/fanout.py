@@ -31,21 +31,35 @@ Handler = Callable[[Any], Awaitable[None] | None]
 
 
 class _Queue(Generic[T]):
-    """One listener's events, oldest dropped (and counted) past ``limit``."""
+    """One listener's events, oldest dropped (and counted) past ``limit`` of them, or
+    past ``max_weight`` of what ``weigh`` says they hold (the newest always stays)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, weigh: Callable[[T], int] | None, max_weight: int) -> None:
         self.items: deque[T] = deque()
         self.limit = limit
+        self.weigh = weigh
+        self.max_weight = max_weight
+        self.weight = 0
         self.missed = 0  # dropped since the listener last heard of it
         self.ready = asyncio.Event()
         self.closed = False
 
     def put(self, item: T) -> None:
-        if len(self.items) >= self.limit:
-            self.items.popleft()
-            self.missed += 1
         self.items.append(item)
+        if self.weigh is not None:
+            self.weight += self.weigh(item)
+        while len(self.items) > self.limit or (
+            self.weight > self.max_weight and len(self.items) > 1
+        ):
+            self.take()
+            self.missed += 1
         self.ready.set()
+
+    def take(self) -> T:
+        item = self.items.popleft()
+        if self.weigh is not None:
+            self.weight -= self.weigh(item)
+        return item
 
     def close(self) -> None:
         self.closed = True
@@ -55,10 +69,18 @@ class _Queue(Generic[T]):
 class Fanout(Generic[T]):
     """Publish once, every listener hears it."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
-        self._limit = limit
+    def __init__(
+        self,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        weigh: Callable[[T], int] | None = None,
+        max_weight: int = 0,
+    ) -> None:
+        """``limit``: events a listener may hold unread; ``weigh(event)`` and
+        ``max_weight``: what they may hold all together, as bytes of payloads."""
+        self._limits = (limit, weigh, max_weight)
         self._queues: list[_Queue[T]] = []
-        self._unheard: _Queue[T] | None = _Queue(limit)  # while no iterator listens
+        self._unheard: _Queue[T] | None = self._new_queue()  # while no iterator listens
         self._handlers: list[tuple[type | tuple[type, ...], Handler]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.ended = asyncio.Event()  # set by close()
@@ -93,12 +115,15 @@ class Fanout(Generic[T]):
 
     def iterate(self) -> Listener[T]:
         """A new listener: every event from now on (and what waited for one)."""
-        queue = self._unheard or _Queue[T](self._limit)
+        queue = self._unheard or self._new_queue()
         self._unheard = None
         if self.closed:
             queue.close()
         self._queues.append(queue)
         return Listener(self, queue)
+
+    def _new_queue(self) -> _Queue[T]:
+        return _Queue[T](*self._limits)
 
     def _release(self, queue: _Queue[T]) -> None:
         self._queues.remove(queue)
@@ -152,7 +177,7 @@ class Listener(AsyncIterator["T | EventsMissed"], Generic[T]):
                 missed, queue.missed = queue.missed, 0
                 return EventsMissed(missed)
             if queue.items:
-                return queue.items.popleft()
+                return queue.take()
             if queue.closed:
                 break
             queue.ready.clear()
