@@ -224,7 +224,7 @@ class Printer:
                         timestamp_ms=m.timestamp_ms,
                         text=m.text,
                         history=history,
-                        # The names before 0.4, kept for the scripts that read them.
+                        # The names used before, kept for the scripts that read them.
                         **{"from": m.sender, "ts": m.timestamp_ms},
                     )
                 else:

@@ -8,31 +8,18 @@ import asyncio
 
 import pytest
 
-from meshchat.mesh import (
-    MemoryHub,
-    MemoryTransport,
-    PayloadDelivered,
-    PayloadUndelivered,
-    Room,
-    TransferProgress,
-)
+from meshchat.mesh import PayloadDelivered, PayloadUndelivered, TransferProgress
 from meshchat.mesh.payload_outcomes import LEFT
+from meshchat.mesh.testing import meshed_rooms
 
 from .processes import EVENT_TIMEOUT
-from .rooms import full_mesh
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
 
 
-def room(hub: MemoryHub, nick: str) -> Room:
-    return Room(MemoryTransport(hub), "outcomes", nick=nick)
-
-
 async def test_wait_says_each_recipient_has_the_payload_and_the_channel_reports_it() -> None:
-    hub = MemoryHub()
-    async with room(hub, "ana") as ana, room(hub, "bo") as bo, room(hub, "cy") as cy:
-        await full_mesh(ana, bo, cy)
+    async with meshed_rooms("ana", "bo", "cy", room="outcomes") as (ana, bo, cy):
         moves = ana.channel("moves")
         progress: list[TransferProgress] = []
         delivered: list[PayloadDelivered] = []
@@ -54,20 +41,12 @@ async def test_wait_says_each_recipient_has_the_payload_and_the_channel_reports_
             assert await one.wait() == {bo.id: "delivered"}
 
 
-async def test_a_recipient_that_leaves_settles_with_the_reason_and_leaving_settles_the_rest() -> (
-    None
-):
-    hub = MemoryHub()
-    ana, bo = room(hub, "ana"), room(hub, "bo")
-    await ana.join()
-    await bo.join()
-    try:
-        await full_mesh(ana, bo)
+async def test_a_recipient_that_leaves_settles_with_the_reason() -> None:
+    async with meshed_rooms("ana", "bo", room="outcomes") as (ana, bo):
         undelivered: list[PayloadUndelivered] = []
         ana.channel("big").on(PayloadUndelivered, undelivered.append)
-        bo_reads = bo.channel("big")  # noqa: F841  # read, but bo leaves before it is all there
         sent = await ana.channel("big").send(bytes(32 * MIB))
-        await bo.leave()
+        await bo.leave()  # long before 32 MiB can have gone
         async with asyncio.timeout(EVENT_TIMEOUT):
             outcome = await sent.wait()
         assert list(outcome) == [bo.id] and outcome[bo.id] != "delivered"
@@ -75,18 +54,10 @@ async def test_a_recipient_that_leaves_settles_with_the_reason_and_leaving_settl
             (sent.id, bo.id, outcome[bo.id])
         ]
         assert sent.progress.get(bo.id, 0) < 32 * MIB
-    finally:
-        await ana.leave()
-        await bo.leave()
 
 
 async def test_what_is_not_settled_when_the_room_is_left_settles_then() -> None:
-    hub = MemoryHub()
-    ana, bo = room(hub, "ana"), room(hub, "bo")
-    await ana.join()
-    await bo.join()
-    try:
-        await full_mesh(ana, bo)
+    async with meshed_rooms("ana", "bo", room="outcomes") as (ana, bo):
         sent = await ana.channel("big").send(bytes(32 * MIB))
         waiting = asyncio.create_task(sent.wait())
         await asyncio.sleep(0)
@@ -95,12 +66,9 @@ async def test_what_is_not_settled_when_the_room_is_left_settles_then() -> None:
         async with asyncio.timeout(EVENT_TIMEOUT):
             assert await waiting == {bo.id: LEFT}
         assert len(ana._driver.sender.outcomes) == 0  # nothing kept past its payload
-    finally:
-        await ana.leave()
-        await bo.leave()
 
 
 async def test_a_payload_to_nobody_settles_at_once() -> None:
-    async with room(MemoryHub(), "ana") as ana:
+    async with meshed_rooms("ana", room="outcomes") as (ana,):
         sent = await ana.channel("moves").send({"alone": True})
         assert await sent.wait() == {} and sent.progress == {}
