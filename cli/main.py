@@ -129,7 +129,9 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     "--json",
     "json_mode",
     is_flag=True,
-    help="Machine mode: one JSON event per line on stdout; each stdin line is sent.",
+    help="Machine mode: one JSON event per line on stdout; each stdin line is sent, or "
+    'is a JSON request if it starts with "{" ({"say": TEXT}, {"channel": NAME, "data": '
+    'VALUE}, {"send_file": PATH}...: see the README).',
 )
 @click.option(
     "--channel",

@@ -210,7 +210,7 @@ class ChatSession:
         to = None
         if who is not None:
             try:
-                to = [self.printer.nicks.resolve(who, self.room.peers)]
+                to = [self._peer_id(who)]
             except LookupError as error:
                 self.printer.error(str(error))
                 return
