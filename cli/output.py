@@ -296,7 +296,15 @@ class Printer:
                 )
 
     def payload(self, received: Received) -> None:
-        """A JSON value or bytes on a channel asked for with ``--channel``."""
+        """A JSON value or bytes on a channel asked for with ``--channel``; never
+        raises, as :meth:`event`."""
+        try:
+            self._payload(received)
+        except Exception as error:  # one peer's value cannot stop the display
+            log.debug("could not show %r", received, exc_info=True)
+            self.error(f"could not show a message on {received.channel!r} ({type(error).__name__})")
+
+    def _payload(self, received: Received) -> None:
         if self.json_mode:
             content = (
                 {"bytes": encode_bytes(received.bytes())}

@@ -10,7 +10,7 @@ import pytest
 
 from meshchat.cli.output import NickBook, Printer
 from meshchat.cli.terminal_text import for_terminal, json_line
-from meshchat.mesh import ChatMessage, MessageReceived, PeerJoined
+from meshchat.mesh import ChatMessage, MessageReceived, PeerJoined, Received
 from meshchat.mesh.signalling.sealing import RoomSeal
 from meshchat.wire.quietlog import QuietLog
 from meshchat.wire.redaction import RedactingFilter, redact, split_token
@@ -116,3 +116,27 @@ def test_sealed_blobs_do_not_tell_the_length_of_a_nick() -> None:
     sizes = {len(seal.seal(b'{"nick":"' + b"x" * n + b'"}')) for n in range(0, 256, 7)}
     assert len(sizes) == 1
     assert seal.open(seal.seal(b'{"a":1}')).rstrip() == b'{"a":1}'
+
+
+def payload(data: object, channel: str = "moves") -> Received:
+    return Received(channel, "a" * 32, "ana", 1, "p1", kind="json", size=10, data=data)
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_a_channel_value_that_cannot_be_shown_is_reported_and_the_next_one_shows(
+    json_mode: bool,
+) -> None:
+    deep: list[object] = []
+    for _ in range(100_000):  # deeper than any encoder goes
+        deep = [deep]
+    out = io.StringIO()
+    printer = Printer(json_mode=json_mode, stream=out)
+    printer.payload(payload(deep))
+    printer.payload(payload({"x": "\x1b[2J\u202e"}))
+    first, second = out.getvalue().splitlines()
+    assert "could not show a message on 'moves' (RecursionError)" in first
+    assert "\x1b" not in second and "\u202e" not in second
+    if json_mode:
+        assert json.loads(second)["data"] == {"x": "\x1b[2J\u202e"}
+    else:
+        assert second.endswith("""ana#aaaa on 'moves': {"x":"\\u001b[2J\\u202e"}""")
