@@ -11,7 +11,8 @@ import {
 import { visible } from "../../broker/web/text.js";
 import { inOrder } from "../../broker/web/history.js";
 import { Gossip, authentic, decodeEnvelope } from "../../broker/web/gossip.js";
-import { b64url, clientIdFor } from "../../broker/web/keys.js";
+import { b64url, clientIdFor, unb64url } from "../../broker/web/keys.js";
+import { fingerprint, grouped, safetyNumber } from "../../broker/web/safety.js";
 
 const vectors = JSON.parse(
   readFileSync(new URL("../vectors/vectors.json", import.meta.url), "utf8"));
@@ -121,4 +122,14 @@ test("history lines are shown in the order Python shows them, whatever the answe
     const messages = lines.map((line) => ({ ...line, text: `${line.from}${line.seq}` }));
     assert.deepEqual(inOrder(messages).map((m) => m.text), shown);
   }
+});
+
+test("safety numbers are the Python client's, digit for digit", async () => {
+  assert.ok(vectors.safety_numbers.length >= 4);
+  for (const { key, other, fingerprint: expected, safety_number: shared } of vectors.safety_numbers) {
+    assert.equal(await fingerprint(unb64url(key)), expected, key);
+    assert.equal(await safetyNumber(unb64url(key), unb64url(other)), shared, key);
+    assert.equal(await safetyNumber(unb64url(other), unb64url(key)), shared, "either order");
+  }
+  assert.equal(grouped("1234512345"), "12345 12345");
 });

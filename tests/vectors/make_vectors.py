@@ -44,6 +44,8 @@ from meshchat.mesh.link.payloads import (
 from meshchat.mesh.partial.gossip import Forged, Gossip, encode_binary_envelope
 from meshchat.mesh.signalling.candidates import CandidateBudget, limit_sdp
 from meshchat.mesh.signalling.messages import ProtocolError, clean_nick
+from meshchat.wire.keys import b64encode
+from meshchat.wire.safety_numbers import fingerprint, safety_number
 from meshchat.wire.topics import ably_channel, client_topic, global_topic
 
 from .signalling_traces import signalling_traces
@@ -373,6 +375,27 @@ def history_order_vectors() -> list[dict[str, Any]]:
     return cases
 
 
+def safety_number_vectors() -> list[dict[str, str]]:
+    """Pairs of keys (base64url), each one's fingerprint and the safety number they share."""
+    keys = [
+        bytes(32),
+        bytes(range(32)),
+        b"\xff" * 32,
+        Identity(Ed25519PrivateKey.from_private_bytes(b"k" * 32)).public_key,
+    ]
+    cases = []
+    for key, other in zip(keys, keys[1:] + keys[:1], strict=True):
+        cases.append(
+            {
+                "key": b64encode(key),
+                "other": b64encode(other),
+                "fingerprint": fingerprint(key),
+                "safety_number": safety_number(key, other),
+            }
+        )
+    return cases
+
+
 def vectors() -> dict[str, Any]:
     budget = CandidateBudget()
     return {
@@ -401,6 +424,7 @@ def vectors() -> dict[str, Any]:
         "signalling": signalling_traces(),
         # History lines in the order they are shown (by time; each author's by seq).
         "history_order": history_order_vectors(),
+        "safety_numbers": safety_number_vectors(),
         # Text from peers as the app shows it (cli/terminal_text.py); the page alike.
         "visible_text": [{"text": t, "shown": for_terminal(t)} for t in SHOWN_TEXTS],
         # Names of received files, as mesh/features/filenames.py makes them safe.
