@@ -23,6 +23,8 @@ from typing import Any
 KEYS: dict[str, dict[str, str]] = {
     "join": {
         "nick": "nick",
+        "identity": "identity_name",
+        "passphrase_file": "passphrase_file",
         "transport": "transport_kind",
         "broker": "broker_url",
         "ably_endpoint": "ably_endpoint",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE
+from meshchat.mesh.identity import Identity
 from meshchat.mesh.webrtc.ice import IceConfig
 
 
@@ -25,3 +26,4 @@ class JoinOptions:
     history: bool = True  # ask for the room's recent chat, keep it for newcomers
     full_mesh_limit: int = 24  # peers; a bigger room is a partial mesh (mesh/partial/membership.py)
     channels: tuple[str, ...] = ()  # named channels to show what arrives on (line modes)
+    identity: Identity | None = None  # a lasting one (--identity); None: fresh every run

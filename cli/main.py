@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from meshchat import __version__
 from meshchat.broker.limits import Limits
@@ -27,6 +28,7 @@ from .defaults import (
     TRANSPORTS,
 )
 from .extras import installed, needs
+from .identity_commands import identity, unlocked
 from .options import ListOption, byte_size
 
 if TYPE_CHECKING:
@@ -101,6 +103,22 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     envvar="MESHCHAT_NICK",
     show_default=True,
     help="Your display name in the room (env MESHCHAT_NICK).",
+)
+@click.option(
+    "--identity",
+    "identity_name",
+    envvar="MESHCHAT_IDENTITY",
+    metavar="NAME",
+    help="Join as the lasting identity NAME (`meshchat identity new NAME`): the same id "
+    "every run, so others can recognise and verify you, and the nick NAME unless --nick "
+    "gives one (env MESHCHAT_IDENTITY). Default: a fresh identity every run.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESHCHAT_PASSPHRASE_FILE",
+    help="File whose first line opens a sealed --identity (env MESHCHAT_PASSPHRASE_FILE). "
+    "Without it, the passphrase is asked for on the terminal.",
 )
 @click.option(
     "--broker",
@@ -217,6 +235,8 @@ def join(
     transport_kind: str,
     ably_endpoint: str | None,
     nick: str,
+    identity_name: str | None,
+    passphrase_file: Path | None,
     broker_url: str | None,
     broker_token_file: Path | None,
     secret: str | None,
@@ -253,10 +273,16 @@ def join(
         secret = ""  # click drops empty variables; Room refuses an empty secret
     if broker_url is not None and split_token(broker_url)[1] is not None:
         _warn_if_on_command_line(ctx, "broker_url", "the access token in --broker")
+    identity = None
+    if identity_name is not None:
+        identity = unlocked(identity_name, passphrase_file)
+        if ctx.get_parameter_source("nick") in (ParameterSource.DEFAULT, None):
+            nick = identity_name
     options = JoinOptions(
         room,
         nick,
         ice,
+        identity=identity,
         transport_kind=transport_kind,
         broker_url=broker_url,
         ably_endpoint=ably_endpoint,
@@ -337,6 +363,9 @@ def _warn_if_on_command_line(ctx: click.Context, parameter: str, what: str) -> N
             "prefer MESHCHAT_BROKER_TOKEN or a token file",
             err=True,
         )
+
+
+main.add_command(identity)
 
 
 @main.command()

@@ -125,6 +125,7 @@ class ChatSession:
                 max_file_size=options.max_file_size,
                 history=options.history,
                 overlay=OverlayConfig(threshold=options.full_mesh_limit),
+                identity=options.identity,
             )
             for name in options.channels:  # opened first: nothing sent on them is missed
                 room.channel(name)

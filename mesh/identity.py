@@ -32,8 +32,13 @@ class Identity:
         # so the signatures are the same bytes either way.
         seed = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         self._signing_key = SigningKey(seed)
+        self._seed = seed
         self.public_key_b64 = b64encode(self.public_key)
         self.client_id = client_id_for(self.public_key)
+
+    def private_bytes(self) -> bytes:
+        """The raw 32-byte private key: for keeping the identity (identity_file.py)."""
+        return self._seed
 
     def sign(self, payload: bytes) -> str:
         return b64encode(self._signing_key.sign(payload).signature)

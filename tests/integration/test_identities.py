@@ -1,0 +1,112 @@
+"""Lasting identities through the real command line: ``meshchat identity`` makes, shows,
+exports and imports them; ``join --identity`` is the same id every run; every way a
+key file can be wrong is one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from meshchat.wire.keys import b64decode
+from meshchat.wire.safety_numbers import fingerprint, grouped
+
+from .conftest import PeerFactory
+from .processes import MESHCHAT, Broker, Peer
+
+pytestmark = pytest.mark.integration
+
+
+def meshchat(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``meshchat ARGS`` with its data (identities) in ``data``, no terminal."""
+    return subprocess.run(
+        [*MESHCHAT, *args],
+        env={**os.environ, "XDG_DATA_HOME": str(data)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_clear_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert expected in result.stderr, result.stderr
+
+
+def test_make_show_list_export_and_import(tmp_path: Path) -> None:
+    made = meshchat(tmp_path, "identity", "new", "ana")
+    assert made.returncode == 0, made.stderr
+    key_file = tmp_path / "meshchat" / "identities" / "ana.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.parent.stat().st_mode & 0o777 == 0o700
+    document = json.loads(key_file.read_text())
+    assert f"id           {document['id']}" in made.stdout
+    digits = grouped(fingerprint(b64decode(document["public_key"])))
+    assert f"fingerprint  {digits}" in made.stdout
+    assert meshchat(tmp_path, "identity", "show", "ana").stdout.endswith(f"fingerprint  {digits}\n")
+    assert meshchat(tmp_path, "identity", "list").stdout == f"ana  {document['id']}\n"
+    one_clear_error(meshchat(tmp_path, "identity", "new", "ana"), "never overwritten")
+
+    backup = tmp_path / "ana-backup.key"
+    assert meshchat(tmp_path, "identity", "export", "ana", str(backup)).returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    imported = meshchat(elsewhere, "identity", "import", "ana2", str(backup))
+    assert imported.returncode == 0, imported.stderr
+    assert f"id           {document['id']}" in imported.stdout
+
+
+def test_a_sealed_identity_opens_only_with_its_passphrase(tmp_path: Path) -> None:
+    passphrase, wrong = tmp_path / "pass", tmp_path / "wrong"
+    passphrase.write_text("correct horse\n")
+    wrong.write_text("battery staple\n")
+    made = meshchat(tmp_path, "identity", "new", "bo", "--passphrase-file", str(passphrase))
+    assert made.returncode == 0 and "(sealed)" in made.stdout, made.stderr
+    key_file = tmp_path / "meshchat" / "identities" / "bo.key"
+    assert "private_key" not in key_file.read_text()  # the key is not in the clear
+
+    join = ("join", "lobby", "--identity", "bo", "--json", "--broker", "ws://127.0.0.1:1")
+    one_clear_error(meshchat(tmp_path, *join, "--passphrase-file", str(wrong)), "passphrase")
+    one_clear_error(meshchat(tmp_path, *join), "sealed: give --passphrase-file")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "expected"),
+    [
+        (lambda key: key.chmod(0o644), "can be read by others"),
+        (lambda key: key.write_text("not json"), "not an identity file"),
+        (lambda key: key.write_text('{"meshchat_identity": 2}'), "version 1"),
+        (lambda key: key.unlink(), "no identity called 'cy'"),
+    ],
+)
+def test_a_bad_key_file_is_one_clear_line(tmp_path: Path, spoil: object, expected: str) -> None:
+    assert meshchat(tmp_path, "identity", "new", "cy").returncode == 0
+    key_file = tmp_path / "meshchat" / "identities" / "cy.key"
+    assert callable(spoil)
+    spoil(key_file)
+    join = meshchat(tmp_path, "join", "lobby", "--identity", "cy", "--broker", "ws://127.0.0.1:1")
+    one_clear_error(join, expected)
+
+
+async def test_joining_as_an_identity_is_the_same_id_every_run_and_its_name_by_default(
+    meshchat_broker: Broker, spawn_peer: PeerFactory, tmp_path: Path
+) -> None:
+    assert meshchat(tmp_path, "identity", "new", "dee").returncode == 0
+    key = json.loads((tmp_path / "meshchat" / "identities" / "dee.key").read_text())
+    join = [*MESHCHAT, "join", "lasting", "--json", "--identity", "dee"]
+    join += ["--host-address", "127.0.0.1", *meshchat_broker.join_args]
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
+    seen = []
+    for _ in range(2):
+        dee = await Peer.spawn("dee", join, env)
+        ready = await dee.wait_for(lambda e: e["event"] == "ready")
+        seen.append((ready["id"], ready["nick"]))
+        await dee.stop()
+    assert seen == [(key["id"], "dee")] * 2
+    fresh = await spawn_peer(meshchat_broker, "lasting", "eve")
+    assert fresh.id != key["id"]
