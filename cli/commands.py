@@ -33,6 +33,11 @@ class Peers:
 
 
 @dataclass(frozen=True, slots=True)
+class Verify:
+    who: str  # a nick, nick#tag, or id
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     pass
 
@@ -57,7 +62,7 @@ class Invalid:
     problem: str
 
 
-Command = Say | SendFile | SendPayload | Peers | Help | Clear | Quit | Nothing | Invalid
+Command = Say | SendFile | SendPayload | Peers | Verify | Help | Clear | Quit | Nothing | Invalid
 
 SEND_USAGE = "usage: /send PATH [NICK] (quote a path with spaces)"
 
@@ -66,6 +71,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/help": ("", "this list"),
     "/peers": ("", "who is here (also /who)"),
     "/send": ("PATH [NICK]", "send a file to everyone, or to one peer"),
+    "/verify": ("NICK", "the safety number of you and NICK: compare it with theirs"),
     "/say": ("TEXT", "send TEXT even if it starts with /"),
     "/clear": ("", "clear the screen"),
     "/quit": ("", "leave the room (also /exit, Ctrl-D, Ctrl-C)"),
@@ -84,6 +90,9 @@ def parse(line: str) -> Command:
             return Say(rest) if rest.strip() else Invalid("usage: /say TEXT")
         case "/send":
             return _send(rest)
+        case "/verify":
+            who = rest.strip()
+            return Verify(who) if who and " " not in who else Invalid("usage: /verify NICK")
         case "/peers" | "/help" | "/clear" | "/quit" if rest.strip():
             return Invalid(f"{name} takes no arguments")
         case "/peers":

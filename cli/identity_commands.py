@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from meshchat.mesh.identity import Identity
 from meshchat.wire.safety_numbers import fingerprint, grouped
 
-from . import identities
-from .identities import IdentityProblem
+if TYPE_CHECKING:
+    from meshchat.mesh.identity import Identity
+
+# cli/identities.py (and the mesh it loads) is imported by each command as it runs:
+# `meshchat --help` and the other commands load none of it.
 
 
 def read_passphrase_file(path: Path) -> bytes:
@@ -32,6 +35,9 @@ def on_a_terminal() -> bool:
 def unlocked(name: str, passphrase_file: Path | None) -> Identity:
     """The identity ``name``, its passphrase from the file or asked for if it is
     sealed. One line for the user if it cannot be."""
+    from . import identities
+    from .identities import IdentityProblem
+
     try:
         contents = identities.read(name)
         passphrase = None
@@ -68,6 +74,9 @@ def identity() -> None:
 )
 def new(name: str, passphrase_file: Path | None) -> None:
     """Make the identity NAME (a new Ed25519 key), and print its id and fingerprint."""
+    from . import identities
+    from .identities import IdentityProblem
+
     passphrase: bytes | None = None
     if passphrase_file is not None:
         passphrase = read_passphrase_file(passphrase_file)
@@ -92,6 +101,9 @@ def new(name: str, passphrase_file: Path | None) -> None:
 @identity.command("list")
 def list_identities() -> None:
     """The identities kept here, with their ids."""
+    from . import identities
+    from .identities import IdentityProblem
+
     for name in identities.names():
         try:
             client_id, _ = identities.public_of(identities.read(name))
@@ -105,6 +117,9 @@ def list_identities() -> None:
 @click.argument("name")
 def show(name: str) -> None:
     """NAME's id, fingerprint (the half of a safety number that is yours), and file."""
+    from . import identities
+    from .identities import IdentityProblem
+
     try:
         contents = identities.read(name)
         client_id, public_key = identities.public_of(contents)
@@ -120,6 +135,9 @@ def show(name: str) -> None:
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 def export_identity(name: str, destination: Path) -> None:
     """Copy NAME's key file to DESTINATION (sealed as it is), to back it up or move it."""
+    from . import identities
+    from .identities import IdentityProblem
+
     try:
         identities.export_to(name, destination)
     except IdentityProblem as error:
@@ -137,6 +155,9 @@ def export_identity(name: str, destination: Path) -> None:
 )
 def import_identity(name: str, source: Path, passphrase_file: Path | None) -> None:
     """Keep the identity in SOURCE (a file `export` wrote) as NAME, after checking it."""
+    from . import identities
+    from .identities import IdentityProblem
+
     try:
         contents = identities.read_key_file(source)
         passphrase = None

@@ -37,6 +37,7 @@ from meshchat.mesh import (
     SignallingRestored,
     TransferProgress,
 )
+from meshchat.wire.safety_numbers import grouped
 
 from .json_input import compact, encode_bytes
 from .options import human_size
@@ -57,6 +58,9 @@ class NickBook:
 
     def learn(self, peer_id: str, nick: str) -> None:
         self._nicks[peer_id] = nick
+
+    def nick_of(self, peer_id: str) -> str | None:
+        return self._nicks.get(peer_id)
 
     def label(self, peer_id: str, nick: str | None = None) -> str:
         nick = nick if nick is not None else self._nicks.get(peer_id, "?")
@@ -469,6 +473,18 @@ class Printer:
             self._notice("peers: " + ", ".join(described))
         else:
             self._notice("no peers connected")
+
+    def safety_number(self, peer_id: str, digits: str) -> None:
+        """``/verify``: the digits to compare with the peer, by voice or side by side."""
+        nick = self.nicks.nick_of(peer_id)
+        if self.json_mode:
+            self._json(event="safety-number", nick=nick, id=peer_id, number=digits)
+            return
+        self._notice(f"safety number with {self.nicks.label(peer_id)}: {grouped(digits)}")
+        self._notice(
+            "compare it with theirs, read aloud or side by side: if every digit matches, "
+            "no one sits between you"
+        )
 
     def error(self, message: str) -> None:
         if self.json_mode:

@@ -34,6 +34,7 @@ from .commands import (
     Say,
     SendFile,
     SendPayload,
+    Verify,
 )
 from .commands import help_lines as command_help_lines
 from .conversation import RoomStatus, SignallingState
@@ -179,6 +180,12 @@ class ChatSession:
                     printer.error(str(error))
             case Peers():
                 printer.peers(self.room.links())
+            case Verify(who=who):
+                try:
+                    peer_id = self._peer_id(who)
+                    printer.safety_number(peer_id, self.room.safety_number(peer_id))
+                except LookupError as error:
+                    printer.error(str(error))
             case Help():
                 for line in command_help_lines():
                     printer.notice(line)

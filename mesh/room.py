@@ -47,6 +47,8 @@ from meshchat.mesh.transports.base import (
     Transport,
 )
 from meshchat.mesh.webrtc.ice import IceConfig
+from meshchat.wire.keys import b64decode
+from meshchat.wire.safety_numbers import safety_number
 
 # A payload over this is received into a temporary file, not memory.
 SPOOL_ABOVE = 1024 * 1024
@@ -158,6 +160,15 @@ class Room:
             )
             for peer_id, nick in self.peers.items()
         }
+
+    def safety_number(self, peer_id: PeerId) -> str:
+        """The 60 digits we and ``peer_id`` share, the same on both sides (docs/
+        protocol.md, section 5): if they match what the other person reads out, no one
+        sits between the two of you. LookupError for a peer the room holds no key for."""
+        key = self._core.public_key_of(peer_id)
+        if key is None:
+            raise LookupError(f"no key is known for {peer_id}")
+        return safety_number(self._identity.public_key, b64decode(key))
 
     @property
     def forged_messages(self) -> int:

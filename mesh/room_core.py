@@ -240,6 +240,11 @@ class RoomCore:
         """The nick a member announced for itself, if the room knows it."""
         return self.protocol.nick_of(peer_id) or self.overlay.nick_of(peer_id)
 
+    def public_key_of(self, peer_id: str) -> str | None:
+        """The key (base64url) a member proved it signs with: to a link's signalling,
+        or, in a partial mesh, in what the room vouched for."""
+        return self.protocol.public_key_of(peer_id) or self.overlay.key_of(peer_id)
+
     def reads(self, channel: str) -> bool:
         """Whether anything here reads ``channel``: payloads on others are not kept."""
         return channel in self._channels or channel in OWN_CHANNELS

@@ -110,3 +110,23 @@ async def test_joining_as_an_identity_is_the_same_id_every_run_and_its_name_by_d
     assert seen == [(key["id"], "dee")] * 2
     fresh = await spawn_peer(meshchat_broker, "lasting", "eve")
     assert fresh.id != key["id"]
+
+
+async def test_verify_shows_both_sides_the_same_safety_number(
+    meshchat_broker: Broker, spawn_peer: PeerFactory
+) -> None:
+    ana = await spawn_peer(meshchat_broker, "verify", "ana")
+    bo = await spawn_peer(meshchat_broker, "verify", "bo")
+    await ana.wait_for_peers({bo.id})
+    await bo.wait_for_peers({ana.id})
+    await ana.command_line("/verify bo")
+    await bo.command_line(f"/verify {ana.id}")  # by id works too
+    got_ana = await ana.wait_for(lambda e: e["event"] == "safety-number")
+    got_bo = await bo.wait_for(lambda e: e["event"] == "safety-number")
+    assert (got_ana["id"], got_ana["nick"]) == (bo.id, "bo")
+    assert (got_bo["id"], got_bo["nick"]) == (ana.id, "ana")
+    assert got_ana["number"] == got_bo["number"]
+    assert len(got_ana["number"]) == 60 and got_ana["number"].isdigit()
+    await ana.command_line("/verify nobody")
+    error = await ana.wait_for(lambda e: e["event"] == "error")
+    assert "nobody" in error["message"]

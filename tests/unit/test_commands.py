@@ -21,6 +21,7 @@ from meshchat.cli.commands import (
     Quit,
     Say,
     SendFile,
+    Verify,
     completions,
     help_lines,
     parse,
@@ -40,6 +41,7 @@ def test_lines_and_commands() -> None:
     assert parse("/say /me waves") == Say("/me waves"), "/say sends a line starting with /"
     assert parse('/send "my file.txt" bo#1f0c') == SendFile("my file.txt", "bo#1f0c")
     assert parse("/send notes.txt") == SendFile("notes.txt", None)
+    assert parse("/verify bo#1f0c") == Verify("bo#1f0c")
 
 
 @pytest.mark.parametrize(
@@ -51,6 +53,8 @@ def test_lines_and_commands() -> None:
         ('/send "unclosed', "No closing quotation"),
         ("/quit now", "/quit takes no arguments"),
         ("/say", "usage: /say TEXT"),
+        ("/verify", "usage: /verify NICK"),
+        ("/verify bo cy", "usage: /verify NICK"),
     ],
 )
 def test_a_mistyped_command_is_explained_and_never_sent_as_chat(line: str, problem: str) -> None:
@@ -64,6 +68,7 @@ def test_help_lists_every_command_in_aligned_columns() -> None:
         "/help",
         "/peers",
         "/send",
+        "/verify",
         "/say",
         "/clear",
         "/quit",

@@ -15,6 +15,7 @@ APPLICATION_API = {
     "on",
     "partial",
     "peers",
+    "safety_number",
     "send",
     "send_file",
     "wait_for_peers",
