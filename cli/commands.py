@@ -38,6 +38,21 @@ class Verify:
 
 
 @dataclass(frozen=True, slots=True)
+class Trust:
+    who: str  # as for Verify
+
+
+@dataclass(frozen=True, slots=True)
+class Untrust:
+    nick: str  # a contact's
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     pass
 
@@ -62,7 +77,21 @@ class Invalid:
     problem: str
 
 
-Command = Say | SendFile | SendPayload | Peers | Verify | Help | Clear | Quit | Nothing | Invalid
+Command = (
+    Say
+    | SendFile
+    | SendPayload
+    | Peers
+    | Verify
+    | Trust
+    | Untrust
+    | Contacts
+    | Help
+    | Clear
+    | Quit
+    | Nothing
+    | Invalid
+)
 
 SEND_USAGE = "usage: /send PATH [NICK] (quote a path with spaces)"
 
@@ -72,6 +101,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/peers": ("", "who is here (also /who)"),
     "/send": ("PATH [NICK]", "send a file to everyone, or to one peer"),
     "/verify": ("NICK", "the safety number of you and NICK: compare it with theirs"),
+    "/trust": ("NICK", "NICK is a verified contact (after /verify); with --identity"),
+    "/untrust": ("NICK", "NICK is no longer a contact"),
+    "/contacts": ("", "your contacts"),
     "/say": ("TEXT", "send TEXT even if it starts with /"),
     "/clear": ("", "clear the screen"),
     "/quit": ("", "leave the room (also /exit, Ctrl-D, Ctrl-C)"),
@@ -90,13 +122,19 @@ def parse(line: str) -> Command:
             return Say(rest) if rest.strip() else Invalid("usage: /say TEXT")
         case "/send":
             return _send(rest)
-        case "/verify":
+        case "/verify" | "/trust" | "/untrust":
             who = rest.strip()
-            return Verify(who) if who and " " not in who else Invalid("usage: /verify NICK")
-        case "/peers" | "/help" | "/clear" | "/quit" if rest.strip():
+            if not who or " " in who:
+                return Invalid(f"usage: {name} NICK")
+            if name == "/verify":
+                return Verify(who)
+            return Trust(who) if name == "/trust" else Untrust(who)
+        case "/peers" | "/help" | "/clear" | "/quit" | "/contacts" if rest.strip():
             return Invalid(f"{name} takes no arguments")
         case "/peers":
             return Peers()
+        case "/contacts":
+            return Contacts()
         case "/help":
             return Help()
         case "/clear":

@@ -27,3 +27,5 @@ class JoinOptions:
     full_mesh_limit: int = 24  # peers; a bigger room is a partial mesh (mesh/partial/membership.py)
     channels: tuple[str, ...] = ()  # named channels to show what arrives on (line modes)
     identity: Identity | None = None  # a lasting one (--identity); None: fresh every run
+    identity_name: str | None = None  # whose contacts to keep (cli/contacts.py)
+    remember_contacts: bool = False  # record the key each new nick comes with

@@ -121,6 +121,13 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     "Without it, the passphrase is asked for on the terminal.",
 )
 @click.option(
+    "--remember-contacts",
+    is_flag=True,
+    envvar="MESHCHAT_REMEMBER_CONTACTS",
+    help="With --identity: record the key each nick first comes with, and warn if that "
+    "nick later comes with another (trust on first use; env MESHCHAT_REMEMBER_CONTACTS).",
+)
+@click.option(
     "--broker",
     "broker_url",
     envvar="MESHCHAT_BROKER",
@@ -237,6 +244,7 @@ def join(
     nick: str,
     identity_name: str | None,
     passphrase_file: Path | None,
+    remember_contacts: bool,
     broker_url: str | None,
     broker_token_file: Path | None,
     secret: str | None,
@@ -274,6 +282,8 @@ def join(
     if broker_url is not None and split_token(broker_url)[1] is not None:
         _warn_if_on_command_line(ctx, "broker_url", "the access token in --broker")
     identity = None
+    if remember_contacts and identity_name is None:
+        raise click.UsageError("--remember-contacts keeps contacts for an --identity: give one")
     if identity_name is not None:
         identity = unlocked(identity_name, passphrase_file)
         if ctx.get_parameter_source("nick") in (ParameterSource.DEFAULT, None):
@@ -283,6 +293,8 @@ def join(
         nick,
         ice,
         identity=identity,
+        identity_name=identity_name,
+        remember_contacts=remember_contacts,
         transport_kind=transport_kind,
         broker_url=broker_url,
         ably_endpoint=ably_endpoint,

@@ -39,6 +39,7 @@ from meshchat.mesh import (
 )
 from meshchat.wire.safety_numbers import grouped
 
+from .contacts import ContactBook
 from .json_input import compact, encode_bytes
 from .options import human_size
 from .terminal_text import for_terminal, json_line
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SHOWN_VALUE = 200  # characters of a channel's JSON value shown in line mode
 TAG_CHARS = 4  # id characters shown after a nick, more when two peers would look alike
+VERIFIED_MARK = "✓"  # after the label of a verified contact
 
 
 class NickBook:
@@ -55,6 +57,7 @@ class NickBook:
 
     def __init__(self) -> None:
         self._nicks: dict[str, str] = {}  # peer id -> nick
+        self.contacts: ContactBook | None = None  # a lasting identity's (contacts.py)
 
     def learn(self, peer_id: str, nick: str) -> None:
         self._nicks[peer_id] = nick
@@ -68,14 +71,20 @@ class NickBook:
         length = TAG_CHARS
         while length < len(peer_id) and any(i[:length] == peer_id[:length] for i in namesakes):
             length += 2
-        return f"{nick}#{peer_id[:length]}"
+        mark = VERIFIED_MARK if self.verified(peer_id, nick) else ""
+        return f"{nick}#{peer_id[:length]}{mark}"
+
+    def verified(self, peer_id: str, nick: str | None = None) -> bool:
+        """Whether the peer is a contact whose key was verified (``/trust``)."""
+        nick = nick if nick is not None else self._nicks.get(peer_id, "")
+        return self.contacts is not None and self.contacts.standing(peer_id, nick) == "verified"
 
     def resolve(self, who: str, present: dict[str, str]) -> str:
         """The id of the one present peer called ``who`` (a nick, or nick#tag).
         LookupError, saying why, if there is none or more than one."""
         for peer_id, nick in present.items():
             self.learn(peer_id, nick)
-        nick, _, tag = who.partition("#")
+        nick, _, tag = who.removesuffix(VERIFIED_MARK).partition("#")
         matches = [
             peer_id
             for peer_id, peer_nick in present.items()
@@ -210,7 +219,8 @@ class Printer:
             case PeerJoined(peer_id=peer, nick=nick, route=route):
                 self.nicks.learn(peer, nick)
                 if self.json_mode:
-                    self._json(event="joined", peer=peer, nick=nick, route=route)
+                    verified = self.nicks.verified(peer, nick)
+                    self._json(event="joined", peer=peer, nick=nick, route=route, verified=verified)
                 else:
                     self._notice(f"{self.nicks.label(peer)} joined (id {peer})")
             case PeerLeft(peer_id=peer, nick=nick, reason=reason):
@@ -228,6 +238,7 @@ class Printer:
                         timestamp_ms=m.timestamp_ms,
                         text=m.text,
                         history=history,
+                        verified=self.nicks.verified(m.sender, m.nick),
                         # The names used before, kept for the scripts that read them.
                         **{"from": m.sender, "ts": m.timestamp_ms},
                     )
@@ -459,6 +470,7 @@ class Printer:
                     "nick": link.nick,
                     "route": link.route,
                     "rtt_ms": None if link.round_trip is None else round(link.round_trip * 1000, 1),
+                    "verified": self.nicks.verified(peer_id, link.nick),
                 }
                 for peer_id, link in links.items()
             ]
@@ -485,6 +497,38 @@ class Printer:
             "compare it with theirs, read aloud or side by side: if every digit matches, "
             "no one sits between you"
         )
+
+    def contact_mismatch(self, peer_id: str, nick: str) -> None:
+        """Someone came under a contact's nick with another key."""
+        if self.json_mode:
+            self._json(event="contact-mismatch", nick=nick, id=peer_id)
+            return
+        self._problem(
+            f"{self.nicks.label(peer_id, nick)} uses the nick of your contact {nick!r} "
+            "with another key: it is not them"
+        )
+
+    def contacts(self, book: ContactBook) -> None:
+        """``/contacts``."""
+        listed = sorted(book.contacts.items())
+        if self.json_mode:
+            entries = [{"nick": n, "id": c.id, "verified": c.verified} for n, c in listed]
+            self._json(event="contacts", contacts=entries)
+            return
+        if not listed:
+            self._notice("no contacts yet: /verify NICK, compare, then /trust NICK")
+        for nick, contact in listed:
+            how = "verified" if contact.verified else "remembered, not verified"
+            self._notice(f"contact {for_terminal(nick)}: {contact.id} ({how})")
+
+    def trusted(self, peer_id: str, nick: str, trusted: bool) -> None:
+        """``/trust`` or ``/untrust`` done."""
+        if self.json_mode:
+            self._json(event="trusted" if trusted else "untrusted", nick=nick, id=peer_id)
+        elif trusted:
+            self._notice(f"{self.nicks.label(peer_id, nick)} is a verified contact now")
+        else:
+            self._notice(f"{for_terminal(nick)} is no longer a contact")
 
     def error(self, message: str) -> None:
         if self.json_mode:

@@ -13,6 +13,7 @@ from meshchat.mesh import (
     MeshError,
     MessageTooLarge,
     OverlayConfig,
+    PeerJoined,
     PeerLink,
     Room,
     RoomEvent,
@@ -23,9 +24,11 @@ from meshchat.mesh import (
 from meshchat.mesh.link.payloads import CHAT_CHANNEL
 from meshchat.wire.redaction import redact
 
+from . import contacts
 from .commands import (
     Clear,
     Command,
+    Contacts,
     Help,
     Invalid,
     Nothing,
@@ -34,12 +37,16 @@ from .commands import (
     Say,
     SendFile,
     SendPayload,
+    Trust,
+    Untrust,
     Verify,
 )
 from .commands import help_lines as command_help_lines
+from .contacts import ContactBook
 from .conversation import RoomStatus, SignallingState
 from .defaults import DEFAULT_BROKER_URL, DEFAULT_HOST, DEFAULT_PORT
 from .heap import settle_after_join
+from .identities import IdentityProblem
 from .join_options import JoinOptions
 from .output import Printer
 from .succession import EmbeddedBroker
@@ -59,6 +66,8 @@ class ChatSession:
     ) -> None:
         self.room = room
         self.channels = channels  # shown as they arrive (--channel)
+        self.identity_name: str | None = None  # a lasting identity: contacts are kept
+        self.remember_contacts = False
         self.printer = printer
         self.where = where  # the signalling service, in words (never with a token)
         self.embedded = embedded
@@ -137,6 +146,13 @@ class ChatSession:
                 await embedded.close()
             raise click.ClickException(redact(str(error))) from None
         session = cls(room, printer, where, embedded, options.channels)
+        if options.identity_name is not None:
+            try:
+                printer.nicks.contacts = contacts.load(options.identity_name)
+            except IdentityProblem as error:
+                printer.error(f"{error}; your contacts are not shown this time")
+            session.identity_name = options.identity_name
+            session.remember_contacts = options.remember_contacts
         printer.ready(room.name, room.id, room.nick, where, session.hosting_broker, room.sealed)
         return session
 
@@ -158,6 +174,8 @@ class ChatSession:
 
     def observe(self, event: RoomEvent) -> None:
         match event:
+            case PeerJoined(peer_id=peer_id, nick=nick):
+                self._check_contact(peer_id, nick)
             case SignallingLost(final=final):
                 self.signalling = "lost" if final else "reconnecting"
             case SignallingRestored():
@@ -180,6 +198,12 @@ class ChatSession:
                     printer.error(str(error))
             case Peers():
                 printer.peers(self.room.links())
+            case Trust(who=who):
+                self._trust(who)
+            case Untrust(nick=nick):
+                self._untrust(nick)
+            case Contacts():
+                printer.contacts(self._contacts())
             case Verify(who=who):
                 try:
                     peer_id = self._peer_id(who)
@@ -209,6 +233,57 @@ class ChatSession:
             self.printer.error(str(error))
             return
         self.printer.payload_sent(sent)
+
+    def _check_contact(self, peer_id: str, nick: str) -> None:
+        book = self.printer.nicks.contacts
+        if book is None:
+            return
+        standing = book.standing(peer_id, nick)
+        if standing == "mismatch":
+            self.printer.contact_mismatch(peer_id, nick)
+        elif standing is None and self.remember_contacts:
+            key = self.room.public_key_of(peer_id)
+            if key is not None and book.remember(nick, peer_id, key):
+                self._save_contacts()
+
+    def _contacts(self) -> ContactBook:
+        return self.printer.nicks.contacts or ContactBook()
+
+    def _trust(self, who: str) -> None:
+        if self.identity_name is None:
+            self.printer.error(
+                "contacts are kept for a lasting identity: join with --identity NAME"
+            )
+            return
+        try:
+            peer_id = self._peer_id(who)
+        except LookupError as error:
+            self.printer.error(str(error))
+            return
+        nick, key = self.room.peers.get(peer_id), self.room.public_key_of(peer_id)
+        if nick is None or key is None:
+            self.printer.error(f"no key is known for {who}")
+            return
+        book = self.printer.nicks.contacts = self._contacts()
+        book.trust(nick, peer_id, key)
+        if self._save_contacts():
+            self.printer.trusted(peer_id, nick, True)
+
+    def _untrust(self, nick: str) -> None:
+        if self.identity_name is None or not self._contacts().untrust(nick):
+            self.printer.error(f"{nick!r} is not one of your contacts")
+            return
+        if self._save_contacts():
+            self.printer.trusted("", nick, False)
+
+    def _save_contacts(self) -> bool:
+        assert self.identity_name is not None
+        try:
+            contacts.save(self.identity_name, self._contacts())
+        except OSError as error:
+            self.printer.error(f"cannot save your contacts: {error.strerror}")
+            return False
+        return True
 
     def _peer_id(self, who: str) -> str:
         """A peer named by its id, or by its nick (or nick#tag) as shown."""

@@ -161,11 +161,16 @@ class Room:
             for peer_id, nick in self.peers.items()
         }
 
+    def public_key_of(self, peer_id: PeerId) -> str | None:
+        """The Ed25519 key (base64url) ``peer_id`` proved it signs with, if the room
+        knows the peer: what a contact list keeps (its id is the key's hash)."""
+        return self._core.public_key_of(peer_id)
+
     def safety_number(self, peer_id: PeerId) -> str:
         """The 60 digits we and ``peer_id`` share, the same on both sides (docs/
         protocol.md, section 5): if they match what the other person reads out, no one
         sits between the two of you. LookupError for a peer the room holds no key for."""
-        key = self._core.public_key_of(peer_id)
+        key = self.public_key_of(peer_id)
         if key is None:
             raise LookupError(f"no key is known for {peer_id}")
         return safety_number(self._identity.public_key, b64decode(key))

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,73 @@ async def test_verify_shows_both_sides_the_same_safety_number(
     await ana.command_line("/verify nobody")
     error = await ana.wait_for(lambda e: e["event"] == "error")
     assert "nobody" in error["message"]
+
+
+async def test_a_trusted_contact_comes_back_verified_and_an_impostor_is_flagged(
+    meshchat_broker: Broker, spawn_peer: PeerFactory, tmp_path: Path
+) -> None:
+    ana_data, bo_data = tmp_path / "ana", tmp_path / "bo"
+    for data, name in ((ana_data, "ana"), (bo_data, "bo")):
+        assert meshchat(data, "identity", "new", name).returncode == 0
+
+    async def join(data: Path, *extra: str) -> Peer:
+        args = [*MESHCHAT, "join", "contacts", "--json", "--host-address", "127.0.0.1"]
+        env = {**os.environ, "XDG_DATA_HOME": str(data)}
+        return await Peer.spawn(data.name, [*args, *meshchat_broker.join_args, *extra], env)
+
+    ana = await join(ana_data, "--identity", "ana")
+    bo = await join(bo_data, "--identity", "bo")
+    await ana.wait_for_peers({bo.id})
+    first = await ana.wait_for(lambda e: e["event"] == "joined")
+    assert first["verified"] is False
+    await ana.command_line("/trust bo")
+    trusted = await ana.wait_for(lambda e: e["event"] == "trusted")
+    assert (trusted["nick"], trusted["id"]) == ("bo", bo.id)
+    assert await bo.quit() == 0  # says bye: ana sees bo leave
+    await ana.wait_for(lambda e: e["event"] == "left" and e["peer"] == bo.id)
+
+    bo_again = await join(bo_data, "--identity", "bo")
+    assert bo_again.id == bo.id  # the same identity, so the same id
+
+    def joins(event: dict[str, Any]) -> bool:
+        return bool(event["event"] == "joined" and event["peer"] == bo.id)
+
+    await ana.wait_for(lambda e: joins(e) and e is not first)
+    assert [e["verified"] for e in ana.events if joins(e)] == [False, True]
+    await bo_again.command({"say": "it is me"})
+    line = await ana.wait_for(lambda e: e["event"] == "message")
+    assert line["verified"] is True
+
+    impostor = await join(tmp_path / "mallory", "--nick", "bo")  # a fresh key, bo's nick
+    flagged = await ana.wait_for(lambda e: e["event"] == "contact-mismatch")
+    assert (flagged["nick"], flagged["id"]) == ("bo", impostor.id)
+    joined = await ana.wait_for(lambda e: e["event"] == "joined" and e["peer"] == impostor.id)
+    assert joined["verified"] is False
+    await ana.command_line("/peers")
+    peers = await ana.wait_for(lambda e: e["event"] == "peers")
+    assert {p["id"]: p["verified"] for p in peers["peers"]} == {
+        bo.id: True,
+        impostor.id: False,
+    }
+    for peer in (ana, bo, bo_again, impostor):
+        await peer.stop()
+
+
+async def test_remembered_contacts_catch_a_nick_that_comes_back_with_another_key(
+    meshchat_broker: Broker, tmp_path: Path
+) -> None:
+    assert meshchat(tmp_path / "ana", "identity", "new", "ana").returncode == 0
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "ana")}
+    args = [*MESHCHAT, "join", "tofu", "--json", "--host-address", "127.0.0.1"]
+    args += [*meshchat_broker.join_args, "--identity", "ana", "--remember-contacts"]
+    ana = await Peer.spawn("ana", args, env)
+    others = [*MESHCHAT, "join", "tofu", "--json", "--nick", "cy", "--host-address", "127.0.0.1"]
+    others += meshchat_broker.join_args
+    cy = await Peer.spawn("cy", others, dict(os.environ))
+    await ana.wait_for_peers({cy.id})
+    await cy.stop()
+    cy_again = await Peer.spawn("cy", others, dict(os.environ))  # a fresh key each run
+    flagged = await ana.wait_for(lambda e: e["event"] == "contact-mismatch")
+    assert (flagged["nick"], flagged["id"]) == ("cy", cy_again.id)
+    for peer in (ana, cy_again):
+        await peer.stop()

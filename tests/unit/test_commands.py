@@ -13,6 +13,7 @@ from meshchat.cli.chat_app import mentions
 from meshchat.cli.commands import (
     COMMANDS,
     Clear,
+    Contacts,
     Help,
     History,
     Invalid,
@@ -21,6 +22,8 @@ from meshchat.cli.commands import (
     Quit,
     Say,
     SendFile,
+    Trust,
+    Untrust,
     Verify,
     completions,
     help_lines,
@@ -42,6 +45,8 @@ def test_lines_and_commands() -> None:
     assert parse('/send "my file.txt" bo#1f0c') == SendFile("my file.txt", "bo#1f0c")
     assert parse("/send notes.txt") == SendFile("notes.txt", None)
     assert parse("/verify bo#1f0c") == Verify("bo#1f0c")
+    assert parse("/trust bo") == Trust("bo") and parse("/untrust bo") == Untrust("bo")
+    assert parse("/contacts") == Contacts()
 
 
 @pytest.mark.parametrize(
@@ -55,6 +60,8 @@ def test_lines_and_commands() -> None:
         ("/say", "usage: /say TEXT"),
         ("/verify", "usage: /verify NICK"),
         ("/verify bo cy", "usage: /verify NICK"),
+        ("/trust", "usage: /trust NICK"),
+        ("/contacts all", "/contacts takes no arguments"),
     ],
 )
 def test_a_mistyped_command_is_explained_and_never_sent_as_chat(line: str, problem: str) -> None:
@@ -69,6 +76,9 @@ def test_help_lists_every_command_in_aligned_columns() -> None:
         "/peers",
         "/send",
         "/verify",
+        "/trust",
+        "/untrust",
+        "/contacts",
         "/say",
         "/clear",
         "/quit",

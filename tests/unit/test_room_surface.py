@@ -15,6 +15,7 @@ APPLICATION_API = {
     "on",
     "partial",
     "peers",
+    "public_key_of",
     "safety_number",
     "send",
     "send_file",
