@@ -1,6 +1,7 @@
 // The chat page: a thin view over Room (meshchat.js). Text from peers is only ever
 // put into the page as text nodes, never as HTML.
 import { Room } from "/meshchat.js";
+import { grouped } from "/safety.js";
 import { visible } from "/text.js";
 
 const params = new URLSearchParams(location.search);
@@ -11,6 +12,7 @@ $("nick").value = params.get("nick") || localStorage.getItem("meshchat-nick") ||
 // A secret may come in the fragment (#secret=...), which browsers never send to servers.
 const fragment = new URLSearchParams(location.hash.slice(1));
 $("secret").value = fragment.get("secret") || "";
+$("remember").checked = localStorage.getItem("meshchat-remember") === "yes";
 
 let room = null;
 const names = new Map();
@@ -92,10 +94,23 @@ function renderPeers() {
     const rtt = document.createElement("span");
     rtt.className = "rtt";
     rtt.textContent = roundTrip(id);
-    item.append(name, idTag, rtt);
+    const verify = document.createElement("button");
+    verify.className = "verify";
+    verify.textContent = "verify";
+    verify.title = "Show the safety number you and this peer share";
+    verify.addEventListener("click", () => showSafetyNumber(id));
+    item.append(name, idTag, rtt, verify);
     item.title = id;
     return item;
   }));
+}
+
+// The digits to compare with the peer, read aloud or side by side (safety.js).
+async function showSafetyNumber(id) {
+  const digits = await room?.safetyNumber(id);
+  if (!digits) return line([["no key is known for this peer yet"]], "notice");
+  line([[`safety number with ${names.get(id) ?? "?"}${tag(id)}: ${grouped(digits)}`]], "safety");
+  line([["compare it with theirs: if every digit matches, no one sits between you"]], "notice");
 }
 
 // How far a peer is: the round trip its heartbeats measure, redrawn every second.
@@ -126,7 +141,10 @@ async function join(nick) {
                 key: fragment.get("ablyKey"), token: fragment.get("ablyToken") } }
     : { broker: `${scheme}://${location.host}/` };
   // ?history=off: neither ask for the room's recent lines nor keep them.
-  room = await Room.join(signalling, roomName, nick, secret, { history: params.get("history") !== "off" });
+  const remember = $("remember").checked;
+  localStorage.setItem("meshchat-remember", remember ? "yes" : "no");
+  room = await Room.join(signalling, roomName, nick, secret,
+    { history: params.get("history") !== "off", remember });
   window.meshchatRoom = room; // for tests and the curious
   const kind = secret ? "sealed room" : "open room";
   $("status").textContent = `you are ${nick}${tag(room.id)} (${kind})`;

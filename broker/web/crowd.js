@@ -90,6 +90,7 @@ export class PageOverlay {
   }
 
   nick(id) { return this.members.get(id)?.nick; }
+  key(id) { return this.members.get(id)?.pk; }
 
   // Whether a stranger asking for a link gets one.
   // (A hello that says "crowd" is reason enough to keep to PAGE_LINKS.)

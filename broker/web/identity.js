@@ -1,4 +1,6 @@
-// Who we are in a room: a fresh Ed25519 key per join (WebCrypto), our id its hash.
+// Who we are in a room: an Ed25519 key (WebCrypto), our id its hash. A fresh one per
+// join, or, for "remember me on this browser", one kept in IndexedDB as a key that
+// cannot be exported: the same id every visit, and no script can read it out.
 
 import { canonical } from "./frames.js";
 import { b64url, clientIdFor, unb64url, verifiedBy } from "./keys.js";
@@ -13,6 +15,18 @@ export class Identity {
     return new Identity(keys.privateKey, b64url(raw), id);
   }
 
+  // The identity kept on this browser, made and kept the first time.
+  static async remembered() {
+    const kept = await keptIdentity("get");
+    if (kept) return new Identity(kept.privateKey, kept.publicKey, await clientIdFor(unb64url(kept.publicKey)));
+    const identity = await Identity.create();
+    await keptIdentity("put", { privateKey: identity.privateKey, publicKey: identity.publicKey });
+    return identity;
+  }
+
+  // This browser forgets its identity: the next visit is a new stranger.
+  static async forget() { await keptIdentity("delete"); }
+
   constructor(privateKey, publicKeyB64, id) {
     this.privateKey = privateKey;
     this.publicKey = publicKeyB64;
@@ -26,6 +40,24 @@ export class Identity {
   async signBytes(bytes) {
     return b64url(await crypto.subtle.sign("Ed25519", this.privateKey, bytes));
   }
+}
+
+const STORE = "identity";
+
+// One operation on the kept identity ("get", "put" with a value, "delete").
+function keptIdentity(operation, value) {
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open("meshchat", 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
+    opening.onerror = () => reject(opening.error);
+    opening.onsuccess = () => {
+      const db = opening.result;
+      const store = db.transaction(STORE, operation === "get" ? "readonly" : "readwrite").objectStore(STORE);
+      const request = operation === "put" ? store.put(value, "self") : store[operation]("self");
+      request.onsuccess = () => { db.close(); resolve(request.result); };
+      request.onerror = () => { db.close(); reject(request.error); };
+    };
+  });
 }
 
 // Whether a signalling message in its wire form is signed by the key it names, which

@@ -18,6 +18,7 @@ import { PageOverlay, isOverlayFrame } from "/crowd.js";
 import { SAID_BYE, Signalling } from "/signalling.js";
 import { BrokerConnection } from "/broker.js";
 import { Identity, KeyRing } from "/identity.js";
+import { safetyNumber } from "/safety.js";
 import { SignalCodec } from "/codec.js";
 import { Channel } from "/channel.js";
 import { PayloadSender } from "/sender.js";
@@ -32,8 +33,9 @@ export class Room extends EventTarget {
   // With a secret, everything published is sealed and the room's name is hidden.
   // ``signalling``: { broker: url } or { ably: { endpoint, tls, key | token } }.
   // ``history``: keep the room's recent lines and ask for them (history.js).
-  static async join(signalling, roomName, nick, secret = "", { history = true } = {}) {
-    const room = new Room(roomName, nick, await Identity.create());
+  // ``remember``: join as the identity kept on this browser (identity.js).
+  static async join(signalling, roomName, nick, secret = "", { history = true, remember = false } = {}) {
+    const room = new Room(roomName, nick, await (remember ? Identity.remembered() : Identity.create()));
     room.keepHistory = history;
     if (secret) room.seal = await RoomSeal.create(roomName, secret, b64url, unb64url);
     await room.start(signalling);
@@ -102,6 +104,12 @@ export class Room extends EventTarget {
 
   // The smoothed round-trip time to a peer in seconds (heartbeat echoes), or null.
   roundTrip(peerId) { return this.data.roundTrip(peerId); }
+
+  // The 60 digits we and `peerId` share (safety.js), or null for a peer without a key.
+  async safetyNumber(peerId) {
+    const key = this.signalling.peers.get(peerId)?.pk ?? this.overlay.key(peerId);
+    return key ? safetyNumber(unb64url(this.identity.publicKey), unb64url(key)) : null;
+  }
 
   get topicRoom() { return this.seal ? this.seal.topicTag : this.name; }
   topicOf(id) { return id === null ? globalTopic(this.topicRoom) : clientTopic(this.topicRoom, id); }

@@ -122,7 +122,7 @@ async def open_page(browser: Any, broker: Broker, nick: str, fragment: str = "")
 
 
 async def click_join(
-    browser: Any, broker: Broker, nick: str, fragment: str = ""
+    browser: Any, broker: Broker, nick: str, fragment: str = "", remember: bool = False
 ) -> tuple[Any, list[str]]:
     """A page served by ``broker``, its join button clicked; and what the page says of
     itself (console, errors, failed requests), to explain a page that never gets going."""
@@ -139,6 +139,8 @@ async def click_join(
         await page.wait_for_function(
             "nick => document.querySelector('#nick').value === nick", arg=nick, timeout=TIMEOUT_MS
         )
+        if remember:
+            await page.check("#remember")
         await page.click("#join button")
     except Exception as error:
         raise AssertionError(f"the page did not load: {error}; it said: {said}") from None
@@ -788,3 +790,41 @@ async def test_a_member_s_roster_of_made_up_identities_lists_none_and_the_page_a
         if liar.returncode is None:
             liar.kill()
         await liar.wait()
+
+
+async def test_a_remembered_page_keeps_its_id_and_verifies_a_python_peer(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    broker, browser, launcher = room_setup
+    page, said = await click_join(browser, broker, "rita", remember=True)
+    await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+    python = await Peer.start(broker, "web", "sam", launcher=launcher)
+    try:
+        first_id = await page_id(page)
+        await page.reload()
+        assert await page.is_checked("#remember")  # the choice is remembered too
+        await page.click("#join button")
+        await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
+        assert await page_id(page) == first_id, said
+        exported = await page.evaluate(
+            "crypto.subtle.exportKey('pkcs8', window.meshchatRoom.identity.privateKey)"
+            ".then(() => 'exported', () => 'refused')"
+        )
+        assert exported == "refused"  # kept as a key no script can read out
+
+        await wait_for_names(page, ["sam"])
+        await python.wait_for_peers({first_id})
+        await python.command_line(f"/verify {first_id}")
+        number = (await python.wait_for(lambda e: e["event"] == "safety-number"))["number"]
+        from_page = await page.evaluate(f"window.meshchatRoom.safetyNumber('{python.id}')")
+        assert from_page == number
+        await page.click("#peers li .verify")
+        grouped = " ".join(number[i : i + 5] for i in range(0, 60, 5))
+        await page.wait_for_function(
+            "digits => [...document.querySelectorAll('#messages .safety')]"
+            ".some(e => e.textContent.endsWith(digits))",
+            arg=grouped,
+            timeout=TIMEOUT_MS,
+        )
+    finally:
+        await python.stop()
