@@ -63,11 +63,17 @@ async def test_thirty_peers_form_a_partial_mesh_and_lose_nothing_when_a_fifth_cr
     async with asyncio.timeout(30.0):
         while max(room["connections"] for room in await statuses(crowds)) > CONFIG.degree_high:
             await asyncio.sleep(0.5)
-    for _ in range(5):  # and it stays so
+    # And it stays so: a member may take one link too many (a newcomer's, or a repair,
+    # as members take every link offered), and prunes it at its next turn, so none is
+    # above degree_high at two looks in a row (one failed so on a loaded 2-core run).
+    previously_over: set[str] = set()
+    for _ in range(5):
         rooms = await statuses(crowds)
         assert all(room["partial"] for room in rooms)
-        assert max(room["connections"] for room in rooms) <= CONFIG.degree_high
-        await asyncio.sleep(1.0)
+        over = {room["id"] for room in rooms if room["connections"] > CONFIG.degree_high}
+        assert not over & previously_over, [r for r in rooms if r["id"] in over]
+        previously_over = over
+        await asyncio.sleep(1.5)
 
     # Five senders in four processes; the fifth process dies while they talk.
     senders = [(crowds[0], 0), (crowds[0], 5), (crowds[1], 3), (crowds[2], 4), (crowds[4], 2)]
