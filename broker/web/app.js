@@ -1,6 +1,8 @@
 // The chat page: a thin view over Room (meshchat.js). Text from peers is only ever
 // put into the page as text nodes, never as HTML.
 import { Room } from "/meshchat.js";
+import { ContactBook } from "/contacts.js";
+import { Identity, browserStore } from "/identity.js";
 import { grouped } from "/safety.js";
 import { visible } from "/text.js";
 
@@ -15,6 +17,7 @@ $("secret").value = fragment.get("secret") || "";
 $("remember").checked = localStorage.getItem("meshchat-remember") === "yes";
 
 let room = null;
+let contacts = null; // a remembered identity's (contacts.js), kept in IndexedDB
 const names = new Map();
 const transfers = new Map(); // transfer id -> its line in the conversation
 
@@ -78,8 +81,19 @@ const clock = (ts) => {
     ? "--:--" : time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 };
 
-// A nick is whatever a peer chose: the start of its id tells two "ana"s apart.
-const tag = (id) => `#${id.slice(0, 4)}`;
+// A nick is whatever a peer chose: the start of its id tells two "ana"s apart, and a
+// verified contact is marked.
+const verified = (id, nick) => contacts?.standing(id, nick) === "verified";
+const tag = (id, nick = names.get(id)) => `#${id.slice(0, 4)}${verified(id, nick) ? "✓" : ""}`;
+
+async function trust(id) {
+  const key = room?.publicKeyOf(id);
+  if (!contacts || !key) return;
+  contacts.trust(names.get(id) ?? "anon", id, key);
+  await browserStore("put", `contacts-${room.id}`, contacts.toJSON());
+  line([[`${names.get(id)}${tag(id)} is a verified contact now`]], "notice");
+  redrawSoon(true);
+}
 
 function renderPeers() {
   const list = $("peers");
@@ -100,6 +114,14 @@ function renderPeers() {
     verify.title = "Show the safety number you and this peer share";
     verify.addEventListener("click", () => showSafetyNumber(id));
     item.append(name, idTag, rtt, verify);
+    if (contacts && !verified(id, nick)) {
+      const trustButton = document.createElement("button");
+      trustButton.className = "trust";
+      trustButton.textContent = "trust";
+      trustButton.title = "Keep this peer's key as a verified contact (compare safety numbers first)";
+      trustButton.addEventListener("click", () => trust(id));
+      item.append(trustButton);
+    }
     item.title = id;
     return item;
   }));
@@ -143,6 +165,10 @@ async function join(nick) {
   // ?history=off: neither ask for the room's recent lines nor keep them.
   const remember = $("remember").checked;
   localStorage.setItem("meshchat-remember", remember ? "yes" : "no");
+  if (remember) { // contacts first: the first "joined" is checked against them
+    const { id } = await Identity.remembered();
+    contacts = new ContactBook((await browserStore("get", `contacts-${id}`)) ?? {});
+  }
   room = await Room.join(signalling, roomName, nick, secret,
     { history: params.get("history") !== "off", remember });
   window.meshchatRoom = room; // for tests and the curious
@@ -155,6 +181,10 @@ async function join(nick) {
     names.set(detail.id, detail.nick);
     redrawSoon(true);
     line([[`${detail.nick}${tag(detail.id)} joined`]], "notice");
+    if (contacts?.standing(detail.id, detail.nick) === "mismatch") {
+      line([[`${detail.nick}${tag(detail.id)} uses the nick of your contact with another key: it is not them`]],
+        "warning");
+    }
   });
   room.addEventListener("left", ({ detail }) => {
     names.delete(detail.id);
@@ -162,7 +192,7 @@ async function join(nick) {
     line([[`${detail.nick}${tag(detail.id)} left (${detail.reason})`]], "notice");
   });
   room.addEventListener("message", ({ detail }) => {
-    line([[clock(detail.ts), "time"], [detail.nick + tag(detail.from), "nick"],
+    line([[clock(detail.ts), "time"], [detail.nick + tag(detail.from, detail.nick), "nick"],
       [detail.text, "text"]], detail.history ? "history" : undefined);
   });
   room.addEventListener("undelivered", ({ detail }) => {

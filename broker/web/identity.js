@@ -17,15 +17,15 @@ export class Identity {
 
   // The identity kept on this browser, made and kept the first time.
   static async remembered() {
-    const kept = await keptIdentity("get");
+    const kept = await browserStore("get", "self");
     if (kept) return new Identity(kept.privateKey, kept.publicKey, await clientIdFor(unb64url(kept.publicKey)));
     const identity = await Identity.create();
-    await keptIdentity("put", { privateKey: identity.privateKey, publicKey: identity.publicKey });
+    await browserStore("put", "self", { privateKey: identity.privateKey, publicKey: identity.publicKey });
     return identity;
   }
 
   // This browser forgets its identity: the next visit is a new stranger.
-  static async forget() { await keptIdentity("delete"); }
+  static async forget() { await browserStore("delete", "self"); }
 
   constructor(privateKey, publicKeyB64, id) {
     this.privateKey = privateKey;
@@ -44,8 +44,9 @@ export class Identity {
 
 const STORE = "identity";
 
-// One operation on the kept identity ("get", "put" with a value, "delete").
-function keptIdentity(operation, value) {
+// One operation ("get", "put" with a value, "delete") on what this browser keeps for
+// meshchat: its identity ("self"), and the contacts of it ("contacts-<id>").
+export function browserStore(operation, key, value) {
   return new Promise((resolve, reject) => {
     const opening = indexedDB.open("meshchat", 1);
     opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
@@ -53,7 +54,7 @@ function keptIdentity(operation, value) {
     opening.onsuccess = () => {
       const db = opening.result;
       const store = db.transaction(STORE, operation === "get" ? "readonly" : "readwrite").objectStore(STORE);
-      const request = operation === "put" ? store.put(value, "self") : store[operation]("self");
+      const request = operation === "put" ? store.put(value, key) : store[operation](key);
       request.onsuccess = () => { db.close(); resolve(request.result); };
       request.onerror = () => { db.close(); reject(request.error); };
     };

@@ -36,6 +36,7 @@ export class Room extends EventTarget {
   // ``remember``: join as the identity kept on this browser (identity.js).
   static async join(signalling, roomName, nick, secret = "", { history = true, remember = false } = {}) {
     const room = new Room(roomName, nick, await (remember ? Identity.remembered() : Identity.create()));
+    room.remembered = remember;
     room.keepHistory = history;
     if (secret) room.seal = await RoomSeal.create(roomName, secret, b64url, unb64url);
     await room.start(signalling);
@@ -107,9 +108,12 @@ export class Room extends EventTarget {
 
   // The 60 digits we and `peerId` share (safety.js), or null for a peer without a key.
   async safetyNumber(peerId) {
-    const key = this.signalling.peers.get(peerId)?.pk ?? this.overlay.key(peerId);
+    const key = this.publicKeyOf(peerId);
     return key ? safetyNumber(unb64url(this.identity.publicKey), unb64url(key)) : null;
   }
+
+  // The key (base64url) `peerId` proved it signs with, if the room knows it.
+  publicKeyOf(peerId) { return this.signalling.peers.get(peerId)?.pk ?? this.overlay.key(peerId) ?? null; }
 
   get topicRoom() { return this.seal ? this.seal.topicTag : this.name; }
   topicOf(id) { return id === null ? globalTopic(this.topicRoom) : clientTopic(this.topicRoom, id); }

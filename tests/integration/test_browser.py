@@ -28,7 +28,7 @@ from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.wire.canonical import canonical
 
 from .netns import ip, require_netns
-from .processes import REPO, Broker, Peer, Signalling, start_meshchat_broker
+from .processes import MESHCHAT, REPO, Broker, Peer, Signalling, start_meshchat_broker
 from .test_chat_mesh import is_message
 
 pytestmark = pytest.mark.integration
@@ -792,13 +792,24 @@ async def test_a_member_s_roster_of_made_up_identities_lists_none_and_the_page_a
         await liar.wait()
 
 
-async def test_a_remembered_page_keeps_its_id_and_verifies_a_python_peer(
-    room_setup: tuple[Broker, Any, list[str]],
+async def test_a_remembered_page_verifies_and_trusts_a_python_peer_and_flags_an_impostor(
+    room_setup: tuple[Broker, Any, list[str]], tmp_path: Path
 ) -> None:
     broker, browser, launcher = room_setup
+    made = await asyncio.to_thread(
+        subprocess.run,
+        [*MESHCHAT, "identity", "new", "sam"],
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    broker.env["XDG_DATA_HOME"] = str(tmp_path)  # where sam's identity is kept
     page, said = await click_join(browser, broker, "rita", remember=True)
     await page.wait_for_function("window.meshchatRoom !== undefined", timeout=TIMEOUT_MS)
-    python = await Peer.start(broker, "web", "sam", launcher=launcher)
+    sam = await Peer.start(broker, "web", "sam", "--identity", "sam", launcher=launcher)
+    peers = [sam]
     try:
         first_id = await page_id(page)
         await page.reload()
@@ -813,18 +824,38 @@ async def test_a_remembered_page_keeps_its_id_and_verifies_a_python_peer(
         assert exported == "refused"  # kept as a key no script can read out
 
         await wait_for_names(page, ["sam"])
-        await python.wait_for_peers({first_id})
-        await python.command_line(f"/verify {first_id}")
-        number = (await python.wait_for(lambda e: e["event"] == "safety-number"))["number"]
-        from_page = await page.evaluate(f"window.meshchatRoom.safetyNumber('{python.id}')")
+        await sam.wait_for_peers({first_id})
+        await sam.command_line(f"/verify {first_id}")
+        number = (await sam.wait_for(lambda e: e["event"] == "safety-number"))["number"]
+        from_page = await page.evaluate(f"window.meshchatRoom.safetyNumber('{sam.id}')")
         assert from_page == number
         await page.click("#peers li .verify")
-        grouped = " ".join(number[i : i + 5] for i in range(0, 60, 5))
+        await wait_for_line(page, "safety", " ".join(number[i : i + 5] for i in range(0, 60, 5)))
+
+        await page.click("#peers li .trust")
+        await wait_for_line(page, "notice", "is a verified contact now")
+        assert await sam.quit() == 0
+        sam_again = await Peer.start(broker, "web", "sam", "--identity", "sam", launcher=launcher)
+        peers.append(sam_again)
+        assert sam_again.id == sam.id
         await page.wait_for_function(
-            "digits => [...document.querySelectorAll('#messages .safety')]"
-            ".some(e => e.textContent.endsWith(digits))",
-            arg=grouped,
+            "id => [...document.querySelectorAll('#peers li')]"
+            ".some(e => e.title === id && e.querySelector('.tag').textContent.endsWith('✓'))",
+            arg=sam.id,
             timeout=TIMEOUT_MS,
         )
+        impostor = await Peer.start(broker, "web", "sam", launcher=launcher)  # a fresh key
+        peers.append(impostor)
+        await wait_for_line(page, "warning", f"sam#{impostor.id[:4]} uses the nick of your contact")
     finally:
-        await python.stop()
+        for peer in peers:
+            await peer.stop()
+
+
+async def wait_for_line(page: Any, kind: str, text: str) -> None:
+    await page.wait_for_function(
+        "([kind, text]) => [...document.querySelectorAll(`#messages .${kind}`)]"
+        ".some(e => e.textContent.includes(text))",
+        arg=[kind, text],
+        timeout=TIMEOUT_MS,
+    )
