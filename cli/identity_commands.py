@@ -40,22 +40,26 @@ def unlocked(name: str, passphrase_file: Path | None) -> Identity:
 
     try:
         contents = identities.read(name)
-        passphrase = None
-        if identities.sealed(contents):
-            if passphrase_file is not None:
-                passphrase = read_passphrase_file(passphrase_file)
-            elif on_a_terminal():
-                passphrase = click.prompt(
-                    f"Passphrase of {name}", hide_input=True, err=True
-                ).encode()
-            else:
-                raise IdentityProblem(
-                    f"the identity {name!r} is sealed: give --passphrase-file "
-                    "(no terminal to ask on)"
-                )
+        passphrase = _passphrase_for(contents, passphrase_file, f"the identity {name!r}")
         return identities.open_identity(contents, passphrase)
     except IdentityProblem as error:
         raise click.ClickException(str(error)) from None
+
+
+def _passphrase_for(contents: bytes, passphrase_file: Path | None, what: str) -> bytes | None:
+    """None for a key file in the clear; else the passphrase, from the file given or
+    asked for on the terminal."""
+    from . import identities
+    from .identities import IdentityProblem
+
+    if not identities.sealed(contents):
+        return None
+    if passphrase_file is not None:
+        return read_passphrase_file(passphrase_file)
+    if on_a_terminal():
+        typed: str = click.prompt(f"Passphrase of {what}", hide_input=True, err=True)
+        return typed.encode()
+    raise IdentityProblem(f"{what} is sealed: give --passphrase-file (no terminal to ask on)")
 
 
 @click.group()
@@ -160,14 +164,7 @@ def import_identity(name: str, source: Path, passphrase_file: Path | None) -> No
 
     try:
         contents = identities.read_key_file(source)
-        passphrase = None
-        if identities.sealed(contents):
-            if passphrase_file is not None:
-                passphrase = read_passphrase_file(passphrase_file)
-            elif on_a_terminal():
-                passphrase = click.prompt("Passphrase", hide_input=True, err=True).encode()
-            else:
-                raise IdentityProblem("the file is sealed: give --passphrase-file")
+        passphrase = _passphrase_for(contents, passphrase_file, str(source))
         imported = identities.keep(name, contents, passphrase)
     except IdentityProblem as error:
         raise click.ClickException(str(error)) from None
