@@ -326,18 +326,18 @@ def join(
 
 
 def _channel_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    from meshchat.mesh.features.file_protocol import RESERVED_PREFIX
-    from meshchat.mesh.link.payloads import CHAT_CHANNEL, check_channel_name
+    """The channels ``--channel`` names, checked as ``Room.channel`` checks them; the
+    chat is shown anyway."""
+    from meshchat.mesh.channel import check_application_channel
+    from meshchat.mesh.link.payloads import CHAT_CHANNEL
 
     for name in names:
         try:
-            check_channel_name(name)
+            check_application_channel(name)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--channel") from None
-        if name == CHAT_CHANNEL or name.startswith(RESERVED_PREFIX):
-            raise click.BadParameter(
-                f"{name!r} is not an application's channel", param_hint="--channel"
-            )
+        if name == CHAT_CHANNEL:
+            raise click.BadParameter(f"{name!r} is the chat itself", param_hint="--channel")
     return tuple(dict.fromkeys(names))
 
 

@@ -28,6 +28,8 @@ from meshchat.mesh.events import (
     TransferProgress,
 )
 from meshchat.mesh.fanout import Fanout, Listener
+from meshchat.mesh.features.file_protocol import RESERVED_PREFIX
+from meshchat.mesh.link.payloads import check_channel_name
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,17 @@ log = logging.getLogger(__name__)
 # payloads (the largest is 64 MiB; held in temporary files past 1 MiB).
 BACKLOG = 10_000
 BACKLOG_BYTES = 256 * 1024 * 1024
+
+
+def check_application_channel(name: str) -> str:
+    """``name``, if an application may open a channel so called: 1-64 printable
+    characters, and not one of the framework's own (``meshchat/...``). ValueError
+    saying why otherwise."""
+    check_channel_name(name)
+    if name.startswith(RESERVED_PREFIX):
+        raise ValueError(f"channel names starting {RESERVED_PREFIX!r} are reserved")
+    return name
+
 
 SendPayload = Callable[[str, object, Iterable[str] | None], Awaitable[SentPayload]]
 SendChat = Callable[[str], Awaitable[SentMessage]]

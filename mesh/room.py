@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import IO, Literal, Self, TypeVar, overload
 
-from meshchat.mesh.channel import Channel, ChatChannel
+from meshchat.mesh.channel import Channel, ChatChannel, check_application_channel
 from meshchat.mesh.errors import AlreadyJoined, NotJoined, RoomClosed
 from meshchat.mesh.events import (
     PeerId,
@@ -33,10 +33,10 @@ from meshchat.mesh.events import (
     SentPayload,
 )
 from meshchat.mesh.fanout import Fanout
-from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE, RESERVED_PREFIX
+from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE
 from meshchat.mesh.features.file_transfer import FileTransfer
 from meshchat.mesh.identity import Identity
-from meshchat.mesh.link.payloads import CHAT_CHANNEL, check_channel_name
+from meshchat.mesh.link.payloads import CHAT_CHANNEL
 from meshchat.mesh.partial import membership as o
 from meshchat.mesh.room_core import RoomCore
 from meshchat.mesh.room_driver import RoomDriver
@@ -237,10 +237,7 @@ class Room:
         text); names starting ``meshchat/`` are the framework's own.
         Messages on a channel nobody has asked for are acknowledged and dropped: ask
         before joining to miss none."""
-        check_channel_name(name)
-        if name.startswith(RESERVED_PREFIX):
-            raise ValueError(f"channel names starting {RESERVED_PREFIX!r} are reserved")
-        if (channel := self._channels.get(name)) is None:
+        if (channel := self._channels.get(check_application_channel(name))) is None:
             channel = self._channels[name] = (
                 ChatChannel(name, self.send)
                 if name == CHAT_CHANNEL
