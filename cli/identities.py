@@ -8,9 +8,11 @@ others may read is refused, as ssh refuses one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from meshchat.mesh import identity_file
@@ -87,22 +89,25 @@ def read_key_file(path: Path, name: str | None = None) -> bytes:
 
 
 def open_identity(contents: bytes, passphrase: bytes | None) -> Identity:
-    try:
+    with _explained():
         return identity_file.decode(contents, passphrase)
-    except identity_file.IdentityFileError as error:
-        raise IdentityProblem(str(error)) from None
 
 
 def public_of(contents: bytes) -> tuple[str, bytes]:
-    try:
+    with _explained():
         return identity_file.public_of(contents)
-    except identity_file.IdentityFileError as error:
-        raise IdentityProblem(str(error)) from None
 
 
 def sealed(contents: bytes) -> bool:
-    try:
+    with _explained():
         return identity_file.is_sealed(contents)
+
+
+@contextlib.contextmanager
+def _explained() -> Iterator[None]:
+    """What is wrong with a key file, as the user's one line."""
+    try:
+        yield
     except identity_file.IdentityFileError as error:
         raise IdentityProblem(str(error)) from None
 

@@ -9,9 +9,11 @@ can stop the display: a failure to show one is reported in its place.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any, Literal, Protocol, TextIO
 
 from meshchat.mesh import (
@@ -208,11 +210,8 @@ class Printer:
 
     def event(self, event: RoomEvent) -> None:
         """Show one event; never raises (a failure is shown in the event's place)."""
-        try:
+        with self._in_place_of(event, "an event"):
             self._event(event)
-        except Exception as error:  # the display must outlive any one event
-            log.debug("could not show %r", event, exc_info=True)
-            self.error(f"could not show an event ({type(error).__name__})")
 
     def _event(self, event: RoomEvent) -> None:
         match event:
@@ -313,11 +312,8 @@ class Printer:
     def payload(self, received: Received) -> None:
         """A JSON value or bytes on a channel asked for with ``--channel``; never
         raises, as :meth:`event`."""
-        try:
+        with self._in_place_of(received, f"a message on {received.channel!r}"):
             self._payload(received)
-        except Exception as error:  # one peer's value cannot stop the display
-            log.debug("could not show %r", received, exc_info=True)
-            self.error(f"could not show a message on {received.channel!r} ({type(error).__name__})")
 
     def _payload(self, received: Received) -> None:
         if self.json_mode:
@@ -540,6 +536,16 @@ class Printer:
         """Something for people to read (never shown in --json mode)."""
         if not self.json_mode:
             self._notice(message)
+
+    @contextlib.contextmanager
+    def _in_place_of(self, shown: object, what: str) -> Iterator[None]:
+        """A failure to show ``shown`` is reported in its place: the display must
+        outlive any one event, and any one peer's value."""
+        try:
+            yield
+        except Exception as error:
+            log.debug("could not show %r", shown, exc_info=True)
+            self.error(f"could not show {what} ({type(error).__name__})")
 
     def _json(self, **fields: Any) -> None:
         self._stream.write(json_line(fields) + "\n")
