@@ -165,12 +165,11 @@ async function join(nick) {
   // ?history=off: neither ask for the room's recent lines nor keep them.
   const remember = $("remember").checked;
   localStorage.setItem("meshchat-remember", remember ? "yes" : "no");
-  if (remember) { // contacts first: the first "joined" is checked against them
-    const { id } = await Identity.remembered();
-    contacts = new ContactBook((await browserStore("get", `contacts-${id}`)) ?? {});
-  }
+  // Remembered: its contacts first, so that the first "joined" is checked against them.
+  const identity = remember ? await Identity.remembered() : null;
+  if (identity) contacts = new ContactBook((await browserStore("get", `contacts-${identity.id}`)) ?? {});
   room = await Room.join(signalling, roomName, nick, secret,
-    { history: params.get("history") !== "off", remember });
+    { history: params.get("history") !== "off", identity });
   window.meshchatRoom = room; // for tests and the curious
   const kind = secret ? "sealed room" : "open room";
   $("status").textContent = `you are ${nick}${tag(room.id)} (${kind})`;

@@ -33,10 +33,12 @@ export class Room extends EventTarget {
   // With a secret, everything published is sealed and the room's name is hidden.
   // ``signalling``: { broker: url } or { ably: { endpoint, tls, key | token } }.
   // ``history``: keep the room's recent lines and ask for them (history.js).
-  // ``remember``: join as the identity kept on this browser (identity.js).
-  static async join(signalling, roomName, nick, secret = "", { history = true, remember = false } = {}) {
-    const room = new Room(roomName, nick, await (remember ? Identity.remembered() : Identity.create()));
-    room.remembered = remember;
+  // ``remember``: join as the identity kept on this browser (identity.js); or as
+  // ``identity``, one the caller has already.
+  static async join(signalling, roomName, nick, secret = "",
+    { history = true, remember = false, identity = null } = {}) {
+    identity ??= await (remember ? Identity.remembered() : Identity.create());
+    const room = new Room(roomName, nick, identity);
     room.keepHistory = history;
     if (secret) room.seal = await RoomSeal.create(roomName, secret, b64url, unb64url);
     await room.start(signalling);
