@@ -15,6 +15,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
+
 from meshchat.mesh import identity_file
 from meshchat.mesh.identity import Identity
 
@@ -22,8 +24,9 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SUFFIX = ".key"
 
 
-class IdentityProblem(Exception):
-    """Why an identity cannot be made, found or opened: one line for the user."""
+class IdentityProblem(click.ClickException):
+    """Why an identity cannot be made, found or opened: one line for the user, which
+    click shows as it ends the command (exit 1)."""
 
 
 def data_folder() -> Path:

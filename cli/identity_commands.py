@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from meshchat.mesh.identity import Identity
 
 # cli/identities.py (and the mesh it loads) is imported by each command as it runs:
-# `meshchat --help` and the other commands load none of it.
+# `meshchat --help` and the other commands load none of it. Its IdentityProblem is a
+# click exception: click shows it as the command's one line of error.
 
 
 def read_passphrase_file(path: Path) -> bytes:
@@ -34,23 +35,18 @@ def on_a_terminal() -> bool:
 
 def unlocked(name: str, passphrase_file: Path | None) -> Identity:
     """The identity ``name``, its passphrase from the file or asked for if it is
-    sealed. One line for the user if it cannot be."""
+    sealed. ``IdentityProblem`` (one line for the user) if it cannot be."""
     from . import identities
-    from .identities import IdentityProblem
 
-    try:
-        contents = identities.read(name)
-        passphrase = _passphrase_for(contents, passphrase_file, f"the identity {name!r}")
-        return identities.open_identity(contents, passphrase)
-    except IdentityProblem as error:
-        raise click.ClickException(str(error)) from None
+    contents = identities.read(name)
+    passphrase = _passphrase_for(contents, passphrase_file, f"the identity {name!r}")
+    return identities.open_identity(contents, passphrase)
 
 
 def _passphrase_for(contents: bytes, passphrase_file: Path | None, what: str) -> bytes | None:
     """None for a key file in the clear; else the passphrase, from the file given or
     asked for on the terminal."""
     from . import identities
-    from .identities import IdentityProblem
 
     if not identities.sealed(contents):
         return None
@@ -59,7 +55,9 @@ def _passphrase_for(contents: bytes, passphrase_file: Path | None, what: str) ->
     if on_a_terminal():
         typed: str = click.prompt(f"Passphrase of {what}", hide_input=True, err=True)
         return typed.encode()
-    raise IdentityProblem(f"{what} is sealed: give --passphrase-file (no terminal to ask on)")
+    raise identities.IdentityProblem(
+        f"{what} is sealed: give --passphrase-file (no terminal to ask on)"
+    )
 
 
 @click.group()
@@ -79,7 +77,6 @@ def identity() -> None:
 def new(name: str, passphrase_file: Path | None) -> None:
     """Make the identity NAME (a new Ed25519 key), and print its id and fingerprint."""
     from . import identities
-    from .identities import IdentityProblem
 
     passphrase: bytes | None = None
     if passphrase_file is not None:
@@ -94,10 +91,7 @@ def new(name: str, passphrase_file: Path | None) -> None:
             err=True,
         )
         passphrase = typed.encode() or None
-    try:
-        made, path = identities.create(name, passphrase)
-    except IdentityProblem as error:
-        raise click.ClickException(str(error)) from None
+    made, path = identities.create(name, passphrase)
     click.echo(f"made {name}: {path}" + (" (sealed)" if passphrase else ""))
     _describe(made.client_id, made.public_key)
 
@@ -106,12 +100,11 @@ def new(name: str, passphrase_file: Path | None) -> None:
 def list_identities() -> None:
     """The identities kept here, with their ids."""
     from . import identities
-    from .identities import IdentityProblem
 
     for name in identities.names():
         try:
             client_id, _ = identities.public_of(identities.read(name))
-        except IdentityProblem as error:
+        except identities.IdentityProblem as error:
             click.echo(f"{name}  (unreadable: {error})")
             continue
         click.echo(f"{name}  {client_id}")
@@ -122,14 +115,10 @@ def list_identities() -> None:
 def show(name: str) -> None:
     """NAME's id, fingerprint (the half of a safety number that is yours), and file."""
     from . import identities
-    from .identities import IdentityProblem
 
-    try:
-        contents = identities.read(name)
-        client_id, public_key = identities.public_of(contents)
-        sealed = identities.sealed(contents)
-    except IdentityProblem as error:
-        raise click.ClickException(str(error)) from None
+    contents = identities.read(name)
+    client_id, public_key = identities.public_of(contents)
+    sealed = identities.sealed(contents)
     click.echo(f"{name}: {identities.path_of(name)}" + (" (sealed)" if sealed else ""))
     _describe(client_id, public_key)
 
@@ -140,12 +129,8 @@ def show(name: str) -> None:
 def export_identity(name: str, destination: Path) -> None:
     """Copy NAME's key file to DESTINATION (sealed as it is), to back it up or move it."""
     from . import identities
-    from .identities import IdentityProblem
 
-    try:
-        identities.export_to(name, destination)
-    except IdentityProblem as error:
-        raise click.ClickException(str(error)) from None
+    identities.export_to(name, destination)
     click.echo(f"{name} exported to {destination}: keep it as safe as the identity")
 
 
@@ -160,14 +145,10 @@ def export_identity(name: str, destination: Path) -> None:
 def import_identity(name: str, source: Path, passphrase_file: Path | None) -> None:
     """Keep the identity in SOURCE (a file `export` wrote) as NAME, after checking it."""
     from . import identities
-    from .identities import IdentityProblem
 
-    try:
-        contents = identities.read_key_file(source)
-        passphrase = _passphrase_for(contents, passphrase_file, str(source))
-        imported = identities.keep(name, contents, passphrase)
-    except IdentityProblem as error:
-        raise click.ClickException(str(error)) from None
+    contents = identities.read_key_file(source)
+    passphrase = _passphrase_for(contents, passphrase_file, str(source))
+    imported = identities.keep(name, contents, passphrase)
     click.echo(f"imported {name}")
     _describe(imported.client_id, imported.public_key)
 
