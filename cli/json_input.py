@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from meshchat.wire.canonical import loads_untrusted
@@ -88,12 +87,3 @@ def _payload(channel: object, request: dict[str, Any]) -> Command:
         except (binascii.Error, ValueError) as error:
             return Invalid(f'"bytes" is not base64: {error}')
     return SendPayload(channel, data, tuple(to) if to is not None else None)
-
-
-def encode_bytes(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def compact(value: object) -> str:
-    """A JSON value as one short line, for people."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

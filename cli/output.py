@@ -9,7 +9,9 @@ can stop the display: a failure to show one is reported in its place.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import sys
 import time
@@ -42,7 +44,6 @@ from meshchat.mesh import (
 from meshchat.wire.safety_numbers import grouped
 
 from .contacts import ContactBook
-from .json_input import compact, encode_bytes
 from .options import human_size
 from .terminal_text import for_terminal, json_line
 
@@ -318,7 +319,7 @@ class Printer:
     def _payload(self, received: Received) -> None:
         if self.json_mode:
             content = (
-                {"bytes": encode_bytes(received.bytes())}
+                {"bytes": base64.b64encode(received.bytes()).decode("ascii")}
                 if received.kind == "bytes"
                 else {"data": received.data}
             )
@@ -338,7 +339,7 @@ class Printer:
         if received.kind == "bytes":
             shown = f"{human_size(received.size)} of bytes"
         else:
-            text = compact(received.data)
+            text = json.dumps(received.data, ensure_ascii=False, separators=(",", ":"))
             shown = text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 1] + "…"
         label = self.nicks.label(received.sender, received.nick)
         self._notice(f"{label} on {received.channel!r}: {for_terminal(shown)}")
