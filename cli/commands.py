@@ -13,6 +13,14 @@ class Say:
 
 
 @dataclass(frozen=True, slots=True)
+class Whisper:
+    """A private line to chosen members, sealed to their keys (``/msg``)."""
+
+    to: tuple[str, ...]  # nicks, nick#tags, or ids
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendFile:
     path: str
     to: str | None  # a nick, or nick#tag; None for everyone
@@ -79,6 +87,7 @@ class Invalid:
 
 Command = (
     Say
+    | Whisper
     | SendFile
     | SendPayload
     | Peers
@@ -99,6 +108,7 @@ SEND_USAGE = "usage: /send PATH [NICK] (quote a path with spaces)"
 COMMANDS: dict[str, tuple[str, str]] = {
     "/help": ("", "this list"),
     "/peers": ("", "who is here (also /who)"),
+    "/msg": ("NICK TEXT", "a private line to NICK only, sealed to their key"),
     "/send": ("PATH [NICK]", "send a file to everyone, or to one peer"),
     "/verify": ("NICK", "the safety number of you and NICK: compare it with theirs"),
     "/trust": ("NICK", "NICK is a verified contact (after /verify); with --identity"),
@@ -122,6 +132,11 @@ def parse(line: str) -> Command:
             return Say(rest) if rest.strip() else Invalid("usage: /say TEXT")
         case "/send":
             return _send(rest)
+        case "/msg":
+            who, _, said = rest.strip().partition(" ")
+            if not who or not said.strip():
+                return Invalid("usage: /msg NICK TEXT")
+            return Whisper((who,), said)
         case "/verify" | "/trust" | "/untrust":
             who = rest.strip()
             if not who or " " in who:

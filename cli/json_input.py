@@ -4,6 +4,7 @@ A line that starts with ``{`` is a JSON object naming one action; any other line
 typed text, as in line mode (a chat line, or one of the commands)::
 
     {"say": "text, any text: several lines, or one starting with /"}
+    {"say": "just for you two", "to": ["bo", "cy"]}       private: sealed to their keys
     {"channel": "moves", "data": {"x": 1}}                 a JSON value on a channel
     {"channel": "blobs", "bytes": "AAEC", "to": ["bo"]}    bytes, base64; to ids or nicks
     {"send_file": "/path/to/file", "to": "bo"}             one recipient, or everyone
@@ -19,11 +20,11 @@ from typing import Any
 
 from meshchat.wire.canonical import loads_untrusted
 
-from .commands import Command, Invalid, Peers, Quit, Say, SendFile, SendPayload, parse
+from .commands import Command, Invalid, Peers, Quit, Say, SendFile, SendPayload, Whisper, parse
 
 ACTIONS = ("say", "channel", "send_file", "peers", "quit")
 # The fields each action may have besides its own.
-EXTRA_FIELDS = {"say": set(), "channel": {"data", "bytes", "to"}, "send_file": {"to"}}
+EXTRA_FIELDS = {"say": {"to"}, "channel": {"data", "bytes", "to"}, "send_file": {"to"}}
 USAGE = (
     'one of {"say": TEXT}, {"channel": NAME, "data": VALUE}, {"send_file": PATH}, {"peers": true}'
 )
@@ -55,7 +56,10 @@ def _command(action: str, request: dict[str, Any]) -> Command:
         case "say":
             if not isinstance(value, str) or not value.strip():
                 return Invalid('"say" takes text that is not blank')
-            return Say(value)
+            if "to" not in request:
+                return Say(value)
+            chosen = _recipients(request)
+            return chosen if isinstance(chosen, Invalid) else Whisper(chosen, value)
         case "send_file":
             to = request.get("to")
             if not isinstance(value, str) or not value or not (to is None or isinstance(to, str)):
@@ -73,11 +77,9 @@ def _payload(channel: object, request: dict[str, Any]) -> Command:
         return Invalid('"channel" takes a channel name')
     if ("data" in request) == ("bytes" in request):
         return Invalid('a channel message has "data" (a JSON value) or "bytes" (base64)')
-    to = request.get("to")
-    if to is not None and not (
-        isinstance(to, list) and to and all(isinstance(who, str) for who in to)
-    ):
-        return Invalid('"to" takes a list of ids or nicks')
+    to = _recipients(request) if "to" in request else None
+    if isinstance(to, Invalid):
+        return to
     data: object = request.get("data")
     if "bytes" in request:
         if not isinstance(request["bytes"], str):
@@ -86,4 +88,11 @@ def _payload(channel: object, request: dict[str, Any]) -> Command:
             data = base64.b64decode(request["bytes"], validate=True)
         except (binascii.Error, ValueError) as error:
             return Invalid(f'"bytes" is not base64: {error}')
-    return SendPayload(channel, data, tuple(to) if to is not None else None)
+    return SendPayload(channel, data, to)
+
+
+def _recipients(request: dict[str, Any]) -> tuple[str, ...] | Invalid:
+    to = request["to"]
+    if not (isinstance(to, list) and to and all(isinstance(who, str) for who in to)):
+        return Invalid('"to" takes a list of ids or nicks')
+    return tuple(to)

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 SHOWN_VALUE = 200  # characters of a channel's JSON value shown in line mode
 TAG_CHARS = 4  # id characters shown after a nick, more when two peers would look alike
 VERIFIED_MARK = "✓"  # after the label of a verified contact
+PRIVATE_MARK = "(private)"  # after the label of a private line's author
 
 
 class NickBook:
@@ -239,11 +240,14 @@ class Printer:
                         text=m.text,
                         history=history,
                         verified=self.nicks.verified(m.sender, m.nick),
+                        private=m.private,
                         # The names used before, kept for the scripts that read them.
                         **{"from": m.sender, "ts": m.timestamp_ms},
                     )
                 else:
                     label = self.nicks.label(m.sender, m.nick)
+                    if m.private:
+                        label = f"{label} {PRIVATE_MARK}"
                     self._sink.message(m.timestamp_ms, m.sender, label, m.text, history)
             case SignallingLost(reason=reason, final=final):
                 if self.json_mode:
@@ -452,9 +456,14 @@ class Printer:
                 ts=m.timestamp_ms,
                 to=list(sent.delivered_to),
                 queued_for=list(sent.queued_for),
+                private=m.private,
+                **({"recipients": list(m.to)} if m.private else {}),
             )
             return
-        self._sink.own_message(m.timestamp_ms, m.sender, self.nicks.label(m.sender), m.text)
+        label = self.nicks.label(m.sender)
+        if m.private:
+            label += f" {PRIVATE_MARK} " + ", ".join(self.nicks.label(peer) for peer in m.to)
+        self._sink.own_message(m.timestamp_ms, m.sender, label, m.text)
         if not sent.delivered_to and not sent.queued_for:
             self._notice("nobody is here yet; the message was not delivered")
 

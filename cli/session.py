@@ -40,6 +40,7 @@ from .commands import (
     Trust,
     Untrust,
     Verify,
+    Whisper,
 )
 from .commands import help_lines as command_help_lines
 from .contacts import ContactBook
@@ -195,6 +196,12 @@ class ChatSession:
                 try:
                     printer.sent(await self.room.send(text))
                 except MessageTooLarge as error:
+                    printer.error(str(error))
+            case Whisper(to=who, text=text):
+                try:
+                    to = [self._peer_id(name) for name in who]
+                    printer.sent(await self.room.send(text, to=to))
+                except (LookupError, ValueError, MeshError) as error:
                     printer.error(str(error))
             case Peers():
                 printer.peers(self.room.links())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from meshchat.mesh.events import (
     EventsMissed,
@@ -50,7 +50,16 @@ def check_application_channel(name: str) -> str:
 
 
 SendPayload = Callable[[str, object, Iterable[str] | None], Awaitable[SentPayload]]
-SendChat = Callable[[str], Awaitable[SentMessage]]
+
+
+class SendChat(Protocol):
+    """``room.send``: a chat line, to the room or privately to chosen members."""
+
+    def __call__(
+        self, text: str, *, to: Iterable[PeerId] | None = None
+    ) -> Awaitable[SentMessage]: ...
+
+
 # What a payload channel reports of what we sent on it.
 ChannelEvent = TransferProgress | PayloadDelivered | PayloadUndelivered
 Handler = Callable[[Any], Awaitable[None] | None]
@@ -153,11 +162,12 @@ class ChatChannel(_Inbox):
         super().__init__(name)
         self._send_chat = send_chat
 
-    async def send(self, data: str, *, to: None = None) -> SentMessage:
-        """Say ``data`` to the room, as ``room.send`` does."""
-        if not isinstance(data, str) or to is not None:
-            raise ValueError("the chat channel carries text, to everyone")
-        return await self._send_chat(data)
+    async def send(self, data: str, *, to: Iterable[PeerId] | None = None) -> SentMessage:
+        """Say ``data`` to the room, or privately to the peer ids ``to``, as
+        ``room.send`` does."""
+        if not isinstance(data, str):
+            raise ValueError("the chat channel carries text")
+        return await self._send_chat(data, to=to)
 
 
 def _channel_of(event: object) -> str | None:

@@ -291,6 +291,7 @@ class Received:
         "sha256",
         "size",
         "timestamp_ms",
+        "to",
     )
 
     def __init__(
@@ -306,6 +307,7 @@ class Received:
         sha256: str = "",
         data: object = _UNREAD,
         body: IO[builtins.bytes] | None = None,
+        to: tuple[PeerId, ...] = (),
     ) -> None:
         if data is _UNREAD and body is None:
             raise ValueError("a received message has data or a body to read it from")
@@ -319,6 +321,12 @@ class Received:
         self.sha256 = sha256  # hex, checked against the author's signature ("" for chat)
         self._data = data
         self._body = body
+        self.to = to  # the members a private chat line was sealed to; () for the room
+
+    @property
+    def private(self) -> bool:
+        """Whether this is a private chat line, for chosen members only (``to``)."""
+        return bool(self.to)
 
     @property
     def data(self) -> object:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from nacl.signing import SigningKey
 
+from meshchat.mesh.private.seal import SealKey
 from meshchat.wire.keys import b64encode, client_id_for, subscribe_proof_payload
 
 
@@ -35,6 +36,9 @@ class Identity:
         self._seed = seed
         self.public_key_b64 = b64encode(self.public_key)
         self.client_id = client_id_for(self.public_key)
+        # What others seal private messages to (mesh/private/seal.py): announced in every
+        # signalling message we sign, and the same for as long as the identity lasts.
+        self.seal_key = SealKey.derived_from(seed)
 
     def private_bytes(self) -> bytes:
         """The raw 32-byte private key: for keeping the identity (identity_file.py)."""

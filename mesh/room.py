@@ -38,7 +38,7 @@ from meshchat.mesh.features.file_transfer import FileTransfer
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.link.payloads import CHAT_CHANNEL
 from meshchat.mesh.partial import membership as o
-from meshchat.mesh.room_core import RoomCore
+from meshchat.mesh.room_core import RoomCore, recipients
 from meshchat.mesh.room_driver import RoomDriver
 from meshchat.mesh.signalling import protocol as p
 from meshchat.mesh.signalling.messages import clean_nick, validate_room
@@ -199,17 +199,26 @@ class Room:
         if self._state == "joining":  # not left meanwhile
             self._state = "joined"
 
-    async def send(self, text: str) -> SentMessage:
+    async def send(self, text: str, *, to: Iterable[PeerId] | None = None) -> SentMessage:
         """Send ``text`` to the room: over every open data channel (kept for peers
         whose connection was lost moments ago, and sent when they are back; see
         link/delivery.py), or through the partial mesh.
 
-        Raises ``MessageTooLarge`` if the text is over the limit,
-        ``NotJoined`` before ``join()`` and
-        ``RoomClosed`` after ``leave()``.
+        With ``to`` (peer ids), a private line: sealed end to end to those members'
+        keys, so that no one else, relays in a partial mesh included, can read it; it
+        arrives with ``message.private`` set and is never kept in history.
+
+        Raises ``MessageTooLarge`` if the text is over the limit, ValueError for
+        recipients not in the room or without a key for private messages (an older
+        client), ``NotJoined`` before ``join()`` and ``RoomClosed`` after ``leave()``.
         """
         self._check_joined()
-        sent, actions = self._core.send_chat(text, time.monotonic())
+        if to is None:
+            sent, actions = self._core.send_chat(text, time.monotonic())
+        else:
+            chosen = recipients(to)
+            assert chosen is not None
+            sent, actions = self._core.send_private(text, chosen, time.monotonic())
         self._driver.run(actions)
         return sent
 

@@ -45,7 +45,13 @@ from meshchat.mesh.features.history import parse as parse_history
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.link import dataplane as d
 from meshchat.mesh.link.actions import PeerMisbehaved, SendFrame
-from meshchat.mesh.link.chat_frames import MAX_FRAME_BYTES, ChatMessage, chat_fields, new_message_id
+from meshchat.mesh.link.chat_frames import (
+    MAX_FRAME_BYTES,
+    ChatMessage,
+    chat_fields,
+    new_message_id,
+    private_fields,
+)
 from meshchat.mesh.link.payloads import (
     CHAT_CHANNEL,
     PayloadHeader,
@@ -55,6 +61,7 @@ from meshchat.mesh.link.payloads import (
     encode_body,
     new_header,
 )
+from meshchat.mesh.link.private_lines import open_line
 from meshchat.mesh.partial import gossip as g
 from meshchat.mesh.partial import membership as o
 from meshchat.mesh.partial import relayed as r
@@ -137,6 +144,7 @@ class RoomCore:
         self.id = identity.client_id
         self.nick = nick
         self._key = identity.public_key_b64
+        self._seal_key = identity.seal_key
         self._wall_offset = wall_offset
         self._new_id = new_id
         new_sink = new_sink or _in_memory
@@ -180,6 +188,8 @@ class RoomCore:
             new_sink=new_sink,
             new_id=new_id,
             wanted=self.reads,
+            seal_key=identity.seal_key,
+            seal_key_of=self.protocol.seal_key_of,
         )
         self.history = HistoryBook(room, keep=history)
         self.parts = rp.PartAssembler(new_sink)
@@ -297,6 +307,29 @@ class RoomCore:
             self._linked(data_actions, now, actions)
         self.history.keep(sent.message, self._key, now)
         return sent, actions
+
+    def send_private(
+        self, text: str, to: tuple[str, ...], now: float
+    ) -> tuple[SentMessage, list[RoomAction]]:
+        """A private line to the members ``to`` (sorted), sealed to their keys: over
+        our links to them, or relayed through the partial mesh when one is not linked.
+        Never kept in history.
+
+        Raises ValueError (no recipients, one not in the room or without a key) or
+        :class:`~meshchat.mesh.MessageTooLarge`.
+        """
+        actions: list[RoomAction] = []
+        if not self.sends_by_relay(to):
+            sent, data_actions = self.data.send_private(text, to, now, self._wall_ms(now))
+            self._linked(data_actions, now, actions)
+            return sent, actions
+        members = self.peers()
+        if absent := [peer for peer in to if peer not in members]:
+            raise ValueError(f"not in the room: {', '.join(absent)}")
+        message, line = self.data.new_private(text, to, self._wall_ms(now))
+        _, relay = self.gossip.publish(private_fields(line), now, to)
+        self._gossiped(relay, now, actions)
+        return SentMessage(message, tuple(sorted(self.gossip.links))), actions
 
     def send_payload(
         self, channel: str, data: object, to: tuple[str, ...] | None, now: float
@@ -657,7 +690,7 @@ class RoomCore:
         """The one way a chat line reaches the application, over a link or relayed."""
         shown = message if nick == message.nick else replace(message, nick=nick)
         actions.append(Emit(MessageReceived(shown)))
-        if key is not None:
+        if key is not None and not message.private:  # a private line is for its recipients
             self.history.keep(shown, key, now)
         if CHAT_CHANNEL in self._channels:
             actions.append(ToChannel(_received_chat(shown)))
@@ -673,6 +706,14 @@ class RoomCore:
             return
         match said:
             case r.RelayedChat(message=message):
+                nick = self.overlay.nick_of(author) or self.protocol.nick_of(author) or "anon"
+                self._chat_line(message, nick, envelope.key, now, actions)
+            case r.RelayedPrivate(line=line):
+                try:
+                    message = open_line(line, self.room, self.id, self._seal_key)
+                except ProtocolError as error:
+                    log.info("dropped a private line relayed from %s: %s", author, error)
+                    return
                 nick = self.overlay.nick_of(author) or self.protocol.nick_of(author) or "anon"
                 self._chat_line(message, nick, envelope.key, now, actions)
             case r.RelayedValue():
@@ -904,6 +945,7 @@ def _received_chat(message: ChatMessage) -> Received:
         kind="text",
         size=len(message.text.encode()),
         data=message.text,
+        to=message.to,
     )
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from meshchat.mesh.errors import MeshError
 from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError, clean_nick
+from meshchat.wire.canonical import canonical, loads_untrusted
 from meshchat.wire.canonical import json_string as _json_string
-from meshchat.wire.canonical import loads_untrusted
 
 # The text of one chat message, in UTF-8 bytes. SCTP in aiortc and browsers handles far
 # more, but a chat line this long is already a paste accident.
@@ -33,6 +33,12 @@ CHANNEL_LABEL = "chat"
 MAX_TIMESTAMP_MS = 253_402_300_799_999
 MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
 MAX_ACK_RANGES = 64
+MAX_PRIVATE_RECIPIENTS = 64
+# A seal for the most recipients (32 + 48 each), and sealed text of the longest line,
+# both base64url: what a private line may carry at most.
+MAX_SEAL_CHARS = -(-(32 + 48 * MAX_PRIVATE_RECIPIENTS) * 4 // 3)
+MAX_SEALED_CHARS = -(-(MAX_TEXT_BYTES + 16) * 4 // 3)
+B64URL_PATTERN = re.compile(r"^[A-Za-z0-9_-]*$")
 SIGNATURE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{86}$")  # 64 bytes, base64url unpadded
 
 # Sequence numbers acknowledged, as inclusive (first, last) ranges.
@@ -49,6 +55,7 @@ class ChatMessage:
 
     On receipt, ``nick`` is what the sender announced for itself when it joined (the
     frame's own ``nick`` field is not trusted), and ``(sender, id)`` identifies it.
+    ``to`` names the members a private line was sealed to (empty: the whole room).
     """
 
     id: str
@@ -58,6 +65,29 @@ class ChatMessage:
     text: str
     seq: int = 0  # the author's sequence number, from 1
     signature: str = ""  # the author's Ed25519 signature over signed_content()
+    to: tuple[str, ...] = ()
+
+    @property
+    def private(self) -> bool:
+        """Whether this is a private line, sealed to chosen members (``to``)."""
+        return bool(self.to)
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateLine:
+    """A private chat line as it travels: its text sealed to the members ``to``
+    (``private/seal.py``), the seal and the sealed text base64url; signed by its author
+    over :func:`private_signed_content`. ``private/lines.py`` seals and opens it."""
+
+    id: str
+    sender: str
+    nick: str
+    timestamp_ms: int
+    seq: int
+    to: tuple[str, ...]
+    seal: str
+    sealed: str
+    signature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +109,7 @@ class ChannelAck:
     """An acknowledgement on its own (acks usually ride on other frames)."""
 
 
-ChannelMessage = ChatMessage | Heartbeat | ChannelBye | ChannelAck
+ChannelMessage = ChatMessage | PrivateLine | Heartbeat | ChannelBye | ChannelAck
 
 HEARTBEAT_FRAME = '{"type":"heartbeat"}'  # a bare one, as valid as one with ping and pong
 MAX_PONG_HOLD_MS = 60_000  # a ping is echoed by the next heartbeat, a second later
@@ -156,6 +186,44 @@ def encode_chat(message: ChatMessage) -> str:
     return json.dumps(chat_fields(message), ensure_ascii=False, separators=(",", ":"))
 
 
+def private_signed_content(line: PrivateLine, room: str) -> bytes:
+    """What the author of a private line signs: all it says but the nick, bound to the
+    room and the channel, the sealed text as it travels (relays can check it)."""
+    return canonical(
+        {
+            "channel": CHANNEL_LABEL,
+            "from": line.sender,
+            "id": line.id,
+            "room": room,
+            "seq": line.seq,
+            "ts": line.timestamp_ms,
+            "to": list(line.to),
+            "seal": line.seal,
+            "sealed": line.sealed,
+        }
+    )
+
+
+def private_fields(line: PrivateLine) -> dict[str, Any]:
+    """A private line's frame fields (what ``read_private_line`` reads back)."""
+    return {
+        "type": "chat",
+        "id": line.id,
+        "seq": line.seq,
+        "from": line.sender,
+        "nick": line.nick,
+        "ts": line.timestamp_ms,
+        "to": list(line.to),
+        "seal": line.seal,
+        "sealed": line.sealed,
+        "sig": line.signature,
+    }
+
+
+def encode_private(line: PrivateLine) -> str:
+    return json.dumps(private_fields(line), ensure_ascii=False, separators=(",", ":"))
+
+
 def decode_channel_message(frame: str | bytes) -> ChannelMessage:
     """Parse one data-channel frame; raise ``ProtocolError`` if it is invalid."""
     return decode_channel_frame(frame)[0]
@@ -182,6 +250,8 @@ def decode_channel_frame(frame: str | bytes) -> tuple[ChannelMessage, AckRanges]
         return ChannelAck(), acks
     if kind != "chat":
         raise ProtocolError(f"unknown data channel message type {kind!r}")
+    if "to" in wire:
+        return read_private_line(wire), acks
     return _chat(wire), acks
 
 
@@ -238,6 +308,44 @@ def read_chat_message(wire: dict[str, object]) -> ChatMessage:
     """A chat message from the fields of a chat frame (checked as a frame's are);
     ProtocolError if any is invalid."""
     return _chat(wire)
+
+
+def read_private_line(wire: dict[str, object]) -> PrivateLine:
+    """A private line from the fields of its frame; ProtocolError if any is invalid
+    (whether it opens is for its recipients to find out: private/lines.py)."""
+    seq = whole_number(wire.get("seq"), 1, MAX_SEQ)
+    ts = whole_number(wire.get("ts"), 0, MAX_TIMESTAMP_MS)
+    if seq is None or ts is None:
+        raise ProtocolError("private line without a valid 'seq' and 'ts'")
+    message_id, sender, nick, sig = (wire.get(k) for k in ("id", "from", "nick", "sig"))
+    if not isinstance(sig, str) or not SIGNATURE_PATTERN.match(sig):
+        raise ProtocolError("private line without a valid 'sig'")
+    if not isinstance(message_id, str) or not ID_PATTERN.match(message_id):
+        raise ProtocolError("private line without a valid 'id'")
+    if not isinstance(sender, str) or not ID_PATTERN.match(sender):
+        raise ProtocolError("private line without a valid 'from'")
+    if not isinstance(nick, str):
+        raise ProtocolError("private line without a 'nick'")
+    to = wire.get("to")
+    if (
+        not isinstance(to, list)
+        or not 1 <= len(to) <= MAX_PRIVATE_RECIPIENTS
+        or not all(isinstance(p, str) and ID_PATTERN.match(p) for p in to)
+        or to != sorted(set(to))
+    ):
+        raise ProtocolError(
+            f"private line 'to' must be 1-{MAX_PRIVATE_RECIPIENTS} distinct peer ids, sorted"
+        )
+    seal, sealed = wire.get("seal"), wire.get("sealed")
+    if not isinstance(seal, str) or len(seal) > MAX_SEAL_CHARS or not B64URL_PATTERN.match(seal):
+        raise ProtocolError("private line without a valid 'seal'")
+    if (
+        not isinstance(sealed, str)
+        or len(sealed) > MAX_SEALED_CHARS
+        or not B64URL_PATTERN.match(sealed)
+    ):
+        raise ProtocolError("private line without a valid 'sealed' text")
+    return PrivateLine(message_id, sender, clean_nick(nick), ts, seq, tuple(to), seal, sealed, sig)
 
 
 def _chat(wire: dict[str, object]) -> ChatMessage:

@@ -48,12 +48,15 @@ from meshchat.mesh.link.chat_frames import (
     ChannelMessage,
     ChatMessage,
     Heartbeat,
+    PrivateLine,
     RecentIds,
     as_ranges,
     decode_channel_frame,
     encode_chat,
+    encode_private,
     new_chat_message,
     new_message_id,
+    private_signed_content,
     signed_content,
     with_acks,
 )
@@ -84,7 +87,9 @@ from meshchat.mesh.link.payloads import (
     new_header,
 )
 from meshchat.mesh.link.payloads import signed_content as payload_signed_content
+from meshchat.mesh.link.private_lines import open_line, seal_line
 from meshchat.mesh.link.round_trip import RoundTrips
+from meshchat.mesh.private.seal import SealKey
 from meshchat.mesh.signalling.messages import ProtocolError
 from meshchat.wire.keys import BadSignature, verify
 from meshchat.wire.ratelimit import TokenBucket
@@ -210,12 +215,16 @@ class DataPlane:
         new_sink: Callable[[int], IO[bytes]] = _memory_sink,
         new_id: Callable[[], str] = new_message_id,
         wanted: Callable[[str], bool] = lambda channel: True,
+        seal_key: SealKey | None = None,
+        seal_key_of: Callable[[str], bytes | None] = lambda peer_id: None,
     ) -> None:
         """``new_sink(size)`` gives a file to receive a payload of ``size`` bytes into
         (memory by default; the driver may spill large ones to disk). ``new_id`` makes
         message ids (random; fixed ones make the shared test traces reproducible).
         ``wanted(channel)`` says whether anyone reads a channel: payloads on others are
-        acknowledged and dropped unread, their bytes neither kept nor parsed."""
+        acknowledged and dropped unread, their bytes neither kept nor parsed.
+        ``seal_key`` opens private lines sealed to us; ``seal_key_of(peer)`` is the X25519
+        key a peer announced in signalling, to seal ours to it (``private/``)."""
         self._new_id = new_id
         self._wanted = wanted
         self.client_id = client_id
@@ -224,6 +233,11 @@ class DataPlane:
         # Our signing key, and the public key (base64url) each peer proved in signalling.
         self._sign = sign
         self._key_of = key_of
+        self._seal_key = seal_key or SealKey()
+        self._seal_key_of = seal_key_of
+        # Private lines not yet acknowledged by all their recipients: id -> sealed frame,
+        # sent again as it is when a recipient's channel opens again.
+        self._private_frames: dict[str, str] = {}
         self.forged = 0  # messages dropped because their author's signature did not verify
         self.heartbeat_interval = heartbeat_interval
         # Stall tolerated beyond a peer's usual heartbeat interval, for channels opened
@@ -265,7 +279,8 @@ class DataPlane:
         actions: list[DataAction] = []
         for message in self._delivery.peer_back(peer_id, now):
             if isinstance(message, ChatMessage):
-                actions.append(self._frame_to(peer_id, encode_chat(message)))
+                frame = self._private_frames.get(message.id) or encode_chat(message)
+                actions.append(self._frame_to(peer_id, frame))
             elif (kept := self._bodies.get(message.id)) is not None:
                 self._outbox.add(peer_id, message, *kept)
         if self._outbox.waiting(peer_id):
@@ -309,7 +324,7 @@ class DataPlane:
         if isinstance(message, Heartbeat):
             self._round_trips.received(peer_id, message, now)
         settled = self._delivery.acked(peer_id, acks)
-        if self._bodies and acks:
+        if (self._bodies or self._private_frames) and acks:
             self._release_bodies()
         delivered: list[DataAction] = [
             PayloadDelivered(header, peer_id)
@@ -345,6 +360,32 @@ class DataPlane:
                 if not self._recent.seen(peer_id, message.id):
                     actions.append(MessageReceived(message))
                 return actions
+            case PrivateLine():
+                return self._receive_private(peer_id, message, now)
+
+    def _receive_private(self, peer_id: str, line: PrivateLine, now: float) -> list[DataAction]:
+        """A private line over a link: its author's, signed, for us, and it opens; else
+        the peer misbehaved (an honest one sends a private line to its recipients only),
+        and it is not acknowledged (its author learns it was not delivered)."""
+        if line.sender != peer_id:
+            return [PeerMisbehaved(peer_id, f"a private line claiming to be {line.sender}")]
+        budget = self._inbound.get(peer_id)
+        if budget is None:
+            budget = self._inbound[peer_id] = TokenBucket(CHAT_RATE, CHAT_BURST, now)
+        if not budget.take(now):
+            return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
+        content = private_signed_content(line, self.room)
+        if not self._authentic(line.sender, line.signature, content):
+            self.forged += 1
+            return [PeerMisbehaved(peer_id, "a private line whose signature does not verify")]
+        try:
+            message = open_line(line, self.room, self.client_id, self._seal_key)
+        except ProtocolError as error:
+            return [PeerMisbehaved(peer_id, str(error))]
+        actions: list[DataAction] = self._ack_later(peer_id, line.seq, now)
+        if not self._recent.seen(peer_id, line.id):
+            actions.append(MessageReceived(message))
+        return actions
 
     # -- frames out --
 
@@ -375,6 +416,53 @@ class DataPlane:
         self._seq += 1
         signature = self._sign(signed_content(message, self.room))
         return dataclasses.replace(message, signature=signature)
+
+    def send_private(
+        self, text: str, to: Iterable[str], now: float, timestamp_ms: int
+    ) -> tuple[SentMessage, list[DataAction]]:
+        """A private line to the peers ``to``, over their links (kept for those away),
+        its text sealed to their keys.
+
+        Raises ValueError for no recipients, one not here or without a key, and
+        :class:`~meshchat.mesh.MessageTooLarge`.
+        """
+        chosen = tuple(sorted(set(to)))
+        present = self._open | set(self._delivery.away_peers()) | {self.client_id}
+        if absent := [peer for peer in chosen if peer not in present]:
+            raise ValueError(f"not in the room: {', '.join(absent)}")
+        message, line = self.new_private(text, chosen, timestamp_ms)
+        frame = encode_private(line)
+        self._private_frames[message.id] = frame
+        sending = tuple(p for p in chosen if p in self._open)
+        queued = tuple(p for p in chosen if p not in self._open)
+        self._delivery.sent(message, list(chosen), now)
+        sent = SentMessage(message, sending, queued)
+        return sent, [self._frame_to(peer_id, frame) for peer_id in sending]
+
+    def new_private(
+        self, text: str, to: tuple[str, ...], timestamp_ms: int
+    ) -> tuple[ChatMessage, PrivateLine]:
+        """A private line of ours to ``to`` (sorted), numbered, sealed and signed, sent
+        nowhere yet (a partial mesh relays it); and the chat line it holds.
+
+        Raises ValueError for no recipients, ourselves among them, or one that announced
+        no key; :class:`~meshchat.mesh.MessageTooLarge` if the text is over the limit.
+        """
+        if not to:
+            raise ValueError("no recipients given")
+        if self.client_id in to:
+            raise ValueError("a private line goes to others, not to ourselves")
+        keys = [self._seal_key_of(peer_id) for peer_id in to]
+        if missing := [peer for peer, key in zip(to, keys, strict=True) if key is None]:
+            raise ValueError(
+                f"no key for private messages from {', '.join(missing)} (an older client?)"
+            )
+        message = new_chat_message(
+            self.client_id, self.nick, text, timestamp_ms, self._seq + 1, self._new_id()
+        )
+        line = seal_line(message, to, [k for k in keys if k is not None], self.room, self._sign)
+        self._seq += 1
+        return dataclasses.replace(message, signature=line.signature, to=to), line
 
     def send_payload(
         self,
@@ -575,15 +663,16 @@ class DataPlane:
             else:
                 self._outbox.cancel(item.peer_id, item.message.id)
                 actions.append(PayloadUndelivered(item.message, item.peer_id, item.reason))
-        if self._bodies and lost:
+        if (self._bodies or self._private_frames) and lost:
             self._release_bodies()
         return actions
 
     def _release_bodies(self) -> None:
-        """Forget payloads that no peer still waits for."""
-        for message_id in list(self._bodies):
-            if not self._delivery.pending_anywhere(message_id):
-                del self._bodies[message_id]
+        """Forget payloads and private lines that no peer still waits for."""
+        for kept in (self._bodies, self._private_frames):
+            for message_id in list(kept):
+                if not self._delivery.pending_anywhere(message_id):
+                    del kept[message_id]
 
     def _ack_later(self, peer_id: str, seq: int, now: float) -> list[DataAction]:
         self._acks_due.setdefault(peer_id, set()).add(seq)

@@ -2,10 +2,11 @@
 
 An envelope's signature proves its author wrote the body; this module says what the
 body means: a chat line (itself signed by the author, as on a direct link, so that
-history can keep it), a value on a channel, a part of a bigger payload or of bytes
-(``partial/relayed_parts.py``), a receipt for a payload relayed to us
-(``partial/relayed_receipts.py``), a report that a member's link died, or a bye. A body of a
-type this version does not know is ignored (a newer client).
+history can keep it), a private line sealed to the envelope's recipients, a value on a
+channel, a part of a bigger payload or of bytes (``partial/relayed_parts.py``), a
+receipt for a payload relayed to us (``partial/relayed_receipts.py``), a report that a
+member's link died, or a bye. A body of a type this version does not know is ignored
+(a newer client).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import Any
 from meshchat.mesh.link.chat_frames import (
     MAX_TIMESTAMP_MS,
     ChatMessage,
+    PrivateLine,
+    private_signed_content,
     read_chat_message,
+    read_private_line,
     signed_content,
     whole_number,
 )
@@ -31,6 +35,13 @@ from meshchat.wire.keys import BadSignature, verify
 @dataclass(frozen=True, slots=True)
 class RelayedChat:
     message: ChatMessage
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedPrivate:
+    """A private line (``private/lines.py``): only its recipients can open it."""
+
+    line: PrivateLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +77,16 @@ class RelayedBye:
     pass
 
 
-Relayed = RelayedChat | RelayedValue | RelayedPart | Receipt | GoneReport | StillHere | RelayedBye
+Relayed = (
+    RelayedChat
+    | RelayedPrivate
+    | RelayedValue
+    | RelayedPart
+    | Receipt
+    | GoneReport
+    | StillHere
+    | RelayedBye
+)
 
 
 def value_body(channel: str, message_id: str, timestamp_ms: int, value: object) -> dict[str, Any]:
@@ -96,6 +116,16 @@ def read_body(envelope: Envelope, room: str) -> Relayed | None:
     author's."""
     body = envelope.body
     match body.get("type"):
+        case "chat" if "to" in body:
+            line = read_private_line(body)
+            if line.sender != envelope.author or line.to != envelope.to:
+                raise ProtocolError("a relayed private line not as its envelope says")
+            content = private_signed_content(line, room)
+            try:
+                verify(line.sender, envelope.key, line.signature, content)
+            except BadSignature:
+                raise ProtocolError("a relayed private line whose own signature is wrong") from None
+            return RelayedPrivate(line)
         case "chat":
             message = read_chat_message(body)
             if message.sender != envelope.author:

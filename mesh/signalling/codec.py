@@ -2,14 +2,18 @@
 
 ``signalling/messages.py`` knows the fields; this adds who vouches for them. Signing covers the
 canonical JSON of the whole message (keys sorted, no spaces, UTF-8), so every field,
-``room`` and ``to`` included, is bound to the sender's key.
+``room`` and ``to`` included, is bound to the sender's key. That includes ``xk``, the
+X25519 key private messages are sealed to (``private/seal.py``): the codec remembers
+each sender's, once its signature checks out.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.private.seal import public_key_bytes
 from meshchat.mesh.signalling.messages import (
     PROTOCOL_VERSION,
     ProtocolError,
@@ -21,12 +25,20 @@ from meshchat.mesh.signalling.sealing import RoomSeal, WrongSecret
 from meshchat.wire.canonical import canonical, loads_untrusted
 from meshchat.wire.keys import BadSignature, verify
 
+# Senders whose X25519 key is remembered: a partial mesh's members and then some.
+MAX_SEAL_KEYS = 4096
+
 
 class SignalCodec:
     def __init__(self, room: str, identity: Identity, seal: RoomSeal | None = None) -> None:
         self.room = room
         self.identity = identity
         self.seal = seal
+        self._seal_keys: OrderedDict[str, bytes] = OrderedDict()  # sender -> its X25519 key
+
+    def seal_key_of(self, peer_id: str) -> bytes | None:
+        """The X25519 key ``peer_id`` announced in a message it signed, if one came."""
+        return self._seal_keys.get(peer_id)
 
     @property
     def topic_room(self) -> str:
@@ -36,6 +48,7 @@ class SignalCodec:
     def encode(self, message: SignalMessage) -> dict[str, Any]:
         wire = encode(message, self.room)
         wire["pk"] = self.identity.public_key_b64
+        wire["xk"] = self.identity.seal_key.public_key_b64
         wire["sig"] = self.identity.sign(canonical(wire))
         if self.seal is None:
             return wire
@@ -58,7 +71,19 @@ class SignalCodec:
             verify(message.sender, public_key, signature, canonical(signed))
         except BadSignature as error:
             raise ProtocolError(f"forged or altered message: {error}") from None
+        if "xk" in wire:  # older clients announce none: they get no private messages
+            try:
+                seal_key = public_key_bytes(wire["xk"])
+            except ValueError as error:
+                raise ProtocolError(f"field 'xk': {error}") from None
+            self._remember_seal_key(message.sender, seal_key)
         return message, public_key
+
+    def _remember_seal_key(self, sender: str, key: bytes) -> None:
+        self._seal_keys[sender] = key
+        self._seal_keys.move_to_end(sender)
+        if len(self._seal_keys) > MAX_SEAL_KEYS:
+            self._seal_keys.popitem(last=False)
 
     def _open(self, data: object) -> object:
         assert self.seal is not None

@@ -325,6 +325,10 @@ class MeshProtocol:
         peer = self._peers.get(peer_id)
         return peer.public_key if peer else None
 
+    def seal_key_of(self, peer_id: str) -> bytes | None:
+        """The X25519 key ``peer_id`` announced in its signed signalling, if any came."""
+        return self._codec.seal_key_of(peer_id)
+
     def nick_of(self, peer_id: str) -> str | None:
         """The nick the peer announced for itself; fixed once it has joined."""
         peer = self._peers.get(peer_id)

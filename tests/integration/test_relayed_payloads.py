@@ -11,12 +11,13 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from meshchat.mesh import OverlayConfig, Room
 from meshchat.mesh.channel import Channel
-from meshchat.mesh.events import PayloadUndelivered, Received
+from meshchat.mesh.events import MessageReceived, PayloadUndelivered, Received
 from meshchat.mesh.partial import relayed_parts as rp
 from meshchat.mesh.partial import relayed_receipts as rr
 from meshchat.mesh.partial.gossip import BINARY_ENVELOPE
@@ -235,3 +236,51 @@ def swapped(frame: str | bytes) -> str | bytes:
     if isinstance(frame, bytes) and frame[0] == BINARY_ENVELOPE:
         return frame[:-1] + bytes([frame[-1] ^ 0xFF])  # the signed header untouched
     return frame
+
+
+async def test_a_private_line_to_a_far_member_is_relayed_sealed_and_only_it_reads_it(
+    crowd: list[Room], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender, far = far_pair(crowd)
+    relays = [room for room in crowd if room not in (sender, far)]
+    carried: dict[str, list[str | bytes]] = {room.id: [] for room in crowd}
+    for room in crowd:  # every frame each member's links bring it
+        core = room._core
+        monkeypatch.setattr(core, "on_frame", _recording(core.on_frame, carried[room.id]))
+    shown: dict[str, list[MessageReceived]] = {room.id: [] for room in crowd}
+    listening = [asyncio.create_task(_messages(room, shown[room.id])) for room in crowd]
+    await asyncio.sleep(0.2)
+
+    secret = f"the vault code is {os.urandom(8).hex()}"
+    sent = await sender.send(secret, to=[far.id])
+    assert sent.message.private and sent.message.to == (far.id,)
+    await wait_until(lambda: shown[far.id])
+    await asyncio.sleep(1.0)  # a copy would arrive by now
+    (heard,) = shown[far.id]
+    assert heard.message.text == secret and heard.message.private
+    assert heard.message.sender == sender.id and heard.message.nick == sender.nick
+    for room in relays:
+        assert shown[room.id] == [], f"{room.nick} showed a line not for it"
+        assert not any(secret.encode() in _as_bytes(frame) for frame in carried[room.id])
+    through = [room for room in relays if any(sent.id in str(f) for f in carried[room.id])]
+    assert through, "the line went through relays (they carried it, sealed)"
+    for task in listening:
+        task.cancel()
+
+
+def _recording(on_frame: Any, into: list[str | bytes]) -> Any:
+    def recording(pc_id: int, frame: str | bytes, now: float) -> list[RoomAction]:
+        into.append(frame)
+        return on_frame(pc_id, frame, now)  # type: ignore[no-any-return]
+
+    return recording
+
+
+def _as_bytes(frame: str | bytes) -> bytes:
+    return frame.encode() if isinstance(frame, str) else frame
+
+
+async def _messages(room: Room, into: list[MessageReceived]) -> None:
+    async for event in room.events():
+        if isinstance(event, MessageReceived) and not event.history:
+            into.append(event)

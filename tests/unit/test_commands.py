@@ -62,6 +62,9 @@ def test_lines_and_commands() -> None:
         ("/verify bo cy", "usage: /verify NICK"),
         ("/trust", "usage: /trust NICK"),
         ("/contacts all", "/contacts takes no arguments"),
+        ("/msg", "usage: /msg NICK TEXT"),
+        ("/msg bo", "usage: /msg NICK TEXT"),
+        ("/msg bo   ", "usage: /msg NICK TEXT"),
     ],
 )
 def test_a_mistyped_command_is_explained_and_never_sent_as_chat(line: str, problem: str) -> None:
@@ -74,6 +77,7 @@ def test_help_lists_every_command_in_aligned_columns() -> None:
     assert [line.split()[0] for line in lines] == [
         "/help",
         "/peers",
+        "/msg",
         "/send",
         "/verify",
         "/trust",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.commands import Invalid, Peers, Quit, Say, SendFile, SendPayload
+from cli.commands import Invalid, Peers, Quit, Say, SendFile, SendPayload, Whisper
 from cli.json_input import parse_json_line
 
 
@@ -14,6 +14,8 @@ from cli.json_input import parse_json_line
     [
         ('{"say": "two\\nlines"}\n', Say("two\nlines")),
         ('{"say": "/not a command"}', Say("/not a command")),
+        ('{"say": "psst", "to": ["bo", "cy"]}', Whisper(("bo", "cy"), "psst")),
+        ("/msg bo psst, bo", Whisper(("bo",), "psst, bo")),
         ('{"channel": "moves", "data": {"x": [1, 2]}}', SendPayload("moves", {"x": [1, 2]}, None)),
         ('{"channel": "moves", "data": null, "to": ["bo"]}', SendPayload("moves", None, ("bo",))),
         ('{"channel": "blobs", "bytes": "AAEC"}', SendPayload("blobs", b"\x00\x01\x02", None)),
@@ -39,6 +41,8 @@ def test_each_action(line: str, command: object) -> None:
         ("{}", "exactly one action"),
         ('{"say": "a", "quit": true}', "exactly one action"),
         ('{"say": "a", "colour": "red"}', "unknown field(s) for 'say': colour"),
+        ('{"say": "a", "to": "bo"}', "list of ids or nicks"),
+        ('{"say": "a", "to": []}', "list of ids or nicks"),
         ('{"channel": "m"}', '"data" (a JSON value) or "bytes"'),
         ('{"channel": "m", "data": 1, "bytes": ""}', '"data" (a JSON value) or "bytes"'),
         ('{"channel": 5, "data": 1}', "channel name"),

@@ -1,5 +1,5 @@
 """The layering: cli -> mesh and broker -> wire, never back up; inside mesh, the room
-over the cores, and the cores in one order (signalling, link, partial, features). The
+over the cores, and the cores in one order (private, signalling, link, partial, features). The
 broker loads no WebRTC, and the wire layer nothing of the others."""
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ MAY_IMPORT = {
 # What each of mesh's subpackages of sans-I/O cores may import from mesh (a subpackage
 # or a top-level module's name); from outside meshchat, none of them imports I/O.
 MESH_MAY_IMPORT = {
-    "signalling": {"signalling", "identity", "errors"},
-    "link": {"link", "signalling", "events", "errors"},
-    "partial": {"partial", "link", "signalling", "events", "errors"},
+    "private": {"private", "errors"},
+    "signalling": {"signalling", "private", "identity", "errors"},
+    "link": {"link", "private", "signalling", "events", "errors"},
+    "partial": {"partial", "link", "private", "signalling", "events", "errors"},
     "features": {"features", "link", "signalling", "events", "errors"},
 }
 IO_MODULES = {"asyncio", "socket", "aiortc", "aioice", "websockets", "ably", "threading"}

@@ -29,8 +29,10 @@ from meshchat.mesh.link.chat_frames import (
     ChannelBye,
     ChatMessage,
     Heartbeat,
+    PrivateLine,
     decode_channel_frame,
     encode_chat,
+    encode_private,
     signed_content,
 )
 from meshchat.mesh.link.dataplane import PeerMisbehaved
@@ -159,6 +161,8 @@ def decoded(frame: str) -> dict[str, Any]:
         case ChatMessage():
             # The fields as the frame carries them, the nick cleaned as a receiver shows it.
             return {"valid": True, **json.loads(encode_chat(message)), "acks": ranges}
+        case PrivateLine():
+            return {"valid": True, **json.loads(encode_private(message)), "acks": ranges}
         case ChannelAck():
             return {"valid": True, "type": "ack", "acks": ranges}
         case Heartbeat(ping=ping, pong=pong):

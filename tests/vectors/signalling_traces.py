@@ -44,7 +44,7 @@ CANDIDATE_2 = m.IceCandidate("candidate:2 1 udp 2130706431 127.0.0.1 5002 typ ho
 def _fields(wire: dict[str, Any]) -> dict[str, Any]:
     """What a publish says, without what the page's driver adds (version, room, sender,
     key and signature)."""
-    return {k: v for k, v in wire.items() if k not in ("v", "room", "from", "pk", "sig")}
+    return {k: v for k, v in wire.items() if k not in ("v", "room", "from", "pk", "xk", "sig")}
 
 
 def normal(action: p.Action) -> dict[str, Any]:
