@@ -20,6 +20,18 @@ let room = null;
 let contacts = null; // a remembered identity's (contacts.js), kept in IndexedDB
 const names = new Map();
 const transfers = new Map(); // transfer id -> its line in the conversation
+let privateTo = null; // the peer what is typed goes to privately (its "msg" button), or null
+
+// Write to `id` privately (sealed to its key: private.js), or to the room again (null).
+function writePrivately(id) {
+  privateTo = id;
+  const button = $("private-to");
+  button.hidden = id === null;
+  button.textContent = id === null ? "" : `private to ${visible(names.get(id) ?? "?")}${tag(id)} ✕`;
+  $("text").placeholder = id === null ? "Say something" : "A private message, sealed to their key";
+  $("text").focus();
+}
+$("private-to").addEventListener("click", () => writePrivately(null));
 
 function size(bytes) {
   const units = ["B", "KiB", "MiB", "GiB"];
@@ -113,7 +125,12 @@ function renderPeers() {
     verify.textContent = "verify";
     verify.title = "Show the safety number you and this peer share";
     verify.addEventListener("click", () => showSafetyNumber(id));
-    item.append(name, idTag, rtt, verify);
+    const whisper = document.createElement("button");
+    whisper.className = "msg";
+    whisper.textContent = "msg";
+    whisper.title = "Write to this peer privately: sealed to their key, nobody else can read it";
+    whisper.addEventListener("click", () => writePrivately(id));
+    item.append(name, idTag, rtt, verify, whisper);
     if (contacts && !verified(id, nick)) {
       const trustButton = document.createElement("button");
       trustButton.className = "trust";
@@ -187,12 +204,13 @@ async function join(nick) {
   });
   room.addEventListener("left", ({ detail }) => {
     names.delete(detail.id);
+    if (privateTo === detail.id) writePrivately(null);
     redrawSoon(true);
     line([[`${detail.nick}${tag(detail.id)} left (${detail.reason})`]], "notice");
   });
   room.addEventListener("message", ({ detail }) => {
     line([[clock(detail.ts), "time"], [detail.nick + tag(detail.from, detail.nick), "nick"],
-      [detail.text, "text"]], detail.history ? "history" : undefined);
+      [detail.text, "text"]], detail.history ? "history" : detail.private ? "private" : undefined);
   });
   room.addEventListener("undelivered", ({ detail }) => {
     line([[`a message did not reach ${names.get(detail.peer) || detail.peer}: ${detail.reason}`]],
@@ -270,9 +288,10 @@ $("compose").addEventListener("submit", async (event) => {
   if (!text.trim() || !room) return;
   $("text").value = "";
   try {
-    const { message } = await room.send(text);
-    line([[clock(message.ts), "time"], [room.nick + tag(room.id), "nick"], [text, "text"]],
-      "mine");
+    const to = privateTo;
+    const { message } = await room.send(text, { to: to === null ? null : [to] });
+    const who = to === null ? room.nick + tag(room.id) : `${room.nick}${tag(room.id)} → ${names.get(to) ?? "?"}${tag(to)}`;
+    line([[clock(message.ts), "time"], [who, "nick"], [text, "text"]], to === null ? "mine" : "mine private");
   } catch (error) {
     $("text").value = text;
     line([[error.message]], "notice");

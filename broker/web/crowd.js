@@ -4,7 +4,9 @@
 // (rosters, "here" envelopes; a mere announcement makes no member), tells the room it
 // is there, and relays envelopes as every peer does.
 import { Gossip, isOverlayFrame } from "./gossip.js";
-import { cleanNick } from "./frames.js";
+import { canonical, cleanNick, privateLine } from "./frames.js";
+import { verifiedBy } from "./keys.js";
+import { openLine, privateSignedContent } from "./private.js";
 import { PartAssembler, readPart } from "./parts.js";
 
 export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3;
@@ -180,6 +182,7 @@ export class PageOverlay {
     const nick = this.nick(author) ?? "anon";
     switch (body.type) {
       case "chat": {
+        if (body.to !== undefined) return this.deliverPrivate(envelope, nick);
         const message = await this.room.history().checked({ ...body, key: envelope.key });
         if (!message || message.from !== author) return;
         const { id, from, ts, text } = message;
@@ -223,6 +226,28 @@ export class PageOverlay {
       }
       case "bye": return this.memberLeft(author, "said bye");
     }
+  }
+
+  // A private line relayed to us among its recipients (partial/relayed.py, RoomCore):
+  // as its envelope says, signed by its author, and it opens with our key.
+  async deliverPrivate(envelope, nick) {
+    let line;
+    try { line = privateLine(envelope.body); } catch (error) {
+      console.warn("dropped a relayed private line:", error.message);
+      return;
+    }
+    if (line.from !== envelope.author || canonical(line.to) !== canonical(envelope.to)) return;
+    const signed = new TextEncoder().encode(privateSignedContent(this.room.room, line));
+    if (!(await verifiedBy(line.from, envelope.key, line.sig, signed))) return;
+    let text;
+    try { text = await openLine(line, this.room.room, this.room.id, this.room.identity.sealKey); } catch (error) {
+      console.warn("dropped a relayed private line:", error.message);
+      return;
+    }
+    const { id, from, ts, to } = line;
+    const detail = { id, from, nick, ts, text, sender: from, timestamp_ms: ts, private: true, to };
+    this.room.emit("message", detail);
+    this.room.deliver("chat", { ...detail, data: text, size: text.length });
   }
 
   // Relayed payloads put back together ({author, part, data, addressed}), each as if

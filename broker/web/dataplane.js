@@ -6,7 +6,7 @@
 //   {type: "SendFrame", peer, frame}        text (string) or binary (Uint8Array)
 //   {type: "Pump", peer}                    payload frames wait: call pump(peer, buffered)
 //   {type: "FlushAcksAt", when}             call flush() then
-//   {type: "MessageReceived", message}      a chat line {id, seq, from, ts, text}
+//   {type: "MessageReceived", message}      a chat line {id, seq, from, ts, text, to?}
 //   {type: "MessageUndelivered", id, peer, reason}
 //   {type: "PayloadReceived", header, value | body}
 //   {type: "PayloadUndelivered", header, peer, reason}
@@ -21,6 +21,7 @@
 import { PhiAccrualDetector } from "./liveness.js";
 import { RoundTrips } from "./roundtrip.js";
 import { asRanges, decodeChannelFrame, chatSignedContent, MAX_TEXT_BYTES, withAcks } from "./frames.js";
+import { encodePrivate, openLine, privateSignedContent, sealLine } from "./private.js";
 import {
   CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, checkJsonSize, chunkFrame, decodeBinaryFrame,
   decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
@@ -281,9 +282,14 @@ export class DataPlane {
   // Promise<boolean>, by the key the author proved in signalling.
   // wanted(channel) says whether anyone reads a channel: payloads on others are
   // acknowledged and dropped unread, their bytes neither kept nor parsed.
+  // sealKey ({privateKey, publicKey}) opens private lines sealed to us; sealKeyOf(peer)
+  // is the X25519 key (raw) a peer announced in signalling, to seal ours to it.
   constructor({ clientId, nick, room, sign, verify, newId = randomMessageId,
-    heartbeatInterval = 1.0, ackTimeout = 15.0, reconnectGrace = 30.0, wanted = () => true }) {
-    Object.assign(this, { clientId, nick, room, sign, verify, newId, heartbeatInterval, wanted });
+    heartbeatInterval = 1.0, ackTimeout = 15.0, reconnectGrace = 30.0, wanted = () => true,
+    sealKey = null, sealKeyOf = () => null }) {
+    Object.assign(this, { clientId, nick, room, sign, verify, newId, heartbeatInterval, wanted,
+      sealKey, sealKeyOf });
+    this.privateFrames = new Map(); // private line id -> its sealed frame, until acknowledged
     this.forged = 0; // messages dropped because their author's signature did not verify
     this.open = new Set();
     this.recent = new Map(); // "sender id" -> true, oldest first
@@ -309,7 +315,9 @@ export class DataPlane {
     this.liveness.set(peer, new PhiAccrualDetector(now, this.heartbeatInterval));
     const actions = [];
     for (const message of this.delivery.peerBack(peer, now)) {
-      if (message.type === "chat") actions.push(this.frameTo(peer, encodeChat(message)));
+      if (message.type === "chat") {
+        actions.push(this.frameTo(peer, this.privateFrames.get(message.id) ?? encodeChat(message)));
+      }
       else if (this.bodies.has(message.id)) this.outbox.add(peer, message, ...this.bodies.get(message.id));
     }
     if (this.outbox.waiting(peer)) actions.push({ type: "Pump", peer });
@@ -349,7 +357,7 @@ export class DataPlane {
     const delivered = this.delivery.acked(peer, message.acks)
       .filter((settled) => settled.type !== "chat")
       .map((header) => ({ type: "PayloadDelivered", header, peer }));
-    if (this.bodies.size && message.acks.length) this.releaseBodies();
+    if ((this.bodies.size || this.privateFrames.size) && message.acks.length) this.releaseBodies();
     // Reported before what the frame itself brings.
     return [...delivered, ...(await this.receiveMessage(peer, message, now))];
   }
@@ -363,6 +371,7 @@ export class DataPlane {
     if (!this.budget(this.inbound, peer, CHAT_RATE, CHAT_BURST, now)) {
       return [{ type: "PeerMisbehaved", peer, reason: `more than ${CHAT_RATE} messages a second` }];
     }
+    if (message.to) return this.receivePrivate(peer, message, now);
     if (!(await this.verify(message.from, message.sig, encoder.encode(chatSignedContent(this.room, message))))) {
       this.forged += 1;
       return [{ type: "PeerMisbehaved", peer, reason: "a message whose signature does not verify" }];
@@ -371,6 +380,25 @@ export class DataPlane {
     if (!this.seen(peer, message.id)) {
       const { id, seq, from, ts, text } = message;
       actions.push({ type: "MessageReceived", message: { id, seq, from, ts, text } });
+    }
+    return actions;
+  }
+
+  // A private line over a link (link/dataplane.py's _receive_private): signed, for us,
+  // and it opens; else the peer misbehaved, and it is not acknowledged.
+  async receivePrivate(peer, line, now) {
+    if (!(await this.verify(line.from, line.sig, encoder.encode(privateSignedContent(this.room, line))))) {
+      this.forged += 1;
+      return [{ type: "PeerMisbehaved", peer, reason: "a private line whose signature does not verify" }];
+    }
+    let text;
+    try { text = await openLine(line, this.room, this.clientId, this.sealKey); } catch (error) {
+      return [{ type: "PeerMisbehaved", peer, reason: `a private line that does not open: ${error.message}` }];
+    }
+    const actions = this.ackLater(peer, line.seq, now);
+    if (!this.seen(peer, line.id)) {
+      const { id, seq, from, ts, to } = line;
+      actions.push({ type: "MessageReceived", message: { id, seq, from, ts, text, to } });
     }
     return actions;
   }
@@ -395,6 +423,40 @@ export class DataPlane {
     const delivered = [...this.open].sort();
     const queued = this.delivery.awayPeers().filter((p) => !this.open.has(p));
     this.delivery.sent(message, [...delivered, ...queued], now);
+    return [{ message, delivered, queued }, delivered.map((peer) => this.frameTo(peer, frame))];
+  }
+
+  // A private line of ours to `to` (ids), sealed to their keys and signed, sent nowhere
+  // yet (a partial mesh relays it): [the chat line it holds, the line as it travels].
+  async newPrivate(text, to, ts) {
+    const chosen = [...new Set(to)].sort();
+    if (!chosen.length) throw new Error("no recipients given");
+    if (chosen.includes(this.clientId)) throw new Error("a private line goes to others, not to ourselves");
+    const keys = chosen.map((peer) => this.sealKeyOf(peer));
+    const missing = chosen.filter((_, i) => !keys[i]);
+    if (missing.length) throw new Error(`no key for private messages from ${missing.join(", ")} (an older client?)`);
+    if (encoder.encode(text).length > MAX_TEXT_BYTES) {
+      throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
+    }
+    const message = { type: "chat", id: this.newId(), seq: this.seq + 1, from: this.clientId,
+      nick: this.nick, ts, text, to: chosen };
+    this.seq += 1;
+    const line = await sealLine(message, chosen, keys, this.room, this.sign);
+    message.sig = line.sig;
+    return [message, line];
+  }
+
+  // A private line to the peers `to` over their links (kept for those away).
+  async sendPrivate(text, to, now, ts) {
+    const present = new Set([...this.open, ...this.delivery.awayPeers(), this.clientId]);
+    const absent = [...new Set(to)].filter((p) => !present.has(p));
+    if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
+    const [message, line] = await this.newPrivate(text, to, ts);
+    const frame = encodePrivate(line);
+    this.privateFrames.set(message.id, frame);
+    const delivered = message.to.filter((p) => this.open.has(p));
+    const queued = message.to.filter((p) => !this.open.has(p));
+    this.delivery.sent(message, message.to, now);
     return [{ message, delivered, queued }, delivered.map((peer) => this.frameTo(peer, frame))];
   }
 
@@ -626,13 +688,13 @@ export class DataPlane {
         actions.push({ type: "PayloadUndelivered", header: message, peer, reason });
       }
     }
-    if (this.bodies.size && lost.length) this.releaseBodies();
+    if ((this.bodies.size || this.privateFrames.size) && lost.length) this.releaseBodies();
     return actions;
   }
 
   releaseBodies() {
-    for (const id of [...this.bodies.keys()]) {
-      if (!this.delivery.pendingAnywhere(id)) this.bodies.delete(id);
+    for (const kept of [this.bodies, this.privateFrames]) {
+      for (const id of [...kept.keys()]) if (!this.delivery.pendingAnywhere(id)) kept.delete(id);
     }
   }
 }

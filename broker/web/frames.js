@@ -9,13 +9,19 @@ export const MAX_TIMESTAMP_MS = 253402300799999; // the last millisecond of the 
 export const MAX_CANDIDATES = 16, MAX_CANDIDATES_PER_ADDRESS = 4;
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER, MAX_ACK_RANGES = 64;
 export const MAX_PONG_HOLD_MS = 60000;
+export const MAX_PRIVATE_RECIPIENTS = 64;
+// A seal for the most recipients, and the sealed longest line, base64url (chat_frames.py).
+const MAX_SEAL_CHARS = Math.ceil(((32 + 48 * MAX_PRIVATE_RECIPIENTS) * 4) / 3);
+const MAX_SEALED_CHARS = Math.ceil(((MAX_TEXT_BYTES + 16) * 4) / 3);
+const B64URL = /^[A-Za-z0-9_-]*$/;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/; // Ed25519: 64 bytes, base64url without padding
 // (String.prototype.isWellFormed says the same, but older Node and browsers lack it.)
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const encoder = new TextEncoder();
 
-// One data-channel frame: {type: "chat", id, seq, from, nick, ts, text, acks} |
+// One data-channel frame: {type: "chat", id, seq, from, nick, ts, text, acks} (a private
+// line has `to`, `seal` and `sealed` in place of `text`: private.js) |
 // {type: "ack" | "bye", acks} | {type: "heartbeat", acks, ping?, pong?}, where acks are
 // [first, last] ranges of the receiver's sequence numbers, ping the sender's clock (ms)
 // and pong [our ping, ms held] (roundtrip.js); throws an Error saying what is wrong.
@@ -33,6 +39,7 @@ export function decodeChannelFrame(text) {
     default: throw new Error("unknown type");
   }
   const { id, seq, from, nick, ts, text: body, sig } = frame;
+  if (frame.to !== undefined) return privateLine(frame, acks);
   if (typeof sig !== "string" || !SIGNATURE.test(sig)) throw new Error("chat message without a valid sig");
   if (!isSeq(seq)) throw new Error("chat message without a valid seq");
   if (!isId(id)) throw new Error("chat message without a valid id");
@@ -45,6 +52,29 @@ export function decodeChannelFrame(text) {
   if (LONE_SURROGATE.test(body)) throw new Error("text is not valid Unicode (lone surrogate)");
   if (encoder.encode(body).length > MAX_TEXT_BYTES) throw new Error("text too long");
   return { type: "chat", id, seq, from, nick: cleanNick(nick), ts, text: body, sig, acks };
+}
+
+// A private line's fields, checked as chat_frames.py's read_private_line checks them.
+export function privateLine(frame, acks = []) {
+  const { id, seq, from, nick, ts, to, seal, sealed, sig } = frame;
+  if (typeof sig !== "string" || !SIGNATURE.test(sig)) throw new Error("private line without a valid sig");
+  if (!isSeq(seq) || !Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP_MS) {
+    throw new Error("private line without a valid seq and ts");
+  }
+  if (!isId(id)) throw new Error("private line without a valid id");
+  if (!isId(from)) throw new Error("private line without a valid from");
+  if (typeof nick !== "string") throw new Error("private line without a nick");
+  if (!Array.isArray(to) || to.length < 1 || to.length > MAX_PRIVATE_RECIPIENTS || !to.every(isId)
+    || to.some((peer, i) => i > 0 && !(to[i - 1] < peer))) {
+    throw new Error(`private line 'to' must be 1-${MAX_PRIVATE_RECIPIENTS} distinct peer ids, sorted`);
+  }
+  if (typeof seal !== "string" || seal.length > MAX_SEAL_CHARS || !B64URL.test(seal)) {
+    throw new Error("private line without a valid seal");
+  }
+  if (typeof sealed !== "string" || sealed.length > MAX_SEALED_CHARS || !B64URL.test(sealed)) {
+    throw new Error("private line without a valid sealed text");
+  }
+  return { type: "chat", id, seq, from, nick: cleanNick(nick), ts, to: [...to], seal, sealed, sig, acks };
 }
 
 function heartbeatFields({ ping, pong }) {

@@ -1,9 +1,11 @@
-// Who we are in a room: an Ed25519 key (WebCrypto), our id its hash. A fresh one per
-// join, or, for "remember me on this browser", one kept in IndexedDB as a key that
-// cannot be exported: the same id every visit, and no script can read it out.
+// Who we are in a room: an Ed25519 key (WebCrypto), our id its hash, and an X25519 key
+// private lines are sealed to (private.js). Fresh ones per join, or, for "remember me
+// on this browser", ones kept in IndexedDB as keys that cannot be exported: the same id
+// every visit, and no script can read them out.
 
 import { canonical } from "./frames.js";
 import { b64url, clientIdFor, unb64url, verifiedBy } from "./keys.js";
+import { newSealKey } from "./private.js";
 
 const encoder = new TextEncoder();
 
@@ -12,25 +14,33 @@ export class Identity {
     const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
     const raw = await crypto.subtle.exportKey("raw", keys.publicKey);
     const id = await clientIdFor(raw);
-    return new Identity(keys.privateKey, b64url(raw), id);
+    return new Identity(keys.privateKey, b64url(raw), id, await newSealKey());
   }
 
   // The identity kept on this browser, made and kept the first time.
   static async remembered() {
     const kept = await browserStore("get", "self");
-    if (kept) return new Identity(kept.privateKey, kept.publicKey, await clientIdFor(unb64url(kept.publicKey)));
+    if (kept) {
+      if (!kept.sealKey) { // kept before private lines: its X25519 key is made now
+        kept.sealKey = await newSealKey();
+        await browserStore("put", "self", kept);
+      }
+      return new Identity(kept.privateKey, kept.publicKey, await clientIdFor(unb64url(kept.publicKey)), kept.sealKey);
+    }
     const identity = await Identity.create();
-    await browserStore("put", "self", { privateKey: identity.privateKey, publicKey: identity.publicKey });
+    await browserStore("put", "self", { privateKey: identity.privateKey, publicKey: identity.publicKey,
+      sealKey: identity.sealKey });
     return identity;
   }
 
   // This browser forgets its identity: the next visit is a new stranger.
   static async forget() { await browserStore("delete", "self"); }
 
-  constructor(privateKey, publicKeyB64, id) {
+  constructor(privateKey, publicKeyB64, id, sealKey) {
     this.privateKey = privateKey;
     this.publicKey = publicKeyB64;
     this.id = id;
+    this.sealKey = sealKey; // {privateKey, publicKey (raw), publicKeyB64}
   }
 
   async sign(text) {

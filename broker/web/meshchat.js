@@ -70,6 +70,8 @@ export class Room extends EventTarget {
       verify: (author, signature, bytes) => this.keys.verify(this.signalling.peers.get(author), signature, bytes),
       heartbeatInterval: HEARTBEAT_INTERVAL / 1000,
       wanted: (channel) => this.channels.has(channel), // files and history open theirs too
+      sealKey: identity.sealKey,
+      sealKeyOf: (id) => this.codec?.sealKeyOf(id) ?? null, // announced in signed signalling
     });
     // In a room bigger than a full mesh, the page is a light member (crowd.js).
     this.overlay = new PageOverlay({
@@ -245,6 +247,7 @@ export class Room extends EventTarget {
           break;
         case "MessageReceived": {
           const from = action.message.from;
+          if (action.message.to) break; // a private line is for its recipients, never history
           this.history?.keep({ ...action.message, nick: this.nickOf(from) }, this.signalling.peers.get(from)?.pk);
           break;
         }
@@ -274,7 +277,10 @@ export class Room extends EventTarget {
 
   // -- sending --
 
-  async send(text) {
+  // Say `text` to the room; with `to` (peer ids), privately: sealed to their keys end
+  // to end (private.js), so that relays in a partial mesh carry it but cannot read it.
+  async send(text, { to = null } = {}) {
+    if (to !== null) return this.sendPrivate(text, to);
     if (this.overlay.partial) {
       const message = await this.data.newChat(text, Date.now());
       await this.overlay.publish(message);
@@ -284,6 +290,21 @@ export class Room extends EventTarget {
     const [sent, actions] = await this.data.sendChat(text, now(), Date.now());
     this.carry(actions);
     this.history?.keep(sent.message, this.identity.publicKey);
+    return { message: sent.message, delivered: sent.delivered };
+  }
+
+  async sendPrivate(text, to) {
+    const chosen = [...new Set(to)].sort();
+    const linked = chosen.every((id) => this.signalling.peers.get(id)?.phase === "open");
+    if (this.overlay.partial && !linked) {
+      const absent = chosen.filter((id) => !this.overlay.members.has(id) && !this.signalling.peers.has(id));
+      if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
+      const [message, line] = await this.data.newPrivate(text, chosen, Date.now());
+      await this.overlay.publish(line, chosen);
+      return { message, delivered: [...this.overlay.gossip.links].sort() };
+    }
+    const [sent, actions] = await this.data.sendPrivate(text, chosen, now(), Date.now());
+    this.carry(actions);
     return { message: sent.message, delivered: sent.delivered };
   }
 

@@ -14,9 +14,11 @@ export function newsOf(action, nickOf) {
   const peer = action.peer;
   switch (action.type) {
     case "MessageReceived": {
-      const { id, from, ts, text } = action.message;
-      // sender/timestamp_ms as in the Python API and --json; from/ts as before.
-      const detail = { id, from, nick: nickOf(from), ts, text, sender: from, timestamp_ms: ts };
+      const { id, from, ts, text, to = [] } = action.message;
+      // sender/timestamp_ms as in the Python API and --json; from/ts as before. A
+      // private line (sealed to chosen members) says so, and to whom.
+      const detail = { id, from, nick: nickOf(from), ts, text, sender: from, timestamp_ms: ts,
+        private: to.length > 0, to };
       return [[null, "message", detail], [CHAT_CHANNEL, "message", { ...detail, data: text, size: text.length }]];
     }
     case "PayloadReceived": {

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from meshchat.mesh.link.chat_frames import (
     CHANNEL_LABEL,
     MAX_TEXT_BYTES,
@@ -35,11 +37,14 @@ def seal_line(
     recipient_keys: Sequence[bytes],
     room: str,
     sign: Callable[[bytes], str],
+    *,
+    fixed: tuple[bytes, X25519PrivateKey] | None = None,
 ) -> PrivateLine:
     """``message`` (numbered, not yet signed) sealed to the members ``to`` (sorted),
-    whose X25519 keys are ``recipient_keys`` in that order, and signed."""
+    whose X25519 keys are ``recipient_keys`` in that order, and signed. (``fixed``:
+    see ``new_seal``.)"""
     context = seal_context(room, CHANNEL_LABEL, message.sender, message.id, to)
-    content_key, seal = new_seal(recipient_keys, context)
+    content_key, seal = new_seal(recipient_keys, context, fixed=fixed)
     sealed = encrypt(content_key, 0, message.text.encode("utf-8"), context)
     line = PrivateLine(
         message.id,

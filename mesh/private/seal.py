@@ -30,7 +30,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from meshchat.wire.canonical import canonical
 from meshchat.wire.keys import BadSignature, b64decode, b64encode
@@ -91,6 +96,10 @@ class SealKey:
         hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"meshchat x25519")
         return cls(X25519PrivateKey.from_private_bytes(hkdf.derive(seed)))
 
+    def private_bytes(self) -> bytes:
+        """The raw 32-byte private key (for test vectors)."""
+        return self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
     def content_key(self, seal: bytes, index: int, context: bytes) -> bytes:
         """The content key in ``seal``, from the wrap at ``index`` (our place in the
         recipients); ``CannotOpen`` if it is not ours or was altered."""
@@ -105,14 +114,19 @@ class SealKey:
             raise CannotOpen("the seal does not open with our key") from None
 
 
-def new_seal(recipient_keys: Sequence[bytes], context: bytes) -> tuple[bytes, bytes]:
+def new_seal(
+    recipient_keys: Sequence[bytes],
+    context: bytes,
+    *,
+    fixed: tuple[bytes, X25519PrivateKey] | None = None,
+) -> tuple[bytes, bytes]:
     """A fresh content key and the seal that gives it to each of ``recipient_keys``
     (32 bytes each, in the order of the message's ``to``). ValueError for a key no
-    one can seal to (a low-order point)."""
+    one can seal to (a low-order point). ``fixed`` (content key, ephemeral key) is
+    for reproducible test vectors only: never reuse either."""
     if not 1 <= len(recipient_keys) <= MAX_SEALED_RECIPIENTS:
         raise ValueError(f"a seal is for 1-{MAX_SEALED_RECIPIENTS} recipients")
-    content_key = os.urandom(KEY_BYTES)
-    ephemeral = X25519PrivateKey.generate()
+    content_key, ephemeral = fixed or (os.urandom(KEY_BYTES), X25519PrivateKey.generate())
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     wraps = [ephemeral_public]
     for recipient in recipient_keys:

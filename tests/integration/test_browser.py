@@ -847,6 +847,19 @@ async def test_a_remembered_page_verifies_and_trusts_a_python_peer_and_flags_an_
         impostor = await Peer.start(broker, "web", "sam", launcher=launcher)  # a fresh key
         peers.append(impostor)
         await wait_for_line(page, "warning", f"sam#{impostor.id[:4]} uses the nick of your contact")
+
+        # Private lines both ways, sealed by Python and opened by the page, and back;
+        # the impostor, in the same room, shows neither.
+        await impostor.wait_for_peers({first_id})
+        await sam_again.command_line(f"/msg {first_id} for rita only")
+        await wait_for_line(page, "private", "for rita only")
+        await page.click(f"#peers li[title='{sam.id}'] .msg")
+        await send_from_page(page, "for sam only")
+        got = await sam_again.wait_for(lambda e: e["event"] == "message" and e["from"] == first_id)
+        assert got["text"] == "for sam only" and got["private"] is True
+        await wait_for_line(page, "mine", "for sam only")
+        await asyncio.sleep(0.5)
+        assert not [e for e in impostor.messages() if "only" in e["text"]]
     finally:
         for peer in peers:
             await peer.stop()

@@ -11,11 +11,18 @@ const nickOf = (id) => nicks[id] ?? "anon";
 test("a chat line goes to the room and to the chat channel, under the announced nick", () => {
   const message = { id: "m1", from: "a1", nick: "mallory", ts: 5, text: "hi" };
   const news = newsOf({ type: "MessageReceived", peer: "a1", message }, nickOf);
-  const detail = { id: "m1", from: "a1", nick: "ana", ts: 5, text: "hi", sender: "a1", timestamp_ms: 5 };
+  const detail = { id: "m1", from: "a1", nick: "ana", ts: 5, text: "hi", sender: "a1", timestamp_ms: 5,
+    private: false, to: [] };
   assert.deepEqual(news, [
     [null, "message", detail],
     ["chat", "message", { ...detail, data: "hi", size: 2 }],
   ]);
+});
+
+test("a private line says so, and to whom", () => {
+  const message = { id: "m2", from: "a1", ts: 5, text: "psst", to: ["b2"] };
+  const [[, , detail]] = newsOf({ type: "MessageReceived", peer: "a1", message }, nickOf);
+  assert.deepEqual([detail.private, detail.to, detail.text], [true, ["b2"], "psst"]);
 });
 
 test("a payload goes to its channel only, bytes as bytes", () => {

@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from meshchat.cli.terminal_text import for_terminal
 from meshchat.mesh.features.filenames import safe_file_name
 from meshchat.mesh.features.history import in_order as history_in_order
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.link.chat_frames import (
+    MAX_SEAL_CHARS,
+    MAX_SEALED_CHARS,
     MAX_TEXT_BYTES,
     ChannelAck,
     ChannelBye,
@@ -33,6 +36,8 @@ from meshchat.mesh.link.chat_frames import (
     decode_channel_frame,
     encode_chat,
     encode_private,
+    private_fields,
+    private_signed_content,
     signed_content,
 )
 from meshchat.mesh.link.dataplane import PeerMisbehaved
@@ -43,6 +48,7 @@ from meshchat.mesh.link.payloads import (
     encode_header,
     new_header,
 )
+from meshchat.mesh.link.private_lines import seal_line
 from meshchat.mesh.partial.gossip import Forged, Gossip, encode_binary_envelope
 from meshchat.mesh.signalling.candidates import CandidateBudget, limit_sdp
 from meshchat.mesh.signalling.messages import ProtocolError, clean_nick
@@ -64,8 +70,19 @@ def chat(**fields: Any) -> str:
     return json.dumps({k: v for k, v in frame.items() if v is not ...}, ensure_ascii=False)
 
 
+def private(**fields: Any) -> str:
+    frame: dict[str, Any] = {"type": "chat", "id": "m2", "seq": 3, "from": A, "nick": "ana"}
+    frame.update(ts=1_700_000_000_000, to=[B], seal="Zm9v", sealed="YmFy_-", sig="s1-_" * 21 + "xy")
+    frame.update(fields)
+    return json.dumps({k: v for k, v in frame.items() if v is not ...}, ensure_ascii=False)
+
+
 FRAMES = [
     chat(),
+    private(),
+    private(to=[A, B], acks=[[1, 1]]),
+    private(seal="A" * MAX_SEAL_CHARS, sealed="B" * MAX_SEALED_CHARS),
+    private(to=[B], text="ignored beside a seal"),
     chat(text="héllo 世界 🙂 <b>", nick="zoë"),
     chat(text="é" * (MAX_TEXT_BYTES // 2)),
     chat(ts=0),
@@ -82,6 +99,21 @@ FRAMES = [
     '{"type":"heartbeat","ping":5.0,"pong":[1.0,2]}',
     '{"type":"bye"}',
     # invalid
+    private(to=[]),
+    private(to=[B, A]),
+    private(to=[A, A]),
+    private(to=B),
+    private(to=["x" * 65]),
+    private(to=[f"p{n:03}" for n in range(65)]),
+    private(seal=...),
+    private(sealed=...),
+    private(seal="not base64!"),
+    private(sealed="A" * (MAX_SEALED_CHARS + 1)),
+    private(seal="A" * (MAX_SEAL_CHARS + 1)),
+    private(sig=...),
+    private(seq=0),
+    private(ts=-1),
+    private(nick=None),
     chat(ts=10**20),
     chat(ts=-1),
     chat(ts=253_402_300_800_000),
@@ -208,6 +240,53 @@ def signed_messages() -> list[dict[str, Any]]:
             }
         )
     return cases
+
+
+def sealed_line_vectors() -> dict[str, Any]:
+    """Private lines sealed by the Python side (fixed keys, for a file that does not
+    change): the page must open the one for its key, and refuse the altered copies."""
+    author = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    bo = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33))))
+    cy = Identity(Ed25519PrivateKey.from_private_bytes(bytes(range(2, 34))))
+    to = tuple(sorted((bo.client_id, cy.client_id)))
+    keys = {bo.client_id: bo.seal_key, cy.client_id: cy.seal_key}
+    fixed = (bytes(range(100, 132)), X25519PrivateKey.from_private_bytes(bytes(range(50, 82))))
+    message = ChatMessage("p-1", author.client_id, "ana", 1_700_000_000_000, "für euch 🔐", 7)
+    line = seal_line(
+        message, to, [keys[p].public_key for p in to], "lobby", author.sign, fixed=fixed
+    )
+    wire = private_fields(line)
+    restamped = {**wire, "from": bo.client_id}  # another author claims it: does not open
+    return {
+        "room": "lobby",
+        "pk": author.public_key_b64,
+        "text": message.text,
+        "line": wire,
+        "content": private_signed_content(line, "lobby").decode(),
+        "recipients": [
+            {
+                "id": peer,
+                "x": keys[peer].public_key_b64,
+                "d": b64encode(keys[peer].private_bytes()),
+            }
+            for peer in to
+        ],
+        "not_for": {
+            "id": author.client_id,
+            "x": author.seal_key.public_key_b64,
+            "d": b64encode(author.seal_key.private_bytes()),
+        },
+        "unopenable": [
+            {
+                **wire,
+                "sealed": wire["sealed"][:-2]
+                + ("A" if wire["sealed"][-2] != "A" else "B")
+                + wire["sealed"][-1],
+            },
+            restamped,
+            {**wire, "to": [to[1], to[0]]},
+        ],
+    }
 
 
 def envelope_vectors() -> list[dict[str, Any]]:
@@ -429,6 +508,8 @@ def vectors() -> dict[str, Any]:
         # History lines in the order they are shown (by time; each author's by seq).
         "history_order": history_order_vectors(),
         "safety_numbers": safety_number_vectors(),
+        # Private lines the page must open, and altered ones it must not (private.js).
+        "sealed_lines": sealed_line_vectors(),
         # Text from peers as the app shows it (cli/terminal_text.py); the page alike.
         "visible_text": [{"text": t, "shown": for_terminal(t)} for t in SHOWN_TEXTS],
         # Names of received files, as mesh/features/filenames.py makes them safe.

@@ -1,0 +1,151 @@
+// Sealing to chosen members' X25519 keys, as mesh/private/seal.py does, with WebCrypto's
+// X25519, HKDF and AES-GCM; and private chat lines (mesh/link/private_lines.py). Held
+// equal to the Python side by the shared vectors (tests/vectors, tests/node).
+//
+// A seal is e_pub || wrap_1 || ... || wrap_n: an ephemeral X25519 key, then for each
+// recipient, in the order of `to`, the content key under AES-256-GCM keyed by
+// HKDF-SHA256(X25519(e, R), salt = e_pub || R_pub, info = "meshchat seal v1"), with a
+// zero nonce and the context (room, channel, author, id, recipients) as associated
+// data. Content: AES-256-GCM under the content key, nonce the part number.
+
+import { MAX_TEXT_BYTES, canonical } from "./frames.js";
+import { b64url, unb64url } from "./keys.js";
+
+const encoder = new TextEncoder();
+const INFO = encoder.encode("meshchat seal v1");
+export const KEY_BYTES = 32, WRAP_BYTES = 48, MAX_SEALED_RECIPIENTS = 64;
+const ZERO_NONCE = new Uint8Array(12);
+const KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+// Our X25519 key pair: {privateKey (a CryptoKey that cannot be exported), publicKey
+// (raw bytes), publicKeyB64}.
+export async function newSealKey() {
+  const keys = await crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]);
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", keys.publicKey));
+  return { privateKey: keys.privateKey, publicKey: raw, publicKeyB64: b64url(raw) };
+}
+
+// An announced key (base64url) as its 32 bytes; null if it is not one.
+export function sealKeyBytes(text) {
+  if (typeof text !== "string" || !KEY_PATTERN.test(text)) return null;
+  const raw = unb64url(text);
+  return raw.length === KEY_BYTES ? raw : null;
+}
+
+export function sealContext(room, channel, from, id, to) {
+  return encoder.encode(canonical({ room, channel, from, id, to: [...to] }));
+}
+
+export function sealBytes(recipients) { return KEY_BYTES + recipients * WRAP_BYTES; }
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) { out.set(part, at); at += part.length; }
+  return out;
+}
+
+function nonce(index) {
+  const bytes = new Uint8Array(12);
+  new DataView(bytes.buffer).setBigUint64(4, BigInt(index));
+  return bytes;
+}
+
+async function exchange(privateKey, publicRaw) {
+  const peer = await crypto.subtle.importKey("raw", publicRaw, { name: "X25519" }, false, []);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, privateKey, 256));
+}
+
+async function kek(shared, ephemeral, recipient) {
+  const ikm = await crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: concat(ephemeral, recipient), info: INFO }, ikm, 256);
+  return aesKey(new Uint8Array(bits));
+}
+
+const aesKey = (raw) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+
+// A fresh content key and the seal that gives it to each of `recipientKeys` (raw).
+export async function newSeal(recipientKeys, context) {
+  if (recipientKeys.length < 1 || recipientKeys.length > MAX_SEALED_RECIPIENTS) {
+    throw new Error(`a seal is for 1-${MAX_SEALED_RECIPIENTS} recipients`);
+  }
+  const contentKey = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
+  const ephemeral = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+  const ephemeralPublic = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
+  const wraps = [ephemeralPublic];
+  for (const recipient of recipientKeys) {
+    const key = await kek(await exchange(ephemeral.privateKey, recipient), ephemeralPublic, recipient);
+    wraps.push(new Uint8Array(await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: ZERO_NONCE, additionalData: context }, key, contentKey)));
+  }
+  return [contentKey, concat(...wraps)];
+}
+
+// The content key in `seal` at our place `index`, with our key ({privateKey, publicKey});
+// throws if it is not ours or was altered.
+export async function contentKeyFrom(ours, seal, index, context) {
+  const ephemeral = seal.subarray(0, KEY_BYTES);
+  const wrap = seal.subarray(KEY_BYTES + index * WRAP_BYTES, KEY_BYTES + (index + 1) * WRAP_BYTES);
+  if (wrap.length !== WRAP_BYTES) throw new Error("the seal holds no key for us");
+  try {
+    const key = await kek(await exchange(ours.privateKey, ephemeral), ephemeral, ours.publicKey);
+    return new Uint8Array(await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: ZERO_NONCE, additionalData: context }, key, wrap));
+  } catch {
+    throw new Error("the seal does not open with our key");
+  }
+}
+
+export async function encryptPart(contentKey, index, plaintext, context) {
+  return new Uint8Array(await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce(index), additionalData: context }, await aesKey(contentKey), plaintext));
+}
+
+export async function decryptPart(contentKey, index, ciphertext, context) {
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce(index), additionalData: context }, await aesKey(contentKey), ciphertext));
+  } catch {
+    throw new Error("sealed content was altered");
+  }
+}
+
+// -- private chat lines --
+
+// What the author of a private line signs (chat_frames.py's private_signed_content).
+export function privateSignedContent(room, line) {
+  const { id, seq, from, ts, to, seal, sealed } = line;
+  return canonical({ channel: "chat", from, id, room, seq, ts, to, seal, sealed });
+}
+
+export function encodePrivate(line) {
+  const { id, seq, from, nick, ts, to, seal, sealed, sig } = line;
+  return JSON.stringify({ type: "chat", id, seq, from, nick, ts, to, seal, sealed, sig });
+}
+
+// A private line for `message` ({id, seq, from, nick, ts, text}) sealed to `to` (sorted
+// ids) whose keys are `recipientKeys`, signed with `sign(bytes)`.
+export async function sealLine(message, to, recipientKeys, room, sign) {
+  const context = sealContext(room, "chat", message.from, message.id, to);
+  const [contentKey, seal] = await newSeal(recipientKeys, context);
+  const sealed = await encryptPart(contentKey, 0, encoder.encode(message.text), context);
+  const { id, seq, from, nick, ts } = message;
+  const line = { type: "chat", id, seq, from, nick, ts, to, seal: b64url(seal), sealed: b64url(sealed) };
+  line.sig = await sign(encoder.encode(privateSignedContent(room, line)));
+  return line;
+}
+
+// The text of `line` (its signature checked already) for us, `ownId` with our key
+// `ours`; throws saying why when it is not for us or does not open.
+export async function openLine(line, room, ownId, ours) {
+  const index = line.to.indexOf(ownId);
+  if (index < 0) throw new Error("a private line for others");
+  const seal = unb64url(line.seal), sealed = unb64url(line.sealed);
+  if (seal.length !== sealBytes(line.to.length)) throw new Error("a seal that is not one key per recipient");
+  const context = sealContext(room, "chat", line.from, line.id, line.to);
+  const contentKey = await contentKeyFrom(ours, seal, index, context);
+  const text = new TextDecoder("utf-8", { fatal: true }).decode(await decryptPart(contentKey, 0, sealed, context));
+  if (encoder.encode(text).length > MAX_TEXT_BYTES) throw new Error("private text exceeds the size limit");
+  return text;
+}
