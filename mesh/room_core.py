@@ -67,6 +67,7 @@ from meshchat.mesh.partial import membership as o
 from meshchat.mesh.partial import relayed as r
 from meshchat.mesh.partial import relayed_parts as rp
 from meshchat.mesh.partial import relayed_receipts as rr
+from meshchat.mesh.partial import sealed_relays as sr
 from meshchat.mesh.room_actions import (
     Emit,
     FilesPeerJoined,
@@ -84,6 +85,7 @@ from meshchat.mesh.signalling import protocol as p
 from meshchat.mesh.signalling.messages import ProtocolError
 from meshchat.mesh.signalling.sealing import RoomSeal
 from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.keys import b64encode
 from meshchat.wire.quietlog import QuietLog
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,7 @@ class PartsPlan:
     body: bytes
     to: tuple[str, ...]
     count: int
+    sealing: sr.Sealing | None = None  # to chosen members: sealed to their keys
 
 
 class RoomCore:
@@ -194,6 +197,9 @@ class RoomCore:
         self.history = HistoryBook(room, keep=history)
         self.parts = rp.PartAssembler(new_sink)
         self.receipts = rr.RelayedReceipts()  # for what we relayed to chosen members
+        self.sealed = sr.SealedRelays(
+            room, self.id, identity.seal_key, self.protocol.seal_key_of
+        )  # ... sealed to their keys
         self._channels: set[str] = set()  # the application's, which it reads
         self._vouched: OrderedDict[str, p.Announced] = OrderedDict()  # see _vouch
         self._prunes: list[tuple[float, str, int | None]] = []  # (when, peer, its link)
@@ -346,8 +352,11 @@ class RoomCore:
         """A payload through the partial mesh: a JSON value in one envelope if it
         fits (sent, then), else a plan for :meth:`relay_part`, paced by the driver.
 
-        Raises ValueError (bad channel or data, recipients not in the room) or
-        :class:`~meshchat.mesh.link.payloads.PayloadTooLarge`.
+        To chosen members, it is sealed to their keys: the members relaying it carry
+        ciphertext only (``partial/sealed_relays.py``).
+
+        Raises ValueError (bad channel or data, recipients not in the room or without
+        a key) or :class:`~meshchat.mesh.link.payloads.PayloadTooLarge`.
         """
         check_channel_name(channel)
         if to is not None:
@@ -362,9 +371,13 @@ class RoomCore:
         message_id = self._new_id()
         timestamp_ms = self._wall_ms(now)
         header = new_header(self.id, channel, 0, timestamp_ms, kind, body, to or (), message_id)
+        sealing = self.sealed.seal_for(channel, message_id, to) if to else None
         actions: list[RoomAction] = []
         if kind == "json":
             value_body = r.value_body(channel, message_id, timestamp_ms, data)
+            if sealing is not None:
+                del value_body["value"]
+                value_body |= {"seal": sealing.seal, "sealed": b64encode(sealing.encrypt(0, body))}
             try:
                 _, relay = self.gossip.publish(value_body, now, to or ())
             except ValueError:
@@ -372,15 +385,25 @@ class RoomCore:
             else:
                 self._gossiped(relay, now, actions)
                 return self.relayed(header, now, actions), actions
-        return PartsPlan(header, body, to or (), rp.part_count(len(body))), actions
+        count = rp.part_count(len(body), sealing is not None)
+        return PartsPlan(header, body, to or (), count, sealing), actions
 
     def relay_part(self, plan: PartsPlan, index: int, now: float) -> list[RoomAction]:
         """Part ``index`` of a payload going through the partial mesh."""
-        header = plan.header
-        part = plan.body[index * rp.PART_BYTES : (index + 1) * rp.PART_BYTES]
+        header, sealing = plan.header, plan.sealing
+        size = rp.part_bytes(sealing is not None)
+        part = plan.body[index * size : (index + 1) * size]
         fields = rp.part_body(
-            header.channel, header.id, header.timestamp_ms, header.kind, len(plan.body), index
+            header.channel,
+            header.id,
+            header.timestamp_ms,
+            header.kind,
+            len(plan.body),
+            index,
+            seal=sealing.seal if sealing is not None else "",
         )
+        if sealing is not None:
+            part = sealing.encrypt(index, part)
         actions: list[RoomAction] = []
         self._gossiped(self.gossip.publish(fields, now, plan.to, attachment=part)[1], now, actions)
         return actions
@@ -717,21 +740,27 @@ class RoomCore:
                 nick = self.overlay.nick_of(author) or self.protocol.nick_of(author) or "anon"
                 self._chat_line(message, nick, envelope.key, now, actions)
             case r.RelayedValue():
+                value, size = said.value, said.size
+                if said.seal:
+                    try:
+                        value, size = self.sealed.open_value(author, said, envelope.to)
+                    except ProtocolError as error:
+                        log.info("dropped a value relayed from %s: %s", author, error)
+                        return
                 # Relayed: numbered by gossip, not by a link (seq 0).
                 header = PayloadHeader(
-                    said.message_id,
-                    author,
-                    said.channel,
-                    0,
-                    said.timestamp_ms,
-                    "json",
-                    said.size,
-                    "",
+                    said.message_id, author, said.channel, 0, said.timestamp_ms, "json", size, ""
                 )
-                self._deliver_payload(d.PayloadReceived(header, said.value, None), now, actions)
+                self._deliver_payload(d.PayloadReceived(header, value, None), now, actions)
                 if envelope.to:
                     self._send_receipt(author, said.message_id, now, actions)
             case rp.RelayedPart():
+                if said.seal:
+                    try:
+                        said = self.sealed.open_part(author, said, envelope.to)
+                    except ProtocolError as error:
+                        log.info("dropped a part relayed from %s: %s", author, error)
+                        return
                 if said.index > 0 and self.parts.is_new(author, said):
                     # Its first parts came before we heard from the author at all, and
                     # gossip took them for older than us: they are not, ask for them

@@ -46,11 +46,16 @@ class RelayedPrivate:
 
 @dataclass(frozen=True, slots=True)
 class RelayedValue:
+    """A value on a channel; or, with ``seal``, one sealed to the envelope's recipients
+    (``sealed`` holds it: ``partial/sealed_relays.py`` opens it)."""
+
     channel: str
     message_id: str
     timestamp_ms: int
     value: object
     size: int  # of the value as JSON, in bytes
+    seal: str = ""
+    sealed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +155,11 @@ def read_body(envelope: Envelope, room: str) -> Relayed | None:
                 raise ProtocolError("relayed data without a valid 'id'")
             if ts is None:
                 raise ProtocolError("relayed data without a valid 'ts'")
+            if "seal" in body:
+                seal, sealed = body.get("seal"), body.get("sealed")
+                if not (isinstance(seal, str) and isinstance(sealed, str)) or not envelope.to:
+                    raise ProtocolError("sealed data needs 'seal' and 'sealed', to chosen members")
+                return RelayedValue(channel, message_id, ts, None, 0, seal, sealed)
             value = body.get("value")
             size = len(json.dumps(value, separators=(",", ":")).encode())
             return RelayedValue(channel, message_id, ts, value, size)

@@ -8,6 +8,12 @@ attached (the last with the rest) and a body naming the payload:
 
     {"type": "part", "channel", "id", "ts", "kind", "size", "i", "count", "digest"}
 
+A payload relayed to chosen members is sealed to their keys (``private/seal.py``):
+every part body carries the same ``seal``, and its bytes are encrypted under the
+content key the seal gives its recipients, the part number as the nonce, so relays
+forward what they cannot read. A sealed part carries :data:`SEALED_PART_BYTES` of the
+payload (and the 16 bytes of its tag), leaving room for the seal of 64 recipients.
+
 Every part is signed by its author like any envelope (``digest`` is the SHA-256 of
 the bytes attached), because every relay checks each envelope before forwarding it: a
 signature over the whole payload alone would let a relay pass on garbage for a whole
@@ -30,6 +36,7 @@ actually sent, and cannot crowd out another member's payload.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +47,12 @@ from meshchat.mesh.link.payloads import KINDS, MAX_PAYLOAD_BYTES, check_channel_
 from meshchat.mesh.signalling.messages import ID_PATTERN, ProtocolError
 
 PART_BYTES = 10 * 1024  # attached to one envelope, leaving room for 64 recipients' ids
-MAX_PARTS = -(-MAX_PAYLOAD_BYTES // PART_BYTES)
+SEALED_PART_BYTES = 8 * 1024  # ... and for the seal of 64 recipients too
+TAG_BYTES = 16  # a sealed part's AES-GCM tag
+MAX_PARTS = -(-MAX_PAYLOAD_BYTES // SEALED_PART_BYTES)
+# A seal for 64 recipients (32 + 48 each), base64url.
+MAX_SEAL_CHARS = -(-(32 + 48 * 64) * 4 // 3)
+SEAL_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 STALL_SECONDS = 60.0  # a payload with no new part for this long is dropped
 MAX_ASSEMBLING_BYTES = 256 * 1024 * 1024  # half-received and held, all authors together
 # Of one author, half-received at once: an author sends one payload at a time, but a
@@ -54,15 +66,27 @@ ORDER_WAIT = 10.0  # a whole payload waits this long at most for an earlier one
 MAX_FINISHED = 4096  # payloads done with, remembered so that late parts start nothing
 
 
-def part_count(size: int) -> int:
-    return max(1, -(-size // PART_BYTES))
+def part_bytes(sealed: bool) -> int:
+    """How much of a payload one part carries."""
+    return SEALED_PART_BYTES if sealed else PART_BYTES
+
+
+def part_count(size: int, sealed: bool = False) -> int:
+    return max(1, -(-size // part_bytes(sealed)))
 
 
 def part_body(
-    channel: str, message_id: str, timestamp_ms: int, kind: str, size: int, index: int
+    channel: str,
+    message_id: str,
+    timestamp_ms: int,
+    kind: str,
+    size: int,
+    index: int,
+    seal: str = "",
 ) -> dict[str, Any]:
-    """The body of part ``index`` of a payload (gossip adds the digest of its bytes)."""
-    return {
+    """The body of part ``index`` of a payload (gossip adds the digest of its bytes);
+    with ``seal`` (base64url), of a payload sealed to its recipients."""
+    body = {
         "type": "part",
         "channel": channel,
         "id": message_id,
@@ -70,8 +94,11 @@ def part_body(
         "kind": kind,
         "size": size,
         "i": index,
-        "count": part_count(size),
+        "count": part_count(size, bool(seal)),
     }
+    if seal:
+        body["seal"] = seal
+    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +110,12 @@ class RelayedPart:
     size: int
     index: int
     count: int
-    data: bytes
+    data: bytes  # its bytes; sealed, until its recipient opens them
+    seal: str = ""  # base64url: a part of a payload sealed to its recipients
+
+    @property
+    def part_bytes(self) -> int:
+        return part_bytes(bool(self.seal))
 
 
 def read_part(body: dict[str, Any], attachment: bytes) -> RelayedPart:
@@ -105,14 +137,23 @@ def read_part(body: dict[str, Any], attachment: bytes) -> RelayedPart:
         raise ProtocolError(f"a relayed part's 'kind' is one of {', '.join(KINDS)}")
     if timestamp_ms is None or size is None or index is None or count is None:
         raise ProtocolError("a relayed part without valid 'ts', 'size', 'i' and 'count'")
-    if count != part_count(size) or index >= count:
+    seal = body.get("seal", "")
+    if seal != "" and not (
+        isinstance(seal, str) and len(seal) <= MAX_SEAL_CHARS and SEAL_PATTERN.match(seal)
+    ):
+        raise ProtocolError("a relayed part with an invalid 'seal'")
+    assert isinstance(seal, str)
+    if count != part_count(size, bool(seal)) or index >= count:
         raise ProtocolError("a relayed part whose 'i' and 'count' do not fit its 'size'")
     if kind == "json" and size > json_limit(channel):
         raise ProtocolError(f"a relayed JSON value of {size} bytes is over the limit")
-    expected = min(PART_BYTES, size - index * PART_BYTES)
+    carried = part_bytes(bool(seal))
+    expected = min(carried, size - index * carried) + (TAG_BYTES if seal else 0)
     if len(attachment) != expected:
         raise ProtocolError(f"relayed part {index} holds {len(attachment)} bytes, not {expected}")
-    return RelayedPart(channel, message_id, timestamp_ms, kind, size, index, count, attachment)
+    return RelayedPart(
+        channel, message_id, timestamp_ms, kind, size, index, count, attachment, seal
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +184,12 @@ class _Assembly:
 
     def fits(self, part: RelayedPart) -> bool:
         first = self.first
-        return (part.channel, part.timestamp_ms, part.kind, part.size) == (
+        return (part.channel, part.timestamp_ms, part.kind, part.size, part.seal) == (
             first.channel,
             first.timestamp_ms,
             first.kind,
             first.size,
+            first.seal,
         )
 
 
@@ -191,7 +233,7 @@ class PartAssembler:
         if part.index in assembly.have:
             return []
         self._hold(key, assembly, len(part.data))
-        assembly.sink.seek(part.index * PART_BYTES)
+        assembly.sink.seek(part.index * part.part_bytes)
         assembly.sink.write(part.data)
         assembly.have.add(part.index)
         assembly.last_part_at = now
@@ -328,7 +370,7 @@ def _sha256(assembly: _Assembly) -> str:
     """The whole payload's SHA-256, reading back what came out of order; leaves the
     sink at its start."""
     sink, digest = assembly.sink, assembly.digest
-    sink.seek(assembly.hashed * PART_BYTES)
+    sink.seek(assembly.hashed * assembly.first.part_bytes)
     while chunk := sink.read(1024 * 1024):
         digest.update(chunk)
     sink.seek(0)

@@ -100,15 +100,28 @@ async def wait_until(condition: object, within: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_bytes_and_big_values_reach_members_we_have_no_link_to(crowd: list[Room]) -> None:
+async def test_bytes_and_big_values_reach_members_we_have_no_link_to(
+    crowd: list[Room], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sender, far = far_pair(crowd)
     others = [room for room in crowd if room is not sender]
+    relays = [room for room in others if room is not far]
+    carried: dict[str, list[str | bytes]] = {room.id: [] for room in crowd}
+    for room in crowd:
+        core = room._core
+        monkeypatch.setattr(core, "on_frame", _recording(core.on_frame, carried[room.id]))
     got, tasks = await arrivals(crowd, "blobs")
     sending = sender.channel("blobs")
 
     private = os.urandom(200 * 1024)
     await sending.send(private, to=[far.id])
     await wait_until(lambda: got[far.id])
+    # Sealed to the far member: the members relaying it never held any of its bytes
+    # (32 bytes at every kilobyte would be in the clear in any part that held them).
+    windows = [private[at : at + 32] for at in range(0, len(private), 1024)]
+    relayed = [_as_bytes(f) for room in relays for f in carried[room.id]]
+    assert sum(len(frame) for frame in relayed) > len(private), "it went through relays"
+    assert not [w for w in windows if any(w in frame for frame in relayed)]
     everyone = os.urandom(1024 * 1024 + 7)
     to_all = await sending.send(everyone)
     # No receipts for the whole room: every member is settled as relayed at once.

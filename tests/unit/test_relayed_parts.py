@@ -169,7 +169,7 @@ def test_a_declared_size_holds_nothing_until_its_parts_come() -> None:
     assembler = rp.PartAssembler(Sinks())
     for n, author in enumerate(["f1", "f2", "f3", "f4"]):
         huge = rp.read_part(
-            rp.part_body("files", f"huge{n}", 0, "bytes", (rp.MAX_PARTS - 1) * rp.PART_BYTES, 0),
+            rp.part_body("files", f"huge{n}", 0, "bytes", MAX_PAYLOAD_BYTES, 0),
             bytes(rp.PART_BYTES),
         )
         add(assembler, huge, 1, author=author, via="liar")
