@@ -6,7 +6,7 @@
 import { Gossip, isOverlayFrame } from "./gossip.js";
 import { canonical, cleanNick, privateLine } from "./frames.js";
 import { verifiedBy } from "./keys.js";
-import { openLine, privateSignedContent } from "./private.js";
+import { SealedRelays, openLine, privateSignedContent } from "./private.js";
 import { PartAssembler, readPart } from "./parts.js";
 
 export const THRESHOLD = 24, PAGE_LINKS = 8, PAGE_LOW = 3;
@@ -26,6 +26,7 @@ export const RECOVER_SLACK = 8; // envelopes an author may say between two parts
 export class PageOverlay {
   constructor(room) {
     this.room = room;
+    this.sealed = new SealedRelays(room.room, room.id, room.identity.sealKey);
     this.partial = false;
     this.crowdProbes = undefined; // 0 once a hello said "crowd" (the core counts probes)
     this.members = new Map(); // id -> { nick, pk, heardAt }
@@ -192,15 +193,27 @@ export class PageOverlay {
         return;
       }
       case "data": {
-        const { channel, id, ts, value } = body;
+        const { channel, id, ts } = body;
         if (typeof channel !== "string" || typeof id !== "string" || !Number.isSafeInteger(ts)) return;
-        this.room.deliver(channel, { id, channel, from: author, nick, ts, data: value,
-          size: JSON.stringify(value ?? null).length });
+        let value = body.value, size = JSON.stringify(value ?? null).length;
+        if (body.seal !== undefined) { // sealed to its recipients, us among them
+          try { [value, size] = await this.sealed.openValue(author, body, envelope.to); } catch (error) {
+            console.warn("dropped a sealed value:", error.message);
+            return;
+          }
+        }
+        this.room.deliver(channel, { id, channel, from: author, nick, ts, data: value, size });
         if (envelope.to.length) this.sendReceipt(author, id);
         return;
       }
       case "part": {
-        const part = readPart(body, envelope.attachment);
+        let part = readPart(body, envelope.attachment);
+        if (part.seal) {
+          try { part = await this.sealed.openPart(author, part, envelope.to); } catch (error) {
+            console.warn("dropped a sealed part:", error.message);
+            return;
+          }
+        }
         const now = performance.now() / 1000;
         // Begun before we heard its author: gossip took its first parts for older than
         // us; ask for them (and a few numbers before: the author may have said more).

@@ -1,12 +1,17 @@
 // Payloads relayed through a partial mesh in parts, as mesh/partial/relayed_parts.py has them,
 // without I/O: part bodies, and an author's parts put back together. Each
 // part is an envelope of its own, signed with the digest of its bytes; docs/protocol.md,
-// section 4.
+// section 4. A payload to chosen members is sealed to their keys: each part carries the
+// same `seal` and SEALED_PART_BYTES of it, encrypted (private.js).
 import { MAX_TIMESTAMP_MS } from "./frames.js";
 import { MAX_PAYLOAD_BYTES, checkChannelName, jsonLimit } from "./payloads.js";
 
 export const PART_BYTES = 10 * 1024;
-export const MAX_PARTS = Math.ceil(MAX_PAYLOAD_BYTES / PART_BYTES);
+export const SEALED_PART_BYTES = 8 * 1024;
+const TAG_BYTES = 16;
+export const MAX_PARTS = Math.ceil(MAX_PAYLOAD_BYTES / SEALED_PART_BYTES);
+const MAX_SEAL_CHARS = Math.ceil(((32 + 48 * 64) * 4) / 3);
+const SEAL = /^[A-Za-z0-9_-]+$/;
 export const STALL_SECONDS = 60;
 export const MAX_ASSEMBLING_BYTES = 64 * 1024 * 1024; // a page keeps less than a client
 export const MAX_PAYLOADS_PER_AUTHOR = 64;
@@ -18,16 +23,19 @@ const MAX_FINISHED = 4096;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const isWhole = (n, low, high) => Number.isSafeInteger(n) && n >= low && n <= high;
 
-export const partCount = (size) => Math.max(1, Math.ceil(size / PART_BYTES));
+export const partBytes = (sealed) => (sealed ? SEALED_PART_BYTES : PART_BYTES);
+export const partCount = (size, sealed = false) => Math.max(1, Math.ceil(size / partBytes(sealed)));
 
-export function partBody(channel, id, ts, kind, size, i) {
-  return { type: "part", channel, id, ts, kind, size, i, count: partCount(size) };
+export function partBody(channel, id, ts, kind, size, i, seal = "") {
+  const body = { type: "part", channel, id, ts, kind, size, i, count: partCount(size, !!seal) };
+  if (seal) body.seal = seal;
+  return body;
 }
 
-// A part body with its bytes: {channel, id, ts, kind, size, i, count, data}; throws
-// with what is wrong.
+// A part body with its bytes: {channel, id, ts, kind, size, i, count, data, seal};
+// throws with what is wrong.
 export function readPart(body, attachment) {
-  const { channel, id, ts, kind, size, i, count } = body;
+  const { channel, id, ts, kind, size, i, count, seal = "" } = body;
   checkChannelName(channel);
   if (typeof id !== "string" || !ID.test(id)) throw new Error("a relayed part without a valid 'id'");
   if (kind !== "json" && kind !== "bytes") throw new Error("a relayed part's 'kind' is json or bytes");
@@ -35,11 +43,15 @@ export function readPart(body, attachment) {
     || !isWhole(i, 0, MAX_PARTS - 1) || !isWhole(count, 1, MAX_PARTS)) {
     throw new Error("a relayed part without valid 'ts', 'size', 'i' and 'count'");
   }
-  if (count !== partCount(size) || i >= count) throw new Error("a relayed part whose 'i' and 'count' do not fit its 'size'");
+  if (seal !== "" && (typeof seal !== "string" || seal.length > MAX_SEAL_CHARS || !SEAL.test(seal))) {
+    throw new Error("a relayed part with an invalid 'seal'");
+  }
+  if (count !== partCount(size, !!seal) || i >= count) throw new Error("a relayed part whose 'i' and 'count' do not fit its 'size'");
   if (kind === "json" && size > jsonLimit(channel)) throw new Error(`a relayed JSON value of ${size} bytes is over the limit`);
-  const expected = Math.min(PART_BYTES, size - i * PART_BYTES);
+  const carried = partBytes(!!seal);
+  const expected = Math.min(carried, size - i * carried) + (seal ? TAG_BYTES : 0);
   if (attachment.length !== expected) throw new Error(`relayed part ${i} holds ${attachment.length} bytes, not ${expected}`);
-  return { channel, id, ts, kind, size, i, count, data: attachment };
+  return { channel, id, ts, kind, size, i, count, data: attachment, seal };
 }
 
 // Relayed payloads being put back together, parts in any order (a part repaired late
@@ -71,7 +83,7 @@ export class PartAssembler {
     if (!assembly) {
       assembly = this.start(key, author, part, n, now, via);
       assembly.addressed = addressed; // to chosen members: a receipt is wanted
-    } else if (["channel", "ts", "kind", "size"].some((field) => part[field] !== assembly.first[field])) {
+    } else if (["channel", "ts", "kind", "size", "seal"].some((field) => part[field] !== assembly.first[field])) {
       this.drop(key);
       throw new Error(`the parts of payload ${part.id} disagree on what it is`);
     }
@@ -82,7 +94,7 @@ export class PartAssembler {
     assembly.lowestN = Math.min(assembly.lowestN, n);
     if (assembly.parts.size === part.count) {
       const data = new Uint8Array(part.size);
-      for (const [i, bytes] of assembly.parts) data.set(bytes, i * PART_BYTES);
+      for (const [i, bytes] of assembly.parts) data.set(bytes, i * partBytes(!!part.seal));
       assembly.whole = { author, part, data, addressed: assembly.addressed };
       assembly.wholeAt = now;
     }

@@ -149,3 +149,49 @@ export async function openLine(line, room, ownId, ours) {
   if (encoder.encode(text).length > MAX_TEXT_BYTES) throw new Error("private text exceeds the size limit");
   return text;
 }
+
+// -- payloads relayed to chosen members (mesh/partial/sealed_relays.py) --
+
+// A payload of ours sealed for `to` (sorted ids) whose keys are `keys`: its seal
+// (base64url), and how to encrypt its value (index 0) or its parts.
+export async function sealPayload(room, from, channel, id, to, keys) {
+  const context = sealContext(room, channel, from, id, to);
+  const [contentKey, seal] = await newSeal(keys, context);
+  return { seal: b64url(seal), encrypt: (index, bytes) => encryptPart(contentKey, index, bytes, context) };
+}
+
+const MAX_OPEN_KEYS = 64;
+
+// Opening what is relayed to us sealed: each payload's content key unwrapped once.
+export class SealedRelays {
+  constructor(room, ownId, ours) {
+    Object.assign(this, { room, ownId, ours });
+    this.keys = new Map(); // "author id seal" -> content key, oldest first
+  }
+
+  async contentKey(author, channel, id, to, seal) {
+    if (!to.includes(this.ownId)) throw new Error("a sealed payload for others");
+    const context = sealContext(this.room, channel, author, id, to);
+    const cached = `${author} ${id} ${seal}`;
+    if (this.keys.has(cached)) return [this.keys.get(cached), context];
+    const raw = unb64url(seal);
+    if (raw.length !== sealBytes(to.length)) throw new Error("a seal that is not one key per recipient");
+    const key = await contentKeyFrom(this.ours, raw, to.indexOf(this.ownId), context);
+    this.keys.set(cached, key);
+    if (this.keys.size > MAX_OPEN_KEYS) this.keys.delete(this.keys.keys().next().value);
+    return [key, context];
+  }
+
+  // The JSON value in a sealed "data" body ({channel, id, seal, sealed}) relayed to us.
+  async openValue(author, body, to) {
+    const [key, context] = await this.contentKey(author, body.channel, body.id, to, body.seal);
+    const plaintext = await decryptPart(key, 0, unb64url(body.sealed), context);
+    return [JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext)), plaintext.length];
+  }
+
+  // A sealed part (parts.js's readPart) with its bytes opened.
+  async openPart(author, part, to) {
+    const [key, context] = await this.contentKey(author, part.channel, part.id, to, part.seal);
+    return { ...part, data: await decryptPart(key, part.i, part.data, context) };
+  }
+}

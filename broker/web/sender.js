@@ -5,17 +5,19 @@
 import { PART_RATE, RELAY_HIGH_WATER, SEND_BACKLOG } from "./constants.js";
 import { randomMessageId } from "./dataplane.js";
 import { MAX_FRAME_CHARS } from "./frames.js";
+import { b64url } from "./keys.js";
 import { checkChannelName, encodeBody } from "./payloads.js";
-import { PART_BYTES, partBody, partCount } from "./parts.js";
+import { partBody, partBytes, partCount } from "./parts.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PayloadSender {
   // `backlog()`: payload bytes still to go out; `overlay`: the partial mesh (crowd.js);
   // `backedUp()`: whether a link's channel holds more than RELAY_HIGH_WATER unsent;
-  // `left()`: whether the room was left.
-  constructor({ backlog, overlay, backedUp, left }) {
-    Object.assign(this, { backlog, overlay, backedUp, left });
+  // `left()`: whether the room was left; `sealFor(channel, id, to)`: a payload to chosen
+  // members sealed to their keys (private.js's sealPayload), so relays cannot read it.
+  constructor({ backlog, overlay, backedUp, left, sealFor }) {
+    Object.assign(this, { backlog, overlay, backedUp, left, sealFor });
     this.waiting = []; // senders waiting for the backlog to go down
     this.relaying = Promise.resolve(); // one relayed payload of ours at a time
     this.nextPartAt = 0;
@@ -48,9 +50,15 @@ export class PayloadSender {
     if (absent.length) throw new Error(`not in the room: ${absent.join(", ")}`);
     const [kind, bytes] = encodeBody(data);
     const id = randomMessageId(), ts = Date.now();
+    const chosen = to === null ? [] : [...new Set(to)].sort();
+    const sealing = chosen.length ? await this.sealFor(channel, id, chosen) : null;
     const sending = () => ({ id, sending: [...this.overlay.gossip.links].sort() });
-    if (kind === "json" && bytes.length <= MAX_FRAME_CHARS - 8192) { // envelope fields fit
-      await this.overlay.publish({ type: "data", channel, id, ts, value: data }, to ?? []);
+    const room = MAX_FRAME_CHARS - 8192; // what the envelope's other fields leave
+    if (kind === "json" && (sealing ? Math.ceil(((bytes.length + 16) * 4) / 3) : bytes.length) <= room) {
+      const body = sealing
+        ? { type: "data", channel, id, ts, seal: sealing.seal, sealed: b64url(await sealing.encrypt(0, bytes)) }
+        : { type: "data", channel, id, ts, value: data };
+      await this.overlay.publish(body, chosen);
       return sending();
     }
     const before = this.relaying;
@@ -58,10 +66,12 @@ export class PayloadSender {
     this.relaying = new Promise((resolve) => { done = resolve; });
     await before;
     try {
-      for (let i = 0; i < partCount(bytes.length); i++) {
+      const size = partBytes(sealing !== null);
+      for (let i = 0; i < partCount(bytes.length, sealing !== null); i++) {
         await this.roomForAPart();
-        const part = bytes.subarray(i * PART_BYTES, (i + 1) * PART_BYTES);
-        await this.overlay.publish(partBody(channel, id, ts, kind, bytes.length, i), to ?? [], part);
+        let part = bytes.subarray(i * size, (i + 1) * size);
+        if (sealing) part = await sealing.encrypt(i, part);
+        await this.overlay.publish(partBody(channel, id, ts, kind, bytes.length, i, sealing?.seal ?? ""), chosen, part);
       }
     } finally { done(); }
     return sending();

@@ -672,9 +672,9 @@ BLOB_WATCHER = """() => {
   });
 }"""
 
-SEND_BLOB = """async (size) => {
+SEND_BLOB = """async ([size, to]) => {
   const data = crypto.getRandomValues(new Uint8Array(size));
-  await window.meshchatRoom.channel("blobs").send(data);
+  await window.meshchatRoom.channel("blobs").send(data, { to });
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }"""
@@ -730,7 +730,7 @@ async def test_the_page_joins_a_room_bigger_than_a_full_mesh(
             while (awaited := await crowd.command("awaited", room=far))["awaited"]:
                 await asyncio.sleep(0.2)
         assert awaited["undelivered"] == [], "the page's receipt came back"
-        from_page = await page.evaluate(SEND_BLOB, 60_000)
+        from_page = await page.evaluate(SEND_BLOB, [60_000, None])
         async with asyncio.timeout(TIMEOUT_MS / 1000):
             while True:
                 payloads = (await crowd.command("payloads"))["payloads"]
@@ -738,6 +738,30 @@ async def test_the_page_joins_a_room_bigger_than_a_full_mesh(
                 if mine == [[[me, from_page, 60_000]]] * 26:
                     break
                 await asyncio.sleep(0.2)
+
+        # Privately to a member the page has no link to: a line and bytes, sealed by the
+        # page to its key and opened by Python; nobody else gets either.
+        far_id = rooms[far]["id"]
+        await page.evaluate("id => window.meshchatRoom.send('psst, far one', { to: [id] })", far_id)
+        sealed_blob = await page.evaluate(SEND_BLOB, [30_000, [far_id]])
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            while True:
+                received = (await crowd.command("received"))["received"]
+                payloads = (await crowd.command("payloads"))["payloads"]
+                if [me, "psst, far one"] in [line[:2] for line in received[far_id]] and [
+                    me,
+                    sealed_blob,
+                    30_000,
+                ] in payloads[far_id]:
+                    break
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+        received = (await crowd.command("received"))["received"]
+        payloads = (await crowd.command("payloads"))["payloads"]
+        for room_id in received:
+            if room_id != far_id:
+                assert "psst, far one" not in [line[1] for line in received[room_id]]
+                assert sealed_blob not in [p[1] for p in payloads[room_id]]
     finally:
         await crowd.stop()
 
