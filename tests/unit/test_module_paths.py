@@ -35,3 +35,20 @@ def test_every_public_name_resolves(name: str) -> None:
 def test_an_unknown_module_is_still_not_found() -> None:
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("meshchat.mesh.no_such_module")
+
+
+def test_every_subpackage_is_in_the_distribution() -> None:
+    """An editable install finds a subpackage pyproject.toml does not list; ``pip install
+    .`` leaves it out, and the installed package fails to import."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(project["packages"])
+    found = {
+        "meshchat." + ".".join(init.parent.relative_to(root).parts)
+        for top in ("wire", "mesh", "broker", "cli")
+        for init in (root / top).rglob("__init__.py")
+    }
+    assert found - listed == set()

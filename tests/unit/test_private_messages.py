@@ -26,7 +26,9 @@ from meshchat.mesh.link.private_lines import open_line, seal_line
 from meshchat.mesh.partial import relayed as r
 from meshchat.mesh.partial.gossip import Envelope
 from meshchat.mesh.private import seal as s
-from meshchat.mesh.signalling.messages import ProtocolError
+from meshchat.mesh.signalling.codec import SignalCodec
+from meshchat.mesh.signalling.messages import Hello, ProtocolError
+from meshchat.wire.canonical import canonical
 from meshchat.wire.keys import b64decode, b64encode
 
 ROOM = "lobby"
@@ -252,3 +254,31 @@ def test_a_relayed_private_line_is_checked_against_its_envelope_and_opened_by_it
     forged = dataclasses.replace(line, timestamp_ms=6)
     with pytest.raises(ProtocolError):
         r.read_body(envelope_of(forged, (BO,)), ROOM)  # its own signature
+
+
+# --- keys announced in signalling ---
+
+
+def test_the_x25519_key_is_announced_signed_and_remembered_only_once_it_checks_out() -> None:
+    ana, bo = PEOPLE[0], PEOPLE[1]
+    hello = SignalCodec(ROOM, ana).encode(Hello(ana.client_id, "ana"))
+    assert hello["xk"] == ana.seal_key.public_key_b64
+    receiver = SignalCodec(ROOM, bo)
+    receiver.decode(hello)
+    assert receiver.seal_key_of(ana.client_id) == ana.seal_key.public_key
+
+    swapped = SignalCodec(ROOM, PEOPLE[2])
+    with pytest.raises(ProtocolError, match="forged or altered"):
+        swapped.decode({**hello, "xk": PEOPLE[3].seal_key.public_key_b64})  # a relay's own key
+    assert swapped.seal_key_of(ana.client_id) is None
+
+    bad = {k: v for k, v in hello.items() if k != "sig"} | {"xk": "too-short"}
+    bad["sig"] = ana.sign(canonical(bad))
+    with pytest.raises(ProtocolError, match="'xk'"):
+        SignalCodec(ROOM, PEOPLE[2]).decode(bad)
+
+    older = {k: v for k, v in hello.items() if k not in ("sig", "xk")}
+    older["sig"] = ana.sign(canonical(older))
+    quiet = SignalCodec(ROOM, PEOPLE[2])
+    assert quiet.decode(older) == Hello(ana.client_id, "ana"), "an older client still joins"
+    assert quiet.seal_key_of(ana.client_id) is None
