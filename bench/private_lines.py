@@ -56,15 +56,14 @@ async def run(count: int, rounds: int) -> None:
             for private in (False, True):
                 tag = f"{'private' if private else 'public'}-{round_number}"
                 cpu[private].append(await one_round(ana, bo, count, private, tag))
-    public = statistics.median(cpu[False])
-    private = statistics.median(cpu[True])
+    public, sealed = statistics.median(cpu[False]), statistics.median(cpu[True])
     print(f"{count} lines a round, {rounds} rounds each, alternating\n")
     print("| chat lines of ~80 bytes, ana to bo | median CPU per line (µs) | ratio |")
     print("|---|---|---|")
     print(f"| to the room (signed) | {public * 1e6:.0f} | 1.00 |")
     print(
-        f"| private (`to=[bo]`: sealed, signed, opened) | {private * 1e6:.0f} "
-        f"| {private / public:.2f} |"
+        f"| private (`to=[bo]`: sealed, signed, opened) | {sealed * 1e6:.0f} "
+        f"| {sealed / public:.2f} |"
     )
 
 
