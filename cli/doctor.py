@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from dataclasses import dataclass
 
 import aioice.stun
@@ -13,6 +14,9 @@ from aiortc.rtcicetransport import parse_stun_turn_uri
 
 from meshchat.mesh import IceServer, TransportError, WebSocketTransport
 from meshchat.mesh.identity import Identity
+from meshchat.mesh.transports.base import TransportMessage
+
+from .join_options import MqttSettings
 
 TIMEOUT = 5.0
 
@@ -102,10 +106,53 @@ async def check_turn(server: IceServer) -> Finding:
     return Finding(True, f"TURN {url} works (relay address {relayed[0]}:{relayed[1]})")
 
 
+async def check_mqtt(settings: MqttSettings) -> Finding:
+    """Connect to the MQTT broker, and send a message round through it."""
+    from meshchat.mesh.transports.mqtt import MqttTransport
+
+    probe = f"meshchat/doctor-{secrets.token_hex(6)}/global"
+    try:
+        transport = MqttTransport(
+            settings.url,
+            username=settings.username,
+            password=settings.password,
+            prefix=settings.prefix,
+        )
+        await transport.connect(Identity())
+    except TransportError as error:
+        return Finding(False, f"{error}: no one can meet through it")
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            await transport.subscribe([probe])
+            started = asyncio.get_running_loop().time()
+            await transport.publish(probe, {"doctor": True})
+            async for event in transport.messages():
+                if isinstance(event, TransportMessage) and event.topic == probe:
+                    break
+        took = (asyncio.get_running_loop().time() - started) * 1000
+        return Finding(
+            True, f"MQTT broker reachable at {transport.url}; a message went round in {took:.0f} ms"
+        )
+    except (TransportError, TimeoutError) as error:
+        reason = str(error) or "no answer within 5 s"
+        return Finding(
+            False, f"MQTT broker at {transport.url} took us but relays nothing ({reason})"
+        )
+    finally:
+        await transport.close()
+
+
 async def diagnose(
-    broker_url: str, servers: tuple[IceServer, ...], broker_token: str | None = None
+    broker_url: str,
+    servers: tuple[IceServer, ...],
+    broker_token: str | None = None,
+    mqtt: MqttSettings | None = None,
 ) -> list[Finding]:
-    broker, offered = await check_broker(broker_url, broker_token)
+    offered: tuple[IceServer, ...] = ()
+    if mqtt is not None:
+        broker = await check_mqtt(mqtt)
+    else:
+        broker, offered = await check_broker(broker_url, broker_token)
     findings = [broker]
     for server in servers or offered:
         if server.urls[0].startswith("stun"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 # The module each extra brings, by the extra's name.
-EXTRA_MODULES = {"cli": "textual", "redis": "redis"}
+EXTRA_MODULES = {"cli": "textual", "redis": "redis", "mqtt": "aiomqtt"}
 
 
 def installed(extra: str) -> bool:

@@ -29,10 +29,12 @@ from .defaults import (
 )
 from .extras import installed, needs
 from .identity_commands import identity, unlocked
-from .options import ListOption, byte_size
+from .options import ListOption, byte_size, mqtt_options
 
 if TYPE_CHECKING:
     from meshchat.broker.ice import IceServerOffer
+
+    from .join_options import MqttSettings
 
 # Each command imports what it runs when it runs (aiortc, ably, the broker's server):
 # `meshchat --help` and `meshchat broker` load no WebRTC.
@@ -86,9 +88,9 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     default="broker",
     show_default=True,
     envvar="MESHCHAT_TRANSPORT",
-    help="Signalling over a meshchat/y-webrtc broker, or over Ably "
+    help="Signalling over a meshchat/y-webrtc broker, over Ably, or over any MQTT broker "
     "(env MESHCHAT_TRANSPORT). Ably reads its credentials from ABLY_API_KEY, "
-    "ABLY_TOKEN or ABLY_AUTH_URL.",
+    "ABLY_TOKEN or ABLY_AUTH_URL; MQTT takes --mqtt-url.",
 )
 @click.option(
     "--ably-endpoint",
@@ -97,6 +99,7 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     help="Ably endpoint (env MESHCHAT_ABLY_ENDPOINT); ws://host:port for a local "
     "test endpoint without TLS. Default: Ably's main endpoint.",
 )
+@mqtt_options
 @click.option(
     "--nick",
     default="anon",
@@ -241,6 +244,10 @@ def join(
     room: str,
     transport_kind: str,
     ably_endpoint: str | None,
+    mqtt_url: str | None,
+    mqtt_username: str | None,
+    mqtt_password_file: Path | None,
+    mqtt_prefix: str,
     nick: str,
     identity_name: str | None,
     passphrase_file: Path | None,
@@ -281,6 +288,7 @@ def join(
         secret = ""  # click drops empty variables; Room refuses an empty secret
     if broker_url is not None and split_token(broker_url)[1] is not None:
         _warn_if_on_command_line(ctx, "broker_url", "the access token in --broker")
+    mqtt = _mqtt(transport_kind, mqtt_url, mqtt_username, mqtt_password_file, mqtt_prefix)
     identity = None
     if remember_contacts and identity_name is None:
         raise click.UsageError("--remember-contacts keeps contacts for an --identity: give one")
@@ -298,6 +306,7 @@ def join(
         transport_kind=transport_kind,
         broker_url=broker_url,
         ably_endpoint=ably_endpoint,
+        mqtt=mqtt,
         secret=secret,
         broker_token=_broker_token(broker_token_file),
         downloads=downloads or default_downloads(),
@@ -368,6 +377,24 @@ def _broker_token(path: Path | None) -> str | None:
     return os.environ.get("MESHCHAT_BROKER_TOKEN") or None
 
 
+def _mqtt(
+    kind: str, url: str | None, username: str | None, password_file: Path | None, prefix: str
+) -> MqttSettings | None:
+    """The MQTT broker's settings, checked; None unless the transport is MQTT."""
+    from .join_options import mqtt_settings
+
+    if kind != "mqtt":
+        return None
+    if url is None:
+        raise click.UsageError("--transport mqtt needs --mqtt-url (or MESHCHAT_MQTT_URL)")
+    if not installed("mqtt"):
+        raise click.ClickException(needs("mqtt", "--transport mqtt"))
+    try:
+        return mqtt_settings(url, username, password_file, prefix)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _warn_if_on_command_line(ctx: click.Context, parameter: str, what: str) -> None:
     if ctx.get_parameter_source(parameter) is click.core.ParameterSource.COMMANDLINE:
         click.echo(
@@ -411,12 +438,27 @@ main.add_command(identity)
     envvar="MESHCHAT_BROKER_TOKEN_FILE",
     help="File holding the broker's access token (or set MESHCHAT_BROKER_TOKEN).",
 )
+@click.option(
+    "--transport",
+    "transport_kind",
+    type=click.Choice(("broker", "mqtt")),
+    default="broker",
+    show_default=True,
+    envvar="MESHCHAT_TRANSPORT",
+    help="Check a meshchat broker, or an MQTT broker (--mqtt-url).",
+)
+@mqtt_options
 def doctor(
     broker_url: str,
     ice_servers: tuple[str, ...],
     ice_username: str | None,
     ice_credential: str | None,
     broker_token_file: Path | None,
+    transport_kind: str,
+    mqtt_url: str | None,
+    mqtt_username: str | None,
+    mqtt_password_file: Path | None,
+    mqtt_prefix: str,
 ) -> None:
     """Check from here that the broker, STUN and TURN work, and say what that means."""
     from meshchat.mesh import IceConfig
@@ -428,7 +470,8 @@ def doctor(
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     token = _broker_token(broker_token_file)
-    findings = asyncio.run(diagnose(broker_url, ice.servers, token))
+    mqtt = _mqtt(transport_kind, mqtt_url, mqtt_username, mqtt_password_file, mqtt_prefix)
+    findings = asyncio.run(diagnose(broker_url, ice.servers, token, mqtt=mqtt))
     for finding in findings:
         click.echo(("ok    " if finding.ok else "FAIL  ") + finding.text)
     if not all(finding.ok for finding in findings):

@@ -1,4 +1,5 @@
-"""Options whose value is a list, read the same way from every source.
+"""Options shared by commands, and options whose value is a list, read the same way
+from every source.
 
 Precedence is click's, for every option: the command line, then the environment
 variable, then the config file, then the default. A list-valued environment variable
@@ -9,9 +10,13 @@ separated by commas, spaces or both: one rule for all of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
+
+from .defaults import DEFAULT_MQTT_PREFIX
 
 _SEPARATORS = re.compile(r"[\s,]+")
 
@@ -56,3 +61,41 @@ def human_size(size: int) -> str:
             return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
         amount /= 1024
     raise AssertionError("unreachable")
+
+
+def mqtt_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say where an MQTT broker is (``--transport mqtt``), for the
+    commands that reach one (``join``, ``doctor``)."""
+    options = [
+        click.option(
+            "--mqtt-url",
+            envvar="MESHCHAT_MQTT_URL",
+            metavar="URL",
+            help="With --transport mqtt: the MQTT broker, mqtt://host[:1883], mqtts:// (TLS), "
+            "ws://host:port/path or wss:// (MQTT over websockets) (env MESHCHAT_MQTT_URL).",
+        ),
+        click.option(
+            "--mqtt-username",
+            envvar="MESHCHAT_MQTT_USERNAME",
+            metavar="NAME",
+            help="User name at the MQTT broker (env MESHCHAT_MQTT_USERNAME).",
+        ),
+        click.option(
+            "--mqtt-password-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            envvar="MESHCHAT_MQTT_PASSWORD_FILE",
+            help="File whose first line is the password at the MQTT broker (or set "
+            "MESHCHAT_MQTT_PASSWORD).",
+        ),
+        click.option(
+            "--mqtt-prefix",
+            default=DEFAULT_MQTT_PREFIX,
+            show_default=True,
+            envvar="MESHCHAT_MQTT_PREFIX",
+            metavar="PREFIX",
+            help="What the room's MQTT topics go under, ending in / (env MESHCHAT_MQTT_PREFIX).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

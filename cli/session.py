@@ -125,6 +125,7 @@ class ChatSession:
                 options.broker_token,
                 on_retry=printer.notice,
                 locate=embedded.locate if embedded is not None else None,
+                mqtt=options.mqtt,
             )
             room = Room(
                 transport,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from meshchat.mesh import Transport, WebSocketTransport
 
 from .defaults import TRANSPORTS
+from .join_options import MqttSettings
 
 if TYPE_CHECKING:
     from meshchat.mesh.transports.ably import AblyConfig
@@ -49,6 +50,7 @@ def make_transport(
     broker_token: str | None = None,
     on_retry: Callable[[str], None] | None = None,
     locate: Callable[[], Awaitable[str]] | None = None,
+    mqtt: MqttSettings | None = None,
 ) -> tuple[Transport, str]:
     """The transport, and where it goes, in words for the user (never with a token).
     ``on_retry`` hears once that a broker which does not answer is being tried again;
@@ -58,5 +60,14 @@ def make_transport(
 
         config = ably_config(ably_endpoint)
         return AblyTransport(config), f"Ably ({config.endpoint or 'main endpoint'})"
+    if kind == "mqtt":
+        from meshchat.mesh.transports.mqtt import MqttTransport
+
+        if mqtt is None:
+            raise ValueError("--transport mqtt needs --mqtt-url (or MESHCHAT_MQTT_URL)")
+        mqtt_transport = MqttTransport(
+            mqtt.url, username=mqtt.username, password=mqtt.password, prefix=mqtt.prefix
+        )
+        return mqtt_transport, f"MQTT broker {mqtt_transport.url}"
     transport = WebSocketTransport(broker_url, token=broker_token, on_retry=on_retry, locate=locate)
     return transport, transport.url

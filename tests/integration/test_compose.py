@@ -97,6 +97,28 @@ def test_docker_compose_accepts_the_file_and_insists_on_a_turn_secret(tmp_path: 
     assert "set MESHCHAT_TURN_SECRET" in refused.stderr
 
 
+def test_the_mqtt_profile_runs_mosquitto_with_the_shipped_logins_and_acls(tmp_path: Path) -> None:
+    require("docker-compose")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MESHCHAT_PUBLIC_HOST": "chat.test"}
+    env["MESHCHAT_TURN_SECRET"] = TURN_SECRET
+    shown = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "--profile", "mqtt", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    mosquitto = yaml.safe_load(shown.stdout)["services"]["mosquitto"]
+    assert {str(p.get("target", p)) for p in mosquitto["ports"]} >= {"1883", "9001"}
+    mounted = dict(reversed(v.rsplit(":", 2)[:2]) for v in mosquitto["volumes"])
+    assert mounted["/mosquitto/config/acl.conf"] == str(REPO / "deploy" / "mosquitto" / "acl.conf")
+    config = (REPO / "deploy" / "mosquitto" / "mosquitto.conf").read_text()
+    for path in ("/mosquitto/config/acl.conf", "/mosquitto/config/meshchat-passwords"):
+        assert path in config and path in mounted
+    assert mosquitto["profiles"] == ["mqtt"], "started only with --profile mqtt"
+
+
 def test_compose_up_needs_a_docker_engine() -> None:
     engine = (
         shutil.which("docker")

@@ -1,6 +1,7 @@
 """One suite for every transport: what Room relies on, checked unchanged over the
 in-memory transport, the bundled broker, the stock y-webrtc server, Ably's protocol
-from the local endpoint, and real Ably when ABLY_API_KEY is set."""
+from the local endpoint, real Ably when ABLY_API_KEY is set, and a real mosquitto over
+MQTT and over MQTT's websockets."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from meshchat.mesh.identity import Identity
 from meshchat.mesh.webrtc.ice import IceServer
 
 from .conftest import SIGNALLING_KINDS, start_signalling
+from .mosquitto import start_mosquitto
 from .processes import EVENT_TIMEOUT
 from .rooms import LOOPBACK, full_mesh, next_event
 from .transports import connected, next_message
@@ -24,12 +26,17 @@ pytestmark = pytest.mark.integration
 NewTransport = Callable[[], Transport]
 
 
-@pytest.fixture(params=["memory", *SIGNALLING_KINDS])
+@pytest.fixture(params=["memory", *SIGNALLING_KINDS, "mqtt-tcp", "mqtt-ws"])
 async def new_transport(request: pytest.FixtureRequest) -> AsyncIterator[NewTransport]:
     """Makes transports to one service of the kind under test."""
     if request.param == "memory":
         hub = MemoryHub()
         yield lambda: MemoryTransport(hub)
+        return
+    if request.param.startswith("mqtt"):  # a real mosquitto, over TCP or websockets
+        mosquitto = await start_mosquitto(request.param)
+        yield mosquitto.transport
+        await mosquitto.stop()
         return
     service = await start_signalling(request.param)
     yield service.transport

@@ -1,0 +1,116 @@
+"""A real mosquitto (Debian's) for the MQTT transport's tests: a TCP and a websockets
+listener on free loopback ports, anonymous by default, or with deploy/mosquitto's ACLs
+and two users (mosquitto-passwords beside this file: ana and bo, passwords
+example-only-ana and example-only-bo)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from meshchat.mesh import Transport
+from meshchat.mesh.transports.mqtt import MqttTransport
+
+from .processes import EVENT_TIMEOUT, Signalling, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy" / "mosquitto"
+
+
+def mosquitto_available() -> bool:
+    return shutil.which("mosquitto") is not None
+
+
+def require_mosquitto() -> None:
+    """Skip without mosquitto; in CI (which installs it) that is a failure."""
+    if not mosquitto_available():
+        message = "mosquitto not installed: apt-get install mosquitto"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class Mosquitto(Signalling):
+    """``kind`` "mqtt-tcp" or "mqtt-ws": which listener its transports and peers use."""
+
+    tcp_port: int = 0
+    ws_port: int = 0
+    config: Path | None = None
+    process: asyncio.subprocess.Process | None = None
+    folder: tempfile.TemporaryDirectory[str] = field(default_factory=tempfile.TemporaryDirectory)
+
+    @property
+    def url(self) -> str:
+        if self.kind == "mqtt-ws":
+            return f"ws://127.0.0.1:{self.ws_port}/"
+        return f"mqtt://127.0.0.1:{self.tcp_port}"
+
+    def transport(self, username: str | None = None, password: str | None = None) -> Transport:
+        return MqttTransport(self.url, username=username, password=password)
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            "mosquitto", "-c", str(self.config), stderr=asyncio.subprocess.DEVNULL
+        )
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while not all(_listening(port) for port in (self.tcp_port, self.ws_port)):
+                assert self.process.returncode is None, "mosquitto exited"
+                await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 5)
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+async def start_mosquitto(kind: str = "mqtt-tcp", *, secured: bool = False) -> Mosquitto:
+    """Anonymous, or ``secured``: deploy/mosquitto's users and ACLs."""
+    require_mosquitto()
+    broker = Mosquitto(kind, [], tcp_port=free_port(), ws_port=free_port())
+    folder = Path(broker.folder.name)
+    lines = [
+        f"user {getpass.getuser()}",  # as root it would become "mosquitto", locked out
+        "persistence false",
+        f"listener {broker.tcp_port} 127.0.0.1",
+        f"listener {broker.ws_port} 127.0.0.1",
+        "protocol websockets",
+    ]
+    if secured:
+        shutil.copy(Path(__file__).parent / "mosquitto-passwords", folder / "passwords")
+        (folder / "passwords").chmod(0o600)
+        lines += [
+            "per_listener_settings false",
+            "allow_anonymous false",
+            f"password_file {folder / 'passwords'}",
+            f"acl_file {DEPLOY / 'acl.conf'}",
+        ]
+    else:
+        lines.insert(0, "allow_anonymous true")
+    broker.config = folder / "mosquitto.conf"
+    broker.config.write_text("\n".join(lines) + "\n")
+    broker.join_args = ["--transport", "mqtt", "--mqtt-url", broker.url]
+    await broker.start()
+    return broker
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
