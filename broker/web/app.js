@@ -173,12 +173,18 @@ async function join(nick) {
   const secret = $("secret").value;
   // ?transport=ably&ablyEndpoint=host:port, with #ablyKey=... or #ablyToken=... (a
   // fragment never reaches a server); by default, the broker that served this page.
-  const signalling = params.get("transport") === "ably"
+  // ?transport=mqtt&mqtt=wss://host:port/path (&mqttPrefix=...), with #mqttUser=...
+  // and #mqttPassword=... in the fragment.
+  const transport = params.get("transport");
+  const signalling = transport === "ably"
     // No endpoint given: the SDK's default, with its fallback hosts.
     ? { ably: { endpoint: params.get("ablyEndpoint") || null,
                 tls: params.get("ablyTls") !== "0",
                 key: fragment.get("ablyKey"), token: fragment.get("ablyToken") } }
-    : { broker: `${scheme}://${location.host}/` };
+    : transport === "mqtt"
+      ? { mqtt: { url: params.get("mqtt") || "", prefix: params.get("mqttPrefix") || "meshchat/",
+                  username: fragment.get("mqttUser"), password: fragment.get("mqttPassword") } }
+      : { broker: `${scheme}://${location.host}/` };
   // ?history=off: neither ask for the room's recent lines nor keep them.
   const remember = $("remember").checked;
   localStorage.setItem("meshchat-remember", remember ? "yes" : "no");

@@ -32,7 +32,8 @@ export { Channel, Identity, b64url, canonical }; // where the page's tests look 
 
 export class Room extends EventTarget {
   // With a secret, everything published is sealed and the room's name is hidden.
-  // ``signalling``: { broker: url } or { ably: { endpoint, tls, key | token } }.
+  // ``signalling``: { broker: url }, { ably: { endpoint, tls, key | token } } or
+  // { mqtt: { url, username, password, prefix } } (MQTT over websockets).
   // ``history``: keep the room's recent lines and ask for them (history.js).
   // ``remember``: join as the identity kept on this browser (identity.js); or as
   // ``identity``, one the caller has already.
@@ -132,11 +133,15 @@ export class Room extends EventTarget {
   async start(signalling) {
     const onMessage = (topic, data, lane) => this.onSignal(topic, data, lane).catch((e) => console.warn(e));
     const onState = (state) => this.onBrokerState(state);
-    const ably = signalling.ably;
-    this.broker = ably
-      // The Ably SDK is loaded only by pages that use Ably (it is a third of a megabyte).
-      ? new (await import("/ably.js")).AblyConnection(ably.endpoint, ably.tls, ably, onMessage, onState)
-      : new BrokerConnection(signalling.broker, onMessage, onState);
+    const { ably, mqtt } = signalling;
+    // The Ably SDK and MQTT.js load only for pages that use them (a third of a megabyte each).
+    if (ably) {
+      this.broker = new (await import("/ably.js")).AblyConnection(ably.endpoint, ably.tls, ably, onMessage, onState);
+    } else if (mqtt) {
+      this.broker = new (await import("/mqtt.js")).MqttConnection(mqtt.url, mqtt, mqtt.prefix, onMessage, onState);
+    } else {
+      this.broker = new BrokerConnection(signalling.broker, onMessage, onState);
+    }
     this.broker.identity = this.identity;
     this.codec = new SignalCodec(this.name, this.identity, this.seal);
     await this.broker.open();

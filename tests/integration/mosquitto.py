@@ -10,8 +10,8 @@ import contextlib
 import getpass
 import os
 import shutil
-import socket
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,8 @@ class Mosquitto(Signalling):
     ws_port: int = 0
     config: Path | None = None
     process: asyncio.subprocess.Process | None = None
+    launcher: Sequence[str] = ()
+    _drain: asyncio.Task[bytes] | None = None
     folder: tempfile.TemporaryDirectory[str] = field(default_factory=tempfile.TemporaryDirectory)
 
     @property
@@ -59,13 +61,21 @@ class Mosquitto(Signalling):
         return MqttTransport(self.url, username=username, password=password)
 
     async def start(self) -> None:
+        """Start it (inside the namespace ``launcher`` enters, if any), and wait until
+        both listeners are open (it says so on stderr, wherever it runs)."""
         self.process = await asyncio.create_subprocess_exec(
-            "mosquitto", "-c", str(self.config), stderr=asyncio.subprocess.DEVNULL
+            *self.launcher, "mosquitto", "-c", str(self.config), stderr=asyncio.subprocess.PIPE
         )
+        assert self.process.stderr is not None
+        waiting = {f"listen socket on port {port}" for port in (self.tcp_port, self.ws_port)}
+        said: list[str] = []
         async with asyncio.timeout(EVENT_TIMEOUT):
-            while not all(_listening(port) for port in (self.tcp_port, self.ws_port)):
-                assert self.process.returncode is None, "mosquitto exited"
-                await asyncio.sleep(0.05)
+            while waiting:
+                line = (await self.process.stderr.readline()).decode()
+                assert line, f"mosquitto exited: {''.join(said)}"
+                said.append(line)
+                waiting = {w for w in waiting if w not in line}
+        self._drain = asyncio.create_task(self.process.stderr.read())  # a full pipe stalls it
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -81,10 +91,13 @@ class Mosquitto(Signalling):
         await self.start()
 
 
-async def start_mosquitto(kind: str = "mqtt-tcp", *, secured: bool = False) -> Mosquitto:
-    """Anonymous, or ``secured``: deploy/mosquitto's users and ACLs."""
+async def start_mosquitto(
+    kind: str = "mqtt-tcp", *, secured: bool = False, launcher: Sequence[str] = ()
+) -> Mosquitto:
+    """Anonymous, or ``secured``: deploy/mosquitto's users and ACLs. ``launcher``: the
+    command that runs it in a network namespace."""
     require_mosquitto()
-    broker = Mosquitto(kind, [], tcp_port=free_port(), ws_port=free_port())
+    broker = Mosquitto(kind, [], tcp_port=free_port(), ws_port=free_port(), launcher=launcher)
     folder = Path(broker.folder.name)
     lines = [
         f"user {getpass.getuser()}",  # as root it would become "mosquitto", locked out
@@ -109,8 +122,3 @@ async def start_mosquitto(kind: str = "mqtt-tcp", *, secured: bool = False) -> M
     broker.join_args = ["--transport", "mqtt", "--mqtt-url", broker.url]
     await broker.start()
     return broker
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -27,6 +27,7 @@ from bench.crowd import CrowdProcess, formed
 from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.wire.canonical import canonical
 
+from .mosquitto import start_mosquitto
 from .netns import ip, require_netns
 from .processes import MESHCHAT, REPO, Broker, Peer, Signalling, start_meshchat_broker
 from .test_chat_mesh import is_message
@@ -566,6 +567,39 @@ async def test_the_page_chats_over_ably_with_python_peers(
             await wait_for_texts(page, ["and back"])
         finally:
             await python.stop()
+
+
+async def test_the_page_chats_over_mosquitto_with_python_peers(
+    room_setup: tuple[Broker, Any, list[str]],
+) -> None:
+    """The page over mosquitto's websockets listener (MQTT.js), Python peers over its
+    MQTT one, in a sealed room: they meet, and lines go both ways."""
+    broker, browser, launcher = room_setup
+    mosquitto = await start_mosquitto("mqtt-tcp", launcher=launcher)
+    secret = "mqtt page secret"
+    pythons: list[Peer] = []
+    try:
+        for nick in ("yara", "zed"):
+            pythons.append(
+                await Peer.start(mosquitto, "web", nick, "--secret", secret, launcher=launcher)
+            )
+        ws = f"ws://127.0.0.1:{mosquitto.ws_port}/"
+        page = await open_page(
+            browser, broker, "wanda", f"&transport=mqtt&mqtt={ws}#secret={secret}"
+        )
+        await wait_for_names(page, ["yara", "zed"])
+        me = await page_id(page)
+        for python in pythons:
+            await python.wait_for_peers({me})
+        await send_from_page(page, "via mqtt")
+        for python in pythons:
+            await python.wait_for(lambda e: e.get("text") == "via mqtt")
+        await pythons[0].send("and back")
+        await wait_for_texts(page, ["and back"])
+    finally:
+        for python in pythons:
+            await python.stop()
+        await mosquitto.stop()
 
 
 async def test_the_page_says_in_its_status_line_why_ably_is_not_there(
