@@ -55,6 +55,7 @@ from meshchat.mesh.transports.base import (
 )
 from meshchat.mesh.webrtc.ice import IceServer
 from meshchat.wire.canonical import loads_untrusted
+from meshchat.wire.quietlog import QuietLog
 from meshchat.wire.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ class MqttTransport(Transport):
         self._pace = TokenBucket(PUBLISH_RATE, PUBLISH_BURST, 0.0)
         self._closing = False
         self._rng = random.Random()
+        # Anyone on a shared broker may publish junk to our topics: said, but not often.
+        self._junk = QuietLog(log)
 
     async def connect(self, identity: Identity) -> tuple[IceServer, ...]:
         """Connect; ``TransportError`` in one line if the broker is not there or
@@ -228,12 +231,12 @@ class MqttTransport(Transport):
             return None
         payload = message.payload
         if not isinstance(payload, bytes | bytearray) or len(payload) > MAX_MESSAGE_BYTES:
-            log.warning("an MQTT message that is not one of ours arrived on %s; ignored", topic)
+            self._junk.warning(topic, "an MQTT message on %s is not one of ours; ignored")
             return None
         try:
             data = loads_untrusted(bytes(payload))
         except ValueError:
-            log.warning("an MQTT message that is not JSON arrived on %s; ignored", topic)
+            self._junk.warning(topic, "an MQTT message on %s is not JSON; ignored")
             return None
         return TransportMessage(TOPIC_ROOT + topic.removeprefix(self._prefix), data)
 

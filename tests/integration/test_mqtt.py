@@ -189,3 +189,22 @@ async def test_a_bad_mqtt_setting_is_one_clear_line(arguments: list[str], said: 
     closed = str(free_port())
     stderr = await _join([a.replace("{closed}", closed) for a in arguments])
     assert said in stderr, stderr
+
+
+async def test_junk_anyone_publishes_on_our_topics_is_ignored_and_the_rest_arrives() -> None:
+    import aiomqtt
+
+    mosquitto = await start_mosquitto("mqtt-tcp")
+    topic = global_topic("junk")
+    try:
+        async with (
+            connected(mosquitto.transport()) as ours,
+            aiomqtt.Client("127.0.0.1", mosquitto.tcp_port) as stranger,
+        ):
+            await ours.subscribe([topic])
+            for junk in (b"\xff not json", b"[" * 100_000, b"x" * 300_000, b""):
+                await stranger.publish(topic, junk, qos=1)
+            await stranger.publish(topic, b'{"after": "the junk"}', qos=1)
+            assert [m.data for m in await _arrivals(ours, 1)] == [{"after": "the junk"}]
+    finally:
+        await mosquitto.stop()
