@@ -92,19 +92,27 @@ class Mosquitto(Signalling):
 
 
 async def start_mosquitto(
-    kind: str = "mqtt-tcp", *, secured: bool = False, launcher: Sequence[str] = ()
+    kind: str = "mqtt-tcp",
+    *,
+    secured: bool = False,
+    tls: tuple[Path, Path] | None = None,
+    launcher: Sequence[str] = (),
 ) -> Mosquitto:
-    """Anonymous, or ``secured``: deploy/mosquitto's users and ACLs. ``launcher``: the
-    command that runs it in a network namespace."""
+    """Anonymous, or ``secured``: deploy/mosquitto's users and ACLs. ``tls``: a
+    certificate and its key for both listeners. ``launcher``: the command that runs it
+    in a network namespace."""
     require_mosquitto()
     broker = Mosquitto(kind, [], tcp_port=free_port(), ws_port=free_port(), launcher=launcher)
     folder = Path(broker.folder.name)
+    certificate = [f"certfile {tls[0]}", f"keyfile {tls[1]}"] if tls else []
     lines = [
         f"user {getpass.getuser()}",  # as root it would become "mosquitto", locked out
         "persistence false",
         f"listener {broker.tcp_port} 127.0.0.1",
+        *certificate,
         f"listener {broker.ws_port} 127.0.0.1",
         "protocol websockets",
+        *certificate,
     ]
     if secured:
         shutil.copy(Path(__file__).parent / "mosquitto-passwords", folder / "passwords")

@@ -11,12 +11,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import time
+from pathlib import Path
 
+import aiomqtt
 import pytest
 
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.transports.base import Transport, TransportError, TransportMessage
+from meshchat.mesh.transports.mqtt import MqttTransport
 from meshchat.wire.topics import client_topic, global_topic
 
 from .conftest import PeerFactory
@@ -102,8 +106,6 @@ async def test_the_acl_lets_a_peer_read_only_its_own_topic() -> None:
 
 
 def _login(url: str, user: str, password: str | None = None) -> Transport:
-    from meshchat.mesh.transports.mqtt import MqttTransport
-
     return MqttTransport(url, username=user, password=password or f"example-only-{user}")
 
 
@@ -192,8 +194,6 @@ async def test_a_bad_mqtt_setting_is_one_clear_line(arguments: list[str], said: 
 
 
 async def test_junk_anyone_publishes_on_our_topics_is_ignored_and_the_rest_arrives() -> None:
-    import aiomqtt
-
     mosquitto = await start_mosquitto("mqtt-tcp")
     topic = global_topic("junk")
     try:
@@ -206,5 +206,37 @@ async def test_junk_anyone_publishes_on_our_topics_is_ignored_and_the_rest_arriv
                 await stranger.publish(topic, junk, qos=1)
             await stranger.publish(topic, b'{"after": "the junk"}', qos=1)
             assert [m.data for m in await _arrivals(ours, 1)] == [{"after": "the junk"}]
+    finally:
+        await mosquitto.stop()
+
+
+async def test_mqtts_and_wss_carry_the_room_over_tls(tmp_path: Path) -> None:
+    """A mosquitto with TLS on both listeners (a certificate made here for 127.0.0.1):
+    the transport talks to it, checking the certificate against the one we trust, and
+    refuses it when told to trust nothing but the system's authorities."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = await asyncio.create_subprocess_exec(
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+        "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert await made.wait() == 0
+    mosquitto = await start_mosquitto("mqtt-tcp", tls=(cert, key))
+    trusted = ssl.create_default_context(cafile=str(cert))
+    try:
+        for url in (
+            f"mqtts://127.0.0.1:{mosquitto.tcp_port}",
+            f"wss://127.0.0.1:{mosquitto.ws_port}/",
+        ):
+            async with (
+                connected(MqttTransport(url, tls_context=trusted)) as one,
+                connected(MqttTransport(url, tls_context=trusted)) as two,
+            ):
+                await two.subscribe([global_topic("tls")])
+                await one.publish(global_topic("tls"), {"over": url})
+                assert [m.data for m in await _arrivals(two, 1)] == [{"over": url}]
+            with pytest.raises(TransportError, match="cannot reach MQTT broker"):
+                await MqttTransport(url).connect(Identity())  # self-signed: not trusted
     finally:
         await mosquitto.stop()
