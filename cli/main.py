@@ -444,7 +444,7 @@ main.add_command(identity)
     type=click.Choice(("broker", "mqtt")),
     default="broker",
     show_default=True,
-    envvar="MESHCHAT_TRANSPORT",
+    # Not MESHCHAT_TRANSPORT: set to "ably" for join, it would make doctor refuse to run.
     help="Check a meshchat broker, or an MQTT broker (--mqtt-url).",
 )
 @mqtt_options
