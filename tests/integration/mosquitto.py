@@ -10,6 +10,7 @@ import contextlib
 import getpass
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,17 @@ class Mosquitto(Signalling):
                 said.append(line)
                 waiting = {w for w in waiting if w not in line}
         self._drain = asyncio.create_task(self.process.stderr.read())  # a full pipe stalls it
+        # It says so a moment before its websockets listener takes connections: try both.
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while not await self._answers():
+                await asyncio.sleep(0.05)
+
+    async def _answers(self) -> bool:
+        """Whether both listeners take a connection, seen from where mosquitto runs."""
+        probe = await asyncio.create_subprocess_exec(
+            *self.launcher, sys.executable, "-c", _PROBE, str(self.tcp_port), str(self.ws_port)
+        )
+        return await probe.wait() == 0
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -130,3 +142,13 @@ async def start_mosquitto(
     broker.join_args = ["--transport", "mqtt", "--mqtt-url", broker.url]
     await broker.start()
     return broker
+
+
+# Exits 0 when every port given takes a TCP connection on 127.0.0.1.
+_PROBE = """
+import socket, sys
+for port in sys.argv[1:]:
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", int(port))):
+            sys.exit(1)
+"""
