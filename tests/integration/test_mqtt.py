@@ -240,3 +240,29 @@ async def test_mqtts_and_wss_carry_the_room_over_tls(tmp_path: Path) -> None:
                 await MqttTransport(url).connect(Identity())  # self-signed: not trusted
     finally:
         await mosquitto.stop()
+
+
+async def test_doctor_checks_an_mqtt_broker_and_says_when_it_is_not_there() -> None:
+    mosquitto = await start_mosquitto("mqtt-ws")
+    try:
+        found = await _doctor("--mqtt-url", mosquitto.url)
+        assert found[0] == 0, found
+        assert f"ok    MQTT broker reachable at {mosquitto.url}; a message went round" in found[1]
+    finally:
+        await mosquitto.stop()
+    gone = await _doctor("--mqtt-url", mosquitto.url)
+    assert gone[0] == 1 and "FAIL  cannot reach MQTT broker" in gone[1], gone
+
+
+async def _doctor(*arguments: str) -> tuple[int | None, str]:
+    process = await asyncio.create_subprocess_exec(
+        *MESHCHAT,
+        "doctor",
+        "--transport",
+        "mqtt",
+        *arguments,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, out.decode()
