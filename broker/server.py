@@ -109,6 +109,7 @@ WEB_FILES = {
     "/safety.js": ("safety.js", "text/javascript; charset=utf-8"),
     "/private.js": ("private.js", "text/javascript; charset=utf-8"),
     "/mqtt.js": ("mqtt.js", "text/javascript; charset=utf-8"),
+    "/pacing.js": ("pacing.js", "text/javascript; charset=utf-8"),
     "/contacts.js": ("contacts.js", "text/javascript; charset=utf-8"),
     "/sender.js": ("sender.js", "text/javascript; charset=utf-8"),
     "/links.js": ("links.js", "text/javascript; charset=utf-8"),

@@ -5,6 +5,7 @@
 // messages named "signal".
 
 import { ablyChannel } from "/frames.js";
+import { PacedPublisher } from "/pacing.js";
 import {
   BaseRealtime, FetchRequest, WebSocketTransport,
 } from "/vendor/ably/build/modular/index.mjs";
@@ -19,9 +20,9 @@ export class AblyConnection {
     Object.assign(this, { endpoint, tls, auth, onMessage, onState });
     this.iceServers = []; // Ably offers none
     this.identity = null; // Ably checks keys and capabilities, not identities
-    this.tokens = PUBLISH_BURST;
-    this.stamp = Date.now();
-    this.queue = [];
+    this.outbox = new PacedPublisher(PUBLISH_RATE, PUBLISH_BURST, (topic, data) =>
+      this.client.channels.get(ablyChannel(topic)).publish(MESSAGE_NAME, data)
+        .catch((error) => console.warn("Ably publish failed:", error.message)));
     this.wasLost = false;
   }
 
@@ -54,7 +55,7 @@ export class AblyConnection {
         if (change.current === "connected") {
           clearTimeout(timer);
           resolve();
-          if (this.wasLost) { this.wasLost = false; this.onState("restored"); this.drain(); }
+          if (this.wasLost) { this.wasLost = false; this.onState("restored"); this.outbox.drain(); }
         } else if (change.current === "failed") {
           clearTimeout(timer);
           this.client.close();
@@ -76,30 +77,8 @@ export class AblyConnection {
         (message) => this.onMessage(topic, message.data, message.connectionId ?? null))));
   }
 
-  publish(topic, data) {
-    this.queue.push([topic, data]);
-    this.drain();
-  }
-
-  // Paced, in order: a burst of our replies waits a moment instead of being refused.
-  drain() {
-    if (this.draining) return;
-    this.draining = true;
-    const step = () => {
-      const now = Date.now();
-      this.tokens = Math.min(PUBLISH_BURST, this.tokens + ((now - this.stamp) / 1000) * PUBLISH_RATE);
-      this.stamp = now;
-      while (this.queue.length && this.tokens >= 1) {
-        const [topic, data] = this.queue.shift();
-        this.tokens -= 1;
-        this.client.channels.get(ablyChannel(topic)).publish(MESSAGE_NAME, data)
-          .catch((error) => console.warn("Ably publish failed:", error.message));
-      }
-      if (this.queue.length) setTimeout(step, 1000 / PUBLISH_RATE);
-      else this.draining = false;
-    };
-    step();
-  }
+  // Paced: a burst of our replies waits a moment instead of being refused (pacing.js).
+  publish(topic, data) { this.outbox.publish(topic, data); }
 
   close() {
     if (this.client) this.client.close();

@@ -6,6 +6,7 @@
 // 5 s, publishes paced at 40 a second.
 
 import mqtt from "/vendor/mqtt/dist/mqtt.esm.js";
+import { PacedPublisher } from "/pacing.js";
 
 const QOS = 1;
 const TOPIC_ROOT = "meshchat/";
@@ -19,9 +20,8 @@ export class MqttConnection {
     Object.assign(this, { url, auth, prefix: prefix || TOPIC_ROOT, onMessage, onState });
     this.iceServers = []; // MQTT brokers offer none
     this.identity = null; // set by the room: its id is our client identifier
-    this.tokens = PUBLISH_BURST;
-    this.stamp = Date.now();
-    this.queue = [];
+    this.outbox = new PacedPublisher(PUBLISH_RATE, PUBLISH_BURST, (topic, data) =>
+      this.client.publish(this.mapped(topic), JSON.stringify(data), { qos: QOS, retain: false }));
     this.wasLost = false;
   }
 
@@ -61,29 +61,8 @@ export class MqttConnection {
     await this.client.subscribeAsync(topics.map((t) => this.mapped(t)), { qos: QOS });
   }
 
-  publish(topic, data) {
-    this.queue.push([topic, data]);
-    this.drain();
-  }
-
-  // Paced, in order, as ably.js does.
-  drain() {
-    if (this.draining) return;
-    this.draining = true;
-    const step = () => {
-      const now = Date.now();
-      this.tokens = Math.min(PUBLISH_BURST, this.tokens + ((now - this.stamp) / 1000) * PUBLISH_RATE);
-      this.stamp = now;
-      while (this.queue.length && this.tokens >= 1) {
-        const [topic, data] = this.queue.shift();
-        this.tokens -= 1;
-        this.client.publish(this.mapped(topic), JSON.stringify(data), { qos: QOS, retain: false });
-      }
-      if (this.queue.length) setTimeout(step, 1000 / PUBLISH_RATE);
-      else this.draining = false;
-    };
-    step();
-  }
+  // Paced, as ably.js's (pacing.js).
+  publish(topic, data) { this.outbox.publish(topic, data); }
 
   close() {
     this.closing = true;
