@@ -21,7 +21,7 @@
 import { PhiAccrualDetector } from "./liveness.js";
 import { RoundTrips } from "./roundtrip.js";
 import { asRanges, decodeChannelFrame, chatSignedContent, MAX_TEXT_BYTES, withAcks } from "./frames.js";
-import { encodePrivate, openLine, privateSignedContent, sealLine } from "./private.js";
+import { encodePrivate, keysFor, openLine, privateSignedContent, sealLine } from "./private.js";
 import {
   CHAT_CHANNEL, MAX_PAYLOAD_BYTES, checkChannelName, checkJsonSize, chunkFrame, decodeBinaryFrame,
   decodeJsonBody, encodeBody, encodeHeader, payloadSignedContent, startFrame,
@@ -432,9 +432,7 @@ export class DataPlane {
     const chosen = [...new Set(to)].sort();
     if (!chosen.length) throw new Error("no recipients given");
     if (chosen.includes(this.clientId)) throw new Error("a private line goes to others, not to ourselves");
-    const keys = chosen.map((peer) => this.sealKeyOf(peer));
-    const missing = chosen.filter((_, i) => !keys[i]);
-    if (missing.length) throw new Error(`no key for private messages from ${missing.join(", ")} (an older client?)`);
+    const keys = keysFor(chosen, this.sealKeyOf);
     if (encoder.encode(text).length > MAX_TEXT_BYTES) {
       throw new Error(`message is too long; the limit is ${MAX_TEXT_BYTES} bytes of UTF-8 text`);
     }

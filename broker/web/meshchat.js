@@ -24,7 +24,7 @@ import { Channel } from "/channel.js";
 import { PayloadSender } from "/sender.js";
 import { BrowserLinks } from "/links.js";
 import { newsOf } from "/news.js";
-import { sealPayload } from "/private.js";
+import { keysFor, sealPayload } from "/private.js";
 
 const now = () => performance.now() / 1000; // the cores' clock, in seconds
 
@@ -98,12 +98,8 @@ export class Room extends EventTarget {
     this.sender = new PayloadSender({
       backlog: () => this.data.backlog(), overlay: this.overlay, left: () => this.left,
       backedUp: (high) => this.links.backedUp(high),
-      sealFor: (channel, id, to) => {
-        const keys = to.map((peer) => this.codec.sealKeyOf(peer));
-        const missing = to.filter((_, i) => !keys[i]);
-        if (missing.length) throw new Error(`no key for private messages from ${missing.join(", ")} (an older client?)`);
-        return sealPayload(this.name, this.id, channel, id, to, keys);
-      },
+      sealFor: (channel, id, to) =>
+        sealPayload(this.name, this.id, channel, id, to, keysFor(to, (peer) => this.codec.sealKeyOf(peer))),
     });
   }
 

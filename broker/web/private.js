@@ -97,6 +97,24 @@ export async function contentKeyFrom(ours, seal, index, context) {
   }
 }
 
+// The content key `seal` (base64url, as messages carry it) gives us, `ownId` among the
+// recipients `to` (mesh/private/seal.py's open_seal); throws saying why not.
+export async function openSeal(ours, seal, to, ownId, context) {
+  const index = to.indexOf(ownId);
+  if (index < 0) throw new Error("it is for others");
+  const raw = unb64url(seal);
+  if (raw.length !== sealBytes(to.length)) throw new Error("its seal is not one key per recipient");
+  return contentKeyFrom(ours, raw, index, context);
+}
+
+// The X25519 keys (raw) the members `to` announced, in that order (seal.py's keys_for).
+export function keysFor(to, sealKeyOf) {
+  const keys = to.map((peer) => sealKeyOf(peer));
+  const missing = to.filter((_, i) => !keys[i]);
+  if (missing.length) throw new Error(`no key for private messages from ${missing.join(", ")} (an older client?)`);
+  return keys;
+}
+
 export async function encryptPart(contentKey, index, plaintext, context) {
   return new Uint8Array(await crypto.subtle.encrypt(
     { name: "AES-GCM", iv: nonce(index), additionalData: context }, await aesKey(contentKey), plaintext));
@@ -139,12 +157,9 @@ export async function sealLine(message, to, recipientKeys, room, sign) {
 // The text of `line` (its signature checked already) for us, `ownId` with our key
 // `ours`; throws saying why when it is not for us or does not open.
 export async function openLine(line, room, ownId, ours) {
-  const index = line.to.indexOf(ownId);
-  if (index < 0) throw new Error("a private line for others");
-  const seal = unb64url(line.seal), sealed = unb64url(line.sealed);
-  if (seal.length !== sealBytes(line.to.length)) throw new Error("a seal that is not one key per recipient");
   const context = sealContext(room, "chat", line.from, line.id, line.to);
-  const contentKey = await contentKeyFrom(ours, seal, index, context);
+  const contentKey = await openSeal(ours, line.seal, line.to, ownId, context);
+  const sealed = unb64url(line.sealed);
   const text = new TextDecoder("utf-8", { fatal: true }).decode(await decryptPart(contentKey, 0, sealed, context));
   if (encoder.encode(text).length > MAX_TEXT_BYTES) throw new Error("private text exceeds the size limit");
   return text;
@@ -174,9 +189,7 @@ export class SealedRelays {
     const context = sealContext(this.room, channel, author, id, to);
     const cached = `${author} ${id} ${seal}`;
     if (this.keys.has(cached)) return [this.keys.get(cached), context];
-    const raw = unb64url(seal);
-    if (raw.length !== sealBytes(to.length)) throw new Error("a seal that is not one key per recipient");
-    const key = await contentKeyFrom(this.ours, raw, to.indexOf(this.ownId), context);
+    const key = await openSeal(this.ours, seal, to, this.ownId, context);
     this.keys.set(cached, key);
     if (this.keys.size > MAX_OPEN_KEYS) this.keys.delete(this.keys.keys().next().value);
     return [key, context];

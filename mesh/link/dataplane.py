@@ -89,7 +89,7 @@ from meshchat.mesh.link.payloads import (
 from meshchat.mesh.link.payloads import signed_content as payload_signed_content
 from meshchat.mesh.link.private_lines import open_line, seal_line
 from meshchat.mesh.link.round_trip import RoundTrips
-from meshchat.mesh.private.seal import SealKey
+from meshchat.mesh.private.seal import SealKey, keys_for
 from meshchat.mesh.signalling.messages import ProtocolError
 from meshchat.wire.keys import BadSignature, verify
 from meshchat.wire.ratelimit import TokenBucket
@@ -452,15 +452,11 @@ class DataPlane:
             raise ValueError("no recipients given")
         if self.client_id in to:
             raise ValueError("a private line goes to others, not to ourselves")
-        keys = [self._seal_key_of(peer_id) for peer_id in to]
-        if missing := [peer for peer, key in zip(to, keys, strict=True) if key is None]:
-            raise ValueError(
-                f"no key for private messages from {', '.join(missing)} (an older client?)"
-            )
+        keys = keys_for(to, self._seal_key_of)
         message = new_chat_message(
             self.client_id, self.nick, text, timestamp_ms, self._seq + 1, self._new_id()
         )
-        line = seal_line(message, to, [k for k in keys if k is not None], self.room, self._sign)
+        line = seal_line(message, to, keys, self.room, self._sign)
         self._seq += 1
         return dataclasses.replace(message, signature=line.signature, to=to), line
 

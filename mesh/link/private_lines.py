@@ -24,7 +24,6 @@ from meshchat.mesh.private.seal import (
     decrypt,
     encrypt,
     new_seal,
-    seal_bytes,
     seal_context,
 )
 from meshchat.mesh.signalling.messages import ProtocolError
@@ -62,18 +61,10 @@ def seal_line(
 def open_line(line: PrivateLine, room: str, own_id: str, key: SealKey) -> ChatMessage:
     """The chat line in ``line`` (its signature already checked), for us among its
     recipients. ProtocolError if it is not for us, or does not open."""
-    if own_id not in line.to:
-        raise ProtocolError("a private line for others")
-    try:
-        seal, sealed = b64decode(line.seal), b64decode(line.sealed)
-    except BadSignature:
-        raise ProtocolError("a private line whose seal is not base64url") from None
-    if len(seal) != seal_bytes(len(line.to)):
-        raise ProtocolError("a private line whose seal is not one key per recipient")
     context = seal_context(room, CHANNEL_LABEL, line.sender, line.id, line.to)
     try:
-        content_key = key.content_key(seal, line.to.index(own_id), context)
-        plaintext = decrypt(content_key, 0, sealed, context)
+        content_key = key.open_seal(line.seal, line.to, own_id, context)
+        plaintext = decrypt(content_key, 0, _sealed_bytes(line.sealed), context)
     except CannotOpen as error:
         raise ProtocolError(f"a private line that does not open: {error}") from None
     if len(plaintext) > MAX_TEXT_BYTES:
@@ -85,3 +76,10 @@ def open_line(line: PrivateLine, room: str, own_id: str, key: SealKey) -> ChatMe
     return ChatMessage(
         line.id, line.sender, line.nick, line.timestamp_ms, text, line.seq, line.signature, line.to
     )
+
+
+def _sealed_bytes(text: str) -> bytes:
+    try:
+        return b64decode(text)
+    except BadSignature:
+        raise CannotOpen("its sealed text is not base64url") from None

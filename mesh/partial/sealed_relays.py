@@ -24,8 +24,8 @@ from meshchat.mesh.private.seal import (
     SealKey,
     decrypt,
     encrypt,
+    keys_for,
     new_seal,
-    seal_bytes,
     seal_context,
 )
 from meshchat.mesh.signalling.messages import ProtocolError
@@ -66,13 +66,9 @@ class SealedRelays:
     def seal_for(self, channel: str, message_id: str, to: tuple[str, ...]) -> Sealing:
         """A fresh seal of the payload ``message_id`` for the members ``to`` (sorted).
         ValueError for a member that announced no key."""
-        keys = [self._seal_key_of(peer) for peer in to]
-        if missing := [peer for peer, key in zip(to, keys, strict=True) if key is None]:
-            raise ValueError(
-                f"no key for private messages from {', '.join(missing)} (an older client?)"
-            )
+        keys = keys_for(to, self._seal_key_of)
         context = seal_context(self._room, channel, self._own_id, message_id, to)
-        content_key, seal = new_seal([k for k in keys if k is not None], context)
+        content_key, seal = new_seal(keys, context)
         return Sealing(content_key, b64encode(seal), context)
 
     def open_value(
@@ -105,18 +101,15 @@ class SealedRelays:
     def _content_key(
         self, author: str, channel: str, message_id: str, to: tuple[str, ...], seal: str
     ) -> tuple[bytes, bytes]:
-        if self._own_id not in to:
+        if self._own_id not in to:  # before the cache: it holds only what we opened
             raise ProtocolError("a sealed payload for others")
         context = seal_context(self._room, channel, author, message_id, to)
         cached = (author, message_id, seal)
         if (content_key := self._open_keys.get(cached)) is not None:
             self._open_keys.move_to_end(cached)
             return content_key, context
-        raw = _bytes(seal)
-        if len(raw) != seal_bytes(len(to)):
-            raise ProtocolError("a seal that is not one key per recipient")
         try:
-            content_key = self._key.content_key(raw, to.index(self._own_id), context)
+            content_key = self._key.open_seal(seal, to, self._own_id, context)
         except CannotOpen as error:
             raise ProtocolError(f"a sealed payload that does not open: {error}") from None
         self._open_keys[cached] = content_key

@@ -23,7 +23,7 @@ HPKE's base mode (RFC 9180) with one ephemeral key for many recipients.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -100,6 +100,19 @@ class SealKey:
         """The raw 32-byte private key (for test vectors)."""
         return self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
+    def open_seal(self, seal: str, to: Sequence[str], own_id: str, context: bytes) -> bytes:
+        """The content key that ``seal`` (base64url, as messages carry it) gives us,
+        ``own_id`` among the recipients ``to``; ``CannotOpen`` saying why not."""
+        if own_id not in to:
+            raise CannotOpen("it is for others")
+        try:
+            raw = b64decode(seal)
+        except BadSignature:
+            raise CannotOpen("its seal is not base64url") from None
+        if len(raw) != seal_bytes(len(to)):
+            raise CannotOpen("its seal is not one key per recipient")
+        return self.content_key(raw, list(to).index(own_id), context)
+
     def content_key(self, seal: bytes, index: int, context: bytes) -> bytes:
         """The content key in ``seal``, from the wrap at ``index`` (our place in the
         recipients); ``CannotOpen`` if it is not ours or was altered."""
@@ -134,6 +147,17 @@ def new_seal(
         kek = _kek(shared, ephemeral_public, recipient)
         wraps.append(kek.encrypt(_ZERO_NONCE, content_key, context))
     return content_key, b"".join(wraps)
+
+
+def keys_for(to: Sequence[str], seal_key_of: Callable[[str], bytes | None]) -> list[bytes]:
+    """The X25519 keys the members ``to`` announced, in that order; ValueError naming
+    those that announced none (older clients)."""
+    keys = [seal_key_of(peer) for peer in to]
+    if missing := [peer for peer, key in zip(to, keys, strict=True) if key is None]:
+        raise ValueError(
+            f"no key for private messages from {', '.join(missing)} (an older client?)"
+        )
+    return [key for key in keys if key is not None]
 
 
 def seal_bytes(recipients: int) -> int:
