@@ -343,7 +343,7 @@ class DataPlane:
                 return []
             case ChannelBye():
                 return [PeerSaidBye(peer_id)]
-            case ChatMessage():
+            case ChatMessage() | PrivateLine():
                 if message.sender != peer_id:
                     return [PeerMisbehaved(peer_id, f"message claiming to be {message.sender}")]
                 budget = self._inbound.get(peer_id)
@@ -351,6 +351,8 @@ class DataPlane:
                     budget = self._inbound[peer_id] = TokenBucket(CHAT_RATE, CHAT_BURST, now)
                 if not budget.take(now):
                     return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
+                if isinstance(message, PrivateLine):
+                    return self._receive_private(peer_id, message, now)
                 content = signed_content(message, self.room)
                 if not self._authentic(message.sender, message.signature, content):
                     self.forged += 1
@@ -360,20 +362,12 @@ class DataPlane:
                 if not self._recent.seen(peer_id, message.id):
                     actions.append(MessageReceived(message))
                 return actions
-            case PrivateLine():
-                return self._receive_private(peer_id, message, now)
 
     def _receive_private(self, peer_id: str, line: PrivateLine, now: float) -> list[DataAction]:
-        """A private line over a link: its author's, signed, for us, and it opens; else
-        the peer misbehaved (an honest one sends a private line to its recipients only),
-        and it is not acknowledged (its author learns it was not delivered)."""
-        if line.sender != peer_id:
-            return [PeerMisbehaved(peer_id, f"a private line claiming to be {line.sender}")]
-        budget = self._inbound.get(peer_id)
-        if budget is None:
-            budget = self._inbound[peer_id] = TokenBucket(CHAT_RATE, CHAT_BURST, now)
-        if not budget.take(now):
-            return [PeerMisbehaved(peer_id, f"more than {CHAT_RATE:g} messages a second")]
+        """A private line over a link, from its author and within its chat budget:
+        signed, for us, and it opens; else the peer misbehaved (an honest one sends a
+        private line to its recipients only), and it is not acknowledged (its author
+        learns it was not delivered)."""
         content = private_signed_content(line, self.room)
         if not self._authentic(line.sender, line.signature, content):
             self.forged += 1
