@@ -9,8 +9,11 @@ all pass the same conformance tests (tests/integration/test_transport_conformanc
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +21,34 @@ from meshchat.mesh.errors import MeshError
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.webrtc.ice import IceServer
 
+log = logging.getLogger(__name__)
+
 
 class TransportError(MeshError):
     """The pub/sub service cannot be reached or refused us; the text says why."""
+
+
+async def reconnect(
+    attempt: Callable[[], Awaitable[None]],
+    closing: Callable[[], bool],
+    rng: random.Random,
+    *,
+    initial: float,
+    longest: float,
+) -> None:
+    """Call ``attempt()`` (connect and subscribe again) until it does not raise
+    ``TransportError``, or ``closing()``: first after ``initial`` seconds, then each
+    wait doubled up to ``longest``, with jitter, so that a room does not come back to a
+    restarted service all at once."""
+    delay = initial
+    while not closing():
+        await asyncio.sleep(delay * rng.uniform(0.5, 1.5))
+        try:
+            await attempt()
+            return
+        except TransportError as error:
+            log.debug("reconnect failed: %s", error)
+            delay = min(delay * 2, longest)
 
 
 @dataclass(frozen=True, slots=True)

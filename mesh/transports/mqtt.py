@@ -52,6 +52,7 @@ from meshchat.mesh.transports.base import (
     TransportError,
     TransportEvent,
     TransportMessage,
+    reconnect,
 )
 from meshchat.mesh.webrtc.ice import IceServer
 from meshchat.wire.canonical import loads_untrusted
@@ -163,9 +164,11 @@ class MqttTransport(Transport):
 
     async def subscribe(self, topics: Sequence[str]) -> None:
         self._topics += [t for t in topics if t not in self._topics]
-        client = self._require()
+        await self._subscribe_to(topics)
+
+    async def _subscribe_to(self, topics: Sequence[str]) -> None:
         try:
-            await client.subscribe([(self._mapped(t), QOS) for t in topics])
+            await self._require().subscribe([(self._mapped(t), QOS) for t in topics])
         except aiomqtt.MqttError as error:
             raise TransportError(f"MQTT subscribe failed: {error}") from None
 
@@ -201,18 +204,19 @@ class MqttTransport(Transport):
             yield ConnectionRestored(resumed=False)  # a clean session: nothing kept for us
 
     async def _reconnect(self) -> None:
-        delay = RECONNECT_INITIAL
-        while not self._closing:
-            await asyncio.sleep(delay * self._rng.uniform(0.5, 1.5))
-            try:
-                await self._connect_once()
-                if self._topics:
-                    await self._require().subscribe([(self._mapped(t), QOS) for t in self._topics])
-                log.info("MQTT broker connection restored")
-                return
-            except (TransportError, aiomqtt.MqttError) as error:
-                log.debug("MQTT reconnect failed: %s", error)
-                delay = min(delay * 2, RECONNECT_MAX)
+        async def attempt() -> None:
+            await self._connect_once()
+            if self._topics:
+                await self._subscribe_to(self._topics)
+            log.info("MQTT broker connection restored")
+
+        await reconnect(
+            attempt,
+            lambda: self._closing,
+            self._rng,
+            initial=RECONNECT_INITIAL,
+            longest=RECONNECT_MAX,
+        )
 
     async def close(self) -> None:
         self._closing = True

@@ -36,6 +36,7 @@ from meshchat.mesh.transports.base import (
     TransportEvent,
     TransportMessage,
     plausible_origin,
+    reconnect,
 )
 from meshchat.mesh.webrtc.ice import IceServer
 from meshchat.wire.canonical import loads_untrusted
@@ -211,20 +212,20 @@ class WebSocketTransport(Transport):
             yield ConnectionRestored(resumed=False)  # the broker keeps no state for us
 
     async def _reconnect(self) -> None:
-        delay = RECONNECT_INITIAL
-        while not self._closing:
-            # Jitter spreads a whole room's reconnections after a broker restart.
-            await asyncio.sleep(delay * self._rng.uniform(0.5, 1.5))
-            try:
-                assert self._identity is not None  # set by the first connect()
-                await self._connect_once(self._identity)
-                if self._topics:
-                    await self._send(self._subscribe_frame(self._topics))
-                log.info("broker connection restored")
-                return
-            except TransportError as error:
-                log.debug("reconnect failed: %s", error)
-                delay = min(delay * 2, RECONNECT_MAX)
+        async def attempt() -> None:
+            assert self._identity is not None  # set by the first connect()
+            await self._connect_once(self._identity)
+            if self._topics:
+                await self._send(self._subscribe_frame(self._topics))
+            log.info("broker connection restored")
+
+        await reconnect(
+            attempt,
+            lambda: self._closing,
+            self._rng,
+            initial=RECONNECT_INITIAL,
+            longest=RECONNECT_MAX,
+        )
 
     async def close(self) -> None:
         self._closing = True
