@@ -6,7 +6,6 @@ example-only-ana and example-only-bo)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
 import os
 import shutil
@@ -21,7 +20,7 @@ import pytest
 from meshchat.mesh import Transport
 from meshchat.mesh.transports.mqtt import MqttTransport
 
-from .processes import EVENT_TIMEOUT, Signalling, free_port
+from .processes import EVENT_TIMEOUT, Signalling, free_port, terminate
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "mosquitto"
@@ -90,13 +89,7 @@ class Mosquitto(Signalling):
         return await probe.wait() == 0
 
     async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.process.wait(), 5)
-            if self.process.returncode is None:
-                self.process.kill()
-                await self.process.wait()
+        await terminate(self.process)
 
     async def restart(self) -> None:
         await self.stop()

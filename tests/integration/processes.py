@@ -60,13 +60,18 @@ class Broker(Signalling):
         return WebSocketTransport(self.url)
 
     async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.process.wait(), 5)
-            if self.process.returncode is None:
-                self.process.kill()
-                await self.process.wait()
+        await terminate(self.process)
+
+
+async def terminate(process: asyncio.subprocess.Process | None) -> None:
+    """Terminate ``process`` if it runs, and kill it if it is still there after 5 s."""
+    if process is not None and process.returncode is None:
+        process.terminate()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 5)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def start_meshchat_broker(

@@ -25,7 +25,7 @@ from meshchat.wire.topics import client_topic, global_topic
 
 from .conftest import PeerFactory
 from .mosquitto import start_mosquitto
-from .processes import MESHCHAT, free_port
+from .processes import MESHCHAT, free_port, silent_listener
 from .test_chat_mesh import assert_delivered_exactly_once, everyone_says_something, form_mesh
 from .transports import connected
 
@@ -127,8 +127,8 @@ async def _arrivals(transport: Transport, at_most: int) -> list[TransportMessage
 
 async def test_wrong_credentials_and_a_silent_broker_are_one_clear_line_each() -> None:
     mosquitto = await start_mosquitto("mqtt-tcp", secured=True)
-    silent = await asyncio.start_server(_say_nothing, "127.0.0.1", 0)
-    quiet_port = silent.sockets[0].getsockname()[1]
+    quiet_port = free_port()
+    silent = await silent_listener(quiet_port)
     try:
         with pytest.raises(TransportError, match=r"refused us: not authorized \(a wrong"):
             await _login(mosquitto.url, "ana", "not-her-password").connect(Identity())
@@ -142,11 +142,6 @@ async def test_wrong_credentials_and_a_silent_broker_are_one_clear_line_each() -
     finally:
         silent.close()
         await mosquitto.stop()
-
-
-async def _say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.read()  # takes the connection, never answers it
-    writer.close()
 
 
 async def _join(arguments: list[str], env: dict[str, str] | None = None) -> str:
