@@ -329,9 +329,7 @@ class RoomCore:
             sent, data_actions = self.data.send_private(text, to, now, self._wall_ms(now))
             self._linked(data_actions, now, actions)
             return sent, actions
-        members = self.peers()
-        if absent := [peer for peer in to if peer not in members]:
-            raise ValueError(f"not in the room: {', '.join(absent)}")
+        self._check_members(to)
         message, line = self.data.new_private(text, to, self._wall_ms(now))
         _, relay = self.gossip.publish(private_fields(line), now, to)
         self._gossiped(relay, now, actions)
@@ -362,9 +360,7 @@ class RoomCore:
         if to is not None:
             if not to:
                 raise ValueError("no recipients given")
-            members = self.peers()
-            if absent := [peer for peer in to if peer not in members]:
-                raise ValueError(f"not in the room: {', '.join(absent)}")
+            self._check_members(to)
         kind, body = encode_body(data)
         if kind == "json":
             check_json_size(channel, len(body))
@@ -955,6 +951,12 @@ class RoomCore:
             if len(self._vouched) > o.MAX_MEMBERS:
                 self._vouched.popitem(last=False)
         return vouched
+
+    def _check_members(self, to: tuple[str, ...]) -> None:
+        """ValueError naming those of ``to`` the room does not know."""
+        members = self.peers()
+        if absent := [peer for peer in to if peer not in members]:
+            raise ValueError(f"not in the room: {', '.join(absent)}")
 
     def _wall_ms(self, now: float) -> int:
         return int((now + self._wall_offset) * 1000)
