@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 from meshchat.mesh import IceConfig, MessageReceived, PeerLeft, Room, WebSocketTransport
 from meshchat.mesh.events import PayloadUndelivered
@@ -102,7 +102,7 @@ class Crowd:
     def status(self) -> dict[str, Any]:
         rooms = []
         for room in self.rooms:
-            connections = len(room._driver.engine._connections)
+            connections = len(cast(Any, room._driver.engine)._connections)
             self.max_connections = max(self.max_connections, connections)
             linked = [peer for peer, link in room.links().items() if link.route != "overlay"]
             rooms.append(

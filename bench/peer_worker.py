@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any, cast
 
 from aiortc import RTCPeerConnection
 
@@ -57,7 +58,9 @@ async def main(broker_url: str, room_name: str, expected_peers: int, freeze: boo
 
     def peer_connections() -> Iterator[RTCPeerConnection]:
         # A measurement probe: Room does not hand out its peer connections.
-        return (connection.pc for connection in room._driver.engine._connections.values())
+        return (
+            connection.pc for connection in cast(Any, room._driver.engine)._connections.values()
+        )
 
     chat_began_cpu = 0.0
     chat_began_packets = 0

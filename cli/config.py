@@ -36,6 +36,7 @@ KEYS: dict[str, dict[str, str]] = {
         "ice_username": "ice_username",
         "ice_credential": "ice_credential",
         "host_addresses": "host_addresses",
+        "engine": "engine",
         "secret": "secret",
         "broker_token_file": "broker_token_file",
     },

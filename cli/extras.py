@@ -6,7 +6,9 @@ from __future__ import annotations
 import importlib.util
 
 # The module each extra brings, by the extra's name.
-EXTRA_MODULES = {"cli": "textual", "redis": "redis", "mqtt": "aiomqtt"}
+EXTRA_MODULES = {"cli": "textual", "redis": "redis", "mqtt": "aiomqtt", "fast": "aiolibdatachannel"}
+# What an extra needs beyond itself, said with the install command.
+EXTRA_REQUIRES = {"fast": " (Python 3.12 or newer)"}
 
 
 def installed(extra: str) -> bool:
@@ -16,4 +18,7 @@ def installed(extra: str) -> bool:
 
 def needs(extra: str, what: str) -> str:
     module = EXTRA_MODULES[extra]
-    return f"{what} needs {module}, which is not installed: pip install 'meshchat[{extra}]'"
+    return (
+        f"{what} needs {module}, which is not installed: pip install 'meshchat[{extra}]'"
+        + EXTRA_REQUIRES.get(extra, "")
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 from meshchat.mesh.features.file_protocol import DEFAULT_MAX_FILE_SIZE
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.webrtc.ice import IceConfig
+from meshchat.wire.engines import DEFAULT_ENGINE, EngineName
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class JoinOptions:
     room_name: str
     nick: str
     ice: IceConfig
+    engine: EngineName = DEFAULT_ENGINE
     transport_kind: str = "broker"
     broker_url: str | None = None  # None: the default one on loopback, embedded
     ably_endpoint: str | None = None

@@ -132,6 +132,7 @@ class ChatSession:
                 options.room_name,
                 nick=options.nick,
                 ice=options.ice,
+                engine=options.engine,
                 secret=options.secret,
                 downloads=options.downloads,
                 max_file_size=options.max_file_size,

@@ -6,7 +6,7 @@
     partial/                rooms bigger than a full mesh: membership and gossip
     features/               history and files, built on channels
     transports/             pub/sub services: the bundled broker, Ably, in-process
-    webrtc/                 the aiortc engine behind engine.py's seam
+    webrtc/                 the engines behind engine.py's seam: aiortc, libdatachannel
 
 Names are loaded on first use (PEP 562): ``from meshchat.mesh import IceConfig`` or the
 events must not pull in aiortc, which takes most of a second to import here. Modules
@@ -60,12 +60,15 @@ if TYPE_CHECKING:
     from meshchat.mesh.transports.base import Transport, TransportError, TransportMessage
     from meshchat.mesh.transports.memory import MemoryHub, MemoryTransport
     from meshchat.mesh.transports.websocket import WebSocketTransport
+    from meshchat.mesh.webrtc.engines import ENGINES, EngineUnavailable
     from meshchat.mesh.webrtc.ice import IceConfig, IceServer
 
 _MODULE_OF = {
     "AlreadyJoined": "errors",
     "Channel": "channel",
     "ChatChannel": "channel",
+    "ENGINES": "webrtc.engines",
+    "EngineUnavailable": "webrtc.engines",
     "EventsMissed": "events",
     "ChatMessage": "link.chat_frames",
     "FileDelivered": "events",
@@ -123,12 +126,14 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ENGINES",
     "MAX_PAYLOAD_BYTES",
     "MAX_TEXT_BYTES",
     "AlreadyJoined",
     "Channel",
     "ChatChannel",
     "ChatMessage",
+    "EngineUnavailable",
     "EventsMissed",
     "FileDelivered",
     "FileFailed",

@@ -2,8 +2,8 @@
 
 A room needs little of WebRTC: peer connections ("links") numbered by the signalling
 core, each with one ordered, reliable data channel. :class:`Engine` is what the driver
-calls; :class:`LinkEvents` is what an engine reports back. ``webrtc/aiortc_engine.py`` is the
-implementation over aiortc; a second engine plugs in here.
+calls; :class:`LinkEvents` is what an engine reports back. ``webrtc/aiortc_engine.py`` and
+``webrtc/libdatachannel_engine.py`` implement it; ``webrtc/engines.py`` picks one by name.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from meshchat.mesh.signalling.messages import IceCandidate
+from meshchat.mesh.webrtc.ice import IceConfig
 
 
 class LinkEvents(Protocol):
@@ -37,6 +38,13 @@ class LinkEvents(Protocol):
 
 class Engine(Protocol):
     """Peer connections, created and driven by the room's driver."""
+
+    # The STUN/TURN servers and host addresses links made from now on use (the driver
+    # fills in the broker's servers when none were configured).
+    ice: IceConfig
+
+    def prepare(self) -> None:
+        """Called once, in the event loop, before the first link."""
 
     def create_link(self, pc_id: int, peer_id: str, caller: bool) -> None:
         """A new peer connection to ``peer_id``; the caller opens the data channel and

@@ -46,6 +46,7 @@ from meshchat.mesh.signalling.sealing import RoomSeal
 from meshchat.mesh.transports.base import (
     Transport,
 )
+from meshchat.mesh.webrtc.engines import check_engine, default_engine
 from meshchat.mesh.webrtc.ice import IceConfig
 from meshchat.wire.keys import b64decode
 from meshchat.wire.safety_numbers import safety_number
@@ -80,6 +81,7 @@ class Room:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
         history: bool = True,
         overlay: o.OverlayConfig | None = None,
+        engine: str | None = None,
     ) -> None:
         """``secret``: only holders of the same secret can join, and the signalling
         service sees nothing but sealed messages (see docs/security.md).
@@ -89,8 +91,13 @@ class Room:
         ``overlay``: when the room stops being a full mesh, and how many links each
         peer then keeps (partial/membership.py). ``ice``: by default, the host's
         addresses, and the broker's STUN/TURN servers; over a transport within this
-        process (MemoryTransport), loopback only, process-wide (webrtc/ice.py)."""
+        process (MemoryTransport), loopback only, process-wide (webrtc/ice.py).
+        ``engine``: the WebRTC implementation of our links, ``"aiortc"`` or
+        ``"libdatachannel"`` (``meshchat[fast]``, Python 3.12+); by default
+        ``$MESHCHAT_ENGINE``, else aiortc. Either talks to the other and to browsers.
+        ValueError for another name; EngineUnavailable when it is not installed."""
         self.name = validate_room(room)
+        self.engine = check_engine(engine) if engine is not None else default_engine()
         identity = identity or Identity()
         self.id = identity.client_id
         self.nick = clean_nick(nick)
@@ -123,6 +130,7 @@ class Room:
             self._channels,
             downloads=downloads,
             max_file_size=max_file_size,
+            engine=self.engine,
         )
         self._state: Literal["new", "joining", "joined", "closed"] = "new"
         self._join_tried = False  # a failed join() may have left a connection to close

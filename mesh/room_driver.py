@@ -1,7 +1,8 @@
 """What runs under ``Room``: the one executor of :class:`~meshchat.mesh.room_core.
 RoomCore`'s actions, the one timer, and what the peer connections (an
-:class:`~meshchat.mesh.engine.Engine`, aiortc's) and the signalling service report, fed
-to the core. ``Room`` (room.py) is the application's API over it; nothing here decides.
+:class:`~meshchat.mesh.engine.Engine`: aiortc's or libdatachannel's) and the signalling
+service report, fed to the core. ``Room`` (room.py) is the application's API over it;
+nothing here decides.
 """
 
 from __future__ import annotations
@@ -43,9 +44,8 @@ from meshchat.mesh.transports.base import (
     TransportEvent,
     TransportMessage,
 )
-from meshchat.mesh.webrtc import sctp_sack
-from meshchat.mesh.webrtc.aiortc_engine import AiortcEngine
-from meshchat.mesh.webrtc.ice import IceConfig, restrict_host_addresses
+from meshchat.mesh.webrtc.engines import EngineName, make_engine
+from meshchat.mesh.webrtc.ice import IceConfig
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,14 @@ class RoomDriver:
         *,
         downloads: Path | None,
         max_file_size: int,
+        engine: EngineName,
     ) -> None:
         """``events``: where the room's events go; ``channels``: the room's channels
         by name (the application's, read here to deliver)."""
         self.core = core
         self.events = events
         self.channels = channels
-        self.engine = AiortcEngine(ice, _LinkReports(self))
+        self.engine = make_engine(engine, ice, _LinkReports(self))
         self.signalling = SignallingIO(transport, self._signalled)
         self.sender = PayloadSender(core, self.engine, self.run)
         self.files = FileTransfers(
@@ -86,10 +87,8 @@ class RoomDriver:
 
     async def start(self, identity: Identity) -> None:
         """Connect to the signalling service and announce ourselves."""
-        sctp_sack.install()
+        self.engine.prepare()
         ice = self.engine.ice
-        if ice.host_addresses is not None:
-            restrict_host_addresses(ice.host_addresses)
         offered = await self.signalling.connect(identity)
         if not ice.servers and offered:
             # Nothing configured here: use what the broker offers (STUN, TURN).

@@ -1,3 +1,4 @@
-"""The WebRTC engine behind ``engine.py``'s seam: aiortc (``aiortc_engine.py``), its ICE
-settings (``ice.py``, importable without aiortc) and delayed SCTP acknowledgements
-(``sctp_sack.py``)."""
+"""The WebRTC engines behind ``engine.py``'s seam, chosen by name in ``engines.py``:
+aiortc (``aiortc_engine.py``, with delayed SCTP acknowledgements in ``sctp_sack.py``) and
+libdatachannel (``libdatachannel_engine.py``); their ICE settings in ``ice.py``
+(importable without either)."""

@@ -20,7 +20,8 @@ from meshchat.mesh.engine import LinkEvents
 from meshchat.mesh.link.chat_frames import CHANNEL_LABEL
 from meshchat.mesh.link.in_flight import LOW_WATER
 from meshchat.mesh.signalling.messages import IceCandidate, ProtocolError
-from meshchat.mesh.webrtc.ice import IceConfig
+from meshchat.mesh.webrtc import sctp_sack
+from meshchat.mesh.webrtc.ice import IceConfig, restrict_host_addresses
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,11 @@ class AiortcEngine:
         self._events = events
         self._connections: dict[int, _Connection] = {}
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
+
+    def prepare(self) -> None:
+        sctp_sack.install()
+        if self.ice.host_addresses is not None:
+            restrict_host_addresses(self.ice.host_addresses)  # aioice's: process-wide
 
     def create_link(self, pc_id: int, peer_id: str, caller: bool) -> None:
         pc = RTCPeerConnection(self.ice.rtc_configuration())

@@ -97,3 +97,63 @@ def _restricted_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         for address in _allowed_host_addresses
         if (use_ipv4 if ipaddress.ip_address(address).version == 4 else use_ipv6)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class IceUrl:
+    """A STUN or TURN URL taken apart (RFC 7064/7065), for engines that want the parts."""
+
+    turn: bool
+    secure: bool  # stuns:/turns:
+    host: str
+    port: int
+    transport: str  # "udp" or "tcp"
+
+
+def parse_ice_url(url: str) -> IceUrl:
+    """``stun:host[:port]``, ``turn:host[:port][?transport=udp|tcp]``, ``turns:...``;
+    an IPv6 host in brackets. ValueError says what is wrong."""
+    scheme, _, rest = url.partition(":")
+    if scheme not in ("stun", "stuns", "turn", "turns"):
+        raise ValueError(f"invalid ICE server URL {url!r}: expected stun: or turn:")
+    secure = scheme.endswith("s")
+    address, _, query = rest.partition("?")
+    transport = "tcp" if secure else "udp"
+    if query:
+        key, _, value = query.partition("=")
+        if key != "transport" or value not in ("udp", "tcp"):
+            raise ValueError(f"invalid ICE server URL {url!r}: only ?transport=udp|tcp")
+        transport = value
+    if address.startswith("["):
+        host, _, after = address[1:].partition("]")
+        port_text = after.removeprefix(":") if after.startswith(":") else after
+    else:
+        host, _, port_text = address.rpartition(":") if ":" in address else (address, "", "")
+    if not host or "@" in host or "/" in host:
+        raise ValueError(f"invalid ICE server URL {url!r}: no host")
+    port = 5349 if secure else 3478
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"invalid ICE server URL {url!r}: bad port {port_text!r}")
+        port = int(port_text)
+    return IceUrl(scheme.startswith("turn"), secure, host, port, transport)
+
+
+def keep_host_candidates(sdp: str, addresses: tuple[str, ...] | None) -> str:
+    """``sdp`` without host candidates on addresses other than ``addresses`` (None:
+    keep all): for an engine that binds one address or all (libdatachannel's libjuice),
+    this narrows "all" to several."""
+    if addresses is None or len(addresses) == 1:
+        return sdp
+    kept = []
+    for line in sdp.splitlines(keepends=True):
+        fields = line.split()
+        if (
+            line.startswith("a=candidate:")
+            and len(fields) > 7
+            and fields[7] == "host"
+            and fields[4] not in addresses
+        ):
+            continue
+        kept.append(line)
+    return "".join(kept)

@@ -1,6 +1,6 @@
 """A hostile peer for tests: a real in-process ``Room`` that also writes raw frames.
 
-Everything it sends goes over its real aiortc data channel or the real broker; only
+Everything it sends goes over its real data channel or the real broker; only
 the content is the attacker's choice.
 """
 
@@ -20,18 +20,9 @@ from meshchat.mesh import Room
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.link.chat_frames import ChatMessage, signed_content
 
+from .links import send_raw
 from .processes import EVENT_TIMEOUT, MESHCHAT, Broker, stop_process
 from .rooms import LOOPBACK
-
-
-def send_raw(room: Room, peer_id: str, frame: str | bytes) -> None:
-    """Put ``frame`` on ``room``'s open data channel to ``peer_id``, unchecked."""
-    for connection in room._driver.engine._connections.values():
-        if connection.peer_id == peer_id and connection.channel is not None:
-            connection.channel.send(frame)
-            return
-    raise AssertionError(f"no open channel to {peer_id}")
-
 
 # The identity of each room the tests join, to sign frames of their own making.
 IDENTITIES: dict[str, Identity] = {}

@@ -20,7 +20,7 @@ from meshchat.mesh.identity import Identity
 from meshchat.mesh.partial.membership import ROSTER_PER_FRAME
 from meshchat.mesh.signalling import protocol as p
 
-from .hostile import send_raw
+from .links import linked_peers, send_raw
 from .rooms import LOOPBACK
 
 NICKS = ("alice", "bob", "carol", "admin")
@@ -42,8 +42,7 @@ async def main(url: str, name: str, fakes: int) -> None:
     room = Room(WebSocketTransport(url), name, nick="eve", ice=LOOPBACK)
     room._core.protocol.go_partial()  # its hellos say "crowd": the lie that opens the page
     await room.join()
-    connections = room._driver.engine._connections
-    while not (linked := [c.peer_id for c in connections.values() if c.channel_open]):
+    while not (linked := linked_peers(room)):
         await asyncio.sleep(0.1)
     print("linked", flush=True)
     hellos = fake_hellos(name, fakes)

@@ -26,7 +26,8 @@ from meshchat.mesh.link.payloads import (
 from meshchat.mesh.link.payloads import signed_content as payload_signed_content
 
 from .conftest import PeerFactory
-from .hostile import IDENTITIES, joined_room, send_raw, wait_until_peers
+from .hostile import IDENTITIES, joined_room, wait_until_peers
+from .links import send_raw
 from .processes import EVENT_TIMEOUT, Broker
 
 pytestmark = pytest.mark.integration

@@ -20,6 +20,7 @@ from meshchat.mesh.identity import Identity
 from meshchat.mesh.link.chat_frames import encode_chat, new_chat_message, new_message_id
 
 from .conftest import PeerFactory
+from .links import break_link, linked_peers, send_raw
 from .processes import EVENT_TIMEOUT, Broker, start_meshchat_broker
 from .rooms import LOOPBACK, full_mesh
 from .test_chat_mesh import assert_delivered_exactly_once, everyone_says_something, form_mesh
@@ -84,8 +85,7 @@ async def test_a_failed_peer_connection_is_rebuilt_and_messages_sent_meanwhile_a
                     seen_by_ana.append(event)
 
         watchers = [asyncio.create_task(collect(bo)), asyncio.create_task(collect(ana))]
-        (connection,) = bo._driver.engine._connections.values()  # white-box: the one to break
-        await connection.pc.close()
+        await break_link(bo)
         texts = [f"meanwhile {i}" for i in range(5)]
         for text in texts:
             await ana.send(text)
@@ -114,11 +114,10 @@ async def test_a_peer_cannot_post_in_another_ones_name_on_the_data_channel(
         await ana.join()
         await bo.join()
         await full_mesh(ana, bo)
-        (connection,) = ana._driver.engine._connections.values()  # white-box: ana misbehaves
-        assert connection.channel is not None
+        (bo_id,) = linked_peers(ana)  # white-box: ana misbehaves
         someone_else = Identity().client_id
         forged = new_chat_message(someone_else, "someone else", "forged", 0, 1, new_message_id())
-        connection.channel.send(encode_chat(forged))
+        send_raw(ana, bo_id, encode_chat(forged))
         await ana.send("genuine")
         async with asyncio.timeout(EVENT_TIMEOUT):
             async for event in bo.events():

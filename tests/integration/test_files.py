@@ -33,6 +33,7 @@ from meshchat.mesh.features.file_protocol import (
     encode_control,
 )
 
+from .links import break_link
 from .processes import EVENT_TIMEOUT, Broker
 from .rooms import LOOPBACK, full_mesh
 
@@ -227,8 +228,7 @@ async def test_a_broken_connection_mid_transfer_resumes_where_it_was(
     async with asyncio.timeout(EVENT_TIMEOUT):
         while not any(e.done >= 8 * MiB for e in bo.of(FileProgress)):
             await asyncio.sleep(0.02)
-    (connection,) = bo.room._driver.engine._connections.values()  # white-box: the one to break
-    await connection.pc.close()
+    await break_link(bo.room)
     outcome = await asyncio.wait_for(transfer.wait(), EVENT_TIMEOUT * 4)
     assert outcome == {bo.room.id: "delivered"}
     assert sha256_of(bo.downloads / "long.bin") == transfer.sha256

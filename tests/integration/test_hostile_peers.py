@@ -14,7 +14,8 @@ import pytest
 from meshchat.mesh import MessageReceived, Room
 
 from .conftest import PeerFactory
-from .hostile import TextPeer, chat_frame, joined_room, send_raw, wait_until_peers
+from .hostile import TextPeer, chat_frame, joined_room, wait_until_peers
+from .links import send_raw
 from .processes import EVENT_TIMEOUT, Broker, Peer
 
 pytestmark = pytest.mark.integration

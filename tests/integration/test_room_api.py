@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import pytest
 
@@ -15,6 +16,7 @@ from meshchat.mesh import (
     Room,
 )
 
+from .links import connections
 from .processes import EVENT_TIMEOUT, Signalling
 from .rooms import LOOPBACK, next_event
 
@@ -54,6 +56,6 @@ async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Ro
     assert left == PeerLeft(bo.id, "bo", "said bye", said_bye=True)
     assert ana.peers == {}
     # White-box: the peer connection was detached and closed, not leaked.
-    assert ana._driver.engine._connections == {} and bo._driver.engine._connections == {}
-    closing = list(ana._driver.engine._closing)
+    assert connections(ana) == {} and connections(bo) == {}
+    closing = list(cast(Any, ana._driver.engine)._closing)
     await asyncio.wait_for(asyncio.gather(*closing), EVENT_TIMEOUT)

@@ -1,0 +1,427 @@
+"""The room's links over libdatachannel: the native engine.
+
+libdatachannel runs ICE, DTLS and SCTP in C++ threads of its own and calls back from
+them. A callback here only hands what it was told to the link's event loop
+(``call_soon_threadsafe``); everything else runs in the loop, through the C API
+(``libdatachannel_capi.py``, which says why ctypes). What this thin layer adds:
+
+* **No frame is dropped.** We never install a message callback, which would push every
+  frame at us whatever our pace. We read each channel's queue ourselves, woken by its
+  "available" callback. While we do not read, libdatachannel holds at most 1,024 frames
+  (of at most ``MAX_FRAME_BYTES``) and then stops taking data from SCTP, whose window
+  closes: the sender's buffer grows instead, which its data plane sees and pauses for.
+* **Host addresses**: one configured address is bound (loopback too, which libjuice
+  never gathers by itself); with several, our descriptions keep host candidates on
+  those addresses only.
+* **Route** from the selected candidate pair, for the peers panel.
+* **Closing** deletes each peer connection, which waits for its callbacks to return,
+  off the loop; at exit, whatever a program left open is deleted before the library's
+  threads are stopped (else the process aborts as the interpreter finalises).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from meshchat.mesh.engine import LinkEvents
+from meshchat.mesh.link.chat_frames import CHANNEL_LABEL, MAX_FRAME_BYTES
+from meshchat.mesh.link.in_flight import LOW_WATER
+from meshchat.mesh.signalling.messages import IceCandidate
+from meshchat.mesh.webrtc import libdatachannel_capi as capi
+from meshchat.mesh.webrtc.ice import IceConfig, IceServer, keep_host_candidates, parse_ice_url
+
+log = logging.getLogger(__name__)
+native_log = logging.getLogger("meshchat.mesh.webrtc.libdatachannel")
+
+READ_BATCH = 256  # frames read per turn of the loop, so that one busy link shares it
+# A frame bigger than we announce (max-message-size) is still read, up to this, and
+# then refused by the data plane like any oversize frame.
+LARGEST_READ = 1024 * 1024
+
+_rtc = capi.load()
+
+
+@dataclass(eq=False)
+class _Link:
+    """One native peer connection, its channel, and what we know of them."""
+
+    engine: LibdatachannelEngine
+    pc_id: int  # the room's number for it
+    peer_id: str
+    pc: int  # libdatachannel's id
+    channel: int | None = None  # libdatachannel's id of the data channel
+    channel_open: bool = False  # the room was told the channel opened
+    # A read of the channel is scheduled. Set from libdatachannel's threads too: a
+    # plain attribute, read and written under the GIL, so at worst one spare read.
+    reading: bool = False
+    early_candidates: list[IceCandidate] = field(default_factory=list)
+
+
+# Native id (peer connection or channel) -> its link, for the callbacks. Entries go
+# when the link is closed; ids are never reused by libdatachannel.
+_by_native_id: dict[int, _Link] = {}
+
+
+def _link_of(native_id: int) -> _Link | None:
+    return _by_native_id.get(native_id)
+
+
+def _on_state(pc: int, state: int, _: object) -> None:
+    if (link := _link_of(pc)) is not None:
+        link.engine._post(link.engine._state_changed, link, state)
+
+
+def _on_gathering(pc: int, state: int, _: object) -> None:
+    if state == capi.GATHERING_COMPLETE and (link := _link_of(pc)) is not None:
+        link.engine._post(link.engine._gathered, link)
+
+
+def _on_data_channel(pc: int, channel: int, _: object) -> None:
+    if (link := _link_of(pc)) is not None:
+        link.engine._post(link.engine._offered, link, channel)
+    else:
+        _rtc.rtcDeleteDataChannel(channel)
+
+
+def _on_open(channel: int, _: object) -> None:
+    if (link := _link_of(channel)) is not None:
+        link.engine._post(link.engine._opened, link)
+
+
+def _on_closed(channel: int, _: object) -> None:
+    if (link := _link_of(channel)) is not None:
+        link.engine._post(link.engine._channel_closed, link)
+
+
+def _on_low(channel: int, _: object) -> None:
+    if (link := _link_of(channel)) is not None:
+        link.engine._post(link.engine._drained, link)
+
+
+def _on_available(channel: int, _: object) -> None:
+    if (link := _link_of(channel)) is not None:
+        link.engine._wake_reader(link)
+
+
+def _on_error(channel: int, message: bytes | None, _: object) -> None:
+    log.debug("channel %d: %s", channel, (message or b"").decode(errors="replace"))
+
+
+def _on_log(level: int, message: bytes | None) -> None:
+    text = (message or b"").decode(errors="replace")
+    native_log.log(logging.WARNING if level <= 2 else logging.INFO, "%s", text)
+
+
+# The C callbacks (kept referenced for the life of the process).
+_on_state_c = capi.StateCallback(_on_state)
+_on_gathering_c = capi.StateCallback(_on_gathering)
+_on_data_channel_c = capi.DataChannelCallback(_on_data_channel)
+_on_open_c = capi.ChannelCallback(_on_open)
+_on_closed_c = capi.ChannelCallback(_on_closed)
+_on_low_c = capi.ChannelCallback(_on_low)
+_on_available_c = capi.ChannelCallback(_on_available)
+_on_error_c = capi.ErrorCallback(_on_error)
+_on_log_c = capi.LogCallback(_on_log)
+
+_rtc.rtcInitLogger(capi.LOG_WARNING, _on_log_c)
+
+
+@atexit.register
+def _delete_everything() -> None:
+    # A program that ends without leaving its rooms: delete what it left, then stop
+    # the library's threads, before the interpreter finalises under them.
+    for pc in {link.pc for link in _by_native_id.values()}:
+        _rtc.rtcDeletePeerConnection(pc)
+    _by_native_id.clear()
+    _rtc.rtcCleanup()
+
+
+class LibdatachannelEngine:
+    """Links over libdatachannel, configured by ``ice``, reporting to ``events``."""
+
+    def __init__(self, ice: IceConfig, events: LinkEvents) -> None:
+        self.ice = ice
+        self._events = events
+        self._connections: dict[int, _Link] = {}
+        self._closing: set[asyncio.Future[Any]] = set()  # keeps deletions referenced
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._frame = ctypes.create_string_buffer(MAX_FRAME_BYTES + 1)  # read into
+
+    def prepare(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    def create_link(self, pc_id: int, peer_id: str, caller: bool) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        config, keep_alive = self._configuration()
+        pc = _rtc.rtcCreatePeerConnection(ctypes.byref(config))
+        del keep_alive  # libdatachannel has copied the strings
+        if pc < 0:
+            self._events.link_error(pc_id, f"libdatachannel could not make a link ({pc})")
+            return
+        link = _Link(self, pc_id, peer_id, pc)
+        self._connections[pc_id] = link
+        _by_native_id[pc] = link
+        _rtc.rtcSetStateChangeCallback(pc, _on_state_c)
+        _rtc.rtcSetGatheringStateChangeCallback(pc, _on_gathering_c)
+        if caller:
+            self._attach(link, _rtc.rtcCreateDataChannel(pc, CHANNEL_LABEL.encode()))
+            self._check(link, _rtc.rtcSetLocalDescription(pc, b"offer"), "making an offer")
+        else:
+            _rtc.rtcSetDataChannelCallback(pc, _on_data_channel_c)
+
+    def set_remote(self, pc_id: int, sdp_type: str, sdp: str) -> None:
+        link = self._connections.get(pc_id)
+        if link is None:
+            return
+        result = _rtc.rtcSetRemoteDescription(link.pc, sdp.encode(), sdp_type.encode())
+        if not self._check(link, result, f"the peer's {sdp_type}"):
+            return
+        if sdp_type == "offer":
+            self._check(link, _rtc.rtcSetLocalDescription(link.pc, b"answer"), "answering")
+        early, link.early_candidates = link.early_candidates, []
+        for candidate in early:
+            self.add_candidate(pc_id, candidate)
+
+    def add_candidate(self, pc_id: int, candidate: IceCandidate | None) -> None:
+        link = self._connections.get(pc_id)
+        if link is None or candidate is None:  # libdatachannel needs no end-of-candidates
+            return
+        if capi.read_text(_rtc.rtcGetRemoteDescriptionType, link.pc) is None:
+            link.early_candidates.append(candidate)  # a browser may trickle it first
+            return
+        result = _rtc.rtcAddRemoteCandidate(
+            link.pc, candidate.candidate.encode(), (candidate.sdp_mid or "0").encode()
+        )
+        self._check(link, result, f"the peer's candidate {candidate.candidate!r}")
+
+    def send(self, pc_id: int, frame: str | bytes) -> None:
+        link = self._connections.get(pc_id)
+        if link is None or not link.channel_open or link.channel is None:
+            return
+        if isinstance(frame, str):  # a text message: NUL-terminated, size -1
+            result = _rtc.rtcSendMessage(link.channel, frame.encode(), -1)
+        else:
+            result = _rtc.rtcSendMessage(link.channel, frame, len(frame))
+        if result < 0:  # closing under us: its frames are resent on a new link
+            log.debug("link %d to %s: send failed (%d)", pc_id, link.peer_id, result)
+
+    def buffered(self, pc_id: int) -> int | None:
+        link = self._connections.get(pc_id)
+        if link is None or not link.channel_open or link.channel is None:
+            return None
+        return max(0, int(_rtc.rtcGetBufferedAmount(link.channel)))
+
+    def most_buffered(self) -> int:
+        return max(
+            (
+                _rtc.rtcGetBufferedAmount(link.channel)
+                for link in self._connections.values()
+                if link.channel_open and link.channel is not None
+            ),
+            default=0,
+        )
+
+    def route(self, pc_id: int) -> str:
+        link = self._connections.get(pc_id)
+        if link is None:
+            return "unknown"
+        local, remote = ctypes.create_string_buffer(256), ctypes.create_string_buffer(256)
+        if _rtc.rtcGetSelectedCandidatePair(link.pc, local, 256, remote, 256) < 0:
+            return "unknown"
+        return f"{_candidate_type(local.value)}/{_candidate_type(remote.value)}"
+
+    def close(self, pc_id: int) -> None:
+        if (link := self._connections.pop(pc_id, None)) is not None:
+            self._delete(link)
+
+    async def close_all(self) -> None:
+        for link in list(self._connections.values()):
+            self._delete(link)
+        self._connections.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+
+    # --- from libdatachannel's threads into the loop ---
+
+    def _post(self, handler: Callable[..., None], *args: Any) -> None:
+        """Run ``handler(*args)`` in the loop (called from libdatachannel's threads)."""
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the room is gone
+            self._loop.call_soon_threadsafe(handler, *args)
+
+    def _current(self, link: _Link) -> bool:
+        return self._connections.get(link.pc_id) is link
+
+    def _check(self, link: _Link, result: int, what: str) -> bool:
+        """Whether a call succeeded; if not, a link error, as aiortc's refusals are."""
+        if result >= 0:
+            return True
+        if self._current(link):
+            reason = "invalid" if result == capi.ERR_INVALID else f"failed ({result})"
+            self._events.link_error(link.pc_id, f"libdatachannel: {what}: {reason}")
+        return False
+
+    def _state_changed(self, link: _Link, state: int) -> None:
+        if self._current(link) and 0 <= state < len(capi.STATE_NAMES):
+            self._events.link_state(link.pc_id, capi.STATE_NAMES[state])
+
+    def _gathered(self, link: _Link) -> None:
+        if not self._current(link):
+            return
+        sdp = capi.read_text(_rtc.rtcGetLocalDescription, link.pc)
+        sdp_type = capi.read_text(_rtc.rtcGetLocalDescriptionType, link.pc)
+        if sdp is not None and sdp_type is not None:
+            sdp = keep_host_candidates(sdp, self.ice.host_addresses)
+            self._events.local_description(link.pc_id, sdp_type, sdp)
+
+    def _offered(self, link: _Link, channel: int) -> None:
+        label = capi.read_text(_rtc.rtcGetDataChannelLabel, channel)
+        if not self._current(link) or link.channel is not None:
+            _rtc.rtcDeleteDataChannel(channel)
+        elif label != CHANNEL_LABEL:
+            log.warning("peer %s opened channel %r", link.peer_id, label)
+            _rtc.rtcDeleteDataChannel(channel)
+        else:
+            self._attach(link, channel)
+
+    def _attach(self, link: _Link, channel: int) -> None:
+        if channel < 0:
+            self._check(link, channel, "opening the data channel")
+            return
+        link.channel = channel
+        _by_native_id[channel] = link
+        _rtc.rtcSetBufferedAmountLowThreshold(channel, LOW_WATER)
+        _rtc.rtcSetOpenCallback(channel, _on_open_c)
+        _rtc.rtcSetClosedCallback(channel, _on_closed_c)
+        _rtc.rtcSetErrorCallback(channel, _on_error_c)
+        _rtc.rtcSetBufferedAmountLowCallback(channel, _on_low_c)
+        _rtc.rtcSetAvailableCallback(channel, _on_available_c)
+        if _rtc.rtcIsOpen(channel):  # a callee's channel may open before we see it
+            self._opened(link)
+        self._wake_reader(link)  # frames may have come before our callback was set
+
+    def _opened(self, link: _Link) -> None:
+        if self._current(link) and not link.channel_open:
+            link.channel_open = True
+            self._events.channel_open(link.pc_id)
+
+    def _drained(self, link: _Link) -> None:
+        if self._current(link):
+            self._events.channel_drained(link.pc_id)
+
+    def _channel_closed(self, link: _Link) -> None:
+        if self._current(link):
+            self._events.channel_closed(link.pc_id)
+
+    def _wake_reader(self, link: _Link) -> None:
+        if not link.reading:
+            link.reading = True
+            self._post(self._read, link)
+
+    def _read(self, link: _Link) -> None:
+        """Hand the room up to READ_BATCH frames, then let the loop serve others."""
+        for _ in range(READ_BATCH):
+            if not self._current(link) or link.channel is None:
+                return
+            if not link.channel_open:
+                if not _rtc.rtcIsOpen(link.channel):
+                    link.reading = False
+                    return
+                self._opened(link)  # its own callback is still on the way
+            frame = self._receive(link.channel)
+            if frame is None:
+                link.reading = False
+                # A frame that came just now woke no one (``reading`` was still set).
+                if (frame := self._receive(link.channel)) is None:
+                    return
+                link.reading = True
+            self._events.channel_frame(link.pc_id, frame)
+        assert self._loop is not None
+        self._loop.call_soon(self._read, link)
+
+    def _receive(self, channel: int) -> str | bytes | None:
+        """The channel's next frame, or None. A text frame that is not UTF-8 is handed
+        on as bytes, for the data plane to refuse."""
+        buffer = self._frame
+        size = ctypes.c_int(len(buffer))
+        result = _rtc.rtcReceiveMessage(channel, buffer, ctypes.byref(size))
+        if result == capi.ERR_TOO_SMALL and abs(size.value) <= LARGEST_READ:
+            buffer = ctypes.create_string_buffer(abs(size.value) + 1)
+            size = ctypes.c_int(len(buffer))
+            result = _rtc.rtcReceiveMessage(channel, buffer, ctypes.byref(size))
+        if result < 0:
+            return None
+        if size.value >= 0:
+            return buffer.raw[: size.value]
+        data = buffer.raw[: -size.value - 1]  # text: its size is -(bytes + NUL)
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            return data
+
+    # --- configuration and closing ---
+
+    def _configuration(self) -> tuple[capi.Configuration, list[bytes]]:
+        """The native configuration, and the strings it points into (to keep alive
+        until libdatachannel has copied them)."""
+        urls = [url.encode() for server in self.ice.servers for url in _native_urls(server)]
+        config = capi.Configuration()
+        config.iceServers = (ctypes.c_char_p * len(urls))(*urls) if urls else None
+        config.iceServersCount = len(urls)
+        addresses = self.ice.host_addresses
+        bind = addresses[0].encode() if addresses is not None and len(addresses) == 1 else None
+        config.bindAddress = bind
+        config.maxMessageSize = MAX_FRAME_BYTES
+        config.disableAutoNegotiation = True  # we say when to offer and answer
+        return config, [*urls, *([bind] if bind else [])]
+
+    def _delete(self, link: _Link) -> None:
+        """Forget the link, and delete it off the loop (which waits for its callbacks)."""
+        for native_id in (link.pc, link.channel):
+            if native_id is not None:
+                _by_native_id.pop(native_id, None)
+        assert self._loop is not None
+
+        def delete() -> None:
+            if link.channel is not None:
+                _rtc.rtcDeleteDataChannel(link.channel)
+            _rtc.rtcDeletePeerConnection(link.pc)
+
+        future = self._loop.run_in_executor(None, delete)
+        self._closing.add(future)
+        future.add_done_callback(self._closing.discard)
+
+
+def _candidate_type(line: bytes) -> str:
+    fields = line.decode(errors="replace").split()
+    return fields[fields.index("typ") + 1] if "typ" in fields[:-1] else "unknown"
+
+
+def _native_urls(server: IceServer) -> list[str]:
+    """libdatachannel's form of one configured server: a URL each, with the TURN
+    credentials in it (percent-encoded)."""
+    urls = []
+    for url in server.urls:
+        parts = parse_ice_url(url)
+        if parts.secure and not parts.turn:
+            log.warning("libdatachannel has no STUN over TLS: %s is not used", url)
+            continue
+        host = f"[{parts.host}]" if ":" in parts.host else parts.host
+        scheme = ("turns" if parts.secure else "turn") if parts.turn else "stun"
+        credentials = ""
+        if parts.turn:
+            credentials = f"{quote(server.username or '', safe='')}:"
+            credentials += f"{quote(server.credential or '', safe='')}@"
+        query = (
+            "?transport=tcp" if parts.turn and not parts.secure and parts.transport == "tcp" else ""
+        )
+        urls.append(f"{scheme}:{credentials}{host}:{parts.port}{query}")
+    return urls
