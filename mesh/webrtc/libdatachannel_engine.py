@@ -62,6 +62,7 @@ class _Link:
     # A read of the channel is scheduled. Set from libdatachannel's threads too: a
     # plain attribute, read and written under the GIL, so at worst one spare read.
     reading: bool = False
+    drain_check: bool = False  # a look at the buffer after our sends is scheduled
     early_candidates: list[IceCandidate] = field(default_factory=list)
 
 
@@ -213,6 +214,10 @@ class LibdatachannelEngine:
             result = _rtc.rtcSendMessage(link.channel, frame, len(frame))
         if result < 0:  # closing under us: its frames are resent on a new link
             log.debug("link %d to %s: send failed (%d)", pc_id, link.peer_id, result)
+        elif not link.drain_check:
+            link.drain_check = True
+            assert self._loop is not None
+            self._loop.call_soon(self._check_drained, link)
 
     def buffered(self, pc_id: int) -> int | None:
         link = self._connections.get(pc_id)
@@ -312,6 +317,15 @@ class LibdatachannelEngine:
         if self._current(link) and not link.channel_open:
             link.channel_open = True
             self._events.channel_open(link.pc_id)
+
+    def _check_drained(self, link: _Link) -> None:
+        """After a turn of sends: usrsctp takes what its window allows straight away,
+        so the channel's own buffer may never have risen above LOW_WATER, and then
+        libdatachannel never says it fell to it. Say so here; else its callback will."""
+        link.drain_check = False
+        channel = link.channel
+        if self._current(link) and channel and _rtc.rtcGetBufferedAmount(channel) <= LOW_WATER:
+            self._events.channel_drained(link.pc_id)
 
     def _drained(self, link: _Link) -> None:
         if self._current(link):

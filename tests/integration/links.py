@@ -4,7 +4,6 @@ either engine (both keep ``_connections``: pc id -> a record with ``pc``, ``peer
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, cast
 
 from meshchat.mesh import Room
@@ -32,6 +31,9 @@ def send_raw(room: Room, peer_id: str, frame: str | bytes) -> None:
 async def break_link(room: Room) -> None:
     """Close ``room``'s one peer connection under it, as a failing network would."""
     (connection,) = connections(room).values()
-    closed = connection.pc.close()  # aiortc's is a coroutine, libdatachannel's is not
-    if inspect.isawaitable(closed):
-        await closed
+    if isinstance(connection.pc, int):  # libdatachannel's id for it
+        from meshchat.mesh.webrtc.libdatachannel_engine import _rtc
+
+        _rtc.rtcClosePeerConnection(connection.pc)
+    else:
+        await connection.pc.close()
