@@ -14,9 +14,10 @@ them. A callback here only hands what it was told to the link's event loop
   never gathers by itself); with several, our descriptions keep host candidates on
   those addresses only.
 * **Route** from the selected candidate pair, for the peers panel.
-* **Closing** deletes each peer connection, which waits for its callbacks to return,
-  off the loop; at exit, whatever a program left open is deleted before the library's
-  threads are stopped (else the process aborts as the interpreter finalises).
+* **Closing** lets a link send what it holds (its bye), then deletes it, which waits
+  for its callbacks to return, off the loop; at exit, whatever a program left open is
+  deleted before the library's threads are stopped (else the process aborts as the
+  interpreter finalises).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import contextlib
 import ctypes
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -42,11 +44,15 @@ log = logging.getLogger(__name__)
 native_log = logging.getLogger("meshchat.mesh.webrtc.libdatachannel")
 
 READ_BATCH = 256  # frames read per turn of the loop, so that one busy link shares it
+CLOSE_WAIT = 2.0  # seconds a closing link gets to send what it holds and say it closed
 # A frame bigger than we announce (max-message-size) is still read, up to this, and
 # then refused by the data plane like any oversize frame.
 LARGEST_READ = 1024 * 1024
 
 _rtc = capi.load()
+# Deleting a peer connection waits for its callbacks to return: done off the loop, by a
+# bounded pool of our own (so rooms that come and go add no threads).
+_deleter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="libdatachannel-delete")
 
 
 @dataclass(eq=False)
@@ -63,6 +69,7 @@ class _Link:
     # plain attribute, read and written under the GIL, so at worst one spare read.
     reading: bool = False
     drain_check: bool = False  # a look at the buffer after our sends is scheduled
+    closed: asyncio.Event = field(default_factory=asyncio.Event)  # the library said so
     early_candidates: list[IceCandidate] = field(default_factory=list)
 
 
@@ -139,6 +146,7 @@ _rtc.rtcInitLogger(capi.LOG_WARNING, _on_log_c)
 def _delete_everything() -> None:
     # A program that ends without leaving its rooms: delete what it left, then stop
     # the library's threads, before the interpreter finalises under them.
+    _deleter.shutdown(wait=True)
     for pc in {link.pc for link in _by_native_id.values()}:
         _rtc.rtcDeletePeerConnection(pc)
     _by_native_id.clear()
@@ -152,7 +160,7 @@ class LibdatachannelEngine:
         self.ice = ice
         self._events = events
         self._connections: dict[int, _Link] = {}
-        self._closing: set[asyncio.Future[Any]] = set()  # keeps deletions referenced
+        self._closing: set[asyncio.Task[None]] = set()  # keeps deletions referenced
         self._loop: asyncio.AbstractEventLoop | None = None
         self._frame = ctypes.create_string_buffer(MAX_FRAME_BYTES + 1)  # read into
 
@@ -275,6 +283,8 @@ class LibdatachannelEngine:
         return False
 
     def _state_changed(self, link: _Link, state: int) -> None:
+        if state == capi.STATE_CLOSED:
+            link.closed.set()  # a closing link waits for this
         if self._current(link) and 0 <= state < len(capi.STATE_NAMES):
             self._events.link_state(link.pc_id, capi.STATE_NAMES[state])
 
@@ -398,20 +408,29 @@ class LibdatachannelEngine:
         return config, [*urls, *([bind] if bind else [])]
 
     def _delete(self, link: _Link) -> None:
-        """Forget the link, and delete it off the loop (which waits for its callbacks)."""
+        task = asyncio.ensure_future(self._close_then_delete(link))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_then_delete(self, link: _Link) -> None:
+        """Close the link, letting what it holds unsent go out first (a bye, the last
+        frames), then delete it. The library's calls wait on its threads, so they are
+        made off the loop; the wait for the close is the loop's, so that a room's links
+        all close at once."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(_deleter, _rtc.rtcClosePeerConnection, link.pc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(link.closed.wait(), CLOSE_WAIT)
         for native_id in (link.pc, link.channel):
             if native_id is not None:
                 _by_native_id.pop(native_id, None)
-        assert self._loop is not None
 
         def delete() -> None:
             if link.channel is not None:
                 _rtc.rtcDeleteDataChannel(link.channel)
             _rtc.rtcDeletePeerConnection(link.pc)
 
-        future = self._loop.run_in_executor(None, delete)
-        self._closing.add(future)
-        future.add_done_callback(self._closing.discard)
+        await loop.run_in_executor(_deleter, delete)
 
 
 def _candidate_type(line: bytes) -> str:
