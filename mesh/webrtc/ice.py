@@ -157,3 +157,25 @@ def keep_host_candidates(sdp: str, addresses: tuple[str, ...] | None) -> str:
             continue
         kept.append(line)
     return "".join(kept)
+
+
+def candidate_type(line: str) -> str:
+    """The type ("host", "srflx", "prflx", "relay") of an SDP candidate line."""
+    fields = line.split()
+    return fields[fields.index("typ") + 1] if "typ" in fields[:-1] else "unknown"
+
+
+def remote_type(selected: str, remote_sdp: str) -> str:
+    """The type of the remote candidate ICE selected. An agent that hears the peer's
+    checks before reading its description calls that address peer-reflexive; when the
+    description lists the same address and port, it is that candidate, of its type."""
+    kind = candidate_type(selected)
+    fields = selected.split()
+    if kind != "prflx" or len(fields) < 6:
+        return kind
+    address, port = fields[4], fields[5]
+    for line in remote_sdp.splitlines():
+        listed = line.split()
+        if line.startswith("a=candidate:") and len(listed) > 5 and listed[4:6] == [address, port]:
+            return candidate_type(line)
+    return kind

@@ -17,8 +17,14 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
+
+from meshchat.mesh.webrtc.ice import IceServer, parse_ice_url
+
+log = logging.getLogger(__name__)
 
 # Return codes (rtc.h): anything >= 0 is success (an id or a size).
 ERR_INVALID = -1
@@ -77,6 +83,7 @@ _SIGNATURES: dict[str, tuple[type | None, list[type]]] = {
     "rtcAddRemoteCandidate": (_int, [_int, _text, _text]),
     "rtcGetLocalDescription": (_int, [_int, _ptr, _int]),
     "rtcGetLocalDescriptionType": (_int, [_int, _ptr, _int]),
+    "rtcGetRemoteDescription": (_int, [_int, _ptr, _int]),
     "rtcGetRemoteDescriptionType": (_int, [_int, _ptr, _int]),
     "rtcGetSelectedCandidatePair": (_int, [_int, _ptr, _int, _ptr, _int]),
     "rtcCreateDataChannel": (_int, [_int, _text]),
@@ -133,3 +140,29 @@ def read_text(getter: Callable[..., int], native_id: int) -> str | None:
     if getter(native_id, buffer, size) < 0:
         return None
     return buffer.value.decode("utf-8", errors="replace")
+
+
+def ice_server_urls(server: IceServer) -> list[str]:
+    """libdatachannel's form of one configured server: a URL each, with the TURN
+    credentials in it (percent-encoded)."""
+    urls = []
+    for url in server.urls:
+        try:
+            parts = parse_ice_url(url)
+        except ValueError as error:  # what aiortc takes and we cannot read: said, skipped
+            log.warning("%s: not used", error)
+            continue
+        if parts.secure and not parts.turn:
+            log.warning("libdatachannel has no STUN over TLS: %s is not used", url)
+            continue
+        host = f"[{parts.host}]" if ":" in parts.host else parts.host
+        scheme = ("turns" if parts.secure else "turn") if parts.turn else "stun"
+        credentials = ""
+        if parts.turn:
+            credentials = f"{quote(server.username or '', safe='')}:"
+            credentials += f"{quote(server.credential or '', safe='')}@"
+        query = (
+            "?transport=tcp" if parts.turn and not parts.secure and parts.transport == "tcp" else ""
+        )
+        urls.append(f"{scheme}:{credentials}{host}:{parts.port}{query}")
+    return urls

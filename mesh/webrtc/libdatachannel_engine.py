@@ -31,14 +31,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from meshchat.mesh.engine import LinkEvents
 from meshchat.mesh.link.chat_frames import CHANNEL_LABEL, MAX_FRAME_BYTES
 from meshchat.mesh.link.in_flight import LOW_WATER
 from meshchat.mesh.signalling.messages import IceCandidate
 from meshchat.mesh.webrtc import libdatachannel_capi as capi
-from meshchat.mesh.webrtc.ice import IceConfig, IceServer, keep_host_candidates, parse_ice_url
+from meshchat.mesh.webrtc.ice import (
+    IceConfig,
+    candidate_type,
+    keep_host_candidates,
+    remote_type,
+)
 
 log = logging.getLogger(__name__)
 native_log = logging.getLogger("meshchat.mesh.webrtc.libdatachannel")
@@ -250,7 +254,9 @@ class LibdatachannelEngine:
         local, remote = ctypes.create_string_buffer(256), ctypes.create_string_buffer(256)
         if _rtc.rtcGetSelectedCandidatePair(link.pc, local, 256, remote, 256) < 0:
             return "unknown"
-        return f"{_candidate_type(local.value)}/{_candidate_type(remote.value)}"
+        remote_sdp = capi.read_text(_rtc.rtcGetRemoteDescription, link.pc) or ""
+        theirs = remote_type(remote.value.decode(errors="replace"), remote_sdp)
+        return f"{candidate_type(local.value.decode(errors='replace'))}/{theirs}"
 
     def close(self, pc_id: int) -> None:
         if (link := self._connections.pop(pc_id, None)) is not None:
@@ -396,7 +402,7 @@ class LibdatachannelEngine:
     def _configuration(self) -> tuple[capi.Configuration, list[bytes]]:
         """The native configuration, and the strings it points into (to keep alive
         until libdatachannel has copied them)."""
-        urls = [url.encode() for server in self.ice.servers for url in _native_urls(server)]
+        urls = [url.encode() for server in self.ice.servers for url in capi.ice_server_urls(server)]
         config = capi.Configuration()
         config.iceServers = (ctypes.c_char_p * len(urls))(*urls) if urls else None
         config.iceServersCount = len(urls)
@@ -431,30 +437,3 @@ class LibdatachannelEngine:
             _rtc.rtcDeletePeerConnection(link.pc)
 
         await loop.run_in_executor(_deleter, delete)
-
-
-def _candidate_type(line: bytes) -> str:
-    fields = line.decode(errors="replace").split()
-    return fields[fields.index("typ") + 1] if "typ" in fields[:-1] else "unknown"
-
-
-def _native_urls(server: IceServer) -> list[str]:
-    """libdatachannel's form of one configured server: a URL each, with the TURN
-    credentials in it (percent-encoded)."""
-    urls = []
-    for url in server.urls:
-        parts = parse_ice_url(url)
-        if parts.secure and not parts.turn:
-            log.warning("libdatachannel has no STUN over TLS: %s is not used", url)
-            continue
-        host = f"[{parts.host}]" if ":" in parts.host else parts.host
-        scheme = ("turns" if parts.secure else "turn") if parts.turn else "stun"
-        credentials = ""
-        if parts.turn:
-            credentials = f"{quote(server.username or '', safe='')}:"
-            credentials += f"{quote(server.credential or '', safe='')}@"
-        query = (
-            "?transport=tcp" if parts.turn and not parts.secure and parts.transport == "tcp" else ""
-        )
-        urls.append(f"{scheme}:{credentials}{host}:{parts.port}{query}")
-    return urls

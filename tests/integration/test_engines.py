@@ -142,7 +142,7 @@ async def test_the_configured_host_address_is_the_only_one_offered() -> None:
             assert candidates, sdp
             assert all(line.split()[4] == "127.0.0.1" for line in candidates), candidates
             assert "a=max-message-size:65536" in sdp  # our frame limit, announced
-        assert caller.route(1) in ("host/host", "host/prflx")
+        assert caller.route(1) == "host/host"
         assert caller.buffered(1) == 0
     finally:
         await caller.close_all()
@@ -189,10 +189,12 @@ async def test_rooms_that_come_and_go_leave_no_sockets_or_threads_behind() -> No
         return asyncio.ensure_future(run())
 
     await one_round()  # the library's thread pool starts: it stays, and stays this size
-    threads, sockets = _os_threads(), _udp_sockets()
+    threads = _os_threads()
     for _ in range(3):
         await one_round()
-    assert _udp_sockets() == sockets == 0
+    async with asyncio.timeout(EVENT_TIMEOUT):  # libjuice closes a socket on its own thread
+        while _udp_sockets():
+            await asyncio.sleep(0.05)
     assert _os_threads() == threads
 
 
@@ -235,7 +237,7 @@ async def test_a_room_of_both_engines_chats_survives_a_crash_and_shows_routes(
     await form_mesh(peers)
     for peer in peers:
         routes = {e["peer"]: e["route"] for e in peer.events if e["event"] == "joined"}
-        assert set(routes.values()) <= {"host/host", "host/prflx"}, (peer.nick, routes)
+        assert set(routes.values()) == {"host/host"}, (peer.nick, routes)
     first = await everyone_says_something(peers, "mixed")
     await assert_delivered_exactly_once(peers, first)
     bo = peers.pop(1)  # a native peer crashes: no bye
