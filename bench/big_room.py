@@ -1,6 +1,10 @@
 """A room of a hundred as a partial mesh, against a 32-peer full mesh in the same run.
 
     python -m bench.big_room [--peers 100] [--full 32] [--processes 8] [--lines 10]
+    python -m bench.big_room --engine aiortc libdatachannel [--full 0]     (Python 3.12+)
+
+With several engines, both rooms are measured over each in turn (every peer of a room
+on one engine; ``--full 0`` leaves the full mesh out), one row each.
 
 For each room: a fresh broker; the peers, spread over ``--processes`` worker processes
 (bench/crowd_worker.py), join one process after another; then
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import time
@@ -37,6 +42,7 @@ from bench.harness import BrokerProcess
 from meshchat.mesh.identity import Identity
 from meshchat.mesh.partial.membership import OverlayConfig
 from meshchat.mesh.transports.base import TransportMessage
+from meshchat.wire.engines import ENGINE_VARIABLE, ENGINES
 from meshchat.wire.topics import global_topic
 
 ROOM = "bigroom"
@@ -201,15 +207,20 @@ async def main() -> None:
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--within", type=float, default=300.0, help="seconds to form")
+    parser.add_argument("--engine", nargs="+", choices=ENGINES, default=["aiortc"])
     args = parser.parse_args()
-    results = [
-        await measure(args.peers, args.processes, args.lines, partial=True, within=args.within),
-        await measure(args.full, min(args.processes, 4), args.lines, partial=False),
-    ]
+    rows = []
+    for engine in args.engine:
+        os.environ[ENGINE_VARIABLE] = engine  # the crowd workers inherit it
+        partial = await measure(args.peers, args.processes, args.lines, True, args.within)
+        rows.append((engine, partial))
+        if args.full:
+            full = await measure(args.full, min(args.processes, 4), args.lines, False)
+            rows.append((engine, full))
     columns = list(Result.__dataclass_fields__)
-    print(" | ".join(columns))
-    for result in results:
-        print(" | ".join(str(getattr(result, column)) for column in columns))
+    print(" | ".join(["engine", *columns]))
+    for engine, result in rows:
+        print(" | ".join([engine, *(str(getattr(result, column)) for column in columns)]))
 
 
 if __name__ == "__main__":

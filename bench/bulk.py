@@ -2,6 +2,10 @@
 a bare aiortc data channel between two processes in the same run.
 
     python -m bench.bulk --rounds 3
+    python -m bench.bulk --rounds 3 --engine aiortc libdatachannel   (Python 3.12+)
+
+With several engines, each round sends through a meshchat channel over each (both
+processes on that engine), and the table compares them with the aiortc one.
 
 The channel adds chunk framing, flow control, the author's signature and the SHA-256
 check; the bare channel sends 16 KiB slices with the same flow control and nothing
@@ -15,10 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
 from typing import Any
+
+from meshchat.wire.engines import ENGINE_VARIABLE, ENGINES
 
 from .bulk_worker import SIZE
 from .harness import BrokerProcess
@@ -32,7 +39,7 @@ class Worker:
         self.process = process
 
     @classmethod
-    async def start(cls, *args: str) -> Worker:
+    async def start(cls, *args: str, engine: str = "aiortc") -> Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -40,6 +47,7 @@ class Worker:
             *args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, ENGINE_VARIABLE: engine},
         )
         return cls(process)
 
@@ -85,12 +93,12 @@ async def raw_round() -> tuple[float, int, int]:
     return await transfer(sender, receiver)
 
 
-async def channel_round() -> tuple[float, int, int]:
+async def channel_round(engine: str) -> tuple[float, int, int]:
     broker = await BrokerProcess.start()
     try:
         room = f"bulk{time.monotonic_ns()}"
-        receiver = await Worker.start("channel-receive", broker.url, room)
-        sender = await Worker.start("channel-send", broker.url, room)
+        receiver = await Worker.start("channel-receive", broker.url, room, engine=engine)
+        sender = await Worker.start("channel-send", broker.url, room, engine=engine)
         await asyncio.gather(sender.expect("connected"), receiver.expect("connected"))
         return await transfer(sender, receiver)
     finally:
@@ -110,26 +118,32 @@ def row(name: str, results: list[tuple[float, int, int]]) -> tuple[float, str]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--engine", nargs="+", choices=ENGINES, default=["aiortc"])
+    options = parser.parse_args()
     raw: list[tuple[float, int, int]] = []
-    channel: list[tuple[float, int, int]] = []
-    for n in range(rounds):
+    channel: dict[str, list[tuple[float, int, int]]] = {e: [] for e in options.engine}
+    for n in range(options.rounds):
         raw.append(await raw_round())
-        channel.append(await channel_round())
-        print(
-            f"round {n + 1}: raw {raw[-1][0]:.1f} s, channel {channel[-1][0]:.1f} s",
-            file=sys.stderr,
-        )
+        for engine in options.engine:
+            channel[engine].append(await channel_round(engine))
+        said = ", ".join(f"{e} channel {channel[e][-1][0]:.1f} s" for e in options.engine)
+        print(f"round {n + 1}: raw {raw[-1][0]:.1f} s, {said}", file=sys.stderr)
     print(
         "| 64 MiB, process to process | median s | MiB/s | sender RSS growth, max (MiB) "
         "| receiver RSS growth, max (MiB) |"
     )
     print("|---|---|---|---|---|")
     raw_rate, raw_row = row("bare aiortc data channel", raw)
-    channel_rate, channel_row = row("meshchat channel", channel)
     print(raw_row)
-    print(channel_row)
-    print(f"\nchannel throughput / bare channel: {channel_rate / raw_rate:.2f}x")
+    rates = {}
+    for engine in options.engine:
+        rates[engine], engine_row = row(f"meshchat channel over {engine}", channel[engine])
+        print(engine_row)
+    for engine, rate in rates.items():
+        print(f"\nchannel over {engine} / bare aiortc channel: {rate / raw_rate:.2f}x")
+    if "aiortc" in rates and "libdatachannel" in rates:
+        ratio = rates["libdatachannel"] / rates["aiortc"]
+        print(f"channel over libdatachannel / over aiortc: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

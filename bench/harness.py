@@ -32,8 +32,8 @@ def packets_sent(connections: Iterable[RTCPeerConnection]) -> int:
     a measurement probe for benchmarks, nothing in meshchat relies on it)."""
     total = 0
     for pc in connections:
-        if pc.sctp is None:
-            continue
+        if not isinstance(pc, RTCPeerConnection) or pc.sctp is None:
+            continue  # (libdatachannel's links are counted by no one here)
         for stats in pc.sctp.transport._get_stats().values():
             if isinstance(stats, RTCTransportStats):
                 total += stats.packetsSent

@@ -2,8 +2,11 @@
 measured in the same run: the same N-peer mesh in one process, SDP handed over directly.
 
     python -m bench.mesh --sizes 2 4 8 --rounds 3
+    python -m bench.mesh --sizes 16 24 --rounds 2 --engine aiortc libdatachannel
 
-Prints a Markdown table (for docs/benchmarks.md).
+Prints a Markdown table (for docs/benchmarks.md). With several engines, the processes'
+rounds alternate between them (every process of a round on one engine), the one-process
+bound is left out, and the table compares each engine with aiortc.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -22,6 +26,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 
 from meshchat.mesh import IceConfig
 from meshchat.mesh.webrtc.ice import restrict_host_addresses
+from meshchat.wire.engines import ENGINE_VARIABLE, ENGINES
 
 from .harness import BrokerProcess, packets_sent
 
@@ -48,7 +53,7 @@ class Worker:
 
 
 async def processes_round(
-    size: int, messages: int, freeze: bool
+    size: int, messages: int, freeze: bool, engine: str = "aiortc"
 ) -> tuple[float, list[float], float, int]:
     """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds;
     CPU seconds all peer processes spent while chatting, and the packets they sent."""
@@ -68,6 +73,7 @@ async def processes_round(
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 cwd=REPO,
+                env={**os.environ, ENGINE_VARIABLE: engine},
             )
         )
         for _ in range(size)
@@ -171,7 +177,11 @@ async def main() -> None:
         action="store_true",
         help="peer processes freeze their start-up objects after joining, as meshchat join does",
     )
+    parser.add_argument("--engine", nargs="+", choices=ENGINES, default=["aiortc"])
     args = parser.parse_args()
+    if args.engine != ["aiortc"]:
+        await compare_engines(args.sizes, args.rounds, args.messages, args.gc_freeze, args.engine)
+        return
     print(
         "| N | mesh set-up, processes + broker (median s) | lower bound, one process "
         "(median s) | ratio | latency median (ms) | latency p99 (ms) "
@@ -209,6 +219,36 @@ async def main() -> None:
             f"| {packets / len(latencies):.2f} / {direct_packets / len(direct_latencies):.2f} |",
             flush=True,
         )
+
+
+async def compare_engines(
+    sizes: list[int], rounds: int, messages: int, freeze: bool, engines: list[str]
+) -> None:
+    print(
+        "| N | engine | mesh set-up (median s) | latency median (ms) | latency p99 (ms) "
+        "| CPU per delivered message (µs) | vs aiortc |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for size in sizes:
+        setups: dict[str, list[float]] = {e: [] for e in engines}
+        latencies: dict[str, list[float]] = {e: [] for e in engines}
+        cpu = dict.fromkeys(engines, 0.0)
+        for _ in range(rounds):
+            for engine in engines:  # alternating, so that machine noise hits all alike
+                setup, lat, spent, _ = await processes_round(size, messages, freeze, engine)
+                setups[engine].append(setup)
+                latencies[engine] += lat
+                cpu[engine] += spent
+        per_message = {e: cpu[e] / len(latencies[e]) for e in engines}
+        for engine in engines:
+            ratio = per_message[engine] / per_message.get("aiortc", per_message[engine])
+            print(
+                f"| {size} | {engine} | {statistics.median(setups[engine]):.2f} "
+                f"| {statistics.median(latencies[engine]) * 1000:.2f} "
+                f"| {percentile(latencies[engine], 0.99) * 1000:.2f} "
+                f"| {per_message[engine] * 1e6:.0f} | {ratio:.2f}x |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """False alarms under load: a room of peer processes chatting for minutes on this
 machine, and how many times one of them took a live peer for gone.
 
-    python -m bench.soak --peers 32 --seconds 120
+    python -m bench.soak --peers 32 --seconds 120 [--engine libdatachannel]
 
 Every peer is a `meshchat join --json` process on the bundled broker, as a user runs
 it; once the full mesh has formed, each says a line every 1-3 s (at random). Nobody
@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import time
+
+from meshchat.wire.engines import ENGINE_VARIABLE, ENGINES
 
 from .harness import BrokerProcess, JoinProcess
 
@@ -34,7 +37,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--peers", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--engine", choices=ENGINES, default="aiortc")
     args = parser.parse_args()
+    os.environ[ENGINE_VARIABLE] = args.engine  # the join processes inherit it
     broker = await BrokerProcess.start()
     peers: list[JoinProcess] = []
     try:
@@ -56,11 +61,12 @@ async def main() -> None:
         received = sum(e["event"] == "message" for p in peers for e in p.events)
         expected = sum(said) * (args.peers - 1)
         print(
-            "| peers | mesh formed | chatting | lines said | received / expected | false leaves |"
+            "| engine | peers | mesh formed | chatting | lines said | received / expected "
+            "| false leaves |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         print(
-            f"| {args.peers} | {formed:.1f} s | {args.seconds:.0f} s | {sum(said)} "
+            f"| {args.engine} | {args.peers} | {formed:.1f} s | {args.seconds:.0f} s | {sum(said)} "
             f"| {received} / {expected} | {left} ({before} while forming) |"
         )
     finally:

@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import ctypes
 import logging
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 
 from meshchat.mesh.engine import LinkEvents
 from meshchat.mesh.link.chat_frames import CHANNEL_LABEL, MAX_FRAME_BYTES
-from meshchat.mesh.link.in_flight import LOW_WATER
+from meshchat.mesh.link.in_flight import HIGH_WATER, LOW_WATER
 from meshchat.mesh.signalling.messages import IceCandidate
 from meshchat.mesh.webrtc import libdatachannel_capi as capi
 from meshchat.mesh.webrtc.ice import (
@@ -48,7 +49,11 @@ log = logging.getLogger(__name__)
 native_log = logging.getLogger("meshchat.mesh.webrtc.libdatachannel")
 
 READ_BATCH = 256  # frames read per turn of the loop, so that one busy link shares it
+# A turn of sends this big may end the data plane's window (HIGH_WATER, counted from a
+# buffer at LOW_WATER or less): only then does the engine look whether it drained.
+TURN_TO_CHECK = HIGH_WATER - LOW_WATER
 CLOSE_WAIT = 2.0  # seconds a closing link gets to send what it holds and say it closed
+SWITCH_INTERVAL = 0.0005  # seconds: see prepare()
 # A frame bigger than we announce (max-message-size) is still read, up to this, and
 # then refused by the data plane like any oversize frame.
 LARGEST_READ = 1024 * 1024
@@ -72,7 +77,7 @@ class _Link:
     # A read of the channel is scheduled. Set from libdatachannel's threads too: a
     # plain attribute, read and written under the GIL, so at worst one spare read.
     reading: bool = False
-    drain_check: bool = False  # a look at the buffer after our sends is scheduled
+    sent_unchecked: int = 0  # bytes sent since the engine last looked at the buffer
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # the library said so
     early_candidates: list[IceCandidate] = field(default_factory=list)
 
@@ -170,6 +175,9 @@ class LibdatachannelEngine:
 
     def prepare(self) -> None:
         self._loop = asyncio.get_running_loop()
+        # The library's callbacks need the GIL; the loop's thread, busy, hands it over
+        # only every switch interval (5 ms by default), which every frame would wait.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
     def create_link(self, pc_id: int, peer_id: str, caller: bool) -> None:
         if self._loop is None:
@@ -226,8 +234,9 @@ class LibdatachannelEngine:
             result = _rtc.rtcSendMessage(link.channel, frame, len(frame))
         if result < 0:  # closing under us: its frames are resent on a new link
             log.debug("link %d to %s: send failed (%d)", pc_id, link.peer_id, result)
-        elif not link.drain_check:
-            link.drain_check = True
+            return
+        before, link.sent_unchecked = link.sent_unchecked, link.sent_unchecked + len(frame)
+        if before < TURN_TO_CHECK <= link.sent_unchecked:
             assert self._loop is not None
             self._loop.call_soon(self._check_drained, link)
 
@@ -335,10 +344,12 @@ class LibdatachannelEngine:
             self._events.channel_open(link.pc_id)
 
     def _check_drained(self, link: _Link) -> None:
-        """After a turn of sends: usrsctp takes what its window allows straight away,
-        so the channel's own buffer may never have risen above LOW_WATER, and then
-        libdatachannel never says it fell to it. Say so here; else its callback will."""
-        link.drain_check = False
+        """After a turn of sends that may have filled the data plane's window by its own
+        count: usrsctp takes what its window allows straight away, so the channel's
+        buffer may never have risen above LOW_WATER, and then libdatachannel never says
+        it fell to it. Say so here; else its callback will. (A smaller turn that fills
+        the window started above LOW_WATER, and the library's callback comes.)"""
+        link.sent_unchecked = 0
         channel = link.channel
         if self._current(link) and channel and _rtc.rtcGetBufferedAmount(channel) <= LOW_WATER:
             self._events.channel_drained(link.pc_id)
