@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from meshchat.mesh.webrtc.ice import (
     keep_host_candidates,
     remote_type,
 )
+from meshchat.wire.quietlog import QuietLog
 
 log = logging.getLogger(__name__)
 native_log = logging.getLogger("meshchat.mesh.webrtc.libdatachannel")
@@ -132,9 +134,16 @@ def _on_error(channel: int, message: bytes | None, _: object) -> None:
     log.debug("channel %d: %s", channel, (message or b"").decode(errors="replace"))
 
 
+# What the library logs may be about what a peer sent: at a rate no peer can drive up,
+# per place in the library that logs it. Its threads log: hence the lock.
+_native_quiet = QuietLog(native_log)
+_native_lock = threading.Lock()
+
+
 def _on_log(level: int, message: bytes | None) -> None:
-    text = (message or b"").decode(errors="replace")
-    native_log.log(logging.WARNING if level <= 2 else logging.INFO, "%s", text)
+    where, _, said = (message or b"").decode(errors="replace").partition(": ")
+    with _native_lock:
+        _native_quiet.log(logging.WARNING if level <= 2 else logging.INFO, where, "%s: %s", said)
 
 
 # The C callbacks (kept referenced for the life of the process).
