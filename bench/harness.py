@@ -168,7 +168,7 @@ class JoinProcess:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def wait_for_peers(self, peer_ids: set[str]) -> None:
+    async def wait_for_peers(self, peer_ids: set[str], within: float = WAIT) -> None:
         def joined() -> set[str]:
             present: set[str] = set()
             for event in self.events:
@@ -178,7 +178,7 @@ class JoinProcess:
                     present.discard(event["peer"])
             return present
 
-        async with asyncio.timeout(WAIT):
+        async with asyncio.timeout(within):
             while not peer_ids <= joined():
                 self._changed.clear()
                 await self._changed.wait()

@@ -40,17 +40,23 @@ async def main() -> None:
     parser.add_argument("--engine", choices=ENGINES, default="aiortc")
     args = parser.parse_args()
     os.environ[ENGINE_VARIABLE] = args.engine  # the join processes inherit it
+    # A full mesh of them all, whatever the default limit (join --full-mesh-up-to).
+    full_mesh = ("--full-mesh-up-to", str(max(args.peers, 12)))
     broker = await BrokerProcess.start()
     peers: list[JoinProcess] = []
     try:
         started = time.monotonic()
         peers = list(
             await asyncio.gather(
-                *(JoinProcess.start(broker, "soak", f"p{n}") for n in range(args.peers))
+                *(
+                    JoinProcess.start(broker, "soak", f"p{n}", extra=full_mesh)
+                    for n in range(args.peers)
+                )
             )
         )
         ids = {peer.id for peer in peers}
-        await asyncio.gather(*(peer.wait_for_peers(ids - {peer.id}) for peer in peers))
+        # 32 processes starting at once on 2 cores take a while to be all there.
+        await asyncio.gather(*(peer.wait_for_peers(ids - {peer.id}, 300) for peer in peers))
         formed = time.monotonic() - started
         before = sum(e["event"] == "left" for p in peers for e in p.events)
         until = time.monotonic() + args.seconds
