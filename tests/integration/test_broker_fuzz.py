@@ -58,7 +58,9 @@ def broker_url() -> Iterator[str]:
         yield line.rsplit(" ", 1)[1].strip()
     finally:
         process.terminate()
-        process.wait(10)
+        # Going away, it gives each client up to 10 s to answer its close frame; a fuzzing
+        # client the test process has not yet collected never does (seen once under load).
+        process.wait(30)
     assert process.returncode in (0, -15), "the broker died"
 
 
