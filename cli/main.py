@@ -224,7 +224,7 @@ def main(ctx: click.Context, verbose: int, config_path: Path | None) -> None:
     show_default=True,
     envvar=ENGINE_VARIABLE,
     help="The WebRTC implementation of your links: aiortc (pure Python) or libdatachannel "
-    "(native: about five times the throughput for files and payloads; Python 3.12+, "
+    "(native: about three times the throughput for files and payloads; Python 3.12+, "
     "pip install 'meshchat[fast]'). Either talks to the other and to browsers "
     f"(env {ENGINE_VARIABLE}).",
 )
