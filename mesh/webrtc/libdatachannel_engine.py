@@ -272,8 +272,11 @@ class LibdatachannelEngine:
         local, remote = ctypes.create_string_buffer(256), ctypes.create_string_buffer(256)
         if _rtc.rtcGetSelectedCandidatePair(link.pc, local, 256, remote, 256) < 0:
             return "unknown"
-        remote_sdp = capi.read_text(_rtc.rtcGetRemoteDescription, link.pc) or ""
-        theirs = remote_type(remote.value.decode(errors="replace"), remote_sdp)
+        selected = remote.value.decode(errors="replace")
+        theirs = candidate_type(selected)
+        if theirs == "prflx":  # the description is read (and copied) only when it can help
+            remote_sdp = capi.read_text(_rtc.rtcGetRemoteDescription, link.pc) or ""
+            theirs = remote_type(selected, remote_sdp)
         return f"{candidate_type(local.value.decode(errors='replace'))}/{theirs}"
 
     def close(self, pc_id: int) -> None:
