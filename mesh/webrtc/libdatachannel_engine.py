@@ -189,8 +189,6 @@ class LibdatachannelEngine:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
     def create_link(self, pc_id: int, peer_id: str, caller: bool) -> None:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
         config, keep_alive = self._configuration()
         pc = _rtc.rtcCreatePeerConnection(ctypes.byref(config))
         del keep_alive  # libdatachannel has copied the strings
