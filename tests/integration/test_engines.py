@@ -8,11 +8,13 @@ it too: tests/run runs them again with ``--engine libdatachannel`` on Python 3.1
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +66,11 @@ class _Recorder:
         pass
 
 
-async def _linked_engines() -> tuple[Any, _Recorder, Any, _Recorder]:
+@contextlib.asynccontextmanager
+async def linked_engines() -> AsyncIterator[tuple[Any, _Recorder, Any, _Recorder]]:
     """Two libdatachannel engines with one link between them on loopback, its channel
-    open: the caller, what it reported, the callee, what it reported."""
+    open: the caller, what it reported, the callee, what it reported. Both are closed
+    at the end."""
     from meshchat.mesh.webrtc.ice import IceConfig
     from meshchat.mesh.webrtc.libdatachannel_engine import LibdatachannelEngine
 
@@ -76,26 +80,29 @@ async def _linked_engines() -> tuple[Any, _Recorder, Any, _Recorder]:
     callee = LibdatachannelEngine(ice, callee_events)
     caller.prepare()
     callee.prepare()
-    caller.create_link(1, "callee", caller=True)
-    callee.create_link(1, "caller", caller=False)
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        while not caller_events.descriptions:
-            await asyncio.sleep(0.01)
-        callee.set_remote(1, *caller_events.descriptions[0])
-        while not callee_events.descriptions:
-            await asyncio.sleep(0.01)
-        caller.set_remote(1, *callee_events.descriptions[0])
-        await caller_events.open.wait()
-        await callee_events.open.wait()
-    return caller, caller_events, callee, callee_events
+    try:
+        caller.create_link(1, "callee", caller=True)
+        callee.create_link(1, "caller", caller=False)
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while not caller_events.descriptions:
+                await asyncio.sleep(0.01)
+            callee.set_remote(1, *caller_events.descriptions[0])
+            while not callee_events.descriptions:
+                await asyncio.sleep(0.01)
+            caller.set_remote(1, *callee_events.descriptions[0])
+            await caller_events.open.wait()
+            await callee_events.open.wait()
+        yield caller, caller_events, callee, callee_events
+    finally:
+        await caller.close_all()
+        await callee.close_all()
 
 
 @needs_native
 async def test_frames_sent_while_the_receiver_stalls_all_arrive_in_order() -> None:
     # 5,000 frames go out, then the loop (both ends' reader) is blocked for a second: the
     # library's queue fills (1,024 frames) and SCTP holds the rest back at the sender.
-    caller, _, callee, received = await _linked_engines()
-    try:
+    async with linked_engines() as (caller, _, _, received):
         frames = [i.to_bytes(4, "big") + bytes(996) for i in range(5000)]
         for frame in frames:
             caller.send(1, frame)
@@ -108,17 +115,13 @@ async def test_frames_sent_while_the_receiver_stalls_all_arrive_in_order() -> No
         async with asyncio.timeout(EVENT_TIMEOUT):
             while received.frames[-1] != "and text":
                 await asyncio.sleep(0.01)
-    finally:
-        await caller.close_all()
-        await callee.close_all()
 
 
 @needs_native
 async def test_what_a_link_holds_when_it_is_closed_still_goes_out() -> None:
     # A peer that leaves says bye on each link and closes it at once: the bye (and
     # whatever was queued before it) must not be thrown away with the connection.
-    caller, _, callee, received = await _linked_engines()
-    try:
+    async with linked_engines() as (caller, _, _, received):
         frames = [i.to_bytes(4, "big") + bytes(5000) for i in range(200)]
         for frame in frames:
             caller.send(1, frame)
@@ -128,15 +131,11 @@ async def test_what_a_link_holds_when_it_is_closed_still_goes_out() -> None:
             while received.frames[-1:] != ["bye"]:
                 await asyncio.sleep(0.01)
         assert received.frames == [*frames, "bye"]
-    finally:
-        await caller.close_all()
-        await callee.close_all()
 
 
 @needs_native
 async def test_the_configured_host_address_is_the_only_one_offered() -> None:
-    caller, caller_events, callee, callee_events = await _linked_engines()
-    try:
+    async with linked_engines() as (caller, caller_events, _, callee_events):
         for _, sdp in caller_events.descriptions + callee_events.descriptions:
             candidates = [line for line in sdp.splitlines() if line.startswith("a=candidate:")]
             assert candidates, sdp
@@ -144,9 +143,6 @@ async def test_the_configured_host_address_is_the_only_one_offered() -> None:
             assert "a=max-message-size:65536" in sdp  # our frame limit, announced
         assert caller.route(1) == "host/host"
         assert caller.buffered(1) == 0
-    finally:
-        await caller.close_all()
-        await callee.close_all()
 
 
 def _os_threads() -> int:
