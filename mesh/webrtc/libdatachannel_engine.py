@@ -410,9 +410,10 @@ class LibdatachannelEngine:
             result = _rtc.rtcReceiveMessage(channel, buffer, ctypes.byref(size))
         if result < 0:
             return None
+        # Copy out only what came (``buffer.raw`` would copy the whole 64 KiB buffer).
         if size.value >= 0:
-            return buffer.raw[: size.value]
-        data = buffer.raw[: -size.value - 1]  # text: its size is -(bytes + NUL)
+            return ctypes.string_at(buffer, size.value)
+        data = ctypes.string_at(buffer, -size.value - 1)  # text: its size is -(bytes + NUL)
         try:
             return data.decode()
         except UnicodeDecodeError:
