@@ -62,6 +62,29 @@ class Configuration(ctypes.Structure):
     ]
 
 
+class SctpSettings(ctypes.Structure):
+    """``rtcSctpSettings``: process-wide, for peer connections made after it is set.
+    Zero keeps the library's default."""
+
+    _fields_ = [
+        (name, _int)
+        for name in (
+            "recvBufferSize",
+            "sendBufferSize",
+            "maxChunksOnQueue",
+            "initialCongestionWindow",
+            "maxBurst",
+            "congestionControlModule",
+            "delayedSackTimeMs",
+            "minRetransmitTimeoutMs",
+            "maxRetransmitTimeoutMs",
+            "initialRetransmitTimeoutMs",
+            "maxRetransmitAttempts",
+            "heartbeatIntervalMs",
+        )
+    ]
+
+
 # Callback types: (id, ..., user pointer). ctypes takes the GIL to run them.
 StateCallback = ctypes.CFUNCTYPE(None, _int, _int, _ptr)  # pc, state
 DataChannelCallback = ctypes.CFUNCTYPE(None, _int, _int, _ptr)  # pc, dc
@@ -72,6 +95,7 @@ LogCallback = ctypes.CFUNCTYPE(None, _int, _text)  # level, message
 _SIGNATURES: dict[str, tuple[type | None, list[type]]] = {
     "rtcInitLogger": (None, [_int, LogCallback]),
     "rtcCleanup": (None, []),
+    "rtcSetSctpSettings": (_int, [ctypes.POINTER(SctpSettings)]),
     "rtcCreatePeerConnection": (_int, [ctypes.POINTER(Configuration)]),
     "rtcClosePeerConnection": (_int, [_int]),
     "rtcDeletePeerConnection": (_int, [_int]),

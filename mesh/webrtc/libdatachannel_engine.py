@@ -56,6 +56,7 @@ READ_BATCH = 256  # frames read per turn of the loop, so that one busy link shar
 TURN_TO_CHECK = HIGH_WATER - LOW_WATER
 CLOSE_WAIT = 2.0  # seconds a closing link gets to send what it holds and say it closed
 SWITCH_INTERVAL = 0.0005  # seconds: see prepare()
+SACK_DELAY_MS = 200  # RFC 4960's bound, as sctp_sack.py gives aiortc: see below
 # A frame bigger than we announce (max-message-size) is still read, up to this, and
 # then refused by the data plane like any oversize frame.
 LARGEST_READ = 1024 * 1024
@@ -158,6 +159,10 @@ _on_error_c = capi.ErrorCallback(_on_error)
 _on_log_c = capi.LogCallback(_on_log)
 
 _rtc.rtcInitLogger(capi.LOG_WARNING, _on_log_c)
+# SACKs as the aiortc engine sends them (sctp_sack.py): one for every second packet of
+# data, or within the RFC's 200 ms (libdatachannel's own 20 ms answers every chat line
+# with a packet of its own, doubling what both ends encrypt, send and wake up for).
+_rtc.rtcSetSctpSettings(ctypes.byref(capi.SctpSettings(delayedSackTimeMs=SACK_DELAY_MS)))
 
 
 @atexit.register
