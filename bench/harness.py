@@ -40,6 +40,15 @@ def packets_sent(connections: Iterable[RTCPeerConnection]) -> int:
     return total
 
 
+def udp_datagrams_sent() -> int:
+    """UDP datagrams this machine's network namespace has sent so far (the kernel's
+    count, /proc/net/snmp): what both engines send, counted alike. Nothing else here
+    speaks UDP while a benchmark runs; the signalling is TCP."""
+    with open("/proc/net/snmp") as snmp:
+        header, values = (line.split() for line in snmp if line.startswith("Udp:"))
+    return int(values[header.index("OutDatagrams")])
+
+
 def join_command(room: str, nick: str, broker_url: str | None) -> list[str]:
     """``meshchat join --json`` on loopback, through ``broker_url`` (None: the embedded
     default)."""

@@ -28,7 +28,7 @@ from meshchat.mesh import IceConfig
 from meshchat.mesh.webrtc.ice import restrict_host_addresses
 from meshchat.wire.engines import ENGINE_VARIABLE, ENGINES
 
-from .harness import BrokerProcess, packets_sent
+from .harness import BrokerProcess, packets_sent, udp_datagrams_sent
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
@@ -54,9 +54,10 @@ class Worker:
 
 async def processes_round(
     size: int, messages: int, freeze: bool, engine: str = "aiortc"
-) -> tuple[float, list[float], float, int]:
+) -> tuple[float, list[float], float, int, int]:
     """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds;
-    CPU seconds all peer processes spent while chatting, and the packets they sent."""
+    CPU seconds all peer processes spent while chatting, the packets they sent (as
+    aiortc counts them), and the UDP datagrams the machine sent meanwhile."""
     broker = await BrokerProcess.start()
     url = broker.url
     room = f"bench{time.monotonic_ns()}"
@@ -86,6 +87,7 @@ async def processes_round(
         meshes = await asyncio.gather(*(w.read() for w in workers))
         setup = max(m["at"] for m in meshes) - start
         # Everyone chats at once, a message every 50 ms.
+        datagrams = udp_datagrams_sent()
         await asyncio.gather(*(w.command(f"chat {messages} 0.05") for w in workers))
         for worker in workers:
             report = await worker.read()
@@ -99,10 +101,11 @@ async def processes_round(
             latencies += report["values"]
             cpu += report["cpu"]
             packets += report["packets"]
+        datagrams = udp_datagrams_sent() - datagrams
         expected = size * (size - 1) * messages
         if len(latencies) != expected:
             raise RuntimeError(f"{len(latencies)} of {expected} messages arrived")
-        return setup, latencies, cpu, packets
+        return setup, latencies, cpu, packets, datagrams
     finally:
         for worker in workers:
             worker.process.kill()
@@ -196,7 +199,7 @@ async def main() -> None:
         packets = direct_packets = 0
         for _ in range(args.rounds):
             # Interleave the two so that machine noise hits both alike.
-            setup, lat, spent, sent = await processes_round(size, args.messages, args.gc_freeze)
+            setup, lat, spent, sent, _ = await processes_round(size, args.messages, args.gc_freeze)
             setups.append(setup)
             latencies += lat
             cpu += spent
@@ -226,19 +229,21 @@ async def compare_engines(
 ) -> None:
     print(
         "| N | engine | mesh set-up (median s) | latency median (ms) | latency p99 (ms) "
-        "| CPU per delivered message (µs) | vs aiortc |"
+        "| CPU per delivered message (µs) | vs aiortc | UDP datagrams per delivered message |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for size in sizes:
         setups: dict[str, list[float]] = {e: [] for e in engines}
         latencies: dict[str, list[float]] = {e: [] for e in engines}
         cpu = dict.fromkeys(engines, 0.0)
+        datagrams = dict.fromkeys(engines, 0)
         for _ in range(rounds):
             for engine in engines:  # alternating, so that machine noise hits all alike
-                setup, lat, spent, _ = await processes_round(size, messages, freeze, engine)
+                setup, lat, spent, _, sent = await processes_round(size, messages, freeze, engine)
                 setups[engine].append(setup)
                 latencies[engine] += lat
                 cpu[engine] += spent
+                datagrams[engine] += sent
         per_message = {e: cpu[e] / len(latencies[e]) for e in engines}
         for engine in engines:
             ratio = per_message[engine] / per_message.get("aiortc", per_message[engine])
@@ -246,7 +251,8 @@ async def compare_engines(
                 f"| {size} | {engine} | {statistics.median(setups[engine]):.2f} "
                 f"| {statistics.median(latencies[engine]) * 1000:.2f} "
                 f"| {percentile(latencies[engine], 0.99) * 1000:.2f} "
-                f"| {per_message[engine] * 1e6:.0f} | {ratio:.2f}x |",
+                f"| {per_message[engine] * 1e6:.0f} | {ratio:.2f}x "
+                f"| {datagrams[engine] / len(latencies[engine]):.2f} |",
                 flush=True,
             )
 
