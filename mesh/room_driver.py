@@ -11,9 +11,10 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from meshchat.mesh.background import BackgroundTasks
 from meshchat.mesh.channel import Channel, ChatChannel
 from meshchat.mesh.events import PeerJoined, RoomEvent
 from meshchat.mesh.fanout import Fanout
@@ -81,7 +82,7 @@ class RoomDriver:
             max_file_size=max_file_size,
             reconnect_grace=RECONNECT_GRACE,
         )
-        self._sending: set[asyncio.Task[None]] = set()  # keeps the core's sends referenced
+        self._sending = BackgroundTasks()  # the core's sends
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
 
@@ -106,7 +107,9 @@ class RoomDriver:
         if self._timer is not None:
             self._timer.cancel()
         await self.signalling.stop(drain_within=2.0)  # the bye goes out first
-        await asyncio.gather(self.engine.close_all(), *self._sending, return_exceptions=True)
+        await asyncio.gather(
+            self.engine.close_all(), *self._sending.running(), return_exceptions=True
+        )
         await self.files.close()
         self.core.parts.close()
         self.events.close()
@@ -159,7 +162,7 @@ class RoomDriver:
                 case FilesUndelivered(message_id=message_id, peer_id=peer_id, reason=reason):
                     self.files.undelivered(message_id, peer_id, reason)
                 case SendPayload():
-                    self._spawn(self._send_quietly(action))
+                    self._sending.start(self._send_quietly(action))
                 case WakeAt(when=when):
                     self.wake_at(when)
         # Every change to the payload backlog comes through here (frames handed out,
@@ -176,11 +179,6 @@ class RoomDriver:
     def route_to(self, peer_id: str) -> str:
         pc_id = self.core.pc_of(peer_id)
         return self.engine.route(pc_id) if pc_id is not None else "unknown"
-
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
 
     # --- the one timer ---
 

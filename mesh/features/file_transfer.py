@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meshchat.mesh.background import BackgroundTasks
 from meshchat.mesh.events import (
     FileDelivered,
     FileFailed,
@@ -213,7 +214,7 @@ class FileTransfers:
         self._lost_since: dict[str, float] = {}  # peers lost (not said bye), since when
         self._offer_budget: dict[str, TokenBucket] = {}
         self._flood_log = QuietLog(log)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
         if downloads is not None:
@@ -237,7 +238,7 @@ class FileTransfers:
         path, size, digest = await asyncio.to_thread(_inspect, path)
         transfer = FileTransfer(secrets.token_hex(16), path, path.name, size, digest, recipients)
         self._outgoing[transfer.id] = transfer
-        self._spawn(self._offer_and_feed(transfer))
+        self._tasks.start(self._offer_and_feed(transfer))
         return transfer
 
     async def _offer_and_feed(self, transfer: FileTransfer) -> None:
@@ -590,16 +591,11 @@ class FileTransfers:
         """A control message to ``peer``, sent in the background (it queues behind
         nothing: control messages are small)."""
         if not self._closed:
-            self._spawn(self._send_quietly(peer, message))
+            self._tasks.start(self._send_quietly(peer, message))
 
     async def _send_quietly(self, peer: str, message: Control) -> None:
         with contextlib.suppress(ValueError):  # the peer is gone: nothing to tell
             await self._send(FILES_CHANNEL, encode_control(message), (peer,))
-
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         """We are leaving: everything under way fails, half-received files go."""
@@ -609,7 +605,7 @@ class FileTransfers:
         for transfer in list(self._outgoing.values()):
             for peer in transfer.recipients:
                 self._fail_outgoing(transfer, peer, "we left", tell=False)
-        tasks = [*self._tasks, *([self._watchdog] if self._watchdog else [])]
+        tasks = [*self._tasks.running(), *([self._watchdog] if self._watchdog else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

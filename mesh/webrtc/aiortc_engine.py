@@ -16,6 +16,7 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from meshchat.mesh.background import BackgroundTasks
 from meshchat.mesh.engine import LinkEvents
 from meshchat.mesh.link.chat_frames import CHANNEL_LABEL
 from meshchat.mesh.link.in_flight import LOW_WATER
@@ -47,7 +48,7 @@ class AiortcEngine:
         self.ice = ice
         self._events = events
         self._connections: dict[int, _Connection] = {}
-        self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
+        self._closing = BackgroundTasks()
 
     def prepare(self) -> None:
         sctp_sack.install()
@@ -112,16 +113,14 @@ class AiortcEngine:
 
     def close(self, pc_id: int) -> None:
         if (connection := self._connections.pop(pc_id, None)) is not None:
-            task = asyncio.ensure_future(self._shut_down(connection))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._closing.start(self._shut_down(connection))
 
     async def close_all(self) -> None:
         connections = list(self._connections.values())
         self._connections.clear()
         await asyncio.gather(
             *(self._shut_down(connection) for connection in connections),
-            *self._closing,
+            *self._closing.running(),
             return_exceptions=True,
         )
 

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshchat.mesh.background import BackgroundTasks
 from meshchat.mesh.engine import LinkEvents
 from meshchat.mesh.link.chat_frames import CHANNEL_LABEL, MAX_FRAME_BYTES
 from meshchat.mesh.link.in_flight import HIGH_WATER, LOW_WATER
@@ -183,7 +184,7 @@ class LibdatachannelEngine:
         self.ice = ice
         self._events = events
         self._connections: dict[int, _Link] = {}
-        self._closing: set[asyncio.Task[None]] = set()  # keeps deletions referenced
+        self._closing = BackgroundTasks()  # the deletions
         self._loop: asyncio.AbstractEventLoop | None = None
         self._frame = ctypes.create_string_buffer(MAX_FRAME_BYTES + 1)  # read into
 
@@ -290,7 +291,7 @@ class LibdatachannelEngine:
         for link in list(self._connections.values()):
             self._delete(link)
         self._connections.clear()
-        await asyncio.gather(*self._closing, return_exceptions=True)
+        await asyncio.gather(*self._closing.running(), return_exceptions=True)
 
     # --- from libdatachannel's threads into the loop ---
 
@@ -441,9 +442,7 @@ class LibdatachannelEngine:
         return config, [*urls, *([bind] if bind else [])]
 
     def _delete(self, link: _Link) -> None:
-        task = asyncio.ensure_future(self._close_then_delete(link))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._closing.start(self._close_then_delete(link))
 
     async def _close_then_delete(self, link: _Link) -> None:
         """Close the link, letting what it holds unsent go out first (a bye, the last
