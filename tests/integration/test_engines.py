@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from meshchat.mesh import EngineUnavailable, MemoryHub, MemoryTransport, Room
+from meshchat.mesh.link.chat_frames import MAX_FRAME_BYTES
+from meshchat.mesh.webrtc.engines import EngineName
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, MESHCHAT, REPO, Signalling
@@ -67,17 +69,19 @@ class _Recorder:
 
 
 @contextlib.asynccontextmanager
-async def linked_engines() -> AsyncIterator[tuple[Any, _Recorder, Any, _Recorder]]:
-    """Two libdatachannel engines with one link between them on loopback, its channel
-    open: the caller, what it reported, the callee, what it reported. Both are closed
-    at the end."""
+async def linked_engines(
+    caller_engine: EngineName = "libdatachannel",
+) -> AsyncIterator[tuple[Any, _Recorder, Any, _Recorder]]:
+    """Two engines with one link between them on loopback, its channel open: the
+    caller (libdatachannel, unless said), what it reported, the callee (libdatachannel),
+    what it reported. Both are closed at the end."""
+    from meshchat.mesh.webrtc.engines import make_engine
     from meshchat.mesh.webrtc.ice import IceConfig
-    from meshchat.mesh.webrtc.libdatachannel_engine import LibdatachannelEngine
 
     ice = IceConfig(host_addresses=("127.0.0.1",))
     caller_events, callee_events = _Recorder(), _Recorder()
-    caller = LibdatachannelEngine(ice, caller_events)
-    callee = LibdatachannelEngine(ice, callee_events)
+    caller = make_engine(caller_engine, ice, caller_events)
+    callee = make_engine("libdatachannel", ice, callee_events)
     caller.prepare()
     callee.prepare()
     try:
@@ -115,6 +119,25 @@ async def test_frames_sent_while_the_receiver_stalls_all_arrive_in_order() -> No
         async with asyncio.timeout(EVENT_TIMEOUT):
             while received.frames[-1] != "and text":
                 await asyncio.sleep(0.01)
+
+
+@needs_native
+async def test_a_frame_over_the_announced_size_is_cut_there_and_the_link_carries_on() -> None:
+    # A hostile peer ignores the max-message-size we announce (here an aiortc sender,
+    # told otherwise). The library cuts what it hands us at that size, so a reader never
+    # holds more than a frame's worth; the data plane refuses the cut frame as malformed.
+    async with linked_engines("aiortc") as (sender, _, _, received):
+        (connection,) = sender._connections.values()
+        connection.pc.sctp._remote_max_message_size = 1 << 40
+        sender.send(1, "before")
+        sender.send(1, bytes(4 * 1024 * 1024))
+        sender.send(1, "after")
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while received.frames[-1:] != ["after"]:
+                await asyncio.sleep(0.01)
+        before, cut, after = received.frames
+        assert (before, after) == ("before", "after")
+        assert 0 < len(cut) <= MAX_FRAME_BYTES
 
 
 @needs_native
