@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiortc import RTCPeerConnection
@@ -38,6 +40,24 @@ def packets_sent(connections: Iterable[RTCPeerConnection]) -> int:
             if isinstance(stats, RTCTransportStats):
                 total += stats.packetsSent
     return total
+
+
+def cpu_by_thread() -> dict[str, float]:
+    """CPU seconds this process's threads have spent so far, by thread name (the
+    kernel's count, /proc/self/task; its clock ticks are 10 ms). The loop's thread is
+    named after the program ("python"); libdatachannel names its own."""
+    ticks_per_second = os.sysconf("SC_CLK_TCK")
+    spent: dict[str, float] = {}
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        utime, stime = int(fields[11]), int(fields[12])
+        spent[name] = spent.get(name, 0.0) + (utime + stime) / ticks_per_second
+    return spent
 
 
 def udp_datagrams_sent() -> int:

@@ -6,7 +6,9 @@ measured in the same run: the same N-peer mesh in one process, SDP handed over d
 
 Prints a Markdown table (for docs/benchmarks.md). With several engines, the processes'
 rounds alternate between them (every process of a round on one engine), the one-process
-bound is left out, and the table compares each engine with aiortc.
+bound is left out, and the table compares each engine with aiortc; a second table
+splits their CPU by thread (the loop's thread is "python"; libdatachannel runs ICE,
+DTLS and SCTP in threads of its own).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +55,22 @@ class Worker:
         await self.process.stdin.drain()
 
 
+@dataclass
+class ProcessesRound:
+    """What one round of N peer processes measured."""
+
+    setup: float  # seconds from 'go' to every process seeing a full mesh
+    latencies: list[float]  # of every chat line to every receiver, in seconds
+    cpu: float  # seconds all peer processes spent while chatting
+    packets: int  # sent by them meanwhile, as aiortc counts them (none for libdatachannel)
+    datagrams: int  # UDP datagrams the machine sent meanwhile (the kernel's count)
+    threads: dict[str, float] = field(default_factory=dict)  # cpu by thread name
+
+
 async def processes_round(
     size: int, messages: int, freeze: bool, engine: str = "aiortc"
-) -> tuple[float, list[float], float, int, int]:
-    """Seconds from 'go' to every process seeing a full mesh; chat latencies in seconds;
-    CPU seconds all peer processes spent while chatting, the packets they sent (as
-    aiortc counts them), and the UDP datagrams the machine sent meanwhile."""
+) -> ProcessesRound:
+    """N peer processes on ``engine`` form a mesh, then each says ``messages`` lines."""
     broker = await BrokerProcess.start()
     url = broker.url
     room = f"bench{time.monotonic_ns()}"
@@ -93,19 +106,20 @@ async def processes_round(
             report = await worker.read()
             assert report["event"] == "sent", report
         await asyncio.sleep(1.0)
-        latencies: list[float] = []
-        cpu, packets = 0.0, 0
+        result = ProcessesRound(setup, [], 0.0, 0, 0)
         for worker in workers:
             await worker.command("latencies")
             report = await worker.read()
-            latencies += report["values"]
-            cpu += report["cpu"]
-            packets += report["packets"]
-        datagrams = udp_datagrams_sent() - datagrams
+            result.latencies += report["values"]
+            result.cpu += report["cpu"]
+            result.packets += report["packets"]
+            for name, spent in report["threads"].items():
+                result.threads[name] = result.threads.get(name, 0.0) + spent
+        result.datagrams = udp_datagrams_sent() - datagrams
         expected = size * (size - 1) * messages
-        if len(latencies) != expected:
-            raise RuntimeError(f"{len(latencies)} of {expected} messages arrived")
-        return setup, latencies, cpu, packets, datagrams
+        if len(result.latencies) != expected:
+            raise RuntimeError(f"{len(result.latencies)} of {expected} messages arrived")
+        return result
     finally:
         for worker in workers:
             worker.process.kill()
@@ -199,11 +213,11 @@ async def main() -> None:
         packets = direct_packets = 0
         for _ in range(args.rounds):
             # Interleave the two so that machine noise hits both alike.
-            setup, lat, spent, sent, _ = await processes_round(size, args.messages, args.gc_freeze)
-            setups.append(setup)
-            latencies += lat
-            cpu += spent
-            packets += sent
+            measured = await processes_round(size, args.messages, args.gc_freeze)
+            setups.append(measured.setup)
+            latencies += measured.latencies
+            cpu += measured.cpu
+            packets += measured.packets
             setup, lat, spent, sent = await direct_round(size, args.messages)
             direct_setups.append(setup)
             direct_latencies += lat
@@ -227,34 +241,43 @@ async def main() -> None:
 async def compare_engines(
     sizes: list[int], rounds: int, messages: int, freeze: bool, engines: list[str]
 ) -> None:
+    rows, by_thread = [], []
+    for size in sizes:
+        measured: dict[str, list[ProcessesRound]] = {e: [] for e in engines}
+        for _ in range(rounds):
+            for engine in engines:  # alternating, so that machine noise hits all alike
+                measured[engine].append(await processes_round(size, messages, freeze, engine))
+        delivered = {e: sum(len(r.latencies) for r in measured[e]) for e in engines}
+        per_message = {e: sum(r.cpu for r in measured[e]) / delivered[e] for e in engines}
+        for engine in engines:
+            latencies = [t for r in measured[engine] for t in r.latencies]
+            ratio = per_message[engine] / per_message.get("aiortc", per_message[engine])
+            datagrams = sum(r.datagrams for r in measured[engine]) / delivered[engine]
+            rows.append(
+                f"| {size} | {engine} | {statistics.median(r.setup for r in measured[engine]):.2f} "
+                f"| {statistics.median(latencies) * 1000:.2f} "
+                f"| {percentile(latencies, 0.99) * 1000:.2f} "
+                f"| {per_message[engine] * 1e6:.0f} | {ratio:.2f}x | {datagrams:.2f} |"
+            )
+            threads: dict[str, float] = {}
+            for result in measured[engine]:
+                for name, spent in result.threads.items():
+                    threads[name] = threads.get(name, 0.0) + spent
+            spent_by = sorted(threads.items(), key=lambda item: -item[1])
+            said = ", ".join(
+                f"{name} {spent / delivered[engine] * 1e6:.0f}" for name, spent in spent_by
+            )
+            by_thread.append(f"| {size} | {engine} | {said} |")
     print(
         "| N | engine | mesh set-up (median s) | latency median (ms) | latency p99 (ms) "
         "| CPU per delivered message (µs) | vs aiortc | UDP datagrams per delivered message |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for size in sizes:
-        setups: dict[str, list[float]] = {e: [] for e in engines}
-        latencies: dict[str, list[float]] = {e: [] for e in engines}
-        cpu = dict.fromkeys(engines, 0.0)
-        datagrams = dict.fromkeys(engines, 0)
-        for _ in range(rounds):
-            for engine in engines:  # alternating, so that machine noise hits all alike
-                setup, lat, spent, _, sent = await processes_round(size, messages, freeze, engine)
-                setups[engine].append(setup)
-                latencies[engine] += lat
-                cpu[engine] += spent
-                datagrams[engine] += sent
-        per_message = {e: cpu[e] / len(latencies[e]) for e in engines}
-        for engine in engines:
-            ratio = per_message[engine] / per_message.get("aiortc", per_message[engine])
-            print(
-                f"| {size} | {engine} | {statistics.median(setups[engine]):.2f} "
-                f"| {statistics.median(latencies[engine]) * 1000:.2f} "
-                f"| {percentile(latencies[engine], 0.99) * 1000:.2f} "
-                f"| {per_message[engine] * 1e6:.0f} | {ratio:.2f}x "
-                f"| {datagrams[engine] / len(latencies[engine]):.2f} |",
-                flush=True,
-            )
+    print("\n".join(rows))
+    print()
+    print("| N | engine | CPU per delivered message by thread, all processes (µs) |")
+    print("|---|---|---|")
+    print("\n".join(by_thread), flush=True)
 
 
 if __name__ == "__main__":

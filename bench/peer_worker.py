@@ -19,7 +19,7 @@ from aiortc import RTCPeerConnection
 from meshchat.cli.heap import settle_after_join
 from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, PeerLeft, Room, WebSocketTransport
 
-from .harness import packets_sent
+from .harness import cpu_by_thread, packets_sent
 
 
 def report(**fields: object) -> None:
@@ -64,10 +64,12 @@ async def main(broker_url: str, room_name: str, expected_peers: int, freeze: boo
 
     chat_began_cpu = 0.0
     chat_began_packets = 0
+    chat_began_threads: dict[str, float] = {}
     while line := (await reader.readline()).decode().split():
         if line[0] == "chat":
             count, interval = int(line[1]), float(line[2])
             chat_began_cpu = time.process_time()
+            chat_began_threads = cpu_by_thread()
             chat_began_packets = packets_sent(peer_connections())
             for _ in range(count):
                 await room.send(f"{time.monotonic()!r} benchmark message")
@@ -78,7 +80,11 @@ async def main(broker_url: str, room_name: str, expected_peers: int, freeze: boo
             # and the UDP packets it sent (lines, acks, SACKs, heartbeats, ICE checks).
             cpu = time.process_time() - chat_began_cpu
             packets = packets_sent(peer_connections()) - chat_began_packets
-            report(event="latencies", values=latencies, cpu=cpu, packets=packets)
+            threads = {
+                name: spent - chat_began_threads.get(name, 0.0)
+                for name, spent in cpu_by_thread().items()
+            }
+            report(event="latencies", values=latencies, cpu=cpu, packets=packets, threads=threads)
         elif line[0] == "quit":
             break
     watcher.cancel()
