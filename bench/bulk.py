@@ -23,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from meshchat.wire.engines import ENGINE_VARIABLE, ENGINES
@@ -71,20 +72,37 @@ class Worker:
         await asyncio.wait_for(self.process.wait(), TIMEOUT)
 
 
-async def transfer(sender: Worker, receiver: Worker) -> tuple[float, int, int]:
-    """Seconds from the sender's start to the receiver's last byte; RSS growth of both."""
+@dataclass
+class Transfer:
+    """One 64 MiB transfer: seconds from the sender's start to the receiver's last
+    byte, RSS growth of both, and (through a channel) the CPU seconds both processes
+    spent meanwhile by thread name (the sender's payload is made before)."""
+
+    seconds: float
+    sender_growth: int
+    receiver_growth: int
+    threads: dict[str, float]
+
+
+async def transfer(sender: Worker, receiver: Worker) -> Transfer:
     sender_rss = (await sender.expect("rss"))["rss"]
     receiver_rss = (await receiver.expect("rss"))["rss"]
     start = (await sender.expect("start"))["at"]
     done = (await receiver.expect("done"))["at"]
     await asyncio.gather(sender.tell(event="over"), receiver.tell(event="over"))
-    sender_peak = (await sender.expect("peak"))["rss"]
-    receiver_peak = (await receiver.expect("peak"))["rss"]
+    sender_peak = await sender.expect("peak")
+    receiver_peak = await receiver.expect("peak")
     await asyncio.gather(sender.finish(), receiver.finish())
-    return done - start, sender_peak - sender_rss, receiver_peak - receiver_rss
+    threads: dict[str, float] = {}
+    for peak in (sender_peak, receiver_peak):
+        for name, spent in peak.get("threads", {}).items():
+            threads[name] = threads.get(name, 0.0) + spent
+    return Transfer(
+        done - start, sender_peak["rss"] - sender_rss, receiver_peak["rss"] - receiver_rss, threads
+    )
 
 
-async def raw_round() -> tuple[float, int, int]:
+async def raw_round() -> Transfer:
     sender, receiver = await Worker.start("raw-send"), await Worker.start("raw-receive")
     offer = await sender.expect("sdp")
     await receiver.tell(sdp=offer["sdp"])
@@ -93,7 +111,7 @@ async def raw_round() -> tuple[float, int, int]:
     return await transfer(sender, receiver)
 
 
-async def channel_round(engine: str) -> tuple[float, int, int]:
+async def channel_round(engine: str) -> Transfer:
     broker = await BrokerProcess.start()
     try:
         room = f"bulk{time.monotonic_ns()}"
@@ -105,10 +123,10 @@ async def channel_round(engine: str) -> tuple[float, int, int]:
         await broker.stop()
 
 
-def row(name: str, results: list[tuple[float, int, int]]) -> tuple[float, str]:
-    seconds = statistics.median(r[0] for r in results)
-    grow_sender = max(r[1] for r in results) / MIB
-    grow_receiver = max(r[2] for r in results) / MIB
+def row(name: str, results: list[Transfer]) -> tuple[float, str]:
+    seconds = statistics.median(r.seconds for r in results)
+    grow_sender = max(r.sender_growth for r in results) / MIB
+    grow_receiver = max(r.receiver_growth for r in results) / MIB
     rate = SIZE / MIB / seconds
     return rate, (
         f"| {name} | {seconds:.1f} | {rate:.2f} | {grow_sender:.1f} | {grow_receiver:.1f} |"
@@ -120,14 +138,14 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--engine", nargs="+", choices=ENGINES, default=["aiortc"])
     options = parser.parse_args()
-    raw: list[tuple[float, int, int]] = []
-    channel: dict[str, list[tuple[float, int, int]]] = {e: [] for e in options.engine}
+    raw: list[Transfer] = []
+    channel: dict[str, list[Transfer]] = {e: [] for e in options.engine}
     for n in range(options.rounds):
         raw.append(await raw_round())
         for engine in options.engine:
             channel[engine].append(await channel_round(engine))
-        said = ", ".join(f"{e} channel {channel[e][-1][0]:.1f} s" for e in options.engine)
-        print(f"round {n + 1}: raw {raw[-1][0]:.1f} s, {said}", file=sys.stderr)
+        said = ", ".join(f"{e} channel {channel[e][-1].seconds:.1f} s" for e in options.engine)
+        print(f"round {n + 1}: raw {raw[-1].seconds:.1f} s, {said}", file=sys.stderr)
     print(
         "| 64 MiB, process to process | median s | MiB/s | sender RSS growth, max (MiB) "
         "| receiver RSS growth, max (MiB) |"
@@ -144,6 +162,15 @@ async def main() -> None:
     if "aiortc" in rates and "libdatachannel" in rates:
         ratio = rates["libdatachannel"] / rates["aiortc"]
         print(f"channel over libdatachannel / over aiortc: {ratio:.2f}x")
+    print("\n| through a channel over | CPU during a transfer by thread, both processes (mean s) |")
+    print("|---|---|")
+    for engine, results in channel.items():
+        threads: dict[str, float] = {}
+        for result in results:
+            for name, spent in result.threads.items():
+                threads[name] = threads.get(name, 0.0) + spent / len(results)
+        spent_by = sorted(threads.items(), key=lambda item: -item[1])
+        print(f"| {engine} | {', '.join(f'{name} {spent:.2f}' for name, spent in spent_by)} |")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from meshchat.mesh import IceConfig, PeerJoined, Room, WebSocketTransport
 from meshchat.mesh.webrtc.ice import restrict_host_addresses
 
+from .harness import cpu_by_thread
+
 # bench/files.py sets another size for its yardstick.
 SIZE = int(os.environ.get("MESHCHAT_BENCH_BYTES", 64 * 1024 * 1024))
 CHUNK = 16 * 1024  # what the channel's chunk frames carry, near enough
@@ -148,11 +150,13 @@ async def channel_side(sending: bool, url: str, room_name: str) -> None:
     report(event="connected")
     if sending:
         payload = random.randbytes(SIZE)
+        threads_before = cpu_by_thread()
         report(event="rss", rss=rss())
         peak = PeakRss()
         report(event="start", at=time.monotonic())
         await bulk.send(payload)
     else:
+        threads_before = cpu_by_thread()
         report(event="rss", rss=rss())
         peak = PeakRss()
         async for received in bulk:
@@ -160,7 +164,10 @@ async def channel_side(sending: bool, url: str, room_name: str) -> None:
             report(event="done", at=time.monotonic())
             break
     await read_line(reader)  # the parent says when the transfer is over
-    report(event="peak", rss=peak.stop())
+    threads = {
+        name: spent - threads_before.get(name, 0.0) for name, spent in cpu_by_thread().items()
+    }
+    report(event="peak", rss=peak.stop(), threads=threads)
     await room.leave()
 
 
