@@ -9,8 +9,10 @@ saw it, within seconds, in a room of four processes). Here the loop never holds 
 while it waits inside the library, so a callback always gets it.
 
 Only what the engine uses is declared. The configuration struct's layout is
-libdatachannel's from 0.22 through 0.24; ``tests/engine`` checks that what it sets takes
-effect (bind address, message size, no auto-negotiation).
+libdatachannel's from 0.22 through 0.24; ``tests/integration/test_engines.py`` checks
+that what it sets takes effect (bind address, message size, no auto-negotiation). What
+the SCTP settings change (delayed acknowledgements) shows in the datagrams that
+``bench.mesh`` counts.
 """
 
 from __future__ import annotations
