@@ -57,5 +57,5 @@ async def test_join_chat_and_leave_with_no_connection_left_behind(rooms: list[Ro
     assert ana.peers == {}
     # White-box: the peer connection was detached and closed, not leaked.
     assert connections(ana) == {} and connections(bo) == {}
-    closing = list(cast(Any, ana._driver.engine)._closing)
+    closing = cast(Any, ana._driver.engine)._closing.running()
     await asyncio.wait_for(asyncio.gather(*closing), EVENT_TIMEOUT)
