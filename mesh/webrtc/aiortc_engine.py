@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, rtcsctptransport
 from aiortc.sdp import candidate_from_sdp
 
 from meshchat.mesh.background import BackgroundTasks
 from meshchat.mesh.engine import LinkEvents
-from meshchat.mesh.link.chat_frames import CHANNEL_LABEL
+from meshchat.mesh.link.chat_frames import CHANNEL_LABEL, MAX_FRAME_BYTES
 from meshchat.mesh.link.in_flight import LOW_WATER
 from meshchat.mesh.signalling.messages import IceCandidate, ProtocolError
 from meshchat.mesh.webrtc import sctp_sack
@@ -52,6 +52,10 @@ class AiortcEngine:
 
     def prepare(self) -> None:
         sctp_sack.install()
+        # Announce the data plane's frame limit (aiortc's own is 256 KiB), as the
+        # libdatachannel engine does: an honest peer then refuses a larger message at
+        # its end instead of sending what our data plane would refuse. Process-wide.
+        rtcsctptransport.LOCAL_MAX_MESSAGE_SIZE = MAX_FRAME_BYTES
         if self.ice.host_addresses is not None:
             restrict_host_addresses(self.ice.host_addresses)  # aioice's: process-wide
 
