@@ -390,23 +390,24 @@ class LibdatachannelEngine:
                     link.reading = False
                     return
                 self._opened(link)  # its own callback is still on the way
-            frame = self._receive(link, link.channel)
+            frame = self._receive(link)
             if frame is None:
                 link.reading = False
                 # A frame that came just now woke no one (``reading`` was still set).
-                if (frame := self._receive(link, link.channel)) is None:
+                if (frame := self._receive(link)) is None:
                     return
                 link.reading = True
             self._events.channel_frame(link.pc_id, frame)
         assert self._loop is not None
         self._loop.call_soon(self._read, link)
 
-    def _receive(self, link: _Link, channel: int) -> str | bytes | None:
-        """The channel's next frame, or None. A text frame that is not UTF-8 is handed
-        on as bytes, for the data plane to refuse."""
+    def _receive(self, link: _Link) -> str | bytes | None:
+        """The next frame of the link's channel, or None. A text frame that is not UTF-8
+        is handed on as bytes, for the data plane to refuse."""
+        assert link.channel is not None  # _read looked
         buffer = self._frame
         size = ctypes.c_int(len(buffer))
-        result = _rtc.rtcReceiveMessage(channel, buffer, ctypes.byref(size))
+        result = _rtc.rtcReceiveMessage(link.channel, buffer, ctypes.byref(size))
         if result == capi.ERR_TOO_SMALL:
             # The library cuts a frame at the size we announce (a peer may ignore it:
             # tested), so only a release that stopped doing so would get here. The link
