@@ -23,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,7 @@ class Transfer:
     seconds: float
     sender_growth: int
     receiver_growth: int
-    threads: dict[str, float]
+    threads: Counter[str]
 
 
 async def transfer(sender: Worker, receiver: Worker) -> Transfer:
@@ -93,10 +94,9 @@ async def transfer(sender: Worker, receiver: Worker) -> Transfer:
     sender_peak = await sender.expect("peak")
     receiver_peak = await receiver.expect("peak")
     await asyncio.gather(sender.finish(), receiver.finish())
-    threads: dict[str, float] = {}
+    threads: Counter[str] = Counter()
     for peak in (sender_peak, receiver_peak):
-        for name, spent in peak.get("threads", {}).items():
-            threads[name] = threads.get(name, 0.0) + spent
+        threads.update(peak.get("threads", {}))
     return Transfer(
         done - start, sender_peak["rss"] - sender_rss, receiver_peak["rss"] - receiver_rss, threads
     )
@@ -165,12 +165,13 @@ async def main() -> None:
     print("\n| through a channel over | CPU during a transfer by thread, both processes (mean s) |")
     print("|---|---|")
     for engine, results in channel.items():
-        threads: dict[str, float] = {}
+        threads: Counter[str] = Counter()
         for result in results:
-            for name, spent in result.threads.items():
-                threads[name] = threads.get(name, 0.0) + spent / len(results)
-        spent_by = sorted(threads.items(), key=lambda item: -item[1])
-        print(f"| {engine} | {', '.join(f'{name} {spent:.2f}' for name, spent in spent_by)} |")
+            threads.update(result.threads)
+        said = ", ".join(
+            f"{name} {spent / len(results):.2f}" for name, spent in threads.most_common()
+        )
+        print(f"| {engine} | {said} |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from meshchat.mesh import IceConfig, PeerJoined, Room, WebSocketTransport
 from meshchat.mesh.webrtc.ice import restrict_host_addresses
 
-from .harness import cpu_by_thread
+from .harness import cpu_by_thread, cpu_by_thread_since
 
 # bench/files.py sets another size for its yardstick.
 SIZE = int(os.environ.get("MESHCHAT_BENCH_BYTES", 64 * 1024 * 1024))
@@ -164,10 +164,7 @@ async def channel_side(sending: bool, url: str, room_name: str) -> None:
             report(event="done", at=time.monotonic())
             break
     await read_line(reader)  # the parent says when the transfer is over
-    threads = {
-        name: spent - threads_before.get(name, 0.0) for name, spent in cpu_by_thread().items()
-    }
-    report(event="peak", rss=peak.stop(), threads=threads)
+    report(event="peak", rss=peak.stop(), threads=cpu_by_thread_since(threads_before))
     await room.leave()
 
 

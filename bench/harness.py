@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,12 @@ def cpu_by_thread() -> dict[str, float]:
         utime, stime = int(fields[11]), int(fields[12])
         spent[name] = spent.get(name, 0.0) + (utime + stime) / ticks_per_second
     return spent
+
+
+def cpu_by_thread_since(before: Mapping[str, float]) -> dict[str, float]:
+    """CPU seconds by thread name spent since ``before`` (what :func:`cpu_by_thread`
+    said then)."""
+    return {name: spent - before.get(name, 0.0) for name, spent in cpu_by_thread().items()}
 
 
 def udp_datagrams_sent() -> int:

@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class ProcessesRound:
     cpu: float  # seconds all peer processes spent while chatting
     packets: int  # sent by them meanwhile, as aiortc counts them (none for libdatachannel)
     datagrams: int  # UDP datagrams the machine sent meanwhile (the kernel's count)
-    threads: dict[str, float] = field(default_factory=dict)  # cpu by thread name
+    threads: Counter[str] = field(default_factory=Counter)  # cpu seconds by thread name
 
 
 async def processes_round(
@@ -113,8 +114,7 @@ async def processes_round(
             result.latencies += report["values"]
             result.cpu += report["cpu"]
             result.packets += report["packets"]
-            for name, spent in report["threads"].items():
-                result.threads[name] = result.threads.get(name, 0.0) + spent
+            result.threads.update(report["threads"])
         result.datagrams = udp_datagrams_sent() - datagrams
         expected = size * (size - 1) * messages
         if len(result.latencies) != expected:
@@ -259,13 +259,12 @@ async def compare_engines(
                 f"| {percentile(latencies, 0.99) * 1000:.2f} "
                 f"| {per_message[engine] * 1e6:.0f} | {ratio:.2f}x | {datagrams:.2f} |"
             )
-            threads: dict[str, float] = {}
+            threads: Counter[str] = Counter()
             for result in measured[engine]:
-                for name, spent in result.threads.items():
-                    threads[name] = threads.get(name, 0.0) + spent
-            spent_by = sorted(threads.items(), key=lambda item: -item[1])
+                threads.update(result.threads)
             said = ", ".join(
-                f"{name} {spent / delivered[engine] * 1e6:.0f}" for name, spent in spent_by
+                f"{name} {spent / delivered[engine] * 1e6:.0f}"
+                for name, spent in threads.most_common()
             )
             by_thread.append(f"| {size} | {engine} | {said} |")
     print(

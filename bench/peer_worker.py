@@ -19,7 +19,7 @@ from aiortc import RTCPeerConnection
 from meshchat.cli.heap import settle_after_join
 from meshchat.mesh import IceConfig, MessageReceived, PeerJoined, PeerLeft, Room, WebSocketTransport
 
-from .harness import cpu_by_thread, packets_sent
+from .harness import cpu_by_thread, cpu_by_thread_since, packets_sent
 
 
 def report(**fields: object) -> None:
@@ -80,10 +80,7 @@ async def main(broker_url: str, room_name: str, expected_peers: int, freeze: boo
             # and the UDP packets it sent (lines, acks, SACKs, heartbeats, ICE checks).
             cpu = time.process_time() - chat_began_cpu
             packets = packets_sent(peer_connections()) - chat_began_packets
-            threads = {
-                name: spent - chat_began_threads.get(name, 0.0)
-                for name, spent in cpu_by_thread().items()
-            }
+            threads = cpu_by_thread_since(chat_began_threads)
             report(event="latencies", values=latencies, cpu=cpu, packets=packets, threads=threads)
         elif line[0] == "quit":
             break
