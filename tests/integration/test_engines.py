@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from meshchat.mesh import ENGINES, EngineUnavailable, MemoryHub, MemoryTransport, Room
+from meshchat.mesh import EngineUnavailable, MemoryHub, MemoryTransport, Room
 from meshchat.mesh.link.chat_frames import MAX_FRAME_BYTES
 from meshchat.mesh.webrtc.engines import EngineName
 
@@ -140,26 +140,25 @@ async def test_a_frame_over_the_announced_size_is_cut_there_and_the_link_carries
         assert 0 < len(cut) <= MAX_FRAME_BYTES
 
 
-async def test_both_engines_announce_the_data_plane_s_frame_limit() -> None:
+async def test_aiortc_links_announce_the_data_plane_s_frame_limit() -> None:
     # What a peer may send in one message is what the data plane takes: an honest
-    # sender (a browser, aiortc) then refuses a larger one at its end.
+    # sender (a browser, aiortc) then refuses a larger one at its end. (The native
+    # engine's announcement is checked with its bound address, below.)
     from meshchat.mesh.webrtc.engines import make_engine
     from meshchat.mesh.webrtc.ice import IceConfig
 
-    ice = IceConfig(host_addresses=("127.0.0.1",))
-    for name in ENGINES if NATIVE else ("aiortc",):
-        events = _Recorder()
-        engine = make_engine(name, ice, events)
-        engine.prepare()
-        try:
-            engine.create_link(1, "peer", caller=True)
-            async with asyncio.timeout(EVENT_TIMEOUT):
-                while not events.descriptions:
-                    await asyncio.sleep(0.01)
-            (_, sdp), *_ = events.descriptions
-            assert f"a=max-message-size:{MAX_FRAME_BYTES}" in sdp, (name, sdp)
-        finally:
-            await engine.close_all()
+    events = _Recorder()
+    engine = make_engine("aiortc", IceConfig(host_addresses=("127.0.0.1",)), events)
+    engine.prepare()
+    try:
+        engine.create_link(1, "peer", caller=True)
+        async with asyncio.timeout(EVENT_TIMEOUT):
+            while not events.descriptions:
+                await asyncio.sleep(0.01)
+        (_, sdp), *_ = events.descriptions
+        assert f"a=max-message-size:{MAX_FRAME_BYTES}" in sdp, sdp
+    finally:
+        await engine.close_all()
 
 
 @needs_native
