@@ -111,6 +111,9 @@ export class PageOverlay {
   linkDown(id) {
     this.gossip.linkDown(id);
     this.pruning.delete(id);
+    // What members reported of it while our link lived counts now: a crashed member's
+    // link pruned or closed before it looked silent brings no report of ours.
+    this.weighReports(id, Date.now() / 1000, false);
   }
 
   // A frame of the partial mesh from the link to `id` (`now`: the data plane's clock).
@@ -300,10 +303,18 @@ export class PageOverlay {
     if (now - member.heardAt < GONE_QUIET) return;
     const reports = this.reports.get(id) ?? new Map();
     reports.set(reporter, now);
-    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
     this.reports.set(id, reports);
-    // Kept while our link to it lives (mesh/partial/membership.py); believed once it does not.
-    if (this.room.isLinked(id)) return;
+    this.weighReports(id, now, this.room.isLinked(id));
+  }
+
+  // Suspect a member once enough recent reports say it is gone; kept while our link to
+  // it lives (`linked`), believed once it does not (mesh/partial/membership.py).
+  weighReports(id, now, linked) {
+    const member = this.members.get(id), reports = this.reports.get(id);
+    if (!member || !reports) return;
+    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
+    if (!reports.size) this.reports.delete(id);
+    if (linked) return;
     if (reports.size >= GONE_REPORTS && !member.suspected) {
       // Gone if nothing is heard from it for a while: a stalled peer is reported by all.
       const names = [...reports.keys()].map((who) => this.nick(who) ?? who).sort().join(", ");

@@ -370,23 +370,33 @@ class Overlay:
             return []
         if now - member.heard_at < self.config.gone_quiet:
             return []
-        reports = self._reports.setdefault(peer_id, {})
-        reports[reporter] = now
+        self._reports.setdefault(peer_id, {})[reporter] = now
+        self._weigh_reports(peer_id, member, now)
+        return []
+
+    def _weigh_reports(self, peer_id: str, member: _Member, now: float) -> None:
+        """Suspect the member once enough recent reports say it is gone. Reports are
+        kept while our own link to it lives: if that link dies too, a moment later, it
+        is the second report (the two links of a crashed peer rarely notice at the same
+        moment, and the first report comes only once); and if it closes for another
+        reason (we pruned it, or it was closed), the reports alone decide."""
+        reports = self._reports.get(peer_id)
+        if reports is None:
+            return
         for who, when in list(reports.items()):
             if now - when > self.config.report_memory or when < member.heard_at:
                 del reports[who]
-        # Kept while our own link to it lives: if that link dies too, a moment later,
-        # it is the second report (the two links of a crashed peer rarely notice at
-        # the same moment, and the first report comes only once).
+        if not reports:
+            del self._reports[peer_id]
+            return
         if peer_id in self._links or len(reports) < min(
             self.config.gone_reports, len(self._members)
         ):
-            return []
+            return
         del self._reports[peer_id]
         names = ", ".join(sorted(self.nick_of(who) or who for who in reports))
         if member.suspected is None:
             member.suspected = (now, names)
-        return []
 
     def told(self, peer_id: str) -> None:
         """In a full mesh the signalling core announces peers: record that it did."""
@@ -421,6 +431,7 @@ class Overlay:
             return []
         self._links.discard(peer_id)
         if not silent or not self.partial:
+            self._link_gone(peer_id, now)
             return []
         believed = self.reported_gone(peer_id, self.client_id, now)
         # Told to the room a few times a second at most: when we are the one that
@@ -432,13 +443,21 @@ class Overlay:
         or it would be pruned again."""
         self._links.discard(peer_id)
         self._not_before[peer_id] = now + self.config.retry_after
+        self._link_gone(peer_id, now)
+
+    def _link_gone(self, peer_id: str, now: float) -> None:
+        """Our link to the member closed, not for its silence: what others reported
+        of it while the link lived now counts without us."""
+        if (member := self._members.get(peer_id)) is not None:
+            self._weigh_reports(peer_id, member, now)
 
     # -- time --
 
     def tick(self, now: float, busy: frozenset[str] = frozenset()) -> list[OverlayAction]:
         """Call about once a second: mode, expiry, and the number of links. ``busy``:
-        links a payload is on its way over, pruned only when no other will do (a file
-        half-sent to a linked member would fail with its link)."""
+        links pruned only when no other will do: a payload on its way over them (a
+        file half-sent to a linked member would fail with its link), or heartbeats
+        overdue (a crashed member's link must live to report it)."""
         actions = self._check_size(now)
         for peer_id, member in list(self._members.items()):
             if peer_id not in self._links and now - member.heard_at > self.config.member_ttl:

@@ -267,6 +267,36 @@ def test_a_report_heard_while_we_still_link_to_the_peer_counts_when_our_link_die
     assert [action.peer_id for action in left] == [peer(5)]
 
 
+@pytest.mark.parametrize("closed", ["pruned by us", "pruned by it", "closed"])
+def test_reports_heard_while_we_link_to_the_peer_count_when_the_link_goes_another_way(
+    closed: str,
+) -> None:
+    """A crashed member's link, pruned (as a surplus one, looking idle) or closed before
+    our failure detector took it for silent, brings no report of ours: the reports that
+    others made while it lived must still count, or the member stays for member_ttl."""
+    overlay = make(members=20)
+    overlay.link_up(peer(5), "p5", KEY, 1.0)
+    assert overlay.reported_gone(peer(5), peer(6), 10.0) == []
+    assert overlay.reported_gone(peer(5), peer(7), 10.2) == []  # our link still lives
+    if closed == "closed":
+        assert overlay.link_down(peer(5), 11.0, silent=False) == []  # not a report
+    else:
+        overlay.pruned(peer(5), 11.0)  # what _keep_degree and a "prune" frame both do
+    left = of(o.MemberLeft, overlay.tick(11.0 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(5)]
+
+
+def test_a_member_pruned_with_one_report_on_it_needs_a_second() -> None:
+    overlay = make(members=20)
+    overlay.link_up(peer(5), "p5", KEY, 1.0)
+    overlay.reported_gone(peer(5), peer(6), 10.0)
+    overlay.pruned(peer(5), 11.0)
+    assert of(o.MemberLeft, overlay.tick(11.0 + CONFIG.suspect_grace)) == []
+    overlay.reported_gone(peer(5), peer(7), 20.0)
+    left = of(o.MemberLeft, overlay.tick(20.0 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(5)]
+
+
 def test_reports_from_strangers_remove_nobody() -> None:
     """Two 'gone' reports by authors who were not members evicted a member: anyone
     can make identities."""

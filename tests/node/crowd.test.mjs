@@ -1,0 +1,54 @@
+// The page as a member of a partial mesh (broker/web/crowd.js): what
+// mesh/partial/membership.py decides of members reported gone, in JS.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { GONE_QUIET, PageOverlay } from "../../broker/web/crowd.js";
+
+const peer = (n) => n.toString(16).padStart(32, "0");
+
+// What the page's room hands the overlay, as far as reports of departures use it.
+function pageRoom(linked) {
+  const emitted = [];
+  return {
+    emitted,
+    room: {
+      id: peer(0), room: "crowd", identity: { sealKey: new Uint8Array(32), publicKey: "k".repeat(43), signBytes: async () => "" },
+      lastHello: () => null, linkCount: () => linked.size, openLinks: () => [...linked],
+      isLinked: (id) => linked.has(id), isKnown: (id) => linked.has(id), sendFrame: () => {}, badFrame: () => {},
+      dropPeer: () => {}, link: () => {}, unlink: () => {}, becamePartial: () => {},
+      emit: (kind, event) => emitted.push([kind, event]), nickOf: () => undefined, deliver: () => {},
+      openSignal: () => {}, history: () => {},
+    },
+  };
+}
+
+function overlayWith(linked) {
+  const { room } = pageRoom(linked);
+  const overlay = new PageOverlay(room);
+  const longAgo = Date.now() / 1000 - 10 * GONE_QUIET;
+  for (const n of [5, 6, 7]) overlay.noteMember(peer(n), `p${n}`, "k".repeat(43), longAgo);
+  return overlay;
+}
+
+test("reports heard while the page links to a member count once that link closes", () => {
+  const linked = new Set([peer(5)]);
+  const overlay = overlayWith(linked);
+  overlay.reportedGone(peer(5), peer(6));
+  overlay.reportedGone(peer(5), peer(7));
+  assert.equal(overlay.members.get(peer(5)).suspected, undefined); // our link still lives
+  linked.delete(peer(5));
+  overlay.linkDown(peer(5)); // pruned, or closed before it looked silent
+  assert.equal(overlay.members.get(peer(5)).suspected?.names, "p6, p7");
+});
+
+test("one report and a closed link suspect nobody", () => {
+  const linked = new Set([peer(5)]);
+  const overlay = overlayWith(linked);
+  overlay.reportedGone(peer(5), peer(6));
+  linked.delete(peer(5));
+  overlay.linkDown(peer(5));
+  assert.equal(overlay.members.get(peer(5)).suspected, undefined);
+  overlay.reportedGone(peer(5), peer(7));
+  assert.ok(overlay.members.get(peer(5)).suspected);
+});
