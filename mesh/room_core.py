@@ -510,7 +510,8 @@ class RoomCore:
                 actions += self._signalling(self.protocol.unlink(peer_id), now)
         if now >= self._next_overlay_tick:
             self._next_overlay_tick = now + OVERLAY_TICK
-            self._steer(self.overlay.tick(now, busy=self.data.busy_peers()), now, actions)
+            keep = self.data.busy_peers() | self.data.overdue_peers(now)
+            self._steer(self.overlay.tick(now, busy=keep), now, actions)
             if self.overlay.partial:
                 self.protocol.pace_hellos(self.overlay.hello_floor())
         return actions

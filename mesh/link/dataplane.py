@@ -505,6 +505,17 @@ class DataPlane:
         messages they have not acknowledged, a payload half-received from them."""
         return frozenset(self._outbox.peers() | self._delivery.waiting_on() | self._inbox.peers())
 
+    def overdue_peers(self, now: float) -> frozenset[str]:
+        """Peers whose heartbeat is a stall's allowance (``ACCEPTABLE_PAUSE``) or more
+        late: perhaps gone, as their failure detector will say soon. A partial mesh
+        does not prune their links meanwhile: a crashed member's link, closed by us
+        before it looked silent, would take our report of the crash with it."""
+        return frozenset(
+            peer_id
+            for peer_id, detector in self._liveness.items()
+            if detector.silence(now) > detector.mean + ACCEPTABLE_PAUSE
+        )
+
     def backlog(self) -> int:
         """Payload bytes not yet handed to a channel, for all peers together."""
         return self._outbox.backlog()

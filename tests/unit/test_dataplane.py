@@ -149,6 +149,18 @@ def test_bye_heartbeats_and_leaving() -> None:
     assert ana.leave() == [d.SendFrame(BO, BYE_FRAME)]
 
 
+def test_a_peer_whose_heartbeat_is_a_second_late_is_overdue_until_it_speaks() -> None:
+    ana = plane(ANA, "ana", heartbeat_interval=1.0)
+    ana.opened(BO, 0.0)
+    assert ana.overdue_peers(1.9) == frozenset()  # expected a second apart, a second's grace
+    assert ana.overdue_peers(2.1) == {BO}
+    ana.receive(BO, HEARTBEAT_FRAME, 2.2)
+    assert ana.overdue_peers(2.3) == frozenset()
+    assert ana.overdue_peers(4.3) == {BO}
+    ana.closed(BO, 4.4, said_bye=False)
+    assert ana.overdue_peers(9.0) == frozenset()
+
+
 def test_heartbeats_keep_a_steady_clock_whatever_else_is_sent() -> None:
     # They are what the peer's failure detector learns from: a busy channel still gets
     # one a second, on time, and the driver is told when the next round is due.
