@@ -97,7 +97,9 @@ OVERLAY_FRAMES = (
     '{"type":"roster"',
     PRUNE_FRAME,
 )
-REFUTE_INTERVAL = 15.0  # seconds between our answers to reports that we are gone
+# Seconds between our answers to reports that we are gone: one for all the reports of
+# one stall, which come within a few seconds; each stall's before suspect_grace is over.
+REFUTE_INTERVAL = 3.0
 PRUNE_GRACE = 2.0  # seconds a pruned link stays open for the prune to reach the peer
 OVERLAY_TICK = 1.0  # seconds between the overlay's rounds
 RECONNECT_GRACE = 30.0  # seconds a lost peer's messages and files wait for it

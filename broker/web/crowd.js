@@ -103,6 +103,8 @@ export class PageOverlay {
 
   linkUp(id, nick, pk) {
     this.noteMember(id, nick, pk, Date.now() / 1000);
+    const member = this.members.get(id);
+    if (member) member.spokeAt = Date.now() / 1000; // a link opening is its own word
     this.announce(id);
     this.carry(this.gossip.linkUp(id, performance.now() / 1000));
     this.introduce();
@@ -300,7 +302,9 @@ export class PageOverlay {
     const now = Date.now() / 1000;
     if (typeof id !== "string" || !member) return;
     if (reporter !== this.room.id && !this.members.has(reporter)) return;
-    if (now - member.heardAt < GONE_QUIET) return;
+    // Its own word since voids a report (mesh/partial/membership.py); an envelope of its
+    // does not: it may be one said before it died, repaired late or held for order.
+    if (now - (member.spokeAt ?? -Infinity) < GONE_QUIET) return;
     const reports = this.reports.get(id) ?? new Map();
     reports.set(reporter, now);
     this.reports.set(id, reports);
@@ -312,7 +316,7 @@ export class PageOverlay {
   weighReports(id, now, linked) {
     const member = this.members.get(id), reports = this.reports.get(id);
     if (!member || !reports) return;
-    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < member.heardAt) reports.delete(who);
+    for (const [who, when] of reports) if (now - when > REPORT_MEMORY || when < (member.spokeAt ?? -Infinity)) reports.delete(who);
     if (!reports.size) this.reports.delete(id);
     if (linked) return;
     if (reports.size >= GONE_REPORTS && !member.suspected) {

@@ -344,7 +344,9 @@ class Overlay:
                 self._hearsay_by_link.pop(link, None)
 
     def alive(self, peer_id: str, now: float) -> None:
-        """The member said something through the room (a verified envelope)."""
+        """The member said something through the room (a verified envelope): it stays
+        a member (``member_ttl``), but no report that it is gone is voided, as the
+        envelope may be from before it died."""
         if (member := self._members.get(peer_id)) is not None:
             member.heard_at = max(member.heard_at, now)
 
@@ -360,15 +362,15 @@ class Overlay:
     def reported_gone(self, peer_id: str, reporter: str, now: float) -> list[OverlayAction]:
         """A member's link reports it silent. Believed once ``gone_reports`` members say
         so (one flaky link, or one liar, removes nobody), unless we know better: we
-        link to it ourselves, or heard from it since. A reporter who is not a member
-        counts for nothing: identities cost nothing (and members a single link claims
-        are not members until another link vouches for them too)."""
+        link to it ourselves, or it spoke for itself since (``spoke_at``). A reporter who
+        is not a member counts for nothing: identities cost nothing (and members a
+        single link claims are not members until another link vouches for them too)."""
         member = self._members.get(peer_id)
         if member is None or peer_id == self.client_id:
             return []
         if reporter != self.client_id and reporter not in self._members:
             return []
-        if now - member.heard_at < self.config.gone_quiet:
+        if now - member.spoke_at < self.config.gone_quiet:
             return []
         self._reports.setdefault(peer_id, {})[reporter] = now
         self._weigh_reports(peer_id, member, now)
@@ -384,7 +386,9 @@ class Overlay:
         if reports is None:
             return
         for who, when in list(reports.items()):
-            if now - when > self.config.report_memory or when < member.heard_at:
+            # Void if it spoke for itself since; not if an envelope of its came since,
+            # which may be one said before it died, repaired late or held for order.
+            if now - when > self.config.report_memory or when < member.spoke_at:
                 del reports[who]
         if not reports:
             del self._reports[peer_id]
@@ -420,7 +424,7 @@ class Overlay:
             member = _Member(nick, key, stranger.hello if stranger else None, now, now)
             self._add(peer_id, member)
             actions += self._check_size(now)
-        member.heard_at = now
+        member.heard_at = member.spoke_at = now
         actions += self._announce(peer_id, member) + self._introduce_ourselves()
         return [*actions, SendRoster(peer_id)] if self.partial else actions
 

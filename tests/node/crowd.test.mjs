@@ -52,3 +52,25 @@ test("one report and a closed link suspect nobody", () => {
   overlay.reportedGone(peer(5), peer(7));
   assert.ok(overlay.members.get(peer(5)).suspected);
 });
+
+// A report `seconds` ago, as if it had come then.
+function reportedAgo(overlay, id, reporter, seconds) {
+  overlay.reportedGone(id, reporter);
+  overlay.reports.get(id).set(reporter, Date.now() / 1000 - seconds);
+}
+
+test("an envelope of a member delivered late voids no report that it is gone", async () => {
+  const overlay = overlayWith(new Set());
+  reportedAgo(overlay, peer(5), peer(6), 5);
+  await overlay.deliver({ author: peer(5), body: { type: "newer-than-this-page" } }); // said before it died
+  overlay.reportedGone(peer(5), peer(7));
+  assert.equal(overlay.members.get(peer(5)).suspected?.names, "p6, p7");
+});
+
+test("a report older than the member's own word since is void", () => {
+  const overlay = overlayWith(new Set());
+  reportedAgo(overlay, peer(5), peer(6), 5);
+  overlay.members.get(peer(5)).spokeAt = Date.now() / 1000 - 3; // its hello, after that report
+  overlay.reportedGone(peer(5), peer(7));
+  assert.equal(overlay.members.get(peer(5)).suspected, undefined);
+});

@@ -174,17 +174,30 @@ def test_a_member_reported_gone_is_not_kept_by_its_old_envelopes_arriving_late()
     assert [action.peer_id for action in left] == [peer(5)]
 
 
-def test_a_report_is_ignored_for_a_member_we_link_to_or_heard_since() -> None:
+def test_a_report_is_ignored_for_a_member_we_link_to_or_that_spoke_since() -> None:
     overlay = make(members=20)
     overlay.link_up(peer(5), "p5", KEY, 1.0)
     for reporter in (6, 7, 9):
         assert overlay.reported_gone(peer(5), peer(reporter), 10.0) == []
     overlay.reported_gone(peer(8), peer(6), 10.0)
-    overlay.alive(peer(8), 11.0)  # it spoke after the first report
-    assert overlay.reported_gone(peer(8), peer(7), 14.0) == []  # one since: not enough
+    overlay.hello_heard(peer(8), "p8", KEY, {}, 11.0)  # its own word, after the first report
+    overlay.reported_gone(peer(8), peer(7), 14.0)  # one since: not enough
+    assert of(o.MemberLeft, overlay.tick(14.0 + CONFIG.suspect_grace)) == []
     overlay.reported_gone(peer(8), peer(9), 14.5)
     left = of(o.MemberLeft, overlay.tick(14.5 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(8)]  # not 5, linked to us
+
+
+def test_an_envelope_delivered_late_voids_no_report_that_its_author_is_gone() -> None:
+    """What a member said just before it crashed reaches some members seconds later
+    (held for order, or repaired): taken for a sign of life, it voided the reports that
+    came before it, and where too few came after, the member stayed for member_ttl."""
+    overlay = make(members=20)
+    overlay.reported_gone(peer(5), peer(6), 10.0)
+    overlay.alive(peer(5), 11.0)  # a line it said before it died, repaired only now
+    overlay.reported_gone(peer(5), peer(7), 12.0)
+    left = of(o.MemberLeft, overlay.tick(12.0 + CONFIG.suspect_grace))
+    assert [action.peer_id for action in left] == [peer(5)]
 
 
 def test_a_silent_link_is_reported_to_the_room_and_counts_as_one_report() -> None:
