@@ -1,6 +1,7 @@
 // Messages relayed along a partial mesh, as mesh/partial/gossip.py has them, without I/O:
-// author-signed envelopes flooded over links with a seen cache, per-author order with
-// bounded waits, and repair by IHAVE/IWANT. Inputs are method calls, outputs lists of
+// author-signed envelopes pushed over links with a seen cache (a link that brings a
+// second copy is asked to stop pushing while EAGER_LINKS others push), per-author order
+// with bounded waits, and repair by IHAVE/IWANT. Inputs are method calls, outputs lists of
 // actions ({type: "SendFrame", peer, frame}, {type: "Delivered", envelope},
 // {type: "Forged", peer}, {type: "PeerMisbehaved", peer, reason}); time comes in as
 // `now`, in seconds. docs/protocol.md, section 4.
@@ -14,6 +15,11 @@ export const GAP_WAIT = 3.0, START_WAIT = 0.3, CACHE_SECONDS = 30.0, CACHE_MAX =
 export const SEEN_MAX = 32768, MAX_AUTHORS = 1024, MAX_HELD = 256;
 export const IHAVE_INTERVAL = 1.0, IHAVE_WINDOW = 5.0, MAX_IHAVE_AUTHORS = 256, MAX_WANT = 256;
 export const IHAVE_FANOUT = 64; // links told each round (at random past this)
+// Links that go on pushing every envelope to us; the others only tell (IHAVE) until
+// one has what those did not bring (partial/gossip.py).
+export const EAGER_LINKS = 3;
+export const STOP_PUSHING = '{"type":"ihave","high":{},"push":false}';
+export const PUSH_AGAIN = '{"type":"ihave","high":{},"push":true}';
 // What a link has and we lack is asked of it at once, and of the same link again only
 // after WANT_RETRY (its answer may be on its way).
 export const WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
@@ -124,6 +130,8 @@ export class Gossip {
     Object.assign(this, { clientId, room, key, sign, knows });
     this.n = 0;
     this.links = new Set();
+    this.quietIn = new Set(); // links we asked to stop pushing to us
+    this.quietOut = new Set(); // links that asked us to stop pushing to them
     this.authors = new Map(); // id -> { next, high, held: Map, waitingSince, changedAt }
     this.seen = new Set(); // "author n", oldest first
     this.asked = new Map(); // "link author n" -> when we asked that link for it
@@ -144,7 +152,14 @@ export class Gossip {
     return ihave ? [{ type: "SendFrame", peer, frame: ihave }] : [];
   }
 
-  linkDown(peer) { this.links.delete(peer); this.budgets.delete(peer); }
+  linkDown(peer) {
+    this.links.delete(peer);
+    this.quietIn.delete(peer);
+    this.quietOut.delete(peer);
+    this.budgets.delete(peer);
+  }
+
+  pushing() { return [...this.links].filter((link) => !this.quietOut.has(link)).sort(); }
 
   // `body` from us to the room (or to the peers `to`); with `attachment` (a
   // Uint8Array), those bytes too, in a binary envelope (the body gains their digest).
@@ -165,7 +180,7 @@ export class Gossip {
     const envelope = { author: this.clientId, n, key: this.key, to, body, sig, frame,
       attachment: attachment ?? new Uint8Array(0) };
     this.remember(envelope, now);
-    return [envelope, [...this.links].sort().map((peer) => ({ type: "SendFrame", peer, frame }))];
+    return [envelope, this.pushing().map((peer) => ({ type: "SendFrame", peer, frame }))];
   }
 
   // A binary envelope (a Uint8Array) from the link `peer`.
@@ -193,7 +208,7 @@ export class Gossip {
       return [{ type: "PeerMisbehaved", peer, reason: `more than ${ENVELOPE_RATE} relayed messages a second` }];
     }
     const id = `${envelope.author} ${envelope.n}`;
-    if (this.seen.has(id)) return []; // a copy by another path (ours too)
+    if (this.seen.has(id)) return this.copyFrom(peer); // by another path (ours too)
     if (!(await authentic(this.room, envelope)) || !(await attachmentMatches(envelope))) {
       this.forged += 1; // a lie, or bytes swapped under a true signature
       return [{ type: "Forged", peer }];
@@ -204,9 +219,17 @@ export class Gossip {
     if (PAYLOAD_BODIES.has(envelope.body?.type) && !this.knows(envelope.author)) return [];
     envelope.via = peer;
     this.remember(envelope, now);
-    const forward = [...this.links].sort().filter((link) => link !== peer && link !== envelope.author)
+    const forward = this.pushing().filter((link) => link !== peer && link !== envelope.author)
       .map((link) => ({ type: "SendFrame", peer: link, frame: envelope.frame }));
     return [...forward, ...this.hold(envelope, now)];
+  }
+
+  // A second copy came over `peer`: it may stop pushing to us, if enough others still do.
+  copyFrom(peer) {
+    const eager = [...this.links].filter((link) => !this.quietIn.has(link)).length;
+    if (this.quietIn.has(peer) || eager <= EAGER_LINKS) return [];
+    this.quietIn.add(peer);
+    return [{ type: "SendFrame", peer, frame: STOP_PUSHING }];
   }
 
   take(peer, now) {
@@ -298,6 +321,8 @@ export class Gossip {
   }
 
   onIhave(peer, wire, now) {
+    if (wire.push === false) this.quietOut.add(peer);
+    else if (wire.push === true) this.quietOut.delete(peer);
     const highs = wire.high;
     if (!highs || typeof highs !== "object" || Array.isArray(highs) || Object.keys(highs).length > MAX_IHAVE_AUTHORS) {
       throw new Error("'ihave' must map at most 256 authors to numbers");
@@ -306,7 +331,17 @@ export class Gossip {
     for (const [id, high] of Object.entries(highs)) {
       if (!ID.test(id) || !isWhole(high, 1, MAX_SEQ)) throw new Error("'ihave' holds an invalid author or number");
       const author = this.authors.get(id);
-      if (!author || author.next === null || id === this.clientId) continue;
+      if (id === this.clientId) continue;
+      if (!author || author.next === null) {
+        // Never heard: from a pushing link, from before that link; from one we stopped,
+        // perhaps what the pushing ones failed to bring (the latest; all, if young).
+        if (!this.quietIn.has(peer) || author?.held.size) continue;
+        for (let n = high <= START_BACKFILL ? 1 : high; n <= high; n++) {
+          const key = `${peer} ${id} ${n}`;
+          if (!this.seen.has(`${id} ${n}`) && now - (this.asked.get(key) ?? -Infinity) >= WANT_RETRY) missing.push([key, id, n]);
+        }
+        continue;
+      }
       for (const n of this.lacking(id, author, high)) {
         const key = `${peer} ${id} ${n}`;
         if (now - (this.asked.get(key) ?? -Infinity) >= WANT_RETRY) missing.push([key, id, n]);
@@ -320,7 +355,9 @@ export class Gossip {
       else wanted.push([id, n, n]);
     }
     if (!wanted.length) return [];
-    return [{ type: "SendFrame", peer, frame: JSON.stringify({ type: "iwant", want: wanted }) }];
+    const iwant = { type: "SendFrame", peer, frame: JSON.stringify({ type: "iwant", want: wanted }) };
+    if (!this.quietIn.delete(peer)) return [iwant];
+    return [{ type: "SendFrame", peer, frame: PUSH_AGAIN }, iwant]; // the others failed: it pushes again
   }
 
   // The numbers up to `high` (a link holds them) we lack: given up on waiting for, or

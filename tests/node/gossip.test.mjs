@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_RESENDS, MAX_SKIPPED, WANT_RETRY,
+  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, EAGER_LINKS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_RESENDS, MAX_SKIPPED,
+  PUSH_AGAIN, STOP_PUSHING, WANT_RETRY,
 } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
 
@@ -190,4 +191,69 @@ test("iwant cannot make a page send its cache again and again (partial/gossip.py
   assert.ok(Math.max(...times.values()) <= MAX_RESENDS, "each envelope a few times at most");
   assert.ok(total <= ANSWER_BYTES_BURST + 10 * ANSWER_BYTES_RATE);
   assert.equal(times.size, 64, "what it asked for, it got");
+});
+
+// -- pushing: a few links push every envelope to us, the others only tell (IHAVE) --
+
+async function hub(links) {
+  const center = await node(), around = [];
+  for (let i = 0; i < links; i++) {
+    const other = await node();
+    center.core.linkUp(other.id, 0); other.core.linkUp(center.id, 0);
+    around.push(other);
+  }
+  return [center, around];
+}
+
+// `frame` comes to `center` over every link in turn: those it asks to stop.
+async function stoppedBy(center, around, frame) {
+  const stopped = [];
+  for (const link of around) {
+    const out = sent(await feed(center, link, frame));
+    if (out.some(([, f]) => f === STOP_PUSHING)) { assert.deepEqual(out, [[link.id, STOP_PUSHING]]); stopped.push(link); }
+  }
+  return stopped;
+}
+
+test("a link that brings a second copy is asked to stop while enough others push", async () => {
+  const [center, around] = await hub(6);
+  const author = await node();
+  const stopped = await stoppedBy(center, around, await say(author, "one"));
+  assert.equal(stopped.length, 6 - EAGER_LINKS);
+  assert.ok(!stopped.includes(around[0]));
+  assert.deepEqual(await stoppedBy(center, around, await say(author, "two")), []); // once each
+});
+
+test("a link told to stop gets no envelope but still the ihave, until it asks again", async () => {
+  const [center, [quiet, pushing]] = await hub(2);
+  await feed(center, quiet, STOP_PUSHING);
+  const [envelope, actions] = await center.core.publish({ type: "note", text: "hi" }, 0);
+  assert.deepEqual(sent(actions), [[pushing.id, envelope.frame]]);
+  assert.deepEqual(sent(center.core.tick(10)).map(([peer]) => peer).sort(), [quiet.id, pushing.id].sort());
+  await feed(center, quiet, PUSH_AGAIN);
+  const [, again] = await center.core.publish({ type: "note", text: "again" }, 11);
+  assert.equal(sent(again).length, 2);
+});
+
+test("a stopped link that has what the pushing ones did not bring pushes again", async () => {
+  const [center, around] = await hub(5);
+  const author = await node();
+  const [holder] = await stoppedBy(center, around, await say(author, "one"));
+  await feed(holder, around[0], await say(author, "two"));
+  const [[, ihave]] = sent(holder.core.tick(5));
+  assert.deepEqual(sent(await feed(center, holder, ihave, 5)),
+    [[holder.id, PUSH_AGAIN], [holder.id, JSON.stringify({ type: "iwant", want: [[author.id, 2, 2]] })]]);
+});
+
+test("an author never heard is asked for only of a link that stopped pushing", async () => {
+  const [center, around] = await hub(5);
+  const [holder] = await stoppedBy(center, around, await say(await node(), "stops two links"));
+  const stranger = await node();
+  let frame;
+  for (let n = 0; n < 12; n++) frame = await say(stranger, `line ${n}`); // not young: the latest
+  await feed(holder, around[0], frame);
+  const [[, ihave]] = sent(holder.core.tick(5));
+  assert.deepEqual(await feed(center, around[0], ihave, 5), []); // from before that pushing link
+  assert.deepEqual(sent(await feed(center, holder, ihave, 5)),
+    [[holder.id, PUSH_AGAIN], [holder.id, JSON.stringify({ type: "iwant", want: [[stranger.id, 12, 12]] })]]);
 });

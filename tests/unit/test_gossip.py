@@ -523,3 +523,89 @@ def test_iwant_cannot_make_a_peer_send_its_cache_again_and_again(
     assert max(sent.values()) <= g.MAX_RESENDS, "each envelope a few times at most"
     assert total <= g.ANSWER_BYTES_BURST + 10 * g.ANSWER_BYTES_RATE
     assert len(sent) >= 100, "but what it asked for it gets, within the budget"
+
+
+# -- pushing: a few links push every envelope to us, the others only tell (IHAVE) --
+
+
+def hub(links: int) -> tuple[Node, list[Node]]:
+    """A node linked to ``links`` others, each linked back."""
+    center, around = Node(), [Node() for _ in range(links)]
+    for other in around:
+        center.core.link_up(other.id, 0.0)
+        other.core.link_up(center.id, 0.0)
+    return center, around
+
+
+def test_a_link_that_brings_a_second_copy_is_asked_to_stop_while_enough_others_push() -> None:
+    center, around = hub(6)
+    author = Node()
+    stopped = []
+    for number in range(4):
+        frame = say(author, f"line {number}")
+        first, *copies = around[:6]
+        assert delivered(feed(center, first.id, frame)) == [f"line {number}"]
+        for link in copies:
+            sent = frames(feed(center, link.id, frame))
+            if sent:
+                assert sent == {link.id: [g.STOP_PUSHING]}
+                stopped.append(link.id)
+    # Six links: three asked to stop, once each; the first one and two more push on.
+    assert len(stopped) == len(set(stopped)) == 6 - g.EAGER_LINKS
+    assert around[0].id not in stopped
+
+
+def test_a_link_told_to_stop_gets_no_envelope_but_still_the_ihave() -> None:
+    center, (quiet, pushing) = hub(2)
+    feed(center, quiet.id, g.STOP_PUSHING)
+    envelope, actions = center.core.publish({"type": "note", "text": "hi"}, 0.0)
+    assert frames(actions) == {pushing.id: [envelope.frame]}
+    relayed = say(Node(), "relayed")
+    assert frames(feed(center, pushing.id, relayed)) == {}  # not to the one that stopped it
+    ihave = frames(center.core.tick(10.0))
+    assert set(ihave) == {quiet.id, pushing.id}
+    feed(center, quiet.id, g.PUSH_AGAIN)
+    _, actions = center.core.publish({"type": "note", "text": "again"}, 11.0)
+    assert set(frames(actions)) == {quiet.id, pushing.id}
+
+
+def ihave_of(node: Node, now: float) -> str:
+    (frame,) = {f for sent in frames(node.core.tick(now)).values() for f in sent}
+    return frame
+
+
+def stopped_by(center: Node, around: list[Node], frame: str) -> list[Node]:
+    """``frame`` comes to ``center`` over every link in turn: those it stops."""
+    return [
+        link
+        for link in around
+        if frames(feed(center, link.id, frame)) == {link.id: [g.STOP_PUSHING]}
+    ]
+
+
+def test_a_stopped_link_that_has_what_the_pushing_ones_did_not_bring_pushes_again() -> None:
+    center, around = hub(5)
+    author = Node()
+    holder, *_ = stopped_by(center, around, say(author, "one"))
+    # The author's second line reaches the center by no pushing link; one it stopped
+    # has it, and its IHAVE says so.
+    feed(holder, around[0].id, say(author, "two"))
+    ihave = ihave_of(holder, 5.0)
+    answer = frames(feed(center, holder.id, ihave, 5.0))
+    want = json.dumps({"type": "iwant", "want": [[author.id, 2, 2]]}, separators=(",", ":"))
+    assert answer == {holder.id: [g.PUSH_AGAIN, want]}
+    assert frames(feed(center, holder.id, ihave, 5.5)) == {}  # asked already, and it pushes
+
+
+def test_an_author_never_heard_is_asked_for_only_of_a_link_that_stopped_pushing() -> None:
+    center, around = hub(5)
+    holder, *_ = stopped_by(center, around, say(Node(), "a line that stops two links"))
+    stranger = Node()
+    for number in range(12):  # not young: only the latest is wanted
+        frame = say(stranger, f"line {number}")
+    feed(holder, around[0].id, frame)
+    ihave = ihave_of(holder, 5.0)
+    # From a link that pushes to us, an author we never heard is from before that link.
+    assert feed(center, around[0].id, ihave, 5.0) == []
+    want = json.dumps({"type": "iwant", "want": [[stranger.id, 12, 12]]}, separators=(",", ":"))
+    assert frames(feed(center, holder.id, ihave, 5.0)) == {holder.id: [g.PUSH_AGAIN, want]}
