@@ -285,8 +285,9 @@ export class Gossip {
       const first = Math.min(...author.held.keys());
       // Given up on, but still asked for while links may hold them.
       if (author.next !== null) this.skip(author, numbers(Math.max(author.next, first - MAX_SKIPPED), first), now);
-      // A young author's earlier envelopes are recent: wait for them and ask for them.
-      author.next = author.next === null && first <= START_BACKFILL ? 1 : first;
+      // A young author's earlier envelopes: asked for, and delivered late if they come.
+      else if (first <= START_BACKFILL) this.skip(author, numbers(1, first), now);
+      author.next = first;
     }
     const actions = [];
     let envelope;

@@ -54,7 +54,7 @@ from meshchat.wire.ratelimit import TokenBucket
 GOSSIP_CHANNEL = "meshchat/gossip"  # what envelope signatures are bound to, with the room
 GAP_WAIT = 3.0  # seconds a later envelope waits for a missing earlier one
 START_WAIT = 0.3  # ... and the first one heard from an author, for any earlier one
-START_BACKFILL = 8  # an author first heard at an n this low: its envelopes from 1 are wanted
+START_BACKFILL = 8  # an author first heard at an n this low: its envelopes from 1 are asked for
 CACHE_SECONDS = 30.0  # envelopes kept to answer IWANT
 CACHE_MAX = 8192
 CACHE_BYTES = 48 * 1024 * 1024  # of cached frames: relayed bytes make them big
@@ -484,9 +484,12 @@ class Gossip:
             first = min(author.held)
             if author.next is not None:
                 self._skip(author, range(author.next, first), now)
-            # A young author's earlier envelopes are recent: wait for them (GAP_WAIT)
-            # and ask for them; an older author's are from before our time.
-            author.next = 1 if author.next is None and first <= START_BACKFILL else first
+            elif first <= START_BACKFILL:
+                # A young author's earlier envelopes: asked for while links cache them,
+                # and delivered late if they come; not waited for, as the rest would
+                # wait GAP_WAIT at every member that joined after them.
+                self._skip(author, range(1, first), now)
+            author.next = first
         actions: list[GossipAction] = []
         while (envelope := author.held.pop(author.next, None)) is not None:
             author.next += 1
