@@ -16,6 +16,7 @@ answered by one line of JSON.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import hashlib
 import json
 import logging
@@ -151,6 +152,9 @@ class Crowd:
 
 async def main(broker_url: str, room_name: str, threshold: int, nick_prefix: str) -> None:
     logging.basicConfig(level=logging.ERROR)
+    # A worker of a hundred links that dies in native code (the libdatachannel engine
+    # did, once in some twenty runs) says where each thread was.
+    faulthandler.enable()
     if log_file := os.environ.get("CROWD_LOG"):  # for a closer look at one run
         handler = logging.FileHandler(f"{log_file}.{os.getpid()}")
         handler.setFormatter(logging.Formatter("%(created).3f %(name)s %(message)s"))
