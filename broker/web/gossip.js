@@ -23,6 +23,7 @@ export const PUSH_AGAIN = '{"type":"ihave","high":{},"push":true}';
 // What a link has and we lack is asked of it at once, and of the same link again only
 // after WANT_RETRY (its answer may be on its way).
 export const WANT_RETRY = 2.0, MAX_SKIPPED = 1024;
+export const MAX_ASKED = 16384; // (link, author, n) asked for lately, at most: the oldest go
 export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 // Answers to one link's IWANTs (partial/gossip.py): requests served a second, each cached
 // envelope at most MAX_RESENDS times, and bytes a second (with a burst).
@@ -350,10 +351,15 @@ export class Gossip {
     }
     const wanted = [];
     for (const [key, id, n] of missing.slice(0, MAX_WANT)) {
+      this.asked.delete(key); // to the end: the oldest go first past MAX_ASKED
       this.asked.set(key, now);
       const run = wanted.at(-1);
       if (run && run[0] === id && run[2] === n - 1) run[2] = n;
       else wanted.push([id, n, n]);
+    }
+    for (const key of this.asked.keys()) {
+      if (this.asked.size <= MAX_ASKED) break;
+      this.asked.delete(key);
     }
     if (!wanted.length) return [];
     const iwant = { type: "SendFrame", peer, frame: JSON.stringify({ type: "iwant", want: wanted }) };

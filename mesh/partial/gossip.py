@@ -78,6 +78,10 @@ MAX_WANT = 256  # envelopes asked for in one IWANT
 # keeps delivery going: measured at 100 peers), and of the same link again only
 # after WANT_RETRY (its answer may be on its way).
 WANT_RETRY = 2.0
+# (link, author, n) asked for and not yet WANT_RETRY old, at most: a dozen links asking
+# 256 each a second need some 6,000; links that claim ever higher numbers in IHAVE
+# after IHAVE would need any number. Past it the oldest go (asked again sooner).
+MAX_ASKED = 16384
 MAX_SKIPPED = 1024  # envelopes of one author given up on, still asked for while cached
 MAX_RECIPIENTS = 64
 # Envelopes taken from one link, per second and in a burst: forwarded traffic from
@@ -564,6 +568,8 @@ class Gossip:
         for key in missing:
             self._asked[key] = now
             self._asked.move_to_end(key)
+        while len(self._asked) > MAX_ASKED:
+            self._asked.popitem(last=False)
         frame = json.dumps({"type": "iwant", "want": wanted}, separators=(",", ":"))
         if peer_id not in self._quiet_in:
             return [SendFrame(peer_id, frame)]

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, EAGER_LINKS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_RESENDS, MAX_SKIPPED,
+  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, EAGER_LINKS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_ASKED, MAX_RESENDS, MAX_SKIPPED,
   PUSH_AGAIN, STOP_PUSHING, WANT_RETRY,
 } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
@@ -256,4 +256,14 @@ test("an author never heard is asked for only of a link that stopped pushing", a
   assert.deepEqual(await feed(center, around[0], ihave, 5), []); // from before that pushing link
   assert.deepEqual(sent(await feed(center, holder, ihave, 5)),
     [[holder.id, PUSH_AGAIN], [holder.id, JSON.stringify({ type: "iwant", want: [[stranger.id, 12, 12]] })]]);
+});
+
+test("a link claiming ever higher numbers cannot grow what we remember asking", async () => {
+  const [a, b] = await line();
+  await feed(a, b, await say(b, "one")); // an author a knows
+  for (let round = 0; round < 200; round++) { // 256 new numbers claimed each time
+    const ihave = JSON.stringify({ type: "ihave", high: { [b.id]: 1000 + 256 * round } });
+    assert.equal(sent(await feed(a, b, ihave, 0.5)).length, 1);
+  }
+  assert.ok(a.core.asked.size <= MAX_ASKED);
 });

@@ -613,3 +613,16 @@ def test_an_author_never_heard_is_asked_for_only_of_a_link_that_stopped_pushing(
     assert feed(center, around[0].id, ihave, 5.0) == []
     want = json.dumps({"type": "iwant", "want": [[stranger.id, 12, 12]]}, separators=(",", ":"))
     assert frames(feed(center, holder.id, ihave, 5.0)) == {holder.id: [g.PUSH_AGAIN, want]}
+
+
+def test_a_link_claiming_ever_higher_numbers_cannot_grow_what_we_remember_asking() -> None:
+    a, b = Node(), Node()
+    a.core.link_up(b.id, 0.0)
+    feed(a, b.id, say(b, "one"))  # an author a knows
+    asked = 0
+    for round_ in range(200):  # 256 new numbers claimed each time, within a second
+        high = 1000 + 256 * round_
+        ihave = json.dumps({"type": "ihave", "high": {b.id: high}}, separators=(",", ":"))
+        asked += sum(len(f) for f in frames(feed(a, b.id, ihave, 0.5)).values()) > 0
+    assert asked == 200  # each was asked for
+    assert len(a.core._asked) <= g.MAX_ASKED
