@@ -28,6 +28,8 @@ export const MAX_RECIPIENTS = 64, ENVELOPE_RATE = 400, ENVELOPE_BURST = 800;
 // Answers to one link's IWANTs (partial/gossip.py): requests served a second, each cached
 // envelope at most MAX_RESENDS times, and bytes a second (with a burst).
 export const WANT_RATE = 4, WANT_BURST = 8, MAX_RESENDS = 3;
+// IHAVE read from one link, a second and in a burst; past it only its push request.
+export const IHAVE_RATE = 4, IHAVE_BURST = 16;
 export const ANSWER_BYTES_RATE = 512 * 1024, ANSWER_BYTES_BURST = 2 * 1024 * 1024;
 export const OVERLAY_TYPES = ["gossip", "ihave", "iwant", "roster", "prune"];
 export const CACHE_BYTES = 48 * 1024 * 1024; // of cached frames: relayed bytes make them big
@@ -140,6 +142,7 @@ export class Gossip {
     this.cacheBytes = 0;
     this.budgets = new Map(); // link -> its TokenBucket of envelopes
     this.wantBudgets = new Map(); // link -> its TokenBucket of IWANT requests
+    this.ihaveBudgets = new Map(); // link -> its TokenBucket of IHAVE read
     this.answerBudgets = new Map(); // link -> its TokenBucket of bytes of answers
     this.resent = new Map(); // "author n" -> Map(link -> times sent to it on request)
     this.nextIhave = 0;
@@ -157,7 +160,7 @@ export class Gossip {
     this.links.delete(peer);
     this.quietIn.delete(peer);
     this.quietOut.delete(peer);
-    this.budgets.delete(peer);
+    for (const budgets of [this.budgets, this.wantBudgets, this.ihaveBudgets, this.answerBudgets]) budgets.delete(peer);
   }
 
   pushing() { return [...this.links].filter((link) => !this.quietOut.has(link)).sort(); }
@@ -325,6 +328,8 @@ export class Gossip {
   onIhave(peer, wire, now) {
     if (wire.push === false) this.quietOut.add(peer);
     else if (wire.push === true) this.quietOut.delete(peer);
+    if (!this.ihaveBudgets.has(peer)) this.ihaveBudgets.set(peer, new TokenBucket(IHAVE_RATE, IHAVE_BURST, now));
+    if (!this.ihaveBudgets.get(peer).take(now)) return [];
     const highs = wire.high;
     if (!highs || typeof highs !== "object" || Array.isArray(highs) || Object.keys(highs).length > MAX_IHAVE_AUTHORS) {
       throw new Error("'ihave' must map at most 256 authors to numbers");

@@ -90,6 +90,11 @@ ENVELOPE_RATE = 400.0
 ENVELOPE_BURST = 800.0
 WANT_RATE = 4.0  # IWANT requests served per link per second
 WANT_BURST = 8.0
+# IHAVE read from one link, per second and in a burst: one a second, one as a link
+# opens, and asking it to stop or go on pushing are all an honest link sends. Past
+# it, only the push request is read (each IHAVE costs a pass over its authors).
+IHAVE_RATE = 4.0
+IHAVE_BURST = 16.0
 # Answers to one link's IWANTs: each cached envelope at most MAX_RESENDS times (as
 # GossipSub), and at most this many bytes a second (bursts of the second figure), so
 # that a few small requests cannot make us send a cache's worth again and again.
@@ -294,6 +299,7 @@ class Gossip:
         self._asked: OrderedDict[tuple[str, str, int], float] = OrderedDict()
         self._budgets: dict[str, TokenBucket] = {}
         self._want_budgets: dict[str, TokenBucket] = {}
+        self._ihave_budgets: dict[str, TokenBucket] = {}
         self._answer_budgets: dict[str, TokenBucket] = {}  # link -> bytes of answers
         # (author, n) -> link -> times we sent that cached envelope to it on request
         self._resent: dict[tuple[str, int], dict[str, int]] = {}
@@ -316,6 +322,8 @@ class Gossip:
         self._quiet_out.discard(peer_id)
         self._budgets.pop(peer_id, None)
         self._want_budgets.pop(peer_id, None)
+        self._ihave_budgets.pop(peer_id, None)
+        self._answer_budgets.pop(peer_id, None)
 
     @property
     def links(self) -> frozenset[str]:
@@ -535,6 +543,11 @@ class Gossip:
                 self._quiet_out.add(peer_id)
             case True:
                 self._quiet_out.discard(peer_id)
+        budget = self._ihave_budgets.get(peer_id)
+        if budget is None:
+            budget = self._ihave_budgets[peer_id] = TokenBucket(IHAVE_RATE, IHAVE_BURST, now)
+        if not budget.take(now):
+            return []
         highs = wire.get("high")
         if not isinstance(highs, dict) or len(highs) > MAX_IHAVE_AUTHORS:
             raise ProtocolError(f"'ihave' must map at most {MAX_IHAVE_AUTHORS} authors to numbers")

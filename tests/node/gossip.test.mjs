@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, EAGER_LINKS, GAP_WAIT, Gossip, IHAVE_WINDOW, MAX_ASKED, MAX_RESENDS, MAX_SKIPPED,
+  ANSWER_BYTES_BURST, ANSWER_BYTES_RATE, CACHE_SECONDS, EAGER_LINKS, GAP_WAIT, Gossip, IHAVE_BURST, IHAVE_WINDOW, MAX_ASKED, MAX_RESENDS, MAX_SKIPPED,
   PUSH_AGAIN, STOP_PUSHING, WANT_RETRY,
 } from "../../broker/web/gossip.js";
 import { b64url, clientIdFor } from "../../broker/web/keys.js";
@@ -261,9 +261,23 @@ test("an author never heard is asked for only of a link that stopped pushing", a
 test("a link claiming ever higher numbers cannot grow what we remember asking", async () => {
   const [a, b] = await line();
   await feed(a, b, await say(b, "one")); // an author a knows
-  for (let round = 0; round < 200; round++) { // 256 new numbers claimed each time
+  for (let round = 0; round < 200; round++) { // 256 new numbers claimed each time, within IHAVE_RATE
     const ihave = JSON.stringify({ type: "ihave", high: { [b.id]: 1000 + 256 * round } });
-    assert.equal(sent(await feed(a, b, ihave, 0.5)).length, 1);
+    assert.equal(sent(await feed(a, b, ihave, round * 0.25)).length, 1);
   }
   assert.ok(a.core.asked.size <= MAX_ASKED);
+});
+
+test("a link sending ihave after ihave is read within its budget, its push request always", async () => {
+  const [a, b] = await line();
+  await feed(a, b, await say(b, "one"));
+  let answered = 0;
+  for (let round = 0; round < 100; round++) { // all at once
+    const ihave = JSON.stringify({ type: "ihave", high: { [b.id]: 1000 + 256 * round } });
+    if (sent(await feed(a, b, ihave, 1)).length) answered += 1;
+  }
+  assert.equal(answered, IHAVE_BURST);
+  await feed(a, b, STOP_PUSHING, 1); // past the budget too
+  const [, actions] = await a.core.publish({ type: "note", text: "x" }, 1);
+  assert.deepEqual(sent(actions), []);
 });

@@ -620,9 +620,25 @@ def test_a_link_claiming_ever_higher_numbers_cannot_grow_what_we_remember_asking
     a.core.link_up(b.id, 0.0)
     feed(a, b.id, say(b, "one"))  # an author a knows
     asked = 0
-    for round_ in range(200):  # 256 new numbers claimed each time, within a second
+    for round_ in range(200):  # 256 new numbers claimed each time, within IHAVE_RATE
         high = 1000 + 256 * round_
         ihave = json.dumps({"type": "ihave", "high": {b.id: high}}, separators=(",", ":"))
-        asked += sum(len(f) for f in frames(feed(a, b.id, ihave, 0.5)).values()) > 0
+        asked += sum(len(f) for f in frames(feed(a, b.id, ihave, round_ * 0.25)).values()) > 0
     assert asked == 200  # each was asked for
     assert len(a.core._asked) <= g.MAX_ASKED
+
+
+def test_ihave_after_ihave_is_read_within_a_budget_and_the_push_request_always() -> None:
+    a, b = Node(), Node()
+    a.core.link_up(b.id, 0.0)
+    feed(a, b.id, say(b, "one"))
+    answered = 0
+    for round_ in range(100):  # all at once
+        high = 1000 + 256 * round_
+        ihave = json.dumps({"type": "ihave", "high": {b.id: high}}, separators=(",", ":"))
+        answered += bool(frames(feed(a, b.id, ihave, 1.0)))
+    assert answered == g.IHAVE_BURST
+    feed(a, b.id, g.STOP_PUSHING, 1.0)  # past the budget too
+    assert frames(a.core.publish({"type": "note", "text": "x"}, 1.0)[1]) == {}
+    ihave = json.dumps({"type": "ihave", "high": {b.id: 99999}}, separators=(",", ":"))
+    assert frames(feed(a, b.id, ihave, 1.0 + 1 / g.IHAVE_RATE))  # the budget refills
