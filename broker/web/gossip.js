@@ -339,17 +339,15 @@ export class Gossip {
       if (!ID.test(id) || !isWhole(high, 1, MAX_SEQ)) throw new Error("'ihave' holds an invalid author or number");
       const author = this.authors.get(id);
       if (id === this.clientId) continue;
-      if (!author || author.next === null) {
+      let lacking;
+      if (author && author.next !== null) lacking = this.lacking(id, author, high);
+      else {
         // Never heard: from a pushing link, from before that link; from one we stopped,
         // perhaps what the pushing ones failed to bring (the latest; all, if young).
         if (!this.quietIn.has(peer) || author?.held.size) continue;
-        for (let n = high <= START_BACKFILL ? 1 : high; n <= high; n++) {
-          const key = `${peer} ${id} ${n}`;
-          if (!this.seen.has(`${id} ${n}`) && now - (this.asked.get(key) ?? -Infinity) >= WANT_RETRY) missing.push([key, id, n]);
-        }
-        continue;
+        lacking = numbers(high <= START_BACKFILL ? 1 : high, high + 1).filter((n) => !this.seen.has(`${id} ${n}`));
       }
-      for (const n of this.lacking(id, author, high)) {
+      for (const n of lacking) {
         const key = `${peer} ${id} ${n}`;
         if (now - (this.asked.get(key) ?? -Infinity) >= WANT_RETRY) missing.push([key, id, n]);
       }
