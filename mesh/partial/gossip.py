@@ -365,7 +365,7 @@ class Gossip:
             self.client_id, n, self._key, to, body, signature, frame, attachment or b""
         )
         self._remember(envelope, now)
-        return envelope, [SendFrame(link, frame) for link in sorted(self._links - self._quiet_out)]
+        return envelope, [SendFrame(link, frame) for link in self._pushing()]
 
     # -- in --
 
@@ -422,10 +422,14 @@ class Gossip:
         self.relayed += 1
         actions: list[GossipAction] = [
             SendFrame(link, envelope.frame)
-            for link in sorted(self._links - self._quiet_out)
+            for link in self._pushing()
             if link not in (peer_id, envelope.author)
         ]
         return actions + self._hold(envelope, now)
+
+    def _pushing(self) -> list[str]:
+        """The links we push envelopes to: those that have not asked us to stop."""
+        return sorted(self._links - self._quiet_out)
 
     def _copy_from(self, peer_id: str) -> list[GossipAction]:
         """A second copy came over ``peer_id``: it may stop pushing to us, if enough
