@@ -22,7 +22,8 @@ import pytest
 
 from meshchat.mesh import EngineUnavailable, MemoryHub, MemoryTransport, Room
 from meshchat.mesh.link.chat_frames import MAX_FRAME_BYTES
-from meshchat.mesh.webrtc.engines import EngineName
+from meshchat.mesh.webrtc.engines import EngineName, make_engine
+from meshchat.mesh.webrtc.ice import IceConfig
 
 from .conftest import PeerFactory
 from .processes import EVENT_TIMEOUT, MESHCHAT, REPO, Signalling
@@ -75,9 +76,6 @@ async def linked_engines(
     """Two engines with one link between them on loopback, its channel open: the
     caller (libdatachannel, unless said), what it reported, the callee (libdatachannel),
     what it reported. Both are closed at the end."""
-    from meshchat.mesh.webrtc.engines import make_engine
-    from meshchat.mesh.webrtc.ice import IceConfig
-
     ice = IceConfig(host_addresses=("127.0.0.1",))
     caller_events, callee_events = _Recorder(), _Recorder()
     caller = make_engine(caller_engine, ice, caller_events)
@@ -144,9 +142,6 @@ async def test_aiortc_links_announce_the_data_plane_s_frame_limit() -> None:
     # What a peer may send in one message is what the data plane takes: an honest
     # sender (a browser, aiortc) then refuses a larger one at its end. (The native
     # engine's announcement is checked with its bound address, below.)
-    from meshchat.mesh.webrtc.engines import make_engine
-    from meshchat.mesh.webrtc.ice import IceConfig
-
     events = _Recorder()
     engine = make_engine("aiortc", IceConfig(host_addresses=("127.0.0.1",)), events)
     engine.prepare()
