@@ -9,23 +9,17 @@ const peer = (n) => n.toString(16).padStart(32, "0");
 
 // What the page's room hands the overlay, as far as reports of departures use it.
 function pageRoom(linked) {
-  const emitted = [];
   return {
-    emitted,
-    room: {
-      id: peer(0), room: "crowd", identity: { sealKey: new Uint8Array(32), publicKey: "k".repeat(43), signBytes: async () => "" },
-      lastHello: () => null, linkCount: () => linked.size, openLinks: () => [...linked],
-      isLinked: (id) => linked.has(id), isKnown: (id) => linked.has(id), sendFrame: () => {}, badFrame: () => {},
-      dropPeer: () => {}, link: () => {}, unlink: () => {}, becamePartial: () => {},
-      emit: (kind, event) => emitted.push([kind, event]), nickOf: () => undefined, deliver: () => {},
-      openSignal: () => {}, history: () => {},
-    },
+    id: peer(0), room: "crowd", identity: { sealKey: new Uint8Array(32), publicKey: "k".repeat(43), signBytes: async () => "" },
+    lastHello: () => null, linkCount: () => linked.size, openLinks: () => [...linked],
+    isLinked: (id) => linked.has(id), isKnown: (id) => linked.has(id), sendFrame: () => {}, badFrame: () => {},
+    dropPeer: () => {}, link: () => {}, unlink: () => {}, becamePartial: () => {},
+    emit: () => {}, nickOf: () => undefined, deliver: () => {}, openSignal: () => {}, history: () => {},
   };
 }
 
 function overlayWith(linked) {
-  const { room } = pageRoom(linked);
-  const overlay = new PageOverlay(room);
+  const overlay = new PageOverlay(pageRoom(linked));
   const longAgo = Date.now() / 1000 - 10 * GONE_QUIET;
   for (const n of [5, 6, 7]) overlay.noteMember(peer(n), `p${n}`, "k".repeat(43), longAgo);
   return overlay;

@@ -26,7 +26,7 @@ def talking_room(seed: int) -> tuple[SimNetwork, list[SimClient]]:
 def run_talking(net: SimNetwork, talker: SimClient, seconds: float) -> None:
     """``seconds`` pass while ``talker`` says a line every half second, when it can."""
     for _ in range(round(seconds / 0.5)):
-        if talker.id in net.clients and net.stalled_until.get(talker.id, 0.0) <= net.now:
+        if talker.id in net.clients and not net._is_stalled(talker.id):
             net.say(talker.id, f"line at {net.now:.1f}")
         net.run(0.5)
 
