@@ -280,7 +280,7 @@ def test_a_report_heard_while_we_still_link_to_the_peer_counts_when_our_link_die
     assert [action.peer_id for action in left] == [peer(5)]
 
 
-@pytest.mark.parametrize("closed", ["pruned by us", "pruned by it", "closed"])
+@pytest.mark.parametrize("closed", ["pruned", "closed"])
 def test_reports_heard_while_we_link_to_the_peer_count_when_the_link_goes_another_way(
     closed: str,
 ) -> None:
@@ -294,7 +294,7 @@ def test_reports_heard_while_we_link_to_the_peer_count_when_the_link_goes_anothe
     if closed == "closed":
         assert overlay.link_down(peer(5), 11.0, silent=False) == []  # not a report
     else:
-        overlay.pruned(peer(5), 11.0)  # what _keep_degree and a "prune" frame both do
+        overlay.pruned(peer(5), 11.0)  # by us (_keep_degree), or by it (a "prune" frame)
     left = of(o.MemberLeft, overlay.tick(11.0 + CONFIG.suspect_grace))
     assert [action.peer_id for action in left] == [peer(5)]
 
